@@ -1,0 +1,1 @@
+"""Delivery: destination adapters behind the `DestinationAdapter` port, the retry policy and the worker."""

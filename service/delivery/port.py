@@ -1,0 +1,87 @@
+"""The `DestinationAdapter` port: deliver one filing version to one destination.
+
+An adapter translates its protocol's answers into one of three outcomes and never
+raises for a remote failure:
+
+    Delivered(receipt)            the destination holds it; `receipt` is its proof
+    RetryLater(...)               transient: the outbox reschedules the delivery
+    Failed(...)                   permanent: no retry can fix it
+
+The adapter keeps whatever it must resend identically on a later attempt (an
+uploaded attachment id, the first try's request body) in `job.state` and saves it
+through `journal.save(state)` *before* the call whose retry depends on it; the
+next attempt — on any worker, after any restart — gets that state back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, BinaryIO, Protocol
+
+
+@dataclass(frozen=True)
+class ArchivedFile:
+    filename: str
+    kind: str  # "docx", "pdf", "txt", "md", … (detected from content)
+    media_type: str
+    sha256: str
+    size: int
+    open: Callable[[], AbstractContextManager[BinaryIO]]
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    delivery_id: str
+    idempotency_key: str
+    source_id: str
+    filing_id: str
+    version: int
+    category: str
+    org_code: str
+    org_name: str
+    period: str
+    title: str
+    publish_at: datetime | None
+    paragraphs: tuple[str, ...]
+    file: ArchivedFile
+    replaces: Mapping[str, Any] | None = None  # the receipt of the delivered version this corrects
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    receipt: dict[str, Any]
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    code: str
+    message: str
+    http_status: int | None = None
+    retry_after: float | None = None  # seconds the destination asked us to wait
+
+
+@dataclass(frozen=True)
+class Failed:
+    code: str
+    message: str
+    http_status: int | None = None
+
+
+Outcome = Delivered | RetryLater | Failed
+
+
+class Journal(Protocol):
+    def save(self, state: Mapping[str, Any]) -> None:
+        """Persist the adapter's state for this delivery before a call whose retry needs it."""
+        ...
+
+
+class DestinationAdapter(Protocol):
+    destination: str
+
+    def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome: ...

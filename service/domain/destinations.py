@@ -1,0 +1,61 @@
+"""What each destination can take, checked at ingest so a filing never waits in the
+outbox for a delivery that can never succeed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.domain.filing import Destination
+from service.domain.findings import Finding, error
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DestinationLimits:
+    destination: Destination
+    attachment_kinds: frozenset[str]
+    text_only_kinds: frozenset[str]
+    max_bytes: int
+
+
+PORTAL_LIMITS = DestinationLimits(
+    Destination.PORTAL,
+    attachment_kinds=frozenset({"pdf", "ofd", "docx", "doc", "xlsx", "xls", "jpg", "png"}),
+    text_only_kinds=frozenset({"txt", "md"}),
+    max_bytes=50 * MiB,
+)
+
+LEGAL_PLATFORM_LIMITS = DestinationLimits(
+    Destination.LEGAL_PLATFORM,
+    attachment_kinds=frozenset({"pdf", "ofd", "docx"}),
+    text_only_kinds=frozenset(),
+    max_bytes=20 * MiB,
+)
+
+LIMITS = {lim.destination: lim for lim in (PORTAL_LIMITS, LEGAL_PLATFORM_LIMITS)}
+
+
+def check_destination(kind: str, size: int, limits: DestinationLimits) -> list[Finding]:
+    """Findings when `limits.destination` cannot take a file of this kind and size."""
+    dest = limits.destination
+    findings: list[Finding] = []
+    if kind not in limits.attachment_kinds | limits.text_only_kinds:
+        findings.append(
+            error(
+                "destination_file_type",
+                f"{dest.label_zh}不接受 {kind.upper()} 格式的文件",
+                f"The {dest.value} destination does not accept {kind} files",
+                where=f"destination:{dest.value}",
+            )
+        )
+    if kind in limits.attachment_kinds and size > limits.max_bytes:
+        findings.append(
+            error(
+                "destination_file_too_large",
+                f"文件大小 {size} 字节，超过{dest.label_zh}的上限 {limits.max_bytes} 字节",
+                f"The file is {size} bytes, over the {dest.value} limit of {limits.max_bytes}",
+                where=f"destination:{dest.value}",
+            )
+        )
+    return findings

@@ -1,0 +1,129 @@
+"""The service's own error tree. Adapters translate SDK errors into these; the API maps
+them to HTTP status in one table (service.api.errors).
+
+    ServiceError                      code, message_zh, message_en
+    ├── InvalidInput                  the request is malformed (400/422)
+    │   └── Rejected                  validation found errors; carries the findings
+    ├── Unauthenticated               no or unknown token (401)
+    ├── Forbidden                     outside the token's role or bodies (403)
+    ├── NotFound                      (404)
+    ├── Conflict                      e.g. a version number already taken (409)
+    ├── TooLarge                      over a size limit (413)
+    └── Unavailable                   a store or database cannot be reached (503)
+        └── ArchiveUnavailable
+    ArchiveError                      the archive refused or lost something
+    ├── AlreadyExists                 a write-once key is taken
+    ├── ObjectMissing
+    └── FixityMismatch                stored bytes do not hash to the recorded SHA-256
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.domain.findings import Finding
+
+
+class ServiceError(Exception):
+    code = "internal_error"
+    message_zh = "服务内部错误"
+    message_en = "Internal error"
+
+    def __init__(
+        self,
+        message_zh: str | None = None,
+        message_en: str | None = None,
+        *,
+        code: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.code = code or type(self).code
+        self.message_zh = message_zh or type(self).message_zh
+        self.message_en = message_en or type(self).message_en
+        self.detail = detail or {}
+        super().__init__(f"{self.code}: {self.message_en}")
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "code": self.code,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+        }
+        body.update(self.detail)
+        return body
+
+
+class InvalidInput(ServiceError):
+    code = "invalid_input"
+    message_zh = "请求内容有误"
+    message_en = "The request is invalid"
+
+
+class Rejected(InvalidInput):
+    """Validation found at least one error finding; nothing was stored."""
+
+    code = "validation_failed"
+    message_zh = "报送材料未通过校验，未予归档"
+    message_en = "The filing failed validation; nothing was archived"
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(detail={"findings": [f.to_dict() for f in findings]})
+        self.findings = findings
+
+
+class Unauthenticated(ServiceError):
+    code = "unauthenticated"
+    message_zh = "缺少或无效的访问令牌"
+    message_en = "Missing or invalid bearer token"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+    message_zh = "无权执行此操作"
+    message_en = "Not permitted"
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+    message_zh = "未找到"
+    message_en = "Not found"
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    message_zh = "与现有记录冲突"
+    message_en = "Conflicts with an existing record"
+
+
+class TooLarge(ServiceError):
+    code = "too_large"
+    message_zh = "上传内容超过大小限制"
+    message_en = "The upload exceeds the size limit"
+
+
+class Unavailable(ServiceError):
+    code = "unavailable"
+    message_zh = "服务暂不可用，请稍后重试"
+    message_en = "Temporarily unavailable; retry later"
+
+
+class ArchiveUnavailable(Unavailable):
+    code = "archive_unavailable"
+    message_zh = "归档存储暂不可用，未予归档，请稍后重试"
+    message_en = "The archive store is unreachable; nothing was archived, retry later"
+
+
+class ArchiveError(Exception):
+    """Base of what the archive refuses or finds wrong."""
+
+
+class AlreadyExists(ArchiveError):
+    """A write-once key already holds an object; it is never replaced."""
+
+
+class ObjectMissing(ArchiveError):
+    pass
+
+
+class FixityMismatch(ArchiveError):
+    pass

@@ -1,0 +1,59 @@
+"""Bodies (organisations) and the 统一社会信用代码 (USCC, GB 32100-2015) check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+
+
+class Level(StrEnum):
+    DEPARTMENT = "department"
+    DISTRICT_GOVERNMENT = "district_government"
+
+
+def uscc_check_character(first17: str) -> str:
+    """The 18th character for the first 17 (ValueError if a character is not allowed)."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def is_valid_uscc(code: str) -> bool:
+    if len(code) != 18 or any(c not in USCC_ALPHABET for c in code):
+        return False
+    return uscc_check_character(code[:17]) == code[17]
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A government body: its USCC, full name, aliases (short names, its 党组) and level."""
+
+    org_code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    level: Level = Level.DEPARTMENT
+    categories: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass
+class OrgRegistry:
+    """The bodies known to this installation, by org_code."""
+
+    bodies: dict[str, Organisation] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, bodies: Iterable[Organisation]) -> OrgRegistry:
+        return cls({b.org_code: b for b in bodies})
+
+    def get(self, org_code: str) -> Organisation | None:
+        return self.bodies.get(org_code)
+
+    def __len__(self) -> int:
+        return len(self.bodies)
