@@ -46,7 +46,9 @@ class Finding:
         )
 
 
-def error(code: str, zh: str, en: str, where: str | None = None, excerpt: str | None = None) -> Finding:
+def error(
+    code: str, zh: str, en: str, where: str | None = None, excerpt: str | None = None
+) -> Finding:
     return Finding(code, Severity.ERROR, zh, en, where, excerpt)
 
 

@@ -1,0 +1,119 @@
+"""What the catalog hands out: plain records, never ORM rows or sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Who did what to which subject, from where. `actor` is a token name or a worker id."""
+
+    actor: str
+    role: str
+    action: str
+    subject: str
+    org_code: str | None = None
+    source: str | None = None
+    request_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    number: int
+    worker: str
+    started_at: datetime
+    duration_ms: int
+    outcome: str
+    http_status: int | None
+    code: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: str
+    filing_id: str
+    version: int
+    destination: str
+    idempotency_key: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    first_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    state: dict[str, Any]
+    receipt: dict[str, Any] | None
+    receipt_key: str | None
+    receipt_sha256: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+    attempt_log: tuple[AttemptRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    filing_id: str
+    version: int
+    status: str
+    supersedes: int | None
+    filename: str
+    kind: str
+    media_type: str
+    size: int
+    sha256: str
+    title: str | None
+    package_prefix: str
+    metadata: dict[str, Any]
+    findings: list[dict[str, Any]]
+    publish_at: datetime | None
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class FilingRecord:
+    id: str
+    org_code: str
+    org_name: str
+    category: str
+    period: str
+    latest_version: int
+    created_at: datetime
+    created_by: str
+    versions: tuple[VersionRecord, ...] = ()
+    deliveries: tuple[DeliveryRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """What ingest knows about a version before its package is written."""
+
+    filename: str
+    kind: str
+    media_type: str
+    size: int
+    sha256: str
+    title: str | None
+    package_prefix: str
+    metadata: dict[str, Any]
+    findings: list[dict[str, Any]]
+    publish_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FilingQuery:
+    org_codes: frozenset[str] | None = None  # None: any body (for tokens acting for all)
+    org_code: str | None = None
+    category: str | None = None
+    period: str | None = None
+    status: str | None = None
+    delivery_status: str | None = None
+    limit: int = 100
+    offset: int = 0

@@ -1,0 +1,482 @@
+"""All SQL of the service: filings and versions, the delivery outbox, attempts, the audit log.
+
+Each public method is one transaction. Claiming uses `FOR UPDATE SKIP LOCKED` (on
+PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE instead) and a lease, so
+any number of workers can drain the outbox and a dead worker's rows come back when
+its lease runs out. Every update made on behalf of a claim is fenced by the lease
+owner: a worker that lost its lease cannot overwrite the row's new owner.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from service.catalog.records import (
+    AttemptRecord,
+    AuditEvent,
+    DeliveryRecord,
+    FilingQuery,
+    FilingRecord,
+    NewVersion,
+    VersionRecord,
+)
+from service.catalog.tables import AttemptRow, AuditRow, DeliveryRow, FilingRow, VersionRow
+from service.domain.errors import Conflict, NotFound, Unavailable
+from service.domain.filing import DeliveryStatus, VersionStatus, idempotency_key
+
+R = TypeVar("R")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """Sortable-enough, unguessable ids: time prefix for humans, random suffix for uniqueness."""
+    return f"{prefix}_{datetime.now(UTC):%Y%m%d}{secrets.token_hex(6)}"
+
+
+def _record(cls: type[R], row: Any, **extra: Any) -> R:
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {n: getattr(row, n) for n in names if hasattr(row, n) and n not in extra}
+    return cls(**values, **extra)
+
+
+def _delivery(row: DeliveryRow, attempts: Sequence[AttemptRow] = ()) -> DeliveryRecord:
+    return _record(
+        DeliveryRecord,
+        row,
+        state=dict(row.state_json or {}),
+        receipt=row.receipt_json,
+        attempt_log=tuple(_record(AttemptRecord, a) for a in attempts),
+    )
+
+
+def _version(row: VersionRow) -> VersionRecord:
+    return _record(VersionRecord, row, metadata=row.metadata_json, findings=row.findings_json)
+
+
+class Catalog:
+    def __init__(
+        self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            raise Unavailable(
+                "目录数据库暂不可用，请稍后重试", "The catalog database is unavailable"
+            ) from exc
+
+    def ping(self) -> None:
+        with self._transaction() as session:
+            session.execute(text("SELECT 1"))
+
+    # -- ingest ---------------------------------------------------------------
+
+    def reserve_version(
+        self,
+        *,
+        filing_id: str | None,
+        org_code: str,
+        org_name: str,
+        category: str,
+        period: str,
+        actor: str,
+        make_version: Callable[[str, int], NewVersion],
+    ) -> tuple[str, int]:
+        """Reserve the next version number (1 for a new filing) before its package is written.
+
+        The (filing, version) primary key makes two concurrent corrections collide:
+        one gets n+1, the other a Conflict, never both the same number.
+        """
+        now = self._clock()
+        try:
+            with self._transaction() as session:
+                if filing_id is None:
+                    filing_id = new_id("fil")
+                    session.add(
+                        FilingRow(
+                            id=filing_id,
+                            org_code=org_code,
+                            org_name=org_name,
+                            category=category,
+                            period=period,
+                            latest_version=0,
+                            created_at=now,
+                            created_by=actor,
+                        )
+                    )
+                    session.flush()
+                number = self._next_version(session, filing_id)
+                spec = make_version(filing_id, number)
+                session.add(self._version_row(filing_id, number, spec, actor, now))
+                session.execute(
+                    update(FilingRow).where(FilingRow.id == filing_id).values(latest_version=number)
+                )
+        except IntegrityError as exc:
+            raise Conflict(
+                "该报送的版本号已被并发提交占用，请重新提交更正",
+                "That version number was taken by a concurrent correction; submit again",
+                code="version_conflict",
+            ) from exc
+        return filing_id, number
+
+    @staticmethod
+    def _next_version(session: Session, filing_id: str) -> int:
+        latest = session.scalar(
+            select(func.max(VersionRow.version)).where(VersionRow.filing_id == filing_id)
+        )
+        return (latest or 0) + 1
+
+    @staticmethod
+    def _version_row(
+        filing_id: str, number: int, spec: NewVersion, actor: str, now: datetime
+    ) -> VersionRow:
+        return VersionRow(
+            filing_id=filing_id,
+            version=number,
+            status=VersionStatus.RESERVED,
+            supersedes=number - 1 if number > 1 else None,
+            filename=spec.filename,
+            kind=spec.kind,
+            media_type=spec.media_type,
+            size=spec.size,
+            sha256=spec.sha256,
+            title=spec.title,
+            package_prefix=spec.package_prefix,
+            metadata_json=spec.metadata,
+            findings_json=spec.findings,
+            publish_at=spec.publish_at,
+            created_at=now,
+            created_by=actor,
+        )
+
+    def complete_version(
+        self, filing_id: str, version: int, destinations: Sequence[str], event: AuditEvent
+    ) -> list[DeliveryRecord]:
+        """Mark the package archived and queue its deliveries, in one transaction.
+
+        A delivery is due at `publish_at` when the filing is scheduled: the service holds
+        it, never the destination. An older version's delivery to the same destination
+        that has never been tried is superseded; one that has been tried is left to finish
+        (it may already be at the destination) and the new one then goes as a correction.
+        """
+        now = self._clock()
+        with self._transaction() as session:
+            row = session.get(VersionRow, (filing_id, version))
+            if row is None or row.status != VersionStatus.RESERVED:
+                raise NotFound(code="version_not_reserved")
+            row.status = VersionStatus.ARCHIVED
+            due = max(now, row.publish_at) if row.publish_at else now
+            created = [self._new_delivery(filing_id, version, d, due, now) for d in destinations]
+            session.add_all(created)
+            self._supersede_untried(session, filing_id, version, destinations, now)
+            if not destinations:
+                row.status = VersionStatus.PUBLISHED
+            session.add(self._audit_row(event, now))
+            session.flush()
+            return [_delivery(d) for d in created]
+
+    @staticmethod
+    def _new_delivery(
+        filing_id: str, version: int, destination: str, due: datetime, now: datetime
+    ) -> DeliveryRow:
+        return DeliveryRow(
+            id=new_id("dlv"),
+            filing_id=filing_id,
+            version=version,
+            destination=destination,
+            idempotency_key=idempotency_key(filing_id, version, destination),
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=due,
+            state_json={},
+            created_at=now,
+            updated_at=now,
+        )
+
+    @staticmethod
+    def _supersede_untried(
+        session: Session, filing_id: str, version: int, destinations: Sequence[str], now: datetime
+    ) -> None:
+        session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.filing_id == filing_id,
+                DeliveryRow.version < version,
+                DeliveryRow.destination.in_(destinations),
+                DeliveryRow.status == DeliveryStatus.PENDING,
+                DeliveryRow.attempts == 0,
+                DeliveryRow.lease_owner.is_(None),
+            )
+            .values(status=DeliveryStatus.SUPERSEDED, updated_at=now)
+        )
+
+    def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> None:
+        now = self._clock()
+        with self._transaction() as session:
+            session.execute(
+                update(VersionRow)
+                .where(VersionRow.filing_id == filing_id, VersionRow.version == version)
+                .values(status=VersionStatus.ABANDONED)
+            )
+            session.add(self._audit_row(event, now))
+
+    # -- reading --------------------------------------------------------------
+
+    def get_filing(self, filing_id: str, *, with_attempts: bool = True) -> FilingRecord | None:
+        with self._transaction() as session:
+            row = session.get(FilingRow, filing_id)
+            if row is None:
+                return None
+            return self._filing(session, row, with_attempts=with_attempts)
+
+    def _filing(self, session: Session, row: FilingRow, *, with_attempts: bool) -> FilingRecord:
+        versions = session.scalars(
+            select(VersionRow).where(VersionRow.filing_id == row.id).order_by(VersionRow.version)
+        ).all()
+        deliveries = session.scalars(
+            select(DeliveryRow)
+            .where(DeliveryRow.filing_id == row.id)
+            .order_by(DeliveryRow.version, DeliveryRow.destination)
+        ).all()
+        return _record(
+            FilingRecord,
+            row,
+            versions=tuple(_version(v) for v in versions),
+            deliveries=tuple(
+                _delivery(d, self._attempts(session, d.id) if with_attempts else ())
+                for d in deliveries
+            ),
+        )
+
+    @staticmethod
+    def _attempts(session: Session, delivery_id: str) -> Sequence[AttemptRow]:
+        return session.scalars(
+            select(AttemptRow).where(AttemptRow.delivery_id == delivery_id).order_by(AttemptRow.id)
+        ).all()
+
+    def get_version(self, filing_id: str, version: int) -> VersionRecord | None:
+        with self._transaction() as session:
+            row = session.get(VersionRow, (filing_id, version))
+            return None if row is None else _version(row)
+
+    def list_filings(self, query: FilingQuery) -> list[FilingRecord]:
+        with self._transaction() as session:
+            stmt = select(FilingRow).order_by(FilingRow.created_at.desc(), FilingRow.id)
+            for condition in self._conditions(query):
+                stmt = stmt.where(condition)
+            rows = session.scalars(stmt.limit(query.limit).offset(query.offset)).all()
+            return [self._filing(session, r, with_attempts=False) for r in rows]
+
+    @staticmethod
+    def _conditions(query: FilingQuery) -> Iterator[Any]:
+        if query.org_codes is not None:
+            yield FilingRow.org_code.in_(query.org_codes)
+        for column, value in (
+            (FilingRow.org_code, query.org_code),
+            (FilingRow.category, query.category),
+            (FilingRow.period, query.period),
+        ):
+            if value is not None:
+                yield column == value
+        if query.status is not None:
+            yield exists().where(
+                VersionRow.filing_id == FilingRow.id,
+                VersionRow.version == FilingRow.latest_version,
+                VersionRow.status == query.status,
+            )
+        if query.delivery_status is not None:
+            yield exists().where(
+                DeliveryRow.filing_id == FilingRow.id, DeliveryRow.status == query.delivery_status
+            )
+
+    def delivered_receipt_before(
+        self, filing_id: str, version: int, destination: str
+    ) -> dict[str, Any] | None:
+        """The receipt of the newest earlier version delivered to `destination` (for corrections)."""
+        with self._transaction() as session:
+            return session.scalar(
+                select(DeliveryRow.receipt_json)
+                .where(
+                    DeliveryRow.filing_id == filing_id,
+                    DeliveryRow.destination == destination,
+                    DeliveryRow.version < version,
+                    DeliveryRow.status == DeliveryStatus.DELIVERED,
+                )
+                .order_by(DeliveryRow.version.desc())
+                .limit(1)
+            )
+
+    # -- the outbox -----------------------------------------------------------
+
+    def claim_due_deliveries(
+        self, worker: str, limit: int, lease: timedelta
+    ) -> list[DeliveryRecord]:
+        """Lease up to `limit` due deliveries to `worker`.
+
+        Due: pending, next_attempt_at reached, no live lease, and no earlier version of the
+        same filing still pending for the same destination (one at a time, in order).
+        """
+        now = self._clock()
+        earlier = aliased(DeliveryRow)
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.status == DeliveryStatus.PENDING,
+                    DeliveryRow.next_attempt_at <= now,
+                    (DeliveryRow.lease_expires_at.is_(None)) | (DeliveryRow.lease_expires_at < now),
+                    ~exists().where(
+                        and_(
+                            earlier.filing_id == DeliveryRow.filing_id,
+                            earlier.destination == DeliveryRow.destination,
+                            earlier.version < DeliveryRow.version,
+                            earlier.status == DeliveryStatus.PENDING,
+                        )
+                    ),
+                )
+                .order_by(DeliveryRow.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=DeliveryRow)
+            ).all()
+            for row in rows:
+                row.lease_owner = worker
+                row.lease_expires_at = now + lease
+                row.first_attempt_at = row.first_attempt_at or now
+                row.updated_at = now
+            session.flush()
+            return [_delivery(r) for r in rows]
+
+    def save_delivery_state(self, delivery_id: str, worker: str, state: dict[str, Any]) -> bool:
+        with self._transaction() as session:
+            result = session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id, DeliveryRow.lease_owner == worker)
+                .values(state_json=state, updated_at=self._clock())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def finish_attempt(
+        self,
+        delivery_id: str,
+        worker: str,
+        attempt: AttemptRecord,
+        *,
+        status: str,
+        next_attempt_at: datetime | None,
+        last_error: str | None = None,
+        receipt: dict[str, Any] | None = None,
+        receipt_key: str | None = None,
+        receipt_sha256: str | None = None,
+        events: Sequence[AuditEvent] = (),
+    ) -> bool:
+        """Record an attempt and the delivery's new state, releasing the lease.
+
+        Returns False (and changes only the attempt log) when `worker` no longer holds the
+        lease: another worker owns the row now and its outcome wins.
+        """
+        now = self._clock()
+        with self._transaction() as session:
+            session.add(AttemptRow(delivery_id=delivery_id, **dataclasses.asdict(attempt)))
+            values: dict[str, Any] = {
+                "status": status,
+                "attempts": DeliveryRow.attempts + 1,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "last_error": last_error,
+                "updated_at": now,
+            }
+            if next_attempt_at is not None:
+                values["next_attempt_at"] = next_attempt_at
+            if receipt is not None:
+                values.update(
+                    receipt_json=receipt,
+                    receipt_key=receipt_key,
+                    receipt_sha256=receipt_sha256,
+                    delivered_at=now,
+                )
+            result = session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id, DeliveryRow.lease_owner == worker)
+                .values(**values)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            row = session.get(DeliveryRow, delivery_id)
+            assert row is not None
+            self._settle_version(session, row.filing_id, row.version)
+            session.add_all(self._audit_row(e, now) for e in events)
+            return True
+
+    @staticmethod
+    def _settle_version(session: Session, filing_id: str, version: int) -> None:
+        statuses = set(
+            session.scalars(
+                select(DeliveryRow.status).where(
+                    DeliveryRow.filing_id == filing_id, DeliveryRow.version == version
+                )
+            )
+        )
+        new_status = None
+        if DeliveryStatus.FAILED in statuses:
+            new_status = VersionStatus.DELIVERY_FAILED
+        elif statuses and statuses <= {DeliveryStatus.DELIVERED, DeliveryStatus.SUPERSEDED}:
+            new_status = VersionStatus.PUBLISHED
+        if new_status is not None:
+            session.execute(
+                update(VersionRow)
+                .where(VersionRow.filing_id == filing_id, VersionRow.version == version)
+                .values(status=new_status)
+            )
+
+    def release_leases(self, worker: str) -> int:
+        """Give back every lease `worker` holds (on a clean shutdown), so others take over at once."""
+        with self._transaction() as session:
+            result = session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.lease_owner == worker)
+                .values(lease_owner=None, lease_expires_at=None, updated_at=self._clock())
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def count_deliveries(self, status: str | None = None) -> int:
+        with self._transaction() as session:
+            stmt = select(func.count()).select_from(DeliveryRow)
+            if status is not None:
+                stmt = stmt.where(DeliveryRow.status == status)
+            return int(session.scalar(stmt) or 0)
+
+    # -- audit ----------------------------------------------------------------
+
+    def audit(self, event: AuditEvent) -> None:
+        with self._transaction() as session:
+            session.add(self._audit_row(event, self._clock()))
+
+    def audit_events(
+        self, subject_prefix: str | None = None, limit: int = 1000
+    ) -> list[AuditEvent]:
+        with self._transaction() as session:
+            stmt = select(AuditRow).order_by(AuditRow.id).limit(limit)
+            if subject_prefix:
+                stmt = stmt.where(AuditRow.subject.startswith(subject_prefix))
+            return [_record(AuditEvent, r) for r in session.scalars(stmt)]
+
+    @staticmethod
+    def _audit_row(event: AuditEvent, now: datetime) -> AuditRow:
+        return AuditRow(at=now, **dataclasses.asdict(event))

@@ -1,0 +1,92 @@
+"""Spooling an upload to disk while hashing it: the SHA-256 is computed as the bytes
+stream in, and the size limit is enforced before the limit is exceeded on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.domain.errors import TooLarge
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A submitted file, spooled to `path`; the caller removes the file."""
+
+    filename: str
+    path: Path
+    size: int
+    sha256: str
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"文件超过上传大小上限 {limit} 字节",
+        f"The file exceeds the upload limit of {limit} bytes",
+        detail={"limit_bytes": limit},
+    )
+
+
+class _Spool:
+    def __init__(self, filename: str, max_bytes: int, directory: Path | None) -> None:
+        fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)
+        self._file = os.fdopen(fd, "wb")
+        self._path = Path(name)
+        self._filename = filename
+        self._max = max_bytes
+        self._hash = hashlib.sha256()
+        self._size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._max:
+            self.discard()
+            raise _too_large(self._max)
+        self._hash.update(chunk)
+        self._file.write(chunk)
+
+    def finish(self) -> Upload:
+        self._file.close()
+        return Upload(self._filename, self._path, self._size, self._hash.hexdigest())
+
+    def discard(self) -> None:
+        self._file.close()
+        self._path.unlink(missing_ok=True)
+
+
+def spool(
+    chunks: Iterable[bytes], filename: str, max_bytes: int, directory: Path | None = None
+) -> Upload:
+    spooled = _Spool(filename, max_bytes, directory)
+    try:
+        for chunk in chunks:
+            spooled.write(chunk)
+    except BaseException:
+        spooled.discard()
+        raise
+    return spooled.finish()
+
+
+async def spool_async(
+    chunks: AsyncIterator[bytes], filename: str, max_bytes: int, directory: Path | None = None
+) -> Upload:
+    spooled = _Spool(filename, max_bytes, directory)
+    try:
+        async for chunk in chunks:
+            spooled.write(chunk)
+    except BaseException:
+        spooled.discard()
+        raise
+    return spooled.finish()
+
+
+def read_chunks(path: Path) -> Iterable[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk

@@ -1,0 +1,179 @@
+"""The catalog and its outbox, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from service.catalog.records import AttemptRecord, AuditEvent, FilingQuery, NewVersion
+from service.catalog.repository import Catalog
+from service.domain.errors import Conflict
+from service.domain.filing import DeliveryStatus, VersionStatus
+from tests.support.clock import FakeClock
+
+ORG = "111201990000123458"
+LEASE = timedelta(seconds=60)
+
+
+def _version(filing_id: str, number: int, publish_at: object = None) -> NewVersion:
+    return NewVersion(
+        filename="report.docx", kind="docx", media_type="application/docx", size=10, sha256="ab" * 32,
+        title="2023年度法治政府建设情况报告", package_prefix=f"filings/{ORG}/x/2023/{filing_id}/v{number}/",
+        metadata={"category": "rule_of_law_report", "org_code": ORG, "org_name": "滨河区", "period": "2023"},
+        findings=[], publish_at=publish_at,  # type: ignore[arg-type]
+    )
+
+
+def _event(action: str = "filing.submitted") -> AuditEvent:
+    return AuditEvent(actor="op", role="operator", action=action, subject="s", org_code=ORG)
+
+
+def _submit(catalog: Catalog, filing_id: str | None = None, destinations: tuple[str, ...] = ("portal",), publish_at: object = None) -> tuple[str, int]:
+    fid, number = catalog.reserve_version(
+        filing_id=filing_id, org_code=ORG, org_name="滨河区", category="rule_of_law_report",
+        period="2023", actor="op", make_version=lambda f, n: _version(f, n, publish_at),
+    )
+    catalog.complete_version(fid, number, destinations, _event())
+    return fid, number
+
+
+def _attempt(number: int = 1, worker: str = "w1") -> AttemptRecord:
+    return AttemptRecord(number, worker, FakeClock().now, 12, "delivered", 201, None, None)
+
+
+def test_a_submitted_filing_has_its_version_and_pending_deliveries(catalog: Catalog) -> None:
+    fid, number = _submit(catalog, destinations=("portal", "legal_platform"))
+    filing = catalog.get_filing(fid)
+    assert filing is not None and number == 1
+    assert [v.status for v in filing.versions] == [VersionStatus.ARCHIVED]
+    assert sorted(d.destination for d in filing.deliveries) == ["legal_platform", "portal"]
+    assert {d.status for d in filing.deliveries} == {DeliveryStatus.PENDING}
+    assert {d.idempotency_key for d in filing.deliveries} == {f"{fid}-v1-portal", f"{fid}-v1-legal_platform"}
+
+
+def test_a_filing_without_destinations_is_published_on_archiving(catalog: Catalog) -> None:
+    fid, _ = _submit(catalog, destinations=())
+    filing = catalog.get_filing(fid)
+    assert filing is not None and filing.versions[0].status == VersionStatus.PUBLISHED
+
+
+def test_concurrent_corrections_never_share_a_version_number(catalog: Catalog) -> None:
+    fid, _ = _submit(catalog)
+    barrier = threading.Barrier(6)
+    got: list[int] = []
+    conflicts: list[Conflict] = []
+
+    def correct() -> None:
+        barrier.wait()
+        try:
+            got.append(
+                catalog.reserve_version(
+                    filing_id=fid, org_code=ORG, org_name="滨河区", category="rule_of_law_report",
+                    period="2023", actor="op", make_version=_version,
+                )[1]
+            )
+        except Conflict as exc:
+            conflicts.append(exc)
+
+    threads = [threading.Thread(target=correct) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == len(set(got)), got
+    assert len(got) + len(conflicts) == 6
+    assert all(n >= 2 for n in got)
+
+
+def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_runs_out(catalog: Catalog, clock: FakeClock) -> None:
+    _submit(catalog)
+    assert len(catalog.claim_due_deliveries("w1", 10, LEASE)) == 1
+    assert catalog.claim_due_deliveries("w2", 10, LEASE) == []
+    clock.advance(61)
+    taken_over = catalog.claim_due_deliveries("w2", 10, LEASE)
+    assert [d.lease_owner for d in taken_over] == ["w2"]
+
+
+def test_a_worker_that_lost_its_lease_cannot_settle_the_delivery(catalog: Catalog, clock: FakeClock) -> None:
+    _submit(catalog)
+    [delivery] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    clock.advance(61)
+    catalog.claim_due_deliveries("w2", 10, LEASE)
+    held = catalog.finish_attempt(delivery.id, "w1", _attempt(), status=DeliveryStatus.DELIVERED, next_attempt_at=None, receipt={"article_id": "a"})
+    assert held is False
+    assert catalog.finish_attempt(delivery.id, "w2", _attempt(worker="w2"), status=DeliveryStatus.DELIVERED, next_attempt_at=None, receipt={"article_id": "a"})
+    filing = catalog.get_filing(delivery.filing_id)
+    assert filing is not None
+    assert filing.deliveries[0].status == DeliveryStatus.DELIVERED
+    assert [a.worker for a in filing.deliveries[0].attempt_log] == ["w1", "w2"]
+    assert filing.versions[0].status == VersionStatus.PUBLISHED
+
+
+def test_concurrent_workers_claim_disjoint_deliveries(catalog: Catalog) -> None:
+    for _ in range(20):
+        _submit(catalog)
+    claimed: dict[str, list[str]] = {}
+    barrier = threading.Barrier(4)
+
+    def claim(worker: str) -> None:
+        barrier.wait()
+        claimed[worker] = [d.id for d in catalog.claim_due_deliveries(worker, 8, LEASE)]
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [i for batch in claimed.values() for i in batch]
+    assert len(ids) == len(set(ids)) == 20
+
+
+def test_a_scheduled_filing_is_held_until_its_publish_time(catalog: Catalog, clock: FakeClock) -> None:
+    _submit(catalog, publish_at=clock.now + timedelta(hours=2))
+    assert catalog.claim_due_deliveries("w1", 10, LEASE) == []
+    clock.advance(2 * 3600)
+    assert len(catalog.claim_due_deliveries("w1", 10, LEASE)) == 1
+
+
+def test_a_newer_version_supersedes_an_untried_older_delivery(catalog: Catalog) -> None:
+    fid, _ = _submit(catalog)
+    _submit(catalog, filing_id=fid)
+    filing = catalog.get_filing(fid)
+    assert filing is not None
+    assert [(d.version, d.status) for d in filing.deliveries] == [(1, "superseded"), (2, "pending")]
+
+
+def test_a_newer_version_waits_for_an_older_delivery_already_tried(catalog: Catalog, clock: FakeClock) -> None:
+    fid, _ = _submit(catalog)
+    [first] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    catalog.finish_attempt(first.id, "w1", _attempt(), status=DeliveryStatus.PENDING, next_attempt_at=clock.now)
+    _submit(catalog, filing_id=fid)
+    claimed = catalog.claim_due_deliveries("w1", 10, LEASE)
+    assert [d.version for d in claimed] == [1]
+    catalog.finish_attempt(first.id, "w1", _attempt(2), status=DeliveryStatus.DELIVERED, next_attempt_at=None, receipt={"article_id": "art_1"})
+    [second] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    assert second.version == 2
+    assert catalog.delivered_receipt_before(fid, 2, "portal") == {"article_id": "art_1"}
+
+
+def test_released_leases_are_claimable_at_once(catalog: Catalog) -> None:
+    _submit(catalog)
+    catalog.claim_due_deliveries("w1", 10, LEASE)
+    assert catalog.release_leases("w1") == 1
+    assert len(catalog.claim_due_deliveries("w2", 10, LEASE)) == 1
+
+
+def test_filings_are_listed_only_for_the_bodies_asked(catalog: Catalog) -> None:
+    fid, _ = _submit(catalog)
+    assert [f.id for f in catalog.list_filings(FilingQuery(org_codes=frozenset({ORG})))] == [fid]
+    assert catalog.list_filings(FilingQuery(org_codes=frozenset({"other"}))) == []
+    assert [f.id for f in catalog.list_filings(FilingQuery(status="archived"))] == [fid]
+    assert catalog.list_filings(FilingQuery(delivery_status="failed")) == []
+
+
+@pytest.mark.parametrize("action", ["filing.submitted"])
+def test_completing_a_version_writes_its_audit_event(catalog: Catalog, action: str) -> None:
+    _submit(catalog)
+    assert [e.action for e in catalog.audit_events()] == [action]
