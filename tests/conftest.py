@@ -17,5 +17,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if skipped:
-        reporter.write_line(f"CI: {len(skipped)} test(s) skipped; in CI nothing may skip.", red=True)
+        reporter.write_line(
+            f"CI: {len(skipped)} test(s) skipped; in CI nothing may skip.", red=True
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

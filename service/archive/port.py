@@ -28,7 +28,9 @@ class StoredObject:
 
 
 class ArchiveStore(Protocol):
-    def put_new(self, key: str, source: BinaryIO, *, content_type: str | None = None) -> StoredObject:
+    def put_new(
+        self, key: str, source: BinaryIO, *, content_type: str | None = None
+    ) -> StoredObject:
         """Write `source` under `key` once; `AlreadyExists` if the key is taken."""
         ...
 

@@ -61,12 +61,18 @@ def decide(
 
 
 def _reschedule(
-    outcome: RetryLater, attempts: int, first_attempt_at: datetime, now: datetime, policy: RetryPolicy
+    outcome: RetryLater,
+    attempts: int,
+    first_attempt_at: datetime,
+    now: datetime,
+    policy: RetryPolicy,
 ) -> Decision:
     delay = policy.delay_after(attempts)
     if outcome.retry_after is not None:
         delay = max(delay, timedelta(seconds=outcome.retry_after))
     next_at = now + delay
     if next_at - first_attempt_at > policy.give_up_after:
-        return Decision(Action.GIVE_UP, reason=f"gave up after {policy.give_up_after}: {outcome.code}")
+        return Decision(
+            Action.GIVE_UP, reason=f"gave up after {policy.give_up_after}: {outcome.code}"
+        )
     return Decision(Action.RETRY, next_at, reason=outcome.code)

@@ -19,10 +19,21 @@ LEASE = timedelta(seconds=60)
 
 def _version(filing_id: str, number: int, publish_at: object = None) -> NewVersion:
     return NewVersion(
-        filename="report.docx", kind="docx", media_type="application/docx", size=10, sha256="ab" * 32,
-        title="2023年度法治政府建设情况报告", package_prefix=f"filings/{ORG}/x/2023/{filing_id}/v{number}/",
-        metadata={"category": "rule_of_law_report", "org_code": ORG, "org_name": "滨河区", "period": "2023"},
-        findings=[], publish_at=publish_at,  # type: ignore[arg-type]
+        filename="report.docx",
+        kind="docx",
+        media_type="application/docx",
+        size=10,
+        sha256="ab" * 32,
+        title="2023年度法治政府建设情况报告",
+        package_prefix=f"filings/{ORG}/x/2023/{filing_id}/v{number}/",
+        metadata={
+            "category": "rule_of_law_report",
+            "org_code": ORG,
+            "org_name": "滨河区",
+            "period": "2023",
+        },
+        findings=[],
+        publish_at=publish_at,  # type: ignore[arg-type]
     )
 
 
@@ -30,10 +41,20 @@ def _event(action: str = "filing.submitted") -> AuditEvent:
     return AuditEvent(actor="op", role="operator", action=action, subject="s", org_code=ORG)
 
 
-def _submit(catalog: Catalog, filing_id: str | None = None, destinations: tuple[str, ...] = ("portal",), publish_at: object = None) -> tuple[str, int]:
+def _submit(
+    catalog: Catalog,
+    filing_id: str | None = None,
+    destinations: tuple[str, ...] = ("portal",),
+    publish_at: object = None,
+) -> tuple[str, int]:
     fid, number = catalog.reserve_version(
-        filing_id=filing_id, org_code=ORG, org_name="滨河区", category="rule_of_law_report",
-        period="2023", actor="op", make_version=lambda f, n: _version(f, n, publish_at),
+        filing_id=filing_id,
+        org_code=ORG,
+        org_name="滨河区",
+        category="rule_of_law_report",
+        period="2023",
+        actor="op",
+        make_version=lambda f, n: _version(f, n, publish_at),
     )
     catalog.complete_version(fid, number, destinations, _event())
     return fid, number
@@ -50,7 +71,10 @@ def test_a_submitted_filing_has_its_version_and_pending_deliveries(catalog: Cata
     assert [v.status for v in filing.versions] == [VersionStatus.ARCHIVED]
     assert sorted(d.destination for d in filing.deliveries) == ["legal_platform", "portal"]
     assert {d.status for d in filing.deliveries} == {DeliveryStatus.PENDING}
-    assert {d.idempotency_key for d in filing.deliveries} == {f"{fid}-v1-portal", f"{fid}-v1-legal_platform"}
+    assert {d.idempotency_key for d in filing.deliveries} == {
+        f"{fid}-v1-portal",
+        f"{fid}-v1-legal_platform",
+    }
 
 
 def test_a_filing_without_destinations_is_published_on_archiving(catalog: Catalog) -> None:
@@ -70,8 +94,13 @@ def test_concurrent_corrections_never_share_a_version_number(catalog: Catalog) -
         try:
             got.append(
                 catalog.reserve_version(
-                    filing_id=fid, org_code=ORG, org_name="滨河区", category="rule_of_law_report",
-                    period="2023", actor="op", make_version=_version,
+                    filing_id=fid,
+                    org_code=ORG,
+                    org_name="滨河区",
+                    category="rule_of_law_report",
+                    period="2023",
+                    actor="op",
+                    make_version=_version,
                 )[1]
             )
         except Conflict as exc:
@@ -87,7 +116,9 @@ def test_concurrent_corrections_never_share_a_version_number(catalog: Catalog) -
     assert all(n >= 2 for n in got)
 
 
-def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_runs_out(catalog: Catalog, clock: FakeClock) -> None:
+def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_runs_out(
+    catalog: Catalog, clock: FakeClock
+) -> None:
     _submit(catalog)
     assert len(catalog.claim_due_deliveries("w1", 10, LEASE)) == 1
     assert catalog.claim_due_deliveries("w2", 10, LEASE) == []
@@ -96,14 +127,30 @@ def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_runs_out(catalo
     assert [d.lease_owner for d in taken_over] == ["w2"]
 
 
-def test_a_worker_that_lost_its_lease_cannot_settle_the_delivery(catalog: Catalog, clock: FakeClock) -> None:
+def test_a_worker_that_lost_its_lease_cannot_settle_the_delivery(
+    catalog: Catalog, clock: FakeClock
+) -> None:
     _submit(catalog)
     [delivery] = catalog.claim_due_deliveries("w1", 10, LEASE)
     clock.advance(61)
     catalog.claim_due_deliveries("w2", 10, LEASE)
-    held = catalog.finish_attempt(delivery.id, "w1", _attempt(), status=DeliveryStatus.DELIVERED, next_attempt_at=None, receipt={"article_id": "a"})
+    held = catalog.finish_attempt(
+        delivery.id,
+        "w1",
+        _attempt(),
+        status=DeliveryStatus.DELIVERED,
+        next_attempt_at=None,
+        receipt={"article_id": "a"},
+    )
     assert held is False
-    assert catalog.finish_attempt(delivery.id, "w2", _attempt(worker="w2"), status=DeliveryStatus.DELIVERED, next_attempt_at=None, receipt={"article_id": "a"})
+    assert catalog.finish_attempt(
+        delivery.id,
+        "w2",
+        _attempt(worker="w2"),
+        status=DeliveryStatus.DELIVERED,
+        next_attempt_at=None,
+        receipt={"article_id": "a"},
+    )
     filing = catalog.get_filing(delivery.filing_id)
     assert filing is not None
     assert filing.deliveries[0].status == DeliveryStatus.DELIVERED
@@ -130,7 +177,9 @@ def test_concurrent_workers_claim_disjoint_deliveries(catalog: Catalog) -> None:
     assert len(ids) == len(set(ids)) == 20
 
 
-def test_a_scheduled_filing_is_held_until_its_publish_time(catalog: Catalog, clock: FakeClock) -> None:
+def test_a_scheduled_filing_is_held_until_its_publish_time(
+    catalog: Catalog, clock: FakeClock
+) -> None:
     _submit(catalog, publish_at=clock.now + timedelta(hours=2))
     assert catalog.claim_due_deliveries("w1", 10, LEASE) == []
     clock.advance(2 * 3600)
@@ -145,14 +194,25 @@ def test_a_newer_version_supersedes_an_untried_older_delivery(catalog: Catalog) 
     assert [(d.version, d.status) for d in filing.deliveries] == [(1, "superseded"), (2, "pending")]
 
 
-def test_a_newer_version_waits_for_an_older_delivery_already_tried(catalog: Catalog, clock: FakeClock) -> None:
+def test_a_newer_version_waits_for_an_older_delivery_already_tried(
+    catalog: Catalog, clock: FakeClock
+) -> None:
     fid, _ = _submit(catalog)
     [first] = catalog.claim_due_deliveries("w1", 10, LEASE)
-    catalog.finish_attempt(first.id, "w1", _attempt(), status=DeliveryStatus.PENDING, next_attempt_at=clock.now)
+    catalog.finish_attempt(
+        first.id, "w1", _attempt(), status=DeliveryStatus.PENDING, next_attempt_at=clock.now
+    )
     _submit(catalog, filing_id=fid)
     claimed = catalog.claim_due_deliveries("w1", 10, LEASE)
     assert [d.version for d in claimed] == [1]
-    catalog.finish_attempt(first.id, "w1", _attempt(2), status=DeliveryStatus.DELIVERED, next_attempt_at=None, receipt={"article_id": "art_1"})
+    catalog.finish_attempt(
+        first.id,
+        "w1",
+        _attempt(2),
+        status=DeliveryStatus.DELIVERED,
+        next_attempt_at=None,
+        receipt={"article_id": "art_1"},
+    )
     [second] = catalog.claim_due_deliveries("w1", 10, LEASE)
     assert second.version == 2
     assert catalog.delivered_receipt_before(fid, 2, "portal") == {"article_id": "art_1"}

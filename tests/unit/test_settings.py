@@ -31,7 +31,10 @@ def test_a_complete_production_configuration_has_no_problems() -> None:
         ({"portal_client_secret": "portal-demo-secret"}, "PORTAL_CLIENT_SECRET"),
         ({"demo_token": "demo-abc"}, "DISCLOSURE_DEMO_TOKEN"),
         ({"orgs_file": None}, "DISCLOSURE_ORGS_FILE"),
-        ({"tokens": [{"name": "x", "token": "demo-short", "role": "operator", "orgs": ["*"]}]}, "demo token"),
+        (
+            {"tokens": [{"name": "x", "token": "demo-short", "role": "operator", "orgs": ["*"]}]},
+            "demo token",
+        ),
     ],
     ids=["no portal url", "placeholder secret", "demo token", "no registry", "weak token"],
 )

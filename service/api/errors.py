@@ -1,0 +1,66 @@
+"""Domain errors → HTTP status, in one table; routes never build error responses."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.domain import errors
+
+log = structlog.get_logger()
+
+STATUS: list[tuple[type[errors.ServiceError], int]] = [
+    (errors.Rejected, 422),
+    (errors.InvalidInput, 400),
+    (errors.Unauthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.TooLarge, 413),
+    (errors.Unavailable, 503),
+]
+
+
+def status_of(error: errors.ServiceError) -> int:
+    return next((status for cls, status in STATUS if isinstance(error, cls)), 500)
+
+
+def error_response(error: errors.ServiceError) -> JSONResponse:
+    status = status_of(error)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "30"}
+    return JSONResponse({"error": error.to_dict()}, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.ServiceError)
+    async def _service_error(_request: Request, exc: errors.ServiceError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(
+            errors.InvalidInput(
+                "请求参数有误",
+                "Invalid request parameters",
+                code="invalid_request",
+                detail={
+                    "problems": [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+                },
+            )
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = {"code": code, "message_zh": "请求无法处理", "message_en": str(exc.detail)}
+        return JSONResponse({"error": body}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error")
+        return error_response(errors.ServiceError())

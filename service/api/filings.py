@@ -1,0 +1,185 @@
+"""Routes for filings: submit, correct, validate, read, list."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.api.deps import ContainerDep, PrincipalDep
+from service.api.views import filing_view
+from service.catalog.records import FilingQuery
+from service.domain.access import Principal
+from service.domain.errors import InvalidInput, NotFound, TooLarge
+from service.domain.filing import Category, DeliveryStatus, VersionStatus
+from service.domain.metadata import FilingMetadata
+from service.ingest import Origin, check_filing, submit_filing
+from service.uploads import CHUNK, Upload, spool_async
+
+router = APIRouter(prefix="/v1", tags=["filings"])
+METADATA_PART_LIMIT = 256 * 1024
+
+
+async def _chunks(file: UploadFile) -> Any:
+    while chunk := await file.read(CHUNK):
+        yield chunk
+
+
+def _invalid_metadata(exc: ValidationError | ValueError) -> InvalidInput:
+    problems = (
+        [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        if isinstance(exc, ValidationError)
+        else [{"loc": [], "msg": str(exc)}]
+    )
+    return InvalidInput(
+        "metadata 部分不是有效的报送元数据（JSON）",
+        "The metadata part is not valid filing metadata (JSON)",
+        code="invalid_metadata",
+        detail={"problems": problems},
+    )
+
+
+async def read_submission(request: Request, max_upload_bytes: int) -> tuple[FilingMetadata, Upload]:
+    """Parse the multipart body: a `metadata` JSON part and a `file` part, spooled and hashed."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput(
+            "请求须为 multipart/form-data",
+            "The body must be multipart/form-data",
+            code="multipart_required",
+        )
+    try:
+        form = await request.form(max_files=1, max_fields=4, max_part_size=METADATA_PART_LIMIT)
+    except TooLarge:
+        raise
+    except (StarletteHTTPException, ValueError) as exc:
+        raise InvalidInput(
+            "multipart 请求体格式错误",
+            f"Malformed multipart body: {exc}",
+            code="malformed_multipart",
+        ) from exc
+    raw = form.get("metadata")
+    if not isinstance(raw, str):
+        raise InvalidInput(
+            "缺少 metadata 部分", "The metadata part is missing", code="metadata_missing"
+        )
+    try:
+        metadata = FilingMetadata.model_validate(json.loads(raw))
+    except (ValidationError, ValueError) as exc:
+        raise _invalid_metadata(exc) from exc
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        raise InvalidInput(
+            "缺少 file 部分（报送文件）", "The file part is missing", code="file_missing"
+        )
+    upload = await spool_async(_chunks(file), file.filename or "upload", max_upload_bytes)
+    return metadata, upload
+
+
+def _origin(request: Request) -> Origin:
+    client = request.client.host if request.client else None
+    return Origin(source=client, request_id=request.scope.get("state", {}).get("request_id"))
+
+
+@router.post("/filings", status_code=201, summary="提交报送 Submit a filing")
+async def submit(
+    request: Request, container: ContainerDep, principal: PrincipalDep
+) -> JSONResponse:
+    metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
+    try:
+        record = await run_in_threadpool(
+            submit_filing, container.ingest, principal, metadata, upload, _origin(request)
+        )
+    finally:
+        upload.path.unlink(missing_ok=True)
+    return JSONResponse(
+        filing_view(record), status_code=201, headers={"Location": f"/v1/filings/{record.id}"}
+    )
+
+
+@router.post(
+    "/filings/{filing_id}/versions",
+    status_code=201,
+    summary="提交更正版本 Submit a corrected version",
+)
+async def correct(
+    filing_id: str, request: Request, container: ContainerDep, principal: PrincipalDep
+) -> JSONResponse:
+    metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
+    try:
+        record = await run_in_threadpool(
+            lambda: submit_filing(
+                container.ingest,
+                principal,
+                metadata,
+                upload,
+                _origin(request),
+                correcting=filing_id,
+            )
+        )
+    finally:
+        upload.path.unlink(missing_ok=True)
+    return JSONResponse(filing_view(record), status_code=201)
+
+
+@router.post("/validations", summary="仅校验，不归档 Validate without storing")
+async def validate(
+    request: Request, container: ContainerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
+    principal.require_body(metadata.org_code)
+    try:
+        check = await run_in_threadpool(check_filing, container.ingest, metadata, upload)
+    finally:
+        upload.path.unlink(missing_ok=True)
+    return {
+        "valid": check.valid,
+        "title": check.title,
+        "findings": [f.to_dict() for f in check.findings],
+    }
+
+
+def _visible(principal: Principal, org_code: str) -> None:
+    if not principal.may_act_for(org_code):
+        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+
+
+@router.get(
+    "/filings/{filing_id}", summary="报送详情 A filing with its versions, deliveries and attempts"
+)
+def get_filing(filing_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
+    record = container.catalog.get_filing(filing_id)
+    if record is None:
+        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+    _visible(principal, record.org_code)
+    return filing_view(record)
+
+
+@router.get("/filings", summary="查询报送 Search filings")
+def list_filings(
+    container: ContainerDep,
+    principal: PrincipalDep,
+    org_code: str | None = None,
+    category: Category | None = None,
+    period: str | None = None,
+    status: VersionStatus | None = None,
+    delivery_status: DeliveryStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    query = FilingQuery(
+        org_codes=principal.visible_bodies(),
+        org_code=org_code,
+        category=category.value if category else None,
+        period=period,
+        status=status.value if status else None,
+        delivery_status=delivery_status.value if delivery_status else None,
+        limit=limit,
+        offset=offset,
+    )
+    return {"filings": [filing_view(f) for f in container.catalog.list_filings(query)]}

@@ -1,0 +1,35 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from service.api.deps import ContainerDep
+from service.domain.errors import ServiceError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(container: ContainerDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    for name, probe in (("catalog", container.catalog.ping), ("archive", container.store.check)):
+        try:
+            await run_in_threadpool(probe)
+            checks[name] = "ok"
+        except ServiceError as exc:
+            checks[name] = exc.code
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -1,0 +1,75 @@
+"""How catalog records look in the API's JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.catalog.records import DeliveryRecord, FilingRecord, VersionRecord
+
+
+def filing_view(filing: FilingRecord) -> dict[str, Any]:
+    latest = filing.versions[-1] if filing.versions else None
+    return {
+        "id": filing.id,
+        "org_code": filing.org_code,
+        "org_name": filing.org_name,
+        "category": filing.category,
+        "period": filing.period,
+        "version": filing.latest_version,
+        "status": latest.status if latest else None,
+        "sha256": latest.sha256 if latest else None,
+        "title": latest.title if latest else None,
+        "findings": latest.findings if latest else [],
+        "created_at": filing.created_at.isoformat(),
+        "created_by": filing.created_by,
+        "versions": [version_view(v) for v in filing.versions],
+        "deliveries": [delivery_view(d) for d in filing.deliveries],
+    }
+
+
+def version_view(version: VersionRecord) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "status": version.status,
+        "supersedes": version.supersedes,
+        "filename": version.filename,
+        "kind": version.kind,
+        "media_type": version.media_type,
+        "size": version.size,
+        "sha256": version.sha256,
+        "title": version.title,
+        "publish_at": version.publish_at.isoformat() if version.publish_at else None,
+        "review": version.metadata.get("review"),
+        "findings": version.findings,
+        "package": version.package_prefix,
+        "created_at": version.created_at.isoformat(),
+        "created_by": version.created_by,
+    }
+
+
+def delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "version": delivery.version,
+        "destination": delivery.destination,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at.isoformat(),
+        "last_error": delivery.last_error,
+        "receipt": delivery.receipt,
+        "receipt_sha256": delivery.receipt_sha256,
+        "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
+        "attempt_log": [
+            {
+                "number": a.number,
+                "worker": a.worker,
+                "started_at": a.started_at.isoformat(),
+                "duration_ms": a.duration_ms,
+                "outcome": a.outcome,
+                "http_status": a.http_status,
+                "code": a.code,
+                "message": a.message,
+            }
+            for a in delivery.attempt_log
+        ],
+    }

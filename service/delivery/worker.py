@@ -1,0 +1,316 @@
+"""The worker: claims due deliveries under a lease, runs each through its destination
+adapter, records every attempt and decides what happens next.
+
+Several workers (threads here, processes across machines) drain one outbox; the
+lease makes each delivery one worker's at a time, and the idempotency key makes a
+repeat after a crash harmless at the destination.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import structlog
+
+from service.archive.packages import Packages
+from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord, VersionRecord
+from service.catalog.repository import Catalog
+from service.delivery.policy import Action, Decision, RetryPolicy, decide
+from service.delivery.port import (
+    ArchivedFile,
+    Delivered,
+    DeliveryJob,
+    DestinationAdapter,
+    Failed,
+    Outcome,
+    RetryLater,
+)
+from service.domain.errors import AlreadyExists, ArchiveError, FixityMismatch
+from service.domain.filing import DeliveryStatus, source_id
+from service.validation.documents import DocumentLimits, read_document
+
+log = structlog.get_logger()
+# One receipt object per delivery: a repeat after a crash finds it instead of writing a second.
+DELIVERY_RECEIPT_SEQ = 1
+MESSAGE_LIMIT = 500  # attempt logs keep the start of a message: enough to diagnose, bounded in size
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    worker_id: str
+    concurrency: int
+    lease: timedelta
+    poll_s: float
+    policy: RetryPolicy
+
+
+class _Journal:
+    """Saves an adapter's state for one delivery, fenced by the lease."""
+
+    def __init__(self, catalog: Catalog, delivery: DeliveryRecord, worker: str) -> None:
+        self._catalog = catalog
+        self._delivery_id = delivery.id
+        self._worker = worker
+        self.state: dict[str, Any] = dict(delivery.state)
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        self.state = {**self.state, **state}
+        if not self._catalog.save_delivery_state(self._delivery_id, self._worker, self.state):
+            log.warning("lease_lost_while_saving_state", delivery_id=self._delivery_id)
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        packages: Packages,
+        adapters: Mapping[str, DestinationAdapter],
+        config: WorkerConfig,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._catalog = catalog
+        self._packages = packages
+        self._adapters = adapters
+        self._config = config
+        self._clock = clock
+        self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="delivery")
+
+    @property
+    def worker_id(self) -> str:
+        return self._config.worker_id
+
+    def run(self, stop: threading.Event) -> None:
+        """Drain the outbox until `stop` is set; the current attempts finish, leases are released."""
+        log.info("worker_started", worker=self.worker_id, concurrency=self._config.concurrency)
+        try:
+            while not stop.is_set():
+                if self.run_once() == 0:
+                    stop.wait(self._config.poll_s)
+        finally:
+            released = self._catalog.release_leases(self.worker_id)
+            self._pool.shutdown(wait=True)
+            log.info("worker_stopped", worker=self.worker_id, released_leases=released)
+
+    def run_once(self) -> int:
+        """Claim one batch of due deliveries and process them concurrently; returns how many."""
+        claimed = self._catalog.claim_due_deliveries(
+            self.worker_id, self._config.concurrency, self._config.lease
+        )
+        for future in [self._pool.submit(self.process, d) for d in claimed]:
+            future.result()
+        return len(claimed)
+
+    def process(self, delivery: DeliveryRecord) -> None:
+        bound = log.bind(
+            delivery_id=delivery.id,
+            filing_id=delivery.filing_id,
+            version=delivery.version,
+            destination=delivery.destination,
+            worker=self.worker_id,
+        )
+        started, t0 = self._clock(), time.monotonic()
+        journal = _Journal(self._catalog, delivery, self.worker_id)
+        outcome = self._attempt(delivery, journal, bound)
+        duration_ms = int((time.monotonic() - t0) * 1000)
+        number = delivery.attempts + 1
+        decision = decide(
+            outcome,
+            attempts=number,
+            first_attempt_at=delivery.first_attempt_at or started,
+            now=self._clock(),
+            policy=self._config.policy,
+        )
+        attempt = _attempt_record(number, self.worker_id, started, duration_ms, outcome)
+        self._settle(delivery, outcome, decision, attempt, bound)
+
+    def _attempt(self, delivery: DeliveryRecord, journal: _Journal, bound: Any) -> Outcome:
+        adapter = self._adapters.get(delivery.destination)
+        if adapter is None:
+            return Failed("destination_not_configured", f"no adapter for {delivery.destination}")
+        try:
+            version = self._catalog.get_version(delivery.filing_id, delivery.version)
+            assert version is not None
+            with self._job(delivery, version, journal.state) as job:
+                return adapter.deliver(job, journal)
+        except FixityMismatch as exc:
+            bound.error("archived_file_damaged", error=str(exc))
+            return Failed(
+                "archive_fixity_mismatch", f"archived file failed its fixity check: {exc}"
+            )
+        except (ArchiveError, OSError) as exc:
+            return RetryLater("archive_unavailable", str(exc)[:MESSAGE_LIMIT])
+        except Exception as exc:  # an adapter bug must not kill the worker or lose the row
+            bound.exception("delivery_attempt_crashed")
+            return RetryLater("worker_error", repr(exc)[:MESSAGE_LIMIT])
+
+    @contextmanager
+    def _job(
+        self, delivery: DeliveryRecord, version: VersionRecord, state: Mapping[str, Any]
+    ) -> Iterator[DeliveryJob]:
+        """The job, with the archived file copied out (its SHA-256 checked on the way)."""
+        with tempfile.TemporaryDirectory(prefix="delivery-") as tmp:
+            local = Path(tmp) / "payload"
+            with (
+                self._packages.open_payload(version.package_prefix, version.filename) as src,
+                local.open("wb") as dst,
+            ):
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+            yield self._build_job(delivery, version, local, state)
+
+    def _build_job(
+        self,
+        delivery: DeliveryRecord,
+        version: VersionRecord,
+        local: Path,
+        state: Mapping[str, Any],
+    ) -> DeliveryJob:
+        paragraphs: tuple[str, ...] = ()
+        if "article_body" not in state:
+            document, _ = read_document(local, version.filename, DocumentLimits())
+            paragraphs = document.paragraphs if document else ()
+        meta = version.metadata
+        return DeliveryJob(
+            delivery_id=delivery.id,
+            idempotency_key=delivery.idempotency_key,
+            source_id=source_id(delivery.filing_id, delivery.version),
+            filing_id=delivery.filing_id,
+            version=delivery.version,
+            category=meta["category"],
+            org_code=meta["org_code"],
+            org_name=meta["org_name"],
+            period=meta["period"],
+            title=version.title or "",
+            publish_at=version.publish_at,
+            paragraphs=paragraphs,
+            file=ArchivedFile(
+                filename=version.filename,
+                kind=version.kind,
+                media_type=version.media_type,
+                sha256=version.sha256,
+                size=version.size,
+                open=_opener(local),
+            ),
+            replaces=self._catalog.delivered_receipt_before(
+                delivery.filing_id, delivery.version, delivery.destination
+            ),
+            state=state,
+        )
+
+    def _settle(
+        self,
+        delivery: DeliveryRecord,
+        outcome: Outcome,
+        decision: Decision,
+        attempt: AttemptRecord,
+        bound: Any,
+    ) -> None:
+        receipt_key = receipt_sha256 = None
+        receipt = outcome.receipt if isinstance(outcome, Delivered) else None
+        if receipt is not None:
+            receipt_key, receipt_sha256 = self._archive_receipt(delivery, receipt)
+        status = {
+            Action.DONE: DeliveryStatus.DELIVERED,
+            Action.RETRY: DeliveryStatus.PENDING,
+            Action.GIVE_UP: DeliveryStatus.FAILED,
+        }[decision.action]
+        held = self._catalog.finish_attempt(
+            delivery.id,
+            self.worker_id,
+            attempt,
+            status=status,
+            next_attempt_at=decision.next_attempt_at,
+            last_error=None if receipt else f"{attempt.code}: {attempt.message}",
+            receipt=receipt,
+            receipt_key=receipt_key,
+            receipt_sha256=receipt_sha256,
+            events=self._events(delivery, decision, attempt),
+        )
+        bound.info(
+            "delivery_attempt",
+            outcome=attempt.outcome,
+            action=decision.action.value,
+            code=attempt.code,
+            http_status=attempt.http_status,
+            duration_ms=attempt.duration_ms,
+            next_attempt_at=decision.next_attempt_at,
+            lease_held=held,
+        )
+
+    def _archive_receipt(
+        self, delivery: DeliveryRecord, receipt: dict[str, Any]
+    ) -> tuple[str, str]:
+        version = self._catalog.get_version(delivery.filing_id, delivery.version)
+        assert version is not None
+        document = {
+            "destination": delivery.destination,
+            "filing_id": delivery.filing_id,
+            "version": delivery.version,
+            "idempotency_key": delivery.idempotency_key,
+            "received_at": self._clock().isoformat(),
+            "receipt": receipt,
+        }
+        try:
+            stored = self._packages.put_receipt(
+                version.package_prefix, delivery.destination, document, seq=DELIVERY_RECEIPT_SEQ
+            )
+        except AlreadyExists:
+            stored = self._packages.existing_receipt(version.package_prefix, delivery.destination)
+        return stored.key, stored.sha256
+
+    def _events(
+        self, delivery: DeliveryRecord, decision: Decision, attempt: AttemptRecord
+    ) -> list[AuditEvent]:
+        if decision.action is Action.RETRY:
+            return []
+        action = "delivery.delivered" if decision.action is Action.DONE else "delivery.failed"
+        return [
+            AuditEvent(
+                actor=f"worker:{self.worker_id}",
+                role="system",
+                action=action,
+                subject=f"{delivery.filing_id}/v{delivery.version}/{delivery.destination}",
+                detail={
+                    "attempts": attempt.number,
+                    "code": attempt.code,
+                    "reason": decision.reason,
+                },
+            )
+        ]
+
+
+def _opener(path: Path) -> Callable[[], AbstractContextManager[BinaryIO]]:
+    def open_file() -> AbstractContextManager[BinaryIO]:
+        return path.open("rb")
+
+    return open_file
+
+
+def _attempt_record(
+    number: int, worker: str, started: datetime, duration_ms: int, outcome: Outcome
+) -> AttemptRecord:
+    if isinstance(outcome, Delivered):
+        return AttemptRecord(
+            number, worker, started, duration_ms, "delivered", outcome.http_status, None, None
+        )
+    kind = "retry" if isinstance(outcome, RetryLater) else "failed"
+    return AttemptRecord(
+        number,
+        worker,
+        started,
+        duration_ms,
+        kind,
+        outcome.http_status,
+        outcome.code,
+        outcome.message[:MESSAGE_LIMIT],
+    )

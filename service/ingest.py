@@ -1,0 +1,311 @@
+"""Submitting a filing: check it, reserve its version, archive its package, queue its
+deliveries — and only then acknowledge (DESIGN.md invariant 1).
+
+    reserve (filing, version)  ─▶  write package (payload…, manifest last)  ─▶
+    commit version archived + outbox rows + audit  ─▶  201
+
+A failure while archiving abandons the reservation and answers 503; the objects
+already written stay (the archive never deletes) and `reconcile` reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from service import __version__
+from service.archive.packages import Packages, PayloadFile, package_prefix
+from service.catalog.records import AuditEvent, FilingRecord, NewVersion
+from service.catalog.repository import Catalog
+from service.domain.access import Principal, Role
+from service.domain.destinations import LIMITS, check_destination
+from service.domain.errors import ArchiveUnavailable, NotFound, Rejected, ServiceError
+from service.domain.filing import Category, Destination
+from service.domain.findings import Finding, has_errors, warning
+from service.domain.findings import error as error_finding
+from service.domain.metadata import FilingMetadata
+from service.domain.org import OrgRegistry
+from service.uploads import Upload
+from service.validation import ValidationRules, validate_filing
+from service.validation.documents import Document, DocumentLimits, read_document
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Ingest:
+    """Everything submitting needs, built once by the composition root."""
+
+    catalog: Catalog
+    packages: Packages
+    registry: OrgRegistry
+    routes: Mapping[Category, Sequence[Destination]]
+    rules: ValidationRules
+    document_limits: DocumentLimits
+    require_registered_body: bool
+    clock: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, for the audit log."""
+
+    source: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    document: Document | None
+    findings: list[Finding]
+    title: str | None
+
+    @property
+    def valid(self) -> bool:
+        return self.document is not None and not has_errors(self.findings)
+
+
+def check_filing(ingest: Ingest, metadata: FilingMetadata, upload: Upload) -> Check:
+    """Validate a submission without storing anything."""
+    findings = _body_findings(ingest, metadata)
+    document, document_findings = read_document(
+        upload.path, upload.filename, ingest.document_limits
+    )
+    findings += document_findings
+    if document is None:
+        return Check(None, findings, None)
+    received_on = ingest.clock().astimezone(SHANGHAI).date()
+    result = validate_filing(
+        document,
+        metadata,
+        ingest.registry.get(metadata.org_code),
+        received_on=received_on,
+        rules=ingest.rules,
+    )
+    findings += result.findings
+    for destination in ingest.routes.get(metadata.category, ()):
+        findings += check_destination(document.kind, upload.size, LIMITS[destination])
+    return Check(document, findings, result.title)
+
+
+def _body_findings(ingest: Ingest, metadata: FilingMetadata) -> list[Finding]:
+    if ingest.registry.get(metadata.org_code) is not None:
+        return []
+    if ingest.require_registered_body:
+        raise Rejected([_unregistered(metadata.org_code, error=True)])
+    return [_unregistered(metadata.org_code, error=False)]
+
+
+def _unregistered(org_code: str, *, error: bool) -> Finding:
+    make = error_finding if error else warning
+    return make(
+        "org_not_registered",
+        f"单位 {org_code} 不在单位名录中" + ("，不予受理" if error else "（开发模式下允许报送）"),
+        f"Body {org_code} is not in the registry" + ("" if error else " (allowed in development)"),
+        where="metadata.org_code",
+    )
+
+
+def submit_filing(
+    ingest: Ingest,
+    principal: Principal,
+    metadata: FilingMetadata,
+    upload: Upload,
+    origin: Origin,
+    *,
+    correcting: str | None = None,
+) -> FilingRecord:
+    """Accept a new filing (or, with `correcting`, a new version of that filing)."""
+    principal.require_role(Role.OPERATOR, Role.ADMIN)
+    principal.require_body(metadata.org_code)
+    if correcting is not None:
+        _require_same_filing(ingest.catalog, correcting, metadata)
+    check = check_filing(ingest, metadata, upload)
+    if not check.valid:
+        raise Rejected(check.findings)
+    assert check.document is not None
+    destinations = list(ingest.routes.get(metadata.category, ()))
+    title = (
+        check.title
+        or metadata.title
+        or f"{metadata.org_name}{metadata.period}年度{metadata.category.label_zh}"
+    )
+
+    def new_version(filing_id: str, number: int) -> NewVersion:
+        return NewVersion(
+            filename=upload.filename,
+            kind=check.document.kind,  # type: ignore[union-attr]
+            media_type=check.document.media_type,  # type: ignore[union-attr]
+            size=upload.size,
+            sha256=upload.sha256,
+            title=title,
+            package_prefix=package_prefix(
+                metadata.org_code, metadata.category, metadata.period, filing_id, number
+            ),
+            metadata=metadata.model_dump(mode="json"),
+            findings=[f.to_dict() for f in check.findings],
+            publish_at=metadata.publish_at,
+        )
+
+    filing_id, number = ingest.catalog.reserve_version(
+        filing_id=correcting,
+        org_code=metadata.org_code,
+        org_name=metadata.org_name,
+        category=metadata.category,
+        period=metadata.period,
+        actor=principal.name,
+        make_version=new_version,
+    )
+    version = new_version(filing_id, number)
+    event = _event(
+        principal,
+        origin,
+        "filing.submitted" if number == 1 else "filing.corrected",
+        filing_id,
+        number,
+        metadata,
+    )
+    try:
+        _archive(ingest, filing_id, number, version, upload, metadata, destinations, principal)
+    except ServiceError:
+        _abandon(ingest, principal, origin, filing_id, number, metadata)
+        raise
+    except Exception as exc:
+        _abandon(ingest, principal, origin, filing_id, number, metadata)
+        log.exception("archive_write_failed", filing_id=filing_id, version=number)
+        raise ArchiveUnavailable() from exc
+    ingest.catalog.complete_version(filing_id, number, [d.value for d in destinations], event)
+    log.info(
+        "filing_archived",
+        filing_id=filing_id,
+        version=number,
+        destinations=[d.value for d in destinations],
+    )
+    record = ingest.catalog.get_filing(filing_id)
+    assert record is not None
+    return record
+
+
+def _require_same_filing(catalog: Catalog, filing_id: str, metadata: FilingMetadata) -> None:
+    existing = catalog.get_filing(filing_id, with_attempts=False)
+    if existing is None:
+        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+    same = (existing.org_code, existing.category, existing.period) == (
+        metadata.org_code,
+        metadata.category.value,
+        metadata.period,
+    )
+    if not same:
+        raise Rejected(
+            [
+                error_finding(
+                    "correction_mismatch",
+                    "更正版本的单位、类别和期间必须与原报送一致",
+                    "A correction must keep the body, category and period of its filing",
+                    where="metadata",
+                )
+            ]
+        )
+
+
+def _archive(
+    ingest: Ingest,
+    filing_id: str,
+    number: int,
+    version: NewVersion,
+    upload: Upload,
+    metadata: FilingMetadata,
+    destinations: Sequence[Destination],
+    principal: Principal,
+) -> None:
+    now = ingest.clock()
+    document_metadata = package_metadata(
+        filing_id, number, version, destinations, principal.name, now
+    )
+    with upload.path.open("rb") as source:
+        ingest.packages.put_package(
+            version.package_prefix,
+            [PayloadFile(version.filename, source, version.sha256)],
+            document_metadata,
+            {
+                "Source-Organization": metadata.org_name,
+                "Organization-Code": metadata.org_code,
+                "Category": metadata.category.value,
+                "Period": metadata.period,
+            },
+        )
+
+
+def package_metadata(
+    filing_id: str,
+    number: int,
+    version: NewVersion,
+    destinations: Sequence[Destination],
+    actor: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """metadata.json: everything the catalog holds about this version (invariant 8)."""
+    return {
+        "filing_id": filing_id,
+        "version": number,
+        "supersedes": number - 1 if number > 1 else None,
+        "title": version.title,
+        "submitted": version.metadata,
+        "file": {
+            "name": version.filename,
+            "kind": version.kind,
+            "media_type": version.media_type,
+            "size": version.size,
+            "sha256": version.sha256,
+        },
+        "findings": version.findings,
+        "destinations": [d.value for d in destinations],
+        "archived_at": now.isoformat(),
+        "archived_by": actor,
+        "service_version": __version__,
+    }
+
+
+def _abandon(
+    ingest: Ingest,
+    principal: Principal,
+    origin: Origin,
+    filing_id: str,
+    number: int,
+    metadata: FilingMetadata,
+) -> None:
+    ingest.catalog.abandon_version(
+        filing_id,
+        number,
+        _event(principal, origin, "filing.abandoned", filing_id, number, metadata),
+    )
+
+
+def _event(
+    principal: Principal,
+    origin: Origin,
+    action: str,
+    filing_id: str,
+    number: int,
+    metadata: FilingMetadata,
+) -> AuditEvent:
+    return AuditEvent(
+        actor=principal.name,
+        role=principal.role.value,
+        action=action,
+        subject=f"{filing_id}/v{number}",
+        org_code=metadata.org_code,
+        source=origin.source,
+        request_id=origin.request_id,
+        detail={"category": metadata.category.value, "period": metadata.period},
+    )
+
+
+def today_in_shanghai(now: datetime) -> date:
+    return now.astimezone(SHANGHAI).date()

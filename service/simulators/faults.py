@@ -1,0 +1,263 @@
+"""Fault injection shared by the simulators: what can go wrong, how often, and an ASGI
+middleware that makes it go wrong on the wire.
+
+    kind               what the client sees
+    http_500 … 504     that status, before the request is processed
+    rate_limit         429 with `Retry-After: 1`, before the request is processed
+    token_expired      401 token_expired; the simulator revokes the token (its `on_fault` hook)
+    after_commit_503   the request IS processed, then 503 is answered: the response is lost
+    drop_connection    the request IS processed, then the response is cut short and the
+                       connection closed: httpx raises RemoteProtocolError
+    slow               the handler waits `latency_ms` while processing (see `pause`)
+
+    Faults(failure_rate=0.3, kinds=("http_503", "drop_connection"), seed=7)
+
+Each request the app's `plan` names an endpoint is a draw: with probability `failure_rate`
+one of the kinds that endpoint allows is injected. Requests `plan` skips (the /_admin
+routes) are never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HTTP_FAULTS: Mapping[str, tuple[int, str]] = {
+    "http_500": (500, "internal_error"),
+    "http_502": (502, "bad_gateway"),
+    "http_503": (503, "unavailable"),
+    "http_504": (504, "gateway_timeout"),
+}
+FAULT_KINDS: tuple[str, ...] = (
+    *HTTP_FAULTS,
+    "rate_limit",
+    "after_commit_503",
+    "drop_connection",
+    "token_expired",
+    "slow",
+)
+RATE_LIMIT_RETRY_AFTER_S = 1
+
+# The scope["state"] entry through which the middleware asks the handler to be slow.
+_DELAY_KEY = "fault_delay_s"
+
+
+@dataclass(frozen=True)
+class Faults:
+    failure_rate: float = 0.0
+    kinds: tuple[str, ...] = FAULT_KINDS
+    latency_ms: int = 0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kinds", tuple(self.kinds))  # JSON gives lists
+        unknown = set(self.kinds) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds: {sorted(unknown)}; known: {FAULT_KINDS}")
+        if not 0.0 <= self.failure_rate <= 1.0:
+            raise ValueError("failure_rate must be between 0 and 1")
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms must not be negative")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Faults:
+        unknown = set(data) - {"failure_rate", "kinds", "latency_ms", "seed"}
+        if unknown:
+            raise ValueError(f"unknown fields: {sorted(unknown)}")
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "kinds": list(self.kinds)}
+
+
+class FaultDice:
+    """Draws which fault, if any, a request gets. Seeded, so a run can be repeated."""
+
+    def __init__(self, faults: Faults) -> None:
+        self._lock = threading.Lock()
+        self.set(faults)
+
+    def set(self, faults: Faults) -> None:
+        with self._lock:
+            self._faults = faults
+            self._rng = random.Random(faults.seed)
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    def roll(self, allowed: Collection[str]) -> str | None:
+        with self._lock:
+            # Always draw, so the sequence of draws does not depend on which endpoints are hit.
+            hit = self._rng.random() < self._faults.failure_rate
+            kinds = sorted(set(self._faults.kinds) & set(allowed))
+            return self._rng.choice(kinds) if hit and kinds else None
+
+
+class Counters:
+    """Thread-safe named counters; "a.b" names come out nested as {"a": {"b": n}}."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def inc(self, name: str, by: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += by
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            counts = dict(self._counts)
+        out: dict[str, Any] = {}
+        for name, n in sorted(counts.items()):
+            group, _, leaf = name.partition(".")
+            if leaf:
+                out.setdefault(group, {})[leaf] = n
+            else:
+                out[group] = n
+        return out
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """What the app says about one request: its endpoint (for counting) and the faults it allows."""
+
+    endpoint: str
+    kinds: frozenset[str]
+
+
+ErrorBody = Callable[[str, str], dict[str, Any]]  # (code, message) → the app's error JSON
+
+
+class FaultMiddleware:
+    """Pure ASGI middleware injecting the drawn fault around the app."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        dice: FaultDice,
+        counters: Counters,
+        plan: Callable[[Scope], FaultPlan | None],
+        error_body: ErrorBody,
+        on_fault: Callable[[str, Scope], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.dice = dice
+        self.counters = counters
+        self.plan = plan
+        self.error_body = error_body
+        self.on_fault = on_fault
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        plan = self.plan(scope) if scope["type"] == "http" else None
+        if plan is None:
+            await self.app(scope, receive, send)
+            return
+        self.counters.inc("requests")
+        self.counters.inc(f"requests_by_endpoint.{plan.endpoint}")
+        kind = self.dice.roll(plan.kinds)
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        self.counters.inc(f"faults.{kind}")
+        if self.on_fault is not None:
+            self.on_fault(kind, scope)
+        await self._inject(kind, scope, receive, send)
+
+    async def _inject(self, kind: str, scope: Scope, receive: Receive, send: Send) -> None:
+        if kind in HTTP_FAULTS:
+            status, code = HTTP_FAULTS[kind]
+            await self._error(send, status, code, f"injected fault: {kind}")
+        elif kind == "rate_limit":
+            headers = [(b"retry-after", str(RATE_LIMIT_RETRY_AFTER_S).encode())]
+            await self._error(send, 429, "rate_limited", "too many requests", headers)
+        elif kind == "token_expired":
+            headers = [(b"www-authenticate", b'Bearer error="invalid_token"')]
+            await self._error(send, 401, "token_expired", "the token was revoked", headers)
+        elif kind == "slow":
+            scope.setdefault("state", {})[_DELAY_KEY] = self.dice.faults.latency_ms / 1000
+            await self.app(scope, receive, send)
+        elif kind == "after_commit_503":
+            await _run_captured(self.app, scope, receive)
+            await self._error(send, 503, "unavailable", "injected fault: after_commit_503")
+        else:  # drop_connection
+            await _send_truncated(send, await _run_captured(self.app, scope, receive))
+
+    async def _error(
+        self,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        await send_json(send, status, self.error_body(code, message), headers)
+
+
+async def pause(request: Request) -> None:
+    """Where a handler is slow when the `slow` fault hit it.
+
+    A handler calls this inside its processing window (e.g. while an idempotency key is
+    marked in flight), so concurrent requests can observe that window.
+    """
+    delay = request.scope.setdefault("state", {}).pop(_DELAY_KEY, 0.0)
+    if delay:
+        await asyncio.sleep(delay)
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    body: Mapping[str, Any],
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _run_captured(app: ASGIApp, scope: Scope, receive: Receive) -> list[Message]:
+    """Run the app to completion, keeping its response instead of sending it."""
+    messages: list[Message] = []
+
+    async def capture(message: Message) -> None:
+        messages.append(message)
+
+    await app(scope, receive, capture)
+    return messages
+
+
+async def _send_truncated(send: Send, messages: list[Message]) -> None:
+    # Declare more bytes than are sent, send half the body and stop without finishing the
+    # response: uvicorn then closes the connection (logging "ASGI callable returned without
+    # completing response") and the client sees a body cut short.
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(body) + 64).encode()))
+    await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+    await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})

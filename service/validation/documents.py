@@ -1,0 +1,185 @@
+"""Reading an uploaded document: its type from the content (never the name alone) and
+its text as paragraphs. Bad input becomes findings, never an exception.
+
+    file_empty             0 bytes, or only whitespace
+    file_type_unsupported  not DOCX, PDF or UTF-8/GB18030 text
+    file_type_mismatch     the extension names another type than the content
+    file_unreadable        corrupt or encrypted PDF, broken zip, zip without a Word part
+    file_too_complex       over a DocumentLimits bound (pages, text, zip bomb …)
+    file_no_text           nothing to read: a scanned PDF, or junk instead of text
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.domain.findings import Finding, error
+from service.validation.docx_files import docx_text, other_zip_format
+from service.validation.limits import (
+    DocumentLimits,
+    ReadProblem,
+    no_text,
+    too_complex,
+    unreadable,
+    unsupported,
+)
+from service.validation.pdf_files import pdf_text
+from service.validation.text_files import decode_text
+
+__all__ = ["Document", "DocumentLimits", "read_document", "read_document_bytes"]
+
+DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+WHERE = "文件"
+DEFAULT_LIMITS = DocumentLimits()
+
+_EXTENSION_KINDS = {
+    "pdf": "pdf",
+    "docx": "docx",
+    "txt": "txt",
+    "text": "txt",
+    "md": "md",
+    "markdown": "md",
+}
+_KIND_LABELS = {"pdf": "PDF", "docx": "DOCX", "txt": "文本 / text", "md": "文本 / text"}
+_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,8})$")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BOM = b"\xef\xbb\xbf"
+# A PDF header may follow up to 1 KiB of leading junk (as Acrobat allows).
+_PDF_HEADER_WINDOW = 1024
+# Extraction junk: control characters, U+FFFD, private-use glyphs and pdfminer's
+# "(cid:123)" for glyphs with no Unicode mapping.
+_JUNK = re.compile(r"\(cid:\d+\)|[\x00-\x08\x0e-\x1f\x7f\ufffd\ue000-\uf8ff]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_MAX_JUNK_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: str  # "txt" | "md" | "docx" | "pdf", detected from the content
+    media_type: str
+    paragraphs: tuple[str, ...]  # non-empty, whitespace-stripped, in reading order
+
+
+def read_document(
+    path: Path, filename: str, limits: DocumentLimits = DEFAULT_LIMITS
+) -> tuple[Document | None, list[Finding]]:
+    """Detect the type from content and extract paragraphs. (None, [errors]) when the
+    file is unreadable; a readable file may still come with an error (a type mismatch)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None, [_finding(unreadable("无法打开文件", "the file cannot be opened"))]
+    return read_document_bytes(data, filename, limits)
+
+
+def read_document_bytes(
+    data: bytes, filename: str, limits: DocumentLimits = DEFAULT_LIMITS
+) -> tuple[Document | None, list[Finding]]:
+    """As read_document, for bytes already in memory."""
+    if not data.removeprefix(_BOM).strip():
+        return None, [_empty()]
+    try:
+        detected, media_type, text = _extract(data, limits)
+        paragraphs = _paragraphs(text, limits)
+    except ReadProblem as problem:
+        return None, [_finding(problem)]
+    if not paragraphs:
+        return None, [_empty()]
+    extension = _extension(filename)
+    kind = _kind(detected, extension)
+    if kind == "md":
+        media_type = media_type.replace("text/plain", "text/markdown")
+    return Document(kind, media_type, paragraphs), _mismatch(detected, extension)
+
+
+def _extract(data: bytes, limits: DocumentLimits) -> tuple[str, str, str]:
+    """(detected kind, media type, text); the kind is "txt" for any text."""
+    if b"%PDF-" in data[:_PDF_HEADER_WINDOW]:
+        return "pdf", "application/pdf", _checked(pdf_text(data, limits), "PDF")
+    if data.startswith(b"PK\x03\x04"):
+        other = other_zip_format(data)
+        if other is not None:
+            raise unsupported(*other)
+        return "docx", DOCX_MEDIA_TYPE, _checked(docx_text(data, limits), "DOCX")
+    if data.startswith(_OLE_MAGIC):
+        raise unsupported(
+            "旧版 Word (.doc) 或加密的 Office 文件", "a legacy Word (.doc) or encrypted Office file"
+        )
+    text, charset = decode_text(data)
+    return "txt", f"text/plain; charset={charset}", text
+
+
+def _checked(text: str, label: str) -> str:
+    """The extracted text without junk; ReadProblem when junk is all there is."""
+    visible = "".join(text.split())
+    if not visible:
+        raise no_text(f"{label} 中没有文字层（可能是扫描件）", f"the {label} has no text layer")
+    junk = sum(len(m) for m in _JUNK.findall(visible))
+    if junk > len(visible) * _MAX_JUNK_SHARE:
+        raise no_text(f"{label} 提取出的内容不是可读文字", f"the {label} yields junk, not text")
+    return _JUNK.sub("", text)
+
+
+def _paragraphs(text: str, limits: DocumentLimits) -> tuple[str, ...]:
+    if len(text) > limits.max_chars:
+        raise too_complex(f"文字超过 {limits.max_chars} 字", f"over {limits.max_chars} characters")
+    out: list[str] = []
+    for line in _CONTROLS.sub("", text).splitlines():
+        out.extend(_pieces(line.strip(), limits.max_line_chars))
+        if len(out) > limits.max_paragraphs:
+            raise too_complex(
+                f"段落超过 {limits.max_paragraphs} 个", f"over {limits.max_paragraphs} paragraphs"
+            )
+    return tuple(out)
+
+
+def _pieces(line: str, size: int) -> list[str]:
+    """A line cut into pieces of at most `size` characters, empty pieces dropped."""
+    cut = (line[i : i + size].strip() for i in range(0, len(line), size))
+    return [piece for piece in cut if piece]
+
+
+def _extension(filename: str) -> str | None:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    match = _EXTENSION.search(name)
+    if match is None or match.group(1).isdigit():
+        return None
+    return match.group(1).lower()
+
+
+def _kind(detected: str, extension: str | None) -> str:
+    if detected == "txt" and _EXTENSION_KINDS.get(extension or "") == "md":
+        return "md"
+    return detected
+
+
+def _family(kind: str) -> str:
+    return "text" if kind in ("txt", "md") else kind
+
+
+def _mismatch(detected: str, extension: str | None) -> list[Finding]:
+    if extension is None:
+        return []
+    named = _EXTENSION_KINDS.get(extension)
+    if named is not None and _family(named) == _family(detected):
+        return []
+    label = _KIND_LABELS[detected]
+    return [
+        error(
+            "file_type_mismatch",
+            f"文件扩展名 .{extension} 与文件内容（{label}）不符",
+            f"The extension .{extension} does not match the content ({label})",
+            where=WHERE,
+            excerpt=f".{extension}",
+        )
+    ]
+
+
+def _empty() -> Finding:
+    return error("file_empty", "文件为空", "The file is empty", where=WHERE)
+
+
+def _finding(problem: ReadProblem) -> Finding:
+    return error(problem.code, problem.message_zh, problem.message_en, where=WHERE)

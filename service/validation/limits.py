@@ -1,0 +1,48 @@
+"""Bounds on what reading a document may cost, and the problem a reader raises when a
+file cannot be read. Readers raise `ReadProblem`; `documents.read_document` turns it
+into a finding, so no reader error ever reaches a caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DocumentLimits:
+    max_paragraphs: int = 20_000
+    max_chars: int = 5_000_000  # total extracted text
+    max_line_chars: int = 100_000  # a longer "line" is cut into pieces, never a crash
+    max_decompressed_bytes: int = 200 * 1024 * 1024  # DOCX zip members, bounded
+    max_pdf_pages: int = 2_000
+
+
+class ReadProblem(Exception):
+    """A file that cannot be read; `code` is the finding code it becomes."""
+
+    def __init__(self, code: str, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{code}: {message_en}")
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+def unreadable(zh: str, en: str) -> ReadProblem:
+    return ReadProblem("file_unreadable", f"文件无法读取：{zh}", f"The file cannot be read: {en}")
+
+
+def too_complex(zh: str, en: str) -> ReadProblem:
+    return ReadProblem(
+        "file_too_complex", f"文件超出处理上限：{zh}", f"The file exceeds a processing limit: {en}"
+    )
+
+
+def unsupported(zh: str, en: str) -> ReadProblem:
+    return ReadProblem(
+        "file_type_unsupported",
+        f"不支持的文件类型：{zh}。请上传 DOCX、PDF 或 UTF-8 文本文件",
+        f"Unsupported file type: {en}. Upload a DOCX, PDF or UTF-8 text file",
+    )
+
+
+def no_text(zh: str, en: str) -> ReadProblem:
+    return ReadProblem("file_no_text", f"未能提取到文字：{zh}", f"No text could be extracted: {en}")

@@ -1,0 +1,73 @@
+"""Plain-text files: UTF-8 (with or without BOM), else GB18030 when it decodes cleanly
+into something that looks like Chinese text."""
+
+from __future__ import annotations
+
+import re
+
+from service.validation.limits import unsupported
+
+# A few stray control characters (a DOS end-of-file mark, a pasted backspace) do not
+# make a file binary; more than this share of them does.
+_MAX_CONTROL_SHARE = 0.005
+# GB18030 decodes almost any byte string, so a GB18030 reading must also consist mostly
+# of the characters Chinese documents are made of.
+_MIN_COMMON_SHARE = 0.95
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_COMMON = re.compile(
+    r"[\x00-\x7f"
+    r"\u2000-\u206f"  # general punctuation: “ ” — …
+    r"\u3000-\u303f"  # CJK punctuation: 、。〇《》
+    r"\u4e00-\u9fff"  # CJK unified ideographs
+    r"\uff00-\uffef"  # full-width forms: ，：（）
+    r"·×÷±°№]+"
+)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """The text and its charset name ("utf-8" or "gb18030"); ReadProblem when neither fits."""
+    text = _utf8(data)
+    if text is not None:
+        if _looks_like_text(text):
+            return text, "utf-8"
+        raise unsupported("内容不是文本", "the content is not text")
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise unsupported(
+            "既不是 UTF-8 也不是 GB18030 文本", "neither UTF-8 nor GB18030 text"
+        ) from None
+    if _looks_like_text(text) and _common_share(text) >= _MIN_COMMON_SHARE:
+        return text, "gb18030"
+    raise unsupported("内容不是文本", "the content is not text")
+
+
+def _utf8(data: bytes) -> str | None:
+    """UTF-8 text, also when cut inside its last character (an interrupted upload):
+    UTF-8 Chinese happens to decode as GB18030 too, into nonsense."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        truncated = exc.reason == "unexpected end of data" and exc.end == len(data)
+        cut = exc.start
+    if not truncated:
+        return None
+    try:
+        return data[:cut].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _looks_like_text(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    controls = len(text) - len(_CONTROLS.sub("", text))
+    return controls <= len(text) * _MAX_CONTROL_SHARE
+
+
+def _common_share(text: str) -> float:
+    if not text:
+        return 1.0
+    return 1 - len(_COMMON.sub("", text)) / len(text)

@@ -1,0 +1,221 @@
+"""`disclosure serve` as a real process: submit over HTTP, the portal gets exactly one
+article, the bag validates; a kill -9 mid-delivery loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import bagit
+import httpx
+import pytest
+
+from tests.support.bodies import sample_metadata, write_registry
+from tests.support.documents import SAMPLE_PATH, docx_from_text
+from tests.support.servers import Process, base_env, free_port, run_command, start_process
+
+pytestmark = pytest.mark.e2e
+TOKEN = "demo-e2e-token"
+FAST_RETRIES = {
+    "DISCLOSURE_WORKER_POLL_S": "0.1",
+    "DISCLOSURE_BACKOFF_INITIAL_S": "0.05",
+    "DISCLOSURE_BACKOFF_MAX_S": "0.2",
+    "DISCLOSURE_RETRY_SCHEDULE_S": "[0.2, 0.5, 1]",
+    "DISCLOSURE_LEASE_S": "3",
+}
+
+
+@pytest.fixture(scope="module")
+def sample_docx() -> bytes:
+    return docx_from_text(SAMPLE_PATH.read_text(encoding="utf-8"))
+
+
+def _serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return base_env(
+        DISCLOSURE_DATA_DIR=str(tmp_path / "var"),
+        DISCLOSURE_DEMO_TOKEN=TOKEN,
+        DISCLOSURE_ORGS_FILE=str(write_registry(tmp_path)),
+        **FAST_RETRIES,
+        **extra,
+    )
+
+
+def _serve(tmp_path: Path, env: dict[str, str]) -> Process:
+    port = free_port()
+    return start_process(
+        ["serve", "--port", str(port)],
+        env,
+        tmp_path / "serve.log",
+        f"http://127.0.0.1:{port}/healthz",
+    )
+
+
+@pytest.fixture
+def portal(tmp_path: Path) -> Iterator[Process]:
+    """The portal simulator as its own process: killing `serve` does not reset it."""
+    port = free_port()
+    process = start_process(
+        [
+            "simulate",
+            "portal",
+            "--port",
+            str(port),
+            "--failure-rate",
+            "1",
+            "--kinds",
+            "slow",
+            "--latency-ms",
+            "700",
+        ],
+        base_env(),
+        tmp_path / "portal.log",
+        f"http://127.0.0.1:{port}/_admin/articles",
+    )
+    yield process
+    process.stop()
+
+
+def _submit(url: str, docx: bytes) -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/v1/filings",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        data={"metadata": json.dumps(sample_metadata(), ensure_ascii=False)},
+        files={"file": ("南开区合作交流办2023年度法治政府建设情况报告.docx", docx)},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _wait_delivered(url: str, filing_id: str, timeout_s: float = 40) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        filing = httpx.get(
+            f"{url}/v1/filings/{filing_id}", headers={"Authorization": f"Bearer {TOKEN}"}
+        ).json()
+        if filing["deliveries"] and all(d["status"] == "delivered" for d in filing["deliveries"]):
+            return filing  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError(f"not delivered in {timeout_s} s: {filing}")
+
+
+def _articles(portal_url: str) -> list[dict[str, Any]]:
+    return httpx.get(f"{portal_url}/_admin/articles").json()["articles"]  # type: ignore[no-any-return]
+
+
+def test_a_submitted_report_reaches_the_portal_once_with_its_docx_and_the_bag_validates(
+    tmp_path: Path, sample_docx: bytes
+) -> None:
+    service = _serve(tmp_path, _serve_env(tmp_path))
+    try:
+        filing = _submit(service.url, sample_docx)
+        delivered = _wait_delivered(service.url, filing["id"])
+        portal_url = re.search(r"portal: (http://127\.0\.0\.1:\d+)", service.output())
+        assert portal_url, service.output()
+        [article] = _articles(portal_url.group(1))
+    finally:
+        service.stop()
+    [attachment] = article["attachments"]
+    assert attachment["filename"].endswith(".docx")
+    assert attachment["sha256"] == hashlib.sha256(sample_docx).hexdigest() == filing["sha256"]
+    assert article["source_id"] == f"{filing['id']}/v1"
+    receipt = delivered["deliveries"][0]["receipt"]
+    assert receipt["article_id"] == article["article_id"]
+    bag = bagit.Bag(str(tmp_path / "var" / "archive" / filing["versions"][0]["package"]))
+    bag.validate()
+    assert "data/metadata.json" in bag.payload_files()
+
+
+def test_kill_9_after_the_201_loses_and_duplicates_nothing(
+    tmp_path: Path, portal: Process, sample_docx: bytes
+) -> None:
+    env = _serve_env(tmp_path, DISCLOSURE_PORTAL_URL=portal.url)
+    service = _serve(tmp_path, env)
+    filing = _submit(service.url, sample_docx)
+    time.sleep(1.6)  # token and attachment took ~0.7 s each: the article POST is in flight
+    service.kill_hard()
+    restarted = _serve(tmp_path, env)
+    try:
+        delivered = _wait_delivered(restarted.url, filing["id"])
+    finally:
+        restarted.stop()
+    articles = [a for a in _articles(portal.url) if a["source_id"] == f"{filing['id']}/v1"]
+    assert len(articles) == 1, articles
+    assert delivered["deliveries"][0]["receipt"]["article_id"] == articles[0]["article_id"]
+    assert len(delivered["deliveries"][0]["attempt_log"]) >= 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "mentions"),
+    [
+        ({}, "DISCLOSURE_PORTAL_URL"),
+        (
+            {
+                "DISCLOSURE_PORTAL_URL": "https://portal.example.gov.cn",
+                "DISCLOSURE_PORTAL_CLIENT_SECRET": "s3cr3t-from-the-portal-team",
+                "DISCLOSURE_DEMO_TOKEN": "demo-x",
+            },
+            "DISCLOSURE_DEMO_TOKEN",
+        ),
+    ],
+    ids=["without a portal url", "with the demo token"],
+)
+def test_production_refuses_to_start(tmp_path: Path, extra: dict[str, str], mentions: str) -> None:
+    env = base_env(
+        DISCLOSURE_ENV="production",
+        DISCLOSURE_DATA_DIR=str(tmp_path / "var"),
+        DISCLOSURE_ORGS_FILE=str(write_registry(tmp_path)),
+        **extra,
+    )
+    result = run_command(["serve", "--port", str(free_port())], env)
+    assert result.returncode == 2
+    assert mentions in result.stdout + result.stderr
+    assert "拒绝启动" in result.stdout + result.stderr
+
+
+def test_validate_command_passes_the_sample_clean() -> None:
+    result = run_command(
+        [
+            "validate",
+            str(SAMPLE_PATH),
+            "--category",
+            "rule_of_law_report",
+            "--org-name",
+            "南开区合作交流办",
+            "--period",
+            "2023",
+            "--received-on",
+            "2024-01-12",
+            "--json",
+        ],
+        base_env(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["findings"] == []
+
+
+def test_validate_command_exits_1_with_findings_in_chinese(tmp_path: Path) -> None:
+    broken = tmp_path / "report.txt"
+    broken.write_text(
+        SAMPLE_PATH.read_text(encoding="utf-8").replace("2024年1月10日", ""), encoding="utf-8"
+    )
+    result = run_command(
+        [
+            "validate",
+            str(broken),
+            "--category",
+            "rule_of_law_report",
+            "--org-name",
+            "南开区合作交流办",
+            "--period",
+            "2023",
+        ],
+        base_env(),
+    )
+    assert result.returncode == 1
+    assert "错误" in result.stdout

@@ -1,0 +1,270 @@
+"""The HTTP API through a real client against uvicorn on 127.0.0.1: what an operator sees."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from service.api.app import create_app
+from service.bootstrap import Container, build_container
+from service.settings import Settings
+from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY, sample_metadata, uscc, write_registry
+from tests.support.clock import FakeClock
+from tests.support.documents import SAMPLE_PATH, docx_from_text, pdf_from_text
+from tests.support.servers import app_in_thread
+
+DEMO = "demo-test-token"
+BOUND = "operator-token-for-the-other-body-only"
+COMPLIANCE = "compliance-token-for-every-body-0001"
+LIMIT = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def sample_docx() -> bytes:
+    return docx_from_text(SAMPLE_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def container(tmp_path: Path) -> Iterator[Container]:
+    settings = Settings.model_validate(
+        {
+            "data_dir": tmp_path / "var",
+            "demo_token": DEMO,
+            "orgs_file": write_registry(tmp_path),
+            "max_upload_bytes": LIMIT,
+            "tokens": [
+                {
+                    "name": "other-operator",
+                    "token": BOUND,
+                    "role": "operator",
+                    "orgs": [OTHER_BODY],
+                },
+                {"name": "auditor", "token": COMPLIANCE, "role": "compliance", "orgs": ["*"]},
+            ],
+        }
+    )
+    container = build_container(settings, clock=FakeClock())
+    yield container
+    container.close()
+
+
+@pytest.fixture
+def api(container: Container) -> Iterator[httpx.Client]:
+    with (
+        app_in_thread(create_app(container)) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        yield client
+
+
+def _submit(
+    api: httpx.Client,
+    content: bytes,
+    filename: str = "report.docx",
+    token: str = DEMO,
+    metadata: Any = None,
+) -> httpx.Response:
+    meta = (
+        metadata
+        if isinstance(metadata, str)
+        else json.dumps(metadata or sample_metadata(), ensure_ascii=False)
+    )
+    return api.post(
+        "/v1/filings",
+        headers={"Authorization": f"Bearer {token}"},
+        data={"metadata": meta},
+        files={"file": (filename, content)},
+    )
+
+
+def _nothing_stored(container: Container) -> None:
+    archive = container.settings.data_dir / "archive"
+    assert not [p for p in archive.rglob("*") if p.is_file()], "something was archived"
+    assert container.catalog.count_deliveries() == 0
+
+
+def test_a_valid_report_is_accepted_archived_and_queued(
+    api: httpx.Client, container: Container, sample_docx: bytes
+) -> None:
+    response = _submit(api, sample_docx, "南开区合作交流办2023年法治政府建设情况报告.docx")
+    assert response.status_code == 201, response.text
+    filing = response.json()
+    assert filing["version"] == 1 and filing["status"] == "archived"
+    assert filing["findings"] == []
+    assert filing["title"] == "南开区合作交流办党组2023年度法治政府建设情况报告"
+    assert [(d["destination"], d["status"]) for d in filing["deliveries"]] == [
+        ("portal", "pending")
+    ]
+    assert response.headers["x-request-id"]
+    fetched = api.get(
+        f"/v1/filings/{filing['id']}", headers={"Authorization": f"Bearer {DEMO}"}
+    ).json()
+    assert fetched["sha256"] == filing["sha256"]
+    assert [e.action for e in container.catalog.audit_events()] == ["filing.submitted"]
+
+
+def test_the_archived_package_holds_the_file_under_its_chinese_name(
+    api: httpx.Client, container: Container, sample_docx: bytes
+) -> None:
+    filing = _submit(api, sample_docx, "报告.docx").json()
+    prefix = filing["versions"][0]["package"]
+    stored = container.settings.data_dir / "archive" / prefix / "data" / "报告.docx"
+    assert stored.read_bytes() == sample_docx
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "code"),
+    [
+        (b"", "report.docx", "file_empty"),
+        (pdf_from_text("2023年度法治政府建设情况报告"), "report.docx", "file_type_mismatch"),
+        (b"\x00\x01\x02\xff" * 100, "report.bin", "file_type_unsupported"),
+    ],
+    ids=["empty file", "pdf named docx", "binary garbage"],
+)
+def test_a_bad_file_is_refused_with_its_finding_and_nothing_is_stored(
+    api: httpx.Client, container: Container, content: bytes, filename: str, code: str
+) -> None:
+    response = _submit(api, content, filename)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_failed"
+    assert code in [f["code"] for f in error["findings"]]
+    assert all(f["message_zh"] and f["message_en"] for f in error["findings"])
+    _nothing_stored(container)
+
+
+def test_an_upload_over_the_limit_is_refused_with_413(
+    api: httpx.Client, container: Container
+) -> None:
+    response = _submit(api, b"x" * (LIMIT + 10), "big.txt")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    _nothing_stored(container)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "status", "code"),
+    [
+        ("{not json", 400, "invalid_metadata"),
+        (json.dumps({"category": "rule_of_law_report"}), 400, "invalid_metadata"),
+        (json.dumps(sample_metadata(category="poems")), 400, "invalid_metadata"),
+        (
+            json.dumps(
+                sample_metadata(
+                    org_code=NANKAI_OFFICE[:17] + ("0" if NANKAI_OFFICE[17] != "0" else "1")
+                )
+            ),
+            422,
+            "org_code_invalid",
+        ),
+    ],
+    ids=["not json", "fields missing", "unknown category", "bad USCC check character"],
+)
+def test_bad_metadata_is_refused_and_nothing_is_stored(
+    api: httpx.Client,
+    container: Container,
+    sample_docx: bytes,
+    metadata: str,
+    status: int,
+    code: str,
+) -> None:
+    response = _submit(api, sample_docx, metadata=metadata)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert code == error["code"] or code in [f["code"] for f in error.get("findings", [])]
+    _nothing_stored(container)
+
+
+def test_a_missing_token_is_refused_with_401(
+    api: httpx.Client, container: Container, sample_docx: bytes
+) -> None:
+    response = api.post(
+        "/v1/filings",
+        data={"metadata": json.dumps(sample_metadata())},
+        files={"file": ("r.docx", sample_docx)},
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    _nothing_stored(container)
+
+
+def test_a_token_acting_for_another_body_is_refused_with_403(
+    api: httpx.Client, container: Container, sample_docx: bytes
+) -> None:
+    response = _submit(api, sample_docx, token=BOUND)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden_body"
+    _nothing_stored(container)
+
+
+def test_compliance_staff_may_read_but_not_submit(api: httpx.Client, sample_docx: bytes) -> None:
+    filing = _submit(api, sample_docx).json()
+    headers = {"Authorization": f"Bearer {COMPLIANCE}"}
+    assert api.get(f"/v1/filings/{filing['id']}", headers=headers).status_code == 200
+    assert _submit(api, sample_docx, token=COMPLIANCE).json()["error"]["code"] == "forbidden_role"
+
+
+def test_a_filing_of_another_body_is_not_found_for_its_operator(
+    api: httpx.Client, sample_docx: bytes
+) -> None:
+    filing = _submit(api, sample_docx).json()
+    response = api.get(f"/v1/filings/{filing['id']}", headers={"Authorization": f"Bearer {BOUND}"})
+    assert response.status_code == 404
+    listed = api.get("/v1/filings", headers={"Authorization": f"Bearer {BOUND}"}).json()
+    assert listed["filings"] == []
+
+
+def test_filings_are_filtered_by_body_category_period_and_status(
+    api: httpx.Client, sample_docx: bytes
+) -> None:
+    filing = _submit(api, sample_docx).json()
+    headers = {"Authorization": f"Bearer {DEMO}"}
+
+    def ids(**params: str) -> list[str]:
+        return [
+            f["id"]
+            for f in api.get("/v1/filings", headers=headers, params=params).json()["filings"]
+        ]
+
+    assert ids(
+        org_code=NANKAI_OFFICE, category="rule_of_law_report", period="2023", status="archived"
+    ) == [filing["id"]]
+    assert ids(period="2022") == []
+    assert ids(org_code=uscc("11120104MB0000009")) == []
+    assert api.get("/v1/filings", headers=headers, params={"status": "nonsense"}).status_code == 400
+
+
+def test_a_txt_and_a_pdf_are_accepted_like_the_docx(api: httpx.Client) -> None:
+    text = SAMPLE_PATH.read_text(encoding="utf-8")
+    for content, name in ((text.encode(), "report.txt"), (pdf_from_text(text), "report.pdf")):
+        response = _submit(api, content, name)
+        assert response.status_code == 201, response.text
+        assert response.json()["findings"] == []
+
+
+def test_validation_alone_stores_nothing(
+    api: httpx.Client, container: Container, sample_docx: bytes
+) -> None:
+    response = api.post(
+        "/v1/validations",
+        headers={"Authorization": f"Bearer {DEMO}"},
+        data={"metadata": json.dumps(sample_metadata(period="2022"))},
+        files={"file": ("r.docx", sample_docx)},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["valid"] is False
+    assert "rol_title_year_mismatch" in [f["code"] for f in body["findings"]]
+    _nothing_stored(container)
+
+
+def test_health_and_readiness(api: httpx.Client) -> None:
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"catalog": "ok", "archive": "ok"}

@@ -1,0 +1,201 @@
+"""The worker against a real catalog and archive, with fake destinations (our own port)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from service.archive.packages import Packages
+from service.catalog.repository import Catalog
+from service.delivery.policy import RetryPolicy
+from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome, RetryLater
+from service.delivery.worker import Worker, WorkerConfig
+from service.domain.access import Principal, Role
+from service.domain.filing import Category, Destination
+from service.domain.metadata import FilingMetadata
+from service.domain.org import OrgRegistry
+from service.ingest import Ingest, Origin, submit_filing
+from service.uploads import spool
+from service.validation import ValidationRules
+from service.validation.documents import DocumentLimits
+from tests.fakes import InMemoryStore
+from tests.support.bodies import sample_metadata
+from tests.support.clock import FakeClock
+from tests.support.documents import SAMPLE_PATH
+
+OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
+
+
+@dataclass
+class ScriptedPortal:
+    """A fake destination that answers from a script and remembers the jobs it saw."""
+
+    outcomes: list[Outcome]
+    save: Mapping[str, Any] | None = None
+    destination: str = "portal"
+    jobs: list[DeliveryJob] = field(default_factory=list)
+
+    def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome:
+        self.jobs.append(job)
+        if self.save is not None:
+            journal.save(self.save)
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    return InMemoryStore()
+
+
+@pytest.fixture
+def packages(store: InMemoryStore, clock: FakeClock) -> Packages:
+    return Packages(store, clock=clock)
+
+
+def _submit(catalog: Catalog, packages: Packages, clock: FakeClock) -> str:
+    ingest = Ingest(
+        catalog=catalog,
+        packages=packages,
+        registry=OrgRegistry(),
+        routes={Category.RULE_OF_LAW_REPORT: [Destination.PORTAL]},
+        rules=ValidationRules(),
+        document_limits=DocumentLimits(),
+        require_registered_body=False,
+        clock=clock,
+    )
+    upload = spool([SAMPLE_PATH.read_bytes()], "report.txt", 10**7)
+    record = submit_filing(
+        ingest, OPERATOR, FilingMetadata.model_validate(sample_metadata()), upload, Origin()
+    )
+    return record.id
+
+
+def _worker(
+    catalog: Catalog, packages: Packages, clock: FakeClock, portal: ScriptedPortal
+) -> Worker:
+    config = WorkerConfig(
+        "w1",
+        concurrency=2,
+        lease=timedelta(seconds=30),
+        poll_s=0.01,
+        policy=RetryPolicy.of_seconds([0, 60], 3600),
+    )
+    return Worker(
+        catalog=catalog, packages=packages, adapters={"portal": portal}, config=config, clock=clock
+    )
+
+
+def test_a_delivered_filing_has_its_receipt_archived_beside_the_package(
+    catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    fid = _submit(catalog, packages, clock)
+    portal = ScriptedPortal(
+        [Delivered({"article_id": "art_1", "url": "https://portal/art_1.html"}, 201)]
+    )
+    assert _worker(catalog, packages, clock, portal).run_once() == 1
+    filing = catalog.get_filing(fid)
+    assert filing is not None
+    [delivery] = filing.deliveries
+    assert delivery.status == "delivered" and delivery.receipt == {
+        "article_id": "art_1",
+        "url": "https://portal/art_1.html",
+    }
+    assert filing.versions[0].status == "published"
+    [receipt_key] = packages.list_receipts(filing.versions[0].package_prefix)
+    assert receipt_key == delivery.receipt_key
+    assert "delivery.delivered" in [e.action for e in catalog.audit_events()]
+    job = portal.jobs[0]
+    assert job.idempotency_key == f"{fid}-v1-portal" and job.source_id == f"{fid}/v1"
+    assert job.title == "南开区合作交流办党组2023年度法治政府建设情况报告"
+    assert job.paragraphs[0].startswith("南开区合作交流办党组")
+
+
+def test_a_transient_failure_is_rescheduled_along_the_schedule(
+    catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    fid = _submit(catalog, packages, clock)
+    portal = ScriptedPortal(
+        [
+            RetryLater("http_503", "busy", 503),
+            RetryLater("http_503", "busy", 503),
+            Delivered({"article_id": "a"}),
+        ]
+    )
+    worker = _worker(catalog, packages, clock, portal)
+    worker.run_once()
+    worker.run_once()  # the first step of the schedule is "immediately"
+    assert worker.run_once() == 0  # the second waits 60 s
+    clock.advance(60)
+    assert worker.run_once() == 1
+    filing = catalog.get_filing(fid)
+    assert filing is not None
+    assert [a.outcome for a in filing.deliveries[0].attempt_log] == ["retry", "retry", "delivered"]
+    assert [a.http_status for a in filing.deliveries[0].attempt_log] == [503, 503, None]
+
+
+def test_a_permanent_failure_fails_the_delivery_loudly(
+    catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    fid = _submit(catalog, packages, clock)
+    _worker(
+        catalog, packages, clock, ScriptedPortal([Failed("too_large", "413 too large", 413)])
+    ).run_once()
+    filing = catalog.get_filing(fid)
+    assert filing is not None
+    assert filing.deliveries[0].status == "failed"
+    assert filing.deliveries[0].last_error == "too_large: 413 too large"
+    assert filing.versions[0].status == "delivery_failed"
+    assert "delivery.failed" in [e.action for e in catalog.audit_events()]
+
+
+def test_the_state_an_adapter_saves_comes_back_on_the_next_attempt(
+    catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    _submit(catalog, packages, clock)
+    portal = ScriptedPortal(
+        [RetryLater("timeout", "lost"), Delivered({"article_id": "a"})],
+        save={"article_body": {"title": "t"}},
+    )
+    worker = _worker(catalog, packages, clock, portal)
+    worker.run_once()
+    worker.run_once()
+    assert portal.jobs[0].state == {}
+    assert portal.jobs[1].state == {"article_body": {"title": "t"}}
+
+
+def test_an_adapter_that_crashes_does_not_lose_the_delivery(
+    catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    fid = _submit(catalog, packages, clock)
+    portal = ScriptedPortal([RuntimeError("bug"), Delivered({"article_id": "a"})])  # type: ignore[list-item]
+    worker = _worker(catalog, packages, clock, portal)
+    worker.run_once()
+    worker.run_once()
+    filing = catalog.get_filing(fid)
+    assert filing is not None
+    assert [a.code for a in filing.deliveries[0].attempt_log] == ["worker_error", None]
+    assert filing.deliveries[0].status == "delivered"
+
+
+def test_a_damaged_archived_file_is_never_delivered(
+    catalog: Catalog, packages: Packages, store: InMemoryStore, clock: FakeClock
+) -> None:
+    fid = _submit(catalog, packages, clock)
+    version = catalog.get_version(fid, 1)
+    assert version is not None
+    store.corrupt(version.package_prefix + "data/report.txt", io.BytesIO(b"tampered").read())
+    portal = ScriptedPortal([Delivered({"article_id": "a"})])
+    _worker(catalog, packages, clock, portal).run_once()
+    filing = catalog.get_filing(fid)
+    assert filing is not None
+    assert portal.jobs == []
+    assert filing.deliveries[0].status == "failed"
+    assert filing.deliveries[0].attempt_log[0].code == "archive_fixity_mismatch"
