@@ -30,3 +30,9 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    # Libraries log through the standard library: warnings and worse, to stderr.
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    # pdfminer warns at length about every malformed PDF; the finding already says it.
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)

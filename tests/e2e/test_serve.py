@@ -219,3 +219,37 @@ def test_validate_command_exits_1_with_findings_in_chinese(tmp_path: Path) -> No
     )
     assert result.returncode == 1
     assert "错误" in result.stdout
+
+
+def test_submit_command_files_a_report_with_a_metadata_file(
+    tmp_path: Path, sample_docx: bytes
+) -> None:
+    service = _serve(tmp_path, _serve_env(tmp_path))
+    try:
+        report = tmp_path / "report.docx"
+        report.write_bytes(sample_docx)
+        metadata = tmp_path / "metadata.json"
+        metadata.write_text(json.dumps(sample_metadata(), ensure_ascii=False), encoding="utf-8")
+        args = [
+            "submit",
+            str(report),
+            "--server",
+            service.url,
+            "--token",
+            TOKEN,
+            "--metadata",
+            str(metadata),
+        ]
+        result = run_command(args, base_env())
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "已受理" in result.stdout
+        listed = httpx.get(
+            f"{service.url}/v1/filings", headers={"Authorization": f"Bearer {TOKEN}"}
+        ).json()
+        assert len(listed["filings"]) == 1
+        refused = run_command(
+            [*args[:-2], "--metadata", str(metadata), "--token", "wrong"], base_env()
+        )
+        assert refused.returncode == 1
+    finally:
+        service.stop()
