@@ -10,6 +10,8 @@ already written stay (the archive never deletes) and `reconcile` reports them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,13 +21,20 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from service import __version__
-from service.archive.packages import Packages, PayloadFile, package_prefix
+from service.archive.packages import PackageRef, Packages, PayloadFile, package_prefix
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
 from service.catalog.repository import Catalog
 from service.domain.access import Principal, Role
 from service.domain.destinations import LIMITS, check_destination
-from service.domain.errors import ArchiveUnavailable, NotFound, Rejected, ServiceError
-from service.domain.filing import Category, Destination
+from service.domain.errors import (
+    ArchiveError,
+    ArchiveUnavailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Rejected,
+)
+from service.domain.filing import Category, Destination, VersionStatus
 from service.domain.findings import Finding, has_errors, warning
 from service.domain.findings import error as error_finding
 from service.domain.metadata import FilingMetadata
@@ -112,6 +121,12 @@ def _unregistered(org_code: str, *, error: bool) -> Finding:
     )
 
 
+@dataclass(frozen=True)
+class Submission:
+    filing: FilingRecord
+    replayed: bool = False  # the same Idempotency-Key and body came before: nothing new was stored
+
+
 def submit_filing(
     ingest: Ingest,
     principal: Principal,
@@ -120,12 +135,19 @@ def submit_filing(
     origin: Origin,
     *,
     correcting: str | None = None,
-) -> FilingRecord:
+    idempotency_key: str | None = None,
+) -> Submission:
     """Accept a new filing (or, with `correcting`, a new version of that filing)."""
     principal.require_role(Role.OPERATOR, Role.ADMIN)
     principal.require_body(metadata.org_code)
+    fingerprint = _fingerprint(metadata, upload, correcting)
+    if idempotency_key is not None:
+        replay = _replay(ingest.catalog, principal, idempotency_key, fingerprint)
+        if replay is not None:
+            return Submission(replay, replayed=True)
     if correcting is not None:
         _require_same_filing(ingest.catalog, correcting, metadata)
+    _refuse_same_content(ingest.catalog, metadata, upload)
     check = check_filing(ingest, metadata, upload)
     if not check.valid:
         raise Rejected(check.findings)
@@ -161,6 +183,7 @@ def submit_filing(
         period=metadata.period,
         actor=principal.name,
         make_version=new_version,
+        ingest_key=(idempotency_key, fingerprint) if idempotency_key else None,
     )
     version = new_version(filing_id, number)
     event = _event(
@@ -172,15 +195,23 @@ def submit_filing(
         metadata,
     )
     try:
-        _archive(ingest, filing_id, number, version, upload, metadata, destinations, principal)
-    except ServiceError:
+        ref = _archive(
+            ingest, filing_id, number, version, upload, metadata, destinations, principal
+        )
+    except (ArchiveError, OSError) as exc:
+        _abandon(ingest, principal, origin, filing_id, number, metadata)
+        log.error("archive_write_failed", filing_id=filing_id, version=number, error=repr(exc))
+        raise ArchiveUnavailable() from exc
+    except BaseException:
         _abandon(ingest, principal, origin, filing_id, number, metadata)
         raise
-    except Exception as exc:
-        _abandon(ingest, principal, origin, filing_id, number, metadata)
-        log.exception("archive_write_failed", filing_id=filing_id, version=number)
-        raise ArchiveUnavailable() from exc
-    ingest.catalog.complete_version(filing_id, number, [d.value for d in destinations], event)
+    ingest.catalog.complete_version(
+        filing_id,
+        number,
+        [d.value for d in destinations],
+        event,
+        manifest_sha256=ref.manifest.sha256,
+    )
     log.info(
         "filing_archived",
         filing_id=filing_id,
@@ -189,7 +220,60 @@ def submit_filing(
     )
     record = ingest.catalog.get_filing(filing_id)
     assert record is not None
+    return Submission(record)
+
+
+def _fingerprint(metadata: FilingMetadata, upload: Upload, correcting: str | None) -> str:
+    """What makes two submissions "the same request" for an Idempotency-Key."""
+    canonical = json.dumps(
+        {
+            "metadata": metadata.model_dump(mode="json"),
+            "sha256": upload.sha256,
+            "correcting": correcting,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(
+    catalog: Catalog, principal: Principal, key: str, fingerprint: str
+) -> FilingRecord | None:
+    known = catalog.find_ingest_key(principal.name, key)
+    if known is None:
+        return None
+    if known.fingerprint != fingerprint:
+        raise InvalidInput(
+            "该幂等键已用于内容不同的另一次提交",
+            "This Idempotency-Key was used with a different submission",
+            code="idempotency_key_reused",
+            detail={"filing_id": known.filing_id},
+        )
+    record = catalog.get_filing(known.filing_id)
+    assert record is not None
+    status = next(v.status for v in record.versions if v.version == known.version)
+    if status == VersionStatus.RESERVED:
+        raise Conflict(
+            "使用该幂等键的提交仍在处理中，请稍后重试",
+            "A submission with this Idempotency-Key is still being processed; retry later",
+            code="idempotency_key_in_use",
+        )
     return record
+
+
+def _refuse_same_content(catalog: Catalog, metadata: FilingMetadata, upload: Upload) -> None:
+    same = catalog.find_same_content(
+        metadata.org_code, metadata.category.value, metadata.period, upload.sha256
+    )
+    if same is not None:
+        filing_id, number = same
+        raise Conflict(
+            f"该单位同一类别、同一期间已报送过内容完全相同的文件（报送 {filing_id} 第 {number} 版）",
+            f"The same file was already filed for this body, kind and period ({filing_id} v{number})",
+            code="duplicate_filing",
+            detail={"filing_id": filing_id, "version": number},
+        )
 
 
 def _require_same_filing(catalog: Catalog, filing_id: str, metadata: FilingMetadata) -> None:
@@ -223,13 +307,13 @@ def _archive(
     metadata: FilingMetadata,
     destinations: Sequence[Destination],
     principal: Principal,
-) -> None:
+) -> PackageRef:
     now = ingest.clock()
     document_metadata = package_metadata(
         filing_id, number, version, destinations, principal.name, now
     )
     with upload.path.open("rb") as source:
-        ingest.packages.put_package(
+        return ingest.packages.put_package(
             version.package_prefix,
             [PayloadFile(version.filename, source, version.sha256)],
             document_metadata,

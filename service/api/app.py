@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from service import __version__
-from service.api import errors, filings, health
+from service.api import errors, filings, health, packages
 from service.api.middleware import BodyLimit, RequestContext
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(filings.router)
+    app.include_router(packages.router)
     app.add_middleware(
         BodyLimit, max_bytes=container.settings.max_upload_bytes + MULTIPART_OVERHEAD
     )

@@ -21,6 +21,7 @@ STATUS: list[tuple[type[errors.ServiceError], int]] = [
     (errors.Conflict, 409),
     (errors.TooLarge, 413),
     (errors.Unavailable, 503),
+    (errors.DamagedArchive, 500),
 ]
 
 

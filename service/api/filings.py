@@ -19,7 +19,7 @@ from service.domain.access import Principal
 from service.domain.errors import InvalidInput, NotFound, TooLarge
 from service.domain.filing import Category, DeliveryStatus, VersionStatus
 from service.domain.metadata import FilingMetadata
-from service.ingest import Origin, check_filing, submit_filing
+from service.ingest import Origin, Submission, check_filing, submit_filing
 from service.uploads import CHUNK, Upload, spool_async
 
 router = APIRouter(prefix="/v1", tags=["filings"])
@@ -86,20 +86,43 @@ def _origin(request: Request) -> Origin:
     return Origin(source=client, request_id=request.scope.get("state", {}).get("request_id"))
 
 
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 128:
+        raise InvalidInput(
+            "Idempotency-Key 长度须为 1 至 128 个字符",
+            "Idempotency-Key must be 1 to 128 characters",
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
+def _submitted(submission: Submission) -> JSONResponse:
+    filing = submission.filing
+    headers = {"Location": f"/v1/filings/{filing.id}"}
+    if submission.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(
+        filing_view(filing), status_code=200 if submission.replayed else 201, headers=headers
+    )
+
+
 @router.post("/filings", status_code=201, summary="提交报送 Submit a filing")
 async def submit(
     request: Request, container: ContainerDep, principal: PrincipalDep
 ) -> JSONResponse:
+    """Idempotency-Key (optional): the same key and body give the same filing (200, replayed)."""
+    key = _idempotency_key(request)
     metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
     try:
-        record = await run_in_threadpool(
-            submit_filing, container.ingest, principal, metadata, upload, _origin(request)
+        submission = await run_in_threadpool(
+            lambda: submit_filing(
+                container.ingest, principal, metadata, upload, _origin(request), idempotency_key=key
+            )
         )
     finally:
         upload.path.unlink(missing_ok=True)
-    return JSONResponse(
-        filing_view(record), status_code=201, headers={"Location": f"/v1/filings/{record.id}"}
-    )
+    return _submitted(submission)
 
 
 @router.post(
@@ -110,9 +133,10 @@ async def submit(
 async def correct(
     filing_id: str, request: Request, container: ContainerDep, principal: PrincipalDep
 ) -> JSONResponse:
+    key = _idempotency_key(request)
     metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
     try:
-        record = await run_in_threadpool(
+        submission = await run_in_threadpool(
             lambda: submit_filing(
                 container.ingest,
                 principal,
@@ -120,11 +144,12 @@ async def correct(
                 upload,
                 _origin(request),
                 correcting=filing_id,
+                idempotency_key=key,
             )
         )
     finally:
         upload.path.unlink(missing_ok=True)
-    return JSONResponse(filing_view(record), status_code=201)
+    return _submitted(submission)
 
 
 @router.post("/validations", summary="仅校验，不归档 Validate without storing")

@@ -51,6 +51,9 @@ class DeliveryRecord:
     receipt_key: str | None
     receipt_sha256: str | None
     last_error: str | None
+    review_status: str | None
+    review_reason: str | None
+    review_checked_at: datetime | None
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None
@@ -75,6 +78,9 @@ class VersionRecord:
     publish_at: datetime | None
     created_at: datetime
     created_by: str
+    manifest_sha256: str | None = None
+    last_verified_at: datetime | None = None
+    last_verified_ok: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -117,3 +123,24 @@ class FilingQuery:
     delivery_status: str | None = None
     limit: int = 100
     offset: int = 0
+
+
+@dataclass(frozen=True)
+class IngestKey:
+    """A client's Idempotency-Key on a submission, and what it produced."""
+
+    principal: str
+    key: str
+    fingerprint: str
+    filing_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class FixityCheck:
+    filing_id: str
+    version: int
+    checked_at: datetime
+    checked_by: str
+    ok: bool
+    detail: dict[str, Any]

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import and_, delete, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -26,10 +26,20 @@ from service.catalog.records import (
     DeliveryRecord,
     FilingQuery,
     FilingRecord,
+    FixityCheck,
+    IngestKey,
     NewVersion,
     VersionRecord,
 )
-from service.catalog.tables import AttemptRow, AuditRow, DeliveryRow, FilingRow, VersionRow
+from service.catalog.tables import (
+    AttemptRow,
+    AuditRow,
+    DeliveryRow,
+    FilingRow,
+    FixityCheckRow,
+    IngestKeyRow,
+    VersionRow,
+)
 from service.domain.errors import Conflict, NotFound, Unavailable
 from service.domain.filing import DeliveryStatus, VersionStatus, idempotency_key
 
@@ -98,6 +108,7 @@ class Catalog:
         period: str,
         actor: str,
         make_version: Callable[[str, int], NewVersion],
+        ingest_key: tuple[str, str] | None = None,
     ) -> tuple[str, int]:
         """Reserve the next version number (1 for a new filing) before its package is written.
 
@@ -125,13 +136,25 @@ class Catalog:
                 number = self._next_version(session, filing_id)
                 spec = make_version(filing_id, number)
                 session.add(self._version_row(filing_id, number, spec, actor, now))
+                if ingest_key is not None:
+                    key, fingerprint = ingest_key
+                    session.add(
+                        IngestKeyRow(
+                            principal=actor,
+                            key=key,
+                            fingerprint=fingerprint,
+                            filing_id=filing_id,
+                            version=number,
+                            created_at=now,
+                        )
+                    )
                 session.execute(
                     update(FilingRow).where(FilingRow.id == filing_id).values(latest_version=number)
                 )
         except IntegrityError as exc:
             raise Conflict(
-                "该报送的版本号已被并发提交占用，请重新提交更正",
-                "That version number was taken by a concurrent correction; submit again",
+                "该报送的版本号或幂等键已被并发提交占用，请稍后重试",
+                "That version number or idempotency key was taken by a concurrent request; retry",
                 code="version_conflict",
             ) from exc
         return filing_id, number
@@ -167,7 +190,13 @@ class Catalog:
         )
 
     def complete_version(
-        self, filing_id: str, version: int, destinations: Sequence[str], event: AuditEvent
+        self,
+        filing_id: str,
+        version: int,
+        destinations: Sequence[str],
+        event: AuditEvent,
+        *,
+        manifest_sha256: str | None = None,
     ) -> list[DeliveryRecord]:
         """Mark the package archived and queue its deliveries, in one transaction.
 
@@ -182,6 +211,7 @@ class Catalog:
             if row is None or row.status != VersionStatus.RESERVED:
                 raise NotFound(code="version_not_reserved")
             row.status = VersionStatus.ARCHIVED
+            row.manifest_sha256 = manifest_sha256
             due = max(now, row.publish_at) if row.publish_at else now
             created = [self._new_delivery(filing_id, version, d, due, now) for d in destinations]
             session.add_all(created)
@@ -235,7 +265,81 @@ class Catalog:
                 .where(VersionRow.filing_id == filing_id, VersionRow.version == version)
                 .values(status=VersionStatus.ABANDONED)
             )
+            # The client's retry with the same key must be able to succeed once the store is back.
+            session.execute(
+                delete(IngestKeyRow).where(
+                    IngestKeyRow.filing_id == filing_id, IngestKeyRow.version == version
+                )
+            )
             session.add(self._audit_row(event, now))
+
+    def find_ingest_key(self, principal: str, key: str) -> IngestKey | None:
+        with self._transaction() as session:
+            row = session.get(IngestKeyRow, (principal, key))
+            return None if row is None else _record(IngestKey, row)
+
+    def find_same_content(
+        self, org_code: str, category: str, period: str, sha256: str
+    ) -> tuple[str, int] | None:
+        """A live version of this body, kind and period with exactly these bytes."""
+        with self._transaction() as session:
+            found = session.execute(
+                select(VersionRow.filing_id, VersionRow.version)
+                .join(FilingRow, FilingRow.id == VersionRow.filing_id)
+                .where(
+                    FilingRow.org_code == org_code,
+                    FilingRow.category == category,
+                    FilingRow.period == period,
+                    VersionRow.sha256 == sha256,
+                    VersionRow.status != VersionStatus.ABANDONED,
+                )
+                .limit(1)
+            ).first()
+            return None if found is None else (found[0], found[1])
+
+    # -- fixity ---------------------------------------------------------------
+
+    def record_fixity(self, check: FixityCheck, event: AuditEvent | None = None) -> None:
+        with self._transaction() as session:
+            session.add(FixityCheckRow(**dataclasses.asdict(check)))
+            session.execute(
+                update(VersionRow)
+                .where(VersionRow.filing_id == check.filing_id, VersionRow.version == check.version)
+                .values(last_verified_at=check.checked_at, last_verified_ok=check.ok)
+            )
+            if event is not None:
+                session.add(self._audit_row(event, self._clock()))
+
+    def fixity_checks(self, filing_id: str) -> list[FixityCheck]:
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(FixityCheckRow)
+                .where(FixityCheckRow.filing_id == filing_id)
+                .order_by(FixityCheckRow.id)
+            )
+            return [_record(FixityCheck, r) for r in rows]
+
+    def versions_to_verify(
+        self, *, not_verified_since: datetime | None, limit: int | None, random_order: bool
+    ) -> list[VersionRecord]:
+        """Archived versions, oldest check first; those checked since a time are left out
+        (which makes an interrupted audit resumable)."""
+        with self._transaction() as session:
+            stmt = select(VersionRow).where(
+                VersionRow.status.notin_([VersionStatus.RESERVED, VersionStatus.ABANDONED])
+            )
+            if not_verified_since is not None:
+                stmt = stmt.where(
+                    (VersionRow.last_verified_at.is_(None))
+                    | (VersionRow.last_verified_at < not_verified_since)
+                )
+            order = (
+                func.random() if random_order else VersionRow.last_verified_at.asc().nulls_first()
+            )
+            stmt = stmt.order_by(order, VersionRow.filing_id, VersionRow.version)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            return [_version(r) for r in session.scalars(stmt)]
 
     # -- reading --------------------------------------------------------------
 
@@ -286,6 +390,11 @@ class Catalog:
 
     @staticmethod
     def _conditions(query: FilingQuery) -> Iterator[Any]:
+        # A filing never acknowledged (only reserved or abandoned versions) is not listed.
+        yield exists().where(
+            VersionRow.filing_id == FilingRow.id,
+            VersionRow.status.notin_([VersionStatus.RESERVED, VersionStatus.ABANDONED]),
+        )
         if query.org_codes is not None:
             yield FilingRow.org_code.in_(query.org_codes)
         for column, value in (

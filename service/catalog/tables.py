@@ -76,6 +76,9 @@ class VersionRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(300))
     package_prefix: Mapped[str] = mapped_column(String(400))
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    last_verified_at: Mapped[datetime | None]
+    last_verified_ok: Mapped[bool | None]
     metadata_json: Mapped[dict[str, Any]]
     findings_json: Mapped[list[Any]]
     publish_at: Mapped[datetime | None]
@@ -104,6 +107,9 @@ class DeliveryRow(Base):
     receipt_key: Mapped[str | None] = mapped_column(String(500))
     receipt_sha256: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
+    review_status: Mapped[str | None] = mapped_column(String(20))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    review_checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
@@ -144,4 +150,31 @@ class AuditRow(Base):
     org_code: Mapped[str | None] = mapped_column(String(18))
     source: Mapped[str | None] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]]
+
+
+class IngestKeyRow(Base):
+    """A client's Idempotency-Key on a submission: the same key and body give the same filing."""
+
+    __tablename__ = "ingest_keys"
+
+    principal: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    filing_id: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class FixityCheckRow(Base):
+    """One fixity check of one package: when, by whom, and what it found."""
+
+    __tablename__ = "fixity_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    filing_id: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    checked_at: Mapped[datetime] = mapped_column(index=True)
+    checked_by: Mapped[str] = mapped_column(String(100))
+    ok: Mapped[bool]
     detail: Mapped[dict[str, Any]]

@@ -9,8 +9,9 @@ them to HTTP status in one table (service.api.errors).
     ├── NotFound                      (404)
     ├── Conflict                      e.g. a version number already taken (409)
     ├── TooLarge                      over a size limit (413)
-    └── Unavailable                   a store or database cannot be reached (503)
-        └── ArchiveUnavailable
+    ├── Unavailable                   a store or database cannot be reached (503)
+    │   └── ArchiveUnavailable
+    └── DamagedArchive                archived bytes fail their fixity check (500, loudly)
     ArchiveError                      the archive refused or lost something
     ├── AlreadyExists                 a write-once key is taken
     ├── ObjectMissing
@@ -111,6 +112,12 @@ class ArchiveUnavailable(Unavailable):
     code = "archive_unavailable"
     message_zh = "归档存储暂不可用，未予归档，请稍后重试"
     message_en = "The archive store is unreachable; nothing was archived, retry later"
+
+
+class DamagedArchive(ServiceError):
+    code = "fixity_mismatch"
+    message_zh = "归档文件未通过固定性校验（可能已损坏或被篡改），拒绝提供"
+    message_en = "Archived bytes failed their fixity check (damaged or tampered); refused"
 
 
 class ArchiveError(Exception):

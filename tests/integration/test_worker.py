@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from service.archive.packages import Packages
 from service.catalog.repository import Catalog
 from service.delivery.policy import RetryPolicy
-from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome, RetryLater
+from service.delivery.port import Delivered, Failed, RetryLater
 from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import Principal, Role
 from service.domain.filing import Category, Destination
@@ -23,31 +20,12 @@ from service.ingest import Ingest, Origin, submit_filing
 from service.uploads import spool
 from service.validation import ValidationRules
 from service.validation.documents import DocumentLimits
-from tests.fakes import InMemoryStore
+from tests.fakes import InMemoryStore, ScriptedPortal
 from tests.support.bodies import sample_metadata
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
-
-
-@dataclass
-class ScriptedPortal:
-    """A fake destination that answers from a script and remembers the jobs it saw."""
-
-    outcomes: list[Outcome]
-    save: Mapping[str, Any] | None = None
-    destination: str = "portal"
-    jobs: list[DeliveryJob] = field(default_factory=list)
-
-    def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome:
-        self.jobs.append(job)
-        if self.save is not None:
-            journal.save(self.save)
-        outcome = self.outcomes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
 
 
 @pytest.fixture
@@ -75,7 +53,7 @@ def _submit(catalog: Catalog, packages: Packages, clock: FakeClock) -> str:
     record = submit_filing(
         ingest, OPERATOR, FilingMetadata.model_validate(sample_metadata()), upload, Origin()
     )
-    return record.id
+    return record.filing.id
 
 
 def _worker(
