@@ -10,7 +10,17 @@ middleware that makes it go wrong on the wire.
                        connection closed: httpx raises RemoteProtocolError
     slow               the handler waits `latency_ms` while processing (see `pause`)
 
+`base_latency_ms` delays every request on a faulted endpoint, fault or not: a
+destination that is simply far away.
+
+    Kinds only some simulators speak (the legal platform's; a portal never draws them):
+    platform_busy      the platform's own "busy" answer (by default like http_503)
+    clock_skew         the request meets a clock set wrong (by default: no fault)
+
     Faults(failure_rate=0.3, kinds=("http_503", "drop_connection"), seed=7)
+
+An app may answer a kind in its own words (`answers`): the legal platform's gateway errors
+come as HTML, its rate limit and busy answers as HTTP 200 with a code in the body.
 
 Each request the app's `plan` names an endpoint is a draw: with probability `failure_rate`
 one of the kinds that endpoint allows is injected. Requests `plan` skips (the /_admin
@@ -45,6 +55,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "token_expired",
     "slow",
 )
+# Kinds beyond FAULT_KINDS that some simulators speak; `Faults` accepts every known kind.
+PLATFORM_FAULT_KINDS: tuple[str, ...] = ("platform_busy", "clock_skew")
+KNOWN_FAULT_KINDS: tuple[str, ...] = (*FAULT_KINDS, *PLATFORM_FAULT_KINDS)
 RATE_LIMIT_RETRY_AFTER_S = 1
 
 # The scope["state"] entry through which the middleware asks the handler to be slow.
@@ -57,20 +70,21 @@ class Faults:
     kinds: tuple[str, ...] = FAULT_KINDS
     latency_ms: int = 0
     seed: int | None = None
+    base_latency_ms: int = 0  # every request on a faulted endpoint waits this long first
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kinds", tuple(self.kinds))  # JSON gives lists
-        unknown = set(self.kinds) - set(FAULT_KINDS)
+        unknown = set(self.kinds) - set(KNOWN_FAULT_KINDS)
         if unknown:
-            raise ValueError(f"unknown fault kinds: {sorted(unknown)}; known: {FAULT_KINDS}")
+            raise ValueError(f"unknown fault kinds: {sorted(unknown)}; known: {KNOWN_FAULT_KINDS}")
         if not 0.0 <= self.failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms must not be negative")
+        if self.latency_ms < 0 or self.base_latency_ms < 0:
+            raise ValueError("latency_ms and base_latency_ms must not be negative")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Faults:
-        unknown = set(data) - {"failure_rate", "kinds", "latency_ms", "seed"}
+        unknown = set(data) - {"failure_rate", "kinds", "latency_ms", "seed", "base_latency_ms"}
         if unknown:
             raise ValueError(f"unknown fields: {sorted(unknown)}")
         return cls(**data)
@@ -142,6 +156,35 @@ class FaultPlan:
 ErrorBody = Callable[[str, str], dict[str, Any]]  # (code, message) → the app's error JSON
 
 
+@dataclass(frozen=True)
+class FaultAnswer:
+    """An app's own answer to an injected fault (see `FaultMiddleware`'s `answers`)."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+    async def send(self, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status,
+                "headers": [
+                    (b"content-type", self.content_type.encode()),
+                    (b"content-length", str(len(self.body)).encode()),
+                    *self.headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": self.body})
+
+
+# (kind, scope) → the app's answer for that kind, or None for the default answer. Asked for
+# the kinds that answer instead of the app (and for after_commit_503's answer after it ran).
+FaultAnswers = Callable[[str, Scope], FaultAnswer | None]
+
+
 class FaultMiddleware:
     """Pure ASGI middleware injecting the drawn fault around the app."""
 
@@ -154,6 +197,7 @@ class FaultMiddleware:
         plan: Callable[[Scope], FaultPlan | None],
         error_body: ErrorBody,
         on_fault: Callable[[str, Scope], None] | None = None,
+        answers: FaultAnswers | None = None,
     ) -> None:
         self.app = app
         self.dice = dice
@@ -161,6 +205,7 @@ class FaultMiddleware:
         self.plan = plan
         self.error_body = error_body
         self.on_fault = on_fault
+        self.answers = answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         plan = self.plan(scope) if scope["type"] == "http" else None
@@ -169,6 +214,8 @@ class FaultMiddleware:
             return
         self.counters.inc("requests")
         self.counters.inc(f"requests_by_endpoint.{plan.endpoint}")
+        if self.dice.faults.base_latency_ms:
+            await asyncio.sleep(self.dice.faults.base_latency_ms / 1000)
         kind = self.dice.roll(plan.kinds)
         if kind is None:
             await self.app(scope, receive, send)
@@ -179,7 +226,20 @@ class FaultMiddleware:
         await self._inject(kind, scope, receive, send)
 
     async def _inject(self, kind: str, scope: Scope, receive: Receive, send: Send) -> None:
-        if kind in HTTP_FAULTS:
+        answer = (
+            self.answers(kind, scope)
+            if self.answers is not None and kind not in ("slow", "drop_connection")
+            else None
+        )
+        if answer is not None:
+            if kind == "after_commit_503":
+                await _run_captured(self.app, scope, receive)
+            await answer.send(send)
+        elif kind == "platform_busy":
+            await self._error(send, 503, "unavailable", "injected fault: platform_busy")
+        elif kind == "clock_skew":
+            await self.app(scope, receive, send)
+        elif kind in HTTP_FAULTS:
             status, code = HTTP_FAULTS[kind]
             await self._error(send, status, code, f"injected fault: {kind}")
         elif kind == "rate_limit":

@@ -400,3 +400,13 @@ def test_the_adapter_publishes_each_filing_once_through_every_kind_of_fault(
     assert len(with_files) == 5
     assert all(a["attachments"][0]["sha256"] for a in with_files)
     assert sum(client.get("/_admin/stats").json()["faults"].values()) > 10
+
+
+def test_a_base_latency_delays_every_request_but_admin_calls(client: httpx.Client) -> None:
+    set_faults(client, base_latency_ms=150)
+    started = time.monotonic()
+    client.post("/oauth/token", data=_credentials())
+    assert time.monotonic() - started >= 0.15
+    started = time.monotonic()
+    admin_articles(client)
+    assert time.monotonic() - started < 0.15
