@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import Engine
@@ -17,8 +18,14 @@ from service.api.auth import TokenRegistry
 from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
+from service.archive.retention import RetentionPolicy
 from service.catalog.database import make_engine, make_sessions, migrate
 from service.catalog.repository import Catalog, utcnow
+from service.delivery.legal_platform import (
+    AppCredentials,
+    LegalPlatformAdapter,
+    LegalPlatformConfig,
+)
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
 from service.delivery.portal import DEFAULT_CHANNELS, PortalAdapter, PortalConfig
@@ -28,8 +35,11 @@ from service.domain.org import OrgRegistry
 from service.ingest import Ingest
 from service.orgs import load_registry
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
-from service.validation import ValidationRules
+from service.validation import ValidationRules, WorkingCalendar, load_holiday_overrides
 from service.validation.documents import DocumentLimits
+
+if TYPE_CHECKING:
+    from service.archive.s3 import S3Config
 
 
 class ConfigurationError(Exception):
@@ -53,13 +63,77 @@ class Container:
         self.engine.dispose()
 
 
-def build_store(archive_url: str) -> ArchiveStore:
+def build_store(archive_url: str, settings: Settings | None = None) -> ArchiveStore:
+    """`file:///PATH` or `s3://BUCKET/PREFIX` (reached as `settings` say)."""
     parsed = urlparse(archive_url)
     if parsed.scheme == "file":
         root = Path(unquote(parsed.path))
         root.mkdir(parents=True, exist_ok=True)
         return FilesystemStore(root)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ConfigurationError(f"DISCLOSURE_ARCHIVE_URL names no bucket: {archive_url!r}")
+        # Imported here: boto3 takes ~0.3 s to import, which only an S3 archive should pay.
+        from service.archive.s3 import S3Store
+
+        config = s3_config(settings or Settings())
+        return S3Store(parsed.netloc, unquote(parsed.path).strip("/"), config)
     raise ConfigurationError(f"unsupported DISCLOSURE_ARCHIVE_URL scheme: {parsed.scheme!r}")
+
+
+def s3_config(settings: Settings) -> S3Config:
+    from service.archive.s3 import S3Config
+
+    retention = RetentionPolicy.of(
+        settings.retention,
+        default=settings.retention_default,
+        mode=settings.s3_object_lock_mode,
+        permanent_years=settings.s3_permanent_retention_years,
+    )
+    return S3Config(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        addressing_style=settings.s3_addressing_style,
+        connect_timeout_s=settings.s3_connect_timeout_s,
+        read_timeout_s=settings.s3_read_timeout_s,
+        max_attempts=settings.s3_max_attempts,
+        retry_mode=settings.s3_retry_mode,
+        multipart_threshold=settings.s3_multipart_threshold_bytes,
+        part_size=settings.s3_multipart_part_bytes,
+        multipart_concurrency=settings.s3_multipart_concurrency,
+        spool_dir=settings.s3_spool_dir,
+        retention=retention,
+    )
+
+
+def validation_rules(settings: Settings) -> ValidationRules:
+    """The deadlines from settings; the holiday file, if any, read now (a bad one stops
+    start-up with a message saying what is wrong)."""
+    overrides = {}
+    if settings.holidays_file is not None:
+        try:
+            overrides = load_holiday_overrides(settings.holidays_file)
+        except ValueError as exc:
+            raise ConfigurationError(f"DISCLOSURE_HOLIDAYS_FILE: {exc}") from exc
+    return ValidationRules(
+        rule_of_law_deadline=settings.rule_of_law_deadline,
+        gov_info_deadline_department=settings.gov_info_deadline_department,
+        gov_info_deadline_district_government=settings.gov_info_deadline_district_government,
+        budget_publish_days=settings.budget_publish_days,
+        change_publish_working_days=settings.change_publish_working_days,
+        calendar=WorkingCalendar(overrides),
+    )
+
+
+def document_limits(settings: Settings) -> DocumentLimits:
+    return DocumentLimits(
+        max_chars=settings.document_max_chars,
+        max_paragraphs=settings.document_max_paragraphs,
+        max_pdf_pages=settings.document_max_pdf_pages,
+        max_decompressed_bytes=settings.document_max_decompressed_bytes,
+        max_part_bytes=settings.document_max_part_bytes,
+        max_zip_members=settings.document_max_zip_members,
+    )
 
 
 def build_tokens(settings: Settings) -> tuple[TokenRegistry, str | None]:
@@ -87,7 +161,7 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     migrate(url)
     engine = make_engine(url)
     catalog = Catalog(make_sessions(engine), clock=clock)
-    store = build_store(settings.resolved_archive_url)
+    store = build_store(settings.resolved_archive_url, settings)
     packages = Packages(store, clock=clock)
     registry = load_registry(settings.orgs_file)
     tokens, demo = build_tokens(settings)
@@ -96,8 +170,8 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
         packages=packages,
         registry=registry,
         routes=settings.routes,
-        rules=ValidationRules(rule_of_law_deadline=settings.rule_of_law_deadline),
-        document_limits=DocumentLimits(),
+        rules=validation_rules(settings),
+        document_limits=document_limits(settings),
         require_registered_body=settings.env is Env.PRODUCTION,
         clock=clock,
     )
@@ -106,10 +180,39 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     )
 
 
-def build_adapters(settings: Settings, portal_url: str) -> dict[str, DestinationAdapter]:
+@dataclass(frozen=True)
+class DestinationUrls:
+    portal: str
+    legal_platform: str
+
+
+def legal_platform_config(
+    settings: Settings, url: str, registry: OrgRegistry
+) -> LegalPlatformConfig:
+    return LegalPlatformConfig(
+        base_url=url,
+        app_key=settings.legal_platform_app_key,
+        app_secret=settings.legal_platform_app_secret.get_secret_value(),
+        body_credentials={
+            body.org_code: AppCredentials(
+                body.legal_platform_app_key, body.legal_platform_app_secret
+            )
+            for body in registry.bodies.values()
+            if body.legal_platform_app_key and body.legal_platform_app_secret
+        },
+        timeout_s=settings.legal_platform_timeout_s,
+        quick_tries=settings.quick_tries,
+        backoff_initial_s=settings.backoff_initial_s,
+        backoff_max_s=settings.backoff_max_s,
+    )
+
+
+def build_adapters(
+    settings: Settings, urls: DestinationUrls, registry: OrgRegistry
+) -> dict[str, DestinationAdapter]:
     portal = PortalAdapter(
         PortalConfig(
-            base_url=portal_url,
+            base_url=urls.portal,
             client_id=settings.portal_client_id,
             client_secret=settings.portal_client_secret.get_secret_value(),
             channels={**DEFAULT_CHANNELS, **settings.portal_channels},
@@ -119,7 +222,8 @@ def build_adapters(settings: Settings, portal_url: str) -> dict[str, Destination
             backoff_max_s=settings.backoff_max_s,
         )
     )
-    return {"portal": portal}
+    legal = LegalPlatformAdapter(legal_platform_config(settings, urls.legal_platform, registry))
+    return {"portal": portal, "legal_platform": legal}
 
 
 def worker_id() -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,11 +40,15 @@ from service.domain.findings import error as error_finding
 from service.domain.metadata import FilingMetadata
 from service.domain.org import OrgRegistry
 from service.uploads import Upload
-from service.validation import ValidationRules, validate_filing
+from service.validation import AppliedWaiver, ValidationRules, apply_waivers, validate_filing
 from service.validation.documents import Document, DocumentLimits, read_document
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A reservation older than this was left by a request that died mid-ingest.
+STALE_RESERVATION = timedelta(minutes=15)
 log = structlog.get_logger()
+# Who may waive an error finding (豁免) with a written reason.
+WAIVING_ROLES = frozenset({Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -74,14 +78,23 @@ class Check:
     document: Document | None
     findings: list[Finding]
     title: str | None
+    waivers: tuple[AppliedWaiver, ...] = ()  # the errors an authorised principal waived
 
     @property
     def valid(self) -> bool:
         return self.document is not None and not has_errors(self.findings)
 
 
-def check_filing(ingest: Ingest, metadata: FilingMetadata, upload: Upload) -> Check:
-    """Validate a submission without storing anything."""
+def check_filing(
+    ingest: Ingest,
+    metadata: FilingMetadata,
+    upload: Upload,
+    *,
+    principal: Principal | None = None,
+) -> Check:
+    """Validate a submission without storing anything. A filing bound for the portal
+    needs its 保密审查 record; the metadata's waivers are honoured only for a
+    `principal` whose role may waive."""
     findings = _body_findings(ingest, metadata)
     document, document_findings = read_document(
         upload.path, upload.filename, ingest.document_limits
@@ -90,17 +103,40 @@ def check_filing(ingest: Ingest, metadata: FilingMetadata, upload: Upload) -> Ch
     if document is None:
         return Check(None, findings, None)
     received_on = ingest.clock().astimezone(SHANGHAI).date()
+    public = Destination.PORTAL in ingest.routes.get(metadata.category, ())
     result = validate_filing(
         document,
         metadata,
         ingest.registry.get(metadata.org_code),
         received_on=received_on,
         rules=ingest.rules,
+        previous=_previous_period(ingest.catalog, metadata),
+        require_review=public,
+        public=public,
     )
     findings += result.findings
     for destination in ingest.routes.get(metadata.category, ()):
         findings += check_destination(document.kind, upload.size, LIMITS[destination])
-    return Check(document, findings, result.title)
+    findings, waivers = apply_waivers(
+        findings,
+        metadata.waivers,
+        by=principal.name if principal else None,
+        may_waive=principal is not None and principal.role in WAIVING_ROLES,
+    )
+    return Check(document, findings, result.title, tuple(waivers))
+
+
+def _previous_period(catalog: Catalog, metadata: FilingMetadata) -> FilingMetadata | None:
+    """Last year's 年报 of this body, when archived, for the cross-year checks."""
+    if metadata.category is not Category.GOV_INFO_ANNUAL_REPORT or not metadata.period.isdigit():
+        return None
+    found = catalog.latest_metadata(
+        metadata.org_code, metadata.category.value, str(int(metadata.period) - 1)
+    )
+    try:
+        return FilingMetadata.model_validate(found) if found is not None else None
+    except ValueError:  # archived under an older shape: no cross-year check
+        return None
 
 
 def _body_findings(ingest: Ingest, metadata: FilingMetadata) -> list[Finding]:
@@ -142,13 +178,13 @@ def submit_filing(
     principal.require_body(metadata.org_code)
     fingerprint = _fingerprint(metadata, upload, correcting)
     if idempotency_key is not None:
-        replay = _replay(ingest.catalog, principal, idempotency_key, fingerprint)
+        replay = _replay(ingest.catalog, principal, idempotency_key, fingerprint, ingest.clock())
         if replay is not None:
             return Submission(replay, replayed=True)
     if correcting is not None:
         _require_same_filing(ingest.catalog, correcting, metadata)
     _refuse_same_content(ingest.catalog, metadata, upload)
-    check = check_filing(ingest, metadata, upload)
+    check = check_filing(ingest, metadata, upload, principal=principal)
     if not check.valid:
         raise Rejected(check.findings)
     assert check.document is not None
@@ -194,6 +230,10 @@ def submit_filing(
         number,
         metadata,
     )
+    if check.waivers:
+        event = replace(
+            event, detail={**event.detail, "waivers": [w.to_dict() for w in check.waivers]}
+        )
     try:
         ref = _archive(
             ingest, filing_id, number, version, upload, metadata, destinations, principal
@@ -238,7 +278,7 @@ def _fingerprint(metadata: FilingMetadata, upload: Upload, correcting: str | Non
 
 
 def _replay(
-    catalog: Catalog, principal: Principal, key: str, fingerprint: str
+    catalog: Catalog, principal: Principal, key: str, fingerprint: str, now: datetime
 ) -> FilingRecord | None:
     known = catalog.find_ingest_key(principal.name, key)
     if known is None:
@@ -252,8 +292,23 @@ def _replay(
         )
     record = catalog.get_filing(known.filing_id)
     assert record is not None
-    status = next(v.status for v in record.versions if v.version == known.version)
-    if status == VersionStatus.RESERVED:
+    version = next(v for v in record.versions if v.version == known.version)
+    if version.status == VersionStatus.RESERVED and now - version.created_at > STALE_RESERVATION:
+        # The request that reserved it died between archive and commit: never acknowledged.
+        # Abandon it (reconcile lists its objects) so this retry can go through.
+        catalog.abandon_version(
+            known.filing_id,
+            known.version,
+            AuditEvent(
+                actor=principal.name,
+                role=principal.role.value,
+                action="filing.abandoned",
+                subject=f"{known.filing_id}/v{known.version}",
+                detail={"reason": "stale reservation; retried with the same Idempotency-Key"},
+            ),
+        )
+        return None
+    if version.status == VersionStatus.RESERVED:
         raise Conflict(
             "使用该幂等键的提交仍在处理中，请稍后重试",
             "A submission with this Idempotency-Key is still being processed; retry later",
@@ -349,11 +404,25 @@ def package_metadata(
             "sha256": version.sha256,
         },
         "findings": version.findings,
+        "waivers": waivers_of(version.findings),
         "destinations": [d.value for d in destinations],
         "archived_at": now.isoformat(),
         "archived_by": actor,
         "service_version": __version__,
     }
+
+
+def waivers_of(findings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The waivers applied to a version, from its findings: code, reason, who, how many."""
+    waived: dict[tuple[str, str, str], int] = {}
+    for f in findings:
+        if f.get("waived_by"):
+            key = (f["code"], f.get("waiver_reason") or "", f["waived_by"])
+            waived[key] = waived.get(key, 0) + 1
+    return [
+        {"code": code, "reason": reason, "waived_by": by, "findings": count}
+        for (code, reason, by), count in waived.items()
+    ]
 
 
 def _abandon(

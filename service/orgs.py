@@ -10,6 +10,8 @@ bodies:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ class _Body(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     level: Level = Level.DEPARTMENT
     categories: list[Category] = Field(default_factory=list)
+    legal_platform_app_key: str | None = None
+    legal_platform_app_secret_env: str | None = None
 
     @field_validator("org_code")
     @classmethod
@@ -47,7 +51,8 @@ class _File(BaseModel):
     bodies: list[_Body]
 
 
-def load_registry(path: Path | None) -> OrgRegistry:
+def load_registry(path: Path | None, environ: Mapping[str, str] | None = None) -> OrgRegistry:
+    environ = os.environ if environ is None else environ
     if path is None:
         return OrgRegistry()
     try:
@@ -57,13 +62,28 @@ def load_registry(path: Path | None) -> OrgRegistry:
         raise RegistryError(f"cannot read the registry of bodies {path}: {exc}") from exc
     except (yaml.YAMLError, ValidationError) as exc:
         raise RegistryError(f"the registry of bodies {path} is invalid: {exc}") from exc
-    return OrgRegistry.of(
-        Organisation(
-            org_code=b.org_code,
-            name=b.name,
-            aliases=tuple(b.aliases),
-            level=b.level,
-            categories=tuple(c.value for c in b.categories),
+    return OrgRegistry.of(_organisation(b, environ) for b in parsed.bodies)
+
+
+def _organisation(body: _Body, environ: Mapping[str, str]) -> Organisation:
+    if (body.legal_platform_app_key is None) != (body.legal_platform_app_secret_env is None):
+        raise RegistryError(
+            f"{body.org_code}: give both legal_platform_app_key and legal_platform_app_secret_env, or neither"
         )
-        for b in parsed.bodies
+    secret = None
+    if body.legal_platform_app_secret_env is not None:
+        secret = environ.get(body.legal_platform_app_secret_env)
+        if not secret:
+            raise RegistryError(
+                f"{body.org_code}: environment variable {body.legal_platform_app_secret_env} "
+                "(its legal platform app secret) is not set"
+            )
+    return Organisation(
+        org_code=body.org_code,
+        name=body.name,
+        aliases=tuple(body.aliases),
+        level=body.level,
+        categories=tuple(c.value for c in body.categories),
+        legal_platform_app_key=body.legal_platform_app_key,
+        legal_platform_app_secret=secret,
     )

@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -21,7 +21,7 @@ from service.domain.filing import Category, Destination
 MiB = 1024 * 1024
 DEMO_TOKEN_PREFIX = "demo-"
 PLACEHOLDER_SECRETS = frozenset(
-    {"", "changeme", "change-me", "secret", "portal-demo-secret", "demo"}
+    {"legal-demo-secret"} | {"", "changeme", "change-me", "secret", "portal-demo-secret", "demo"}
 )
 
 
@@ -40,8 +40,9 @@ class TokenGrant(BaseModel):
 
 
 def _default_routes() -> dict[Category, list[Destination]]:
-    # The legal platform joins rule_of_law_report once its adapter exists (issue 5).
-    return {c: [Destination.PORTAL] for c in Category}
+    routes = {c: [Destination.PORTAL] for c in Category}
+    routes[Category.RULE_OF_LAW_REPORT] = [Destination.PORTAL, Destination.LEGAL_PLATFORM]
+    return routes
 
 
 class Settings(BaseSettings):
@@ -50,7 +51,27 @@ class Settings(BaseSettings):
     env: Env = Env.DEVELOPMENT
     data_dir: Path = Path("./var")
     database_url: str | None = None
-    archive_url: str | None = None
+    archive_url: str | None = None  # file:///PATH (default ./var/archive) or s3://BUCKET/PREFIX
+
+    # The S3 archive (service.archive.s3). Credentials the standard AWS way
+    # (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE), never settings.
+    s3_endpoint_url: str | None = None  # None: AWS itself
+    s3_region: str = "us-east-1"
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
+    s3_connect_timeout_s: float = Field(default=2.0, gt=0)  # short: an outage answers 503 fast
+    s3_read_timeout_s: float = Field(default=30.0, gt=0)
+    s3_max_attempts: int = Field(default=3, ge=1, le=10)  # the SDK's, the first included
+    s3_retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
+    s3_multipart_threshold_bytes: int = Field(default=64 * MiB, ge=5 * MiB)
+    s3_multipart_part_bytes: int = Field(default=16 * MiB, ge=5 * MiB, le=5 * 1024 * MiB)
+    s3_multipart_concurrency: int = Field(default=4, ge=1, le=32)
+    s3_spool_dir: Path | None = None  # None: the system temp dir
+    # Object Lock, where the bucket has it: per category, in years or "permanent" (legal
+    # hold plus s3_permanent_retention_years), over DOMAIN.md §1's defaults.
+    s3_object_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    s3_permanent_retention_years: int = Field(default=70, ge=1)
+    retention: dict[Category, int | Literal["permanent"]] = Field(default_factory=dict)
+    retention_default: int | Literal["permanent"] = "permanent"  # keys outside filings/
     orgs_file: Path | None = None
     log_format: str = Field(default="auto", pattern="^(auto|console|json)$")
     log_level: str = "info"
@@ -68,7 +89,18 @@ class Settings(BaseSettings):
     portal_channels: dict[str, str] = Field(default_factory=dict)
     portal_timeout_s: float = 30.0
 
+    legal_platform_url: str | None = None
+    legal_platform_app_key: str = "legal-demo"
+    legal_platform_app_secret: SecretStr = SecretStr("legal-demo-secret")
+    legal_platform_timeout_s: float = 30.0
+
     routes: dict[Category, list[Destination]] = Field(default_factory=_default_routes)
+    serve_worker: bool = (
+        True  # false: `serve` runs the API only (workers run as `disclosure worker`)
+    )
+    tick_interval_s: float = 60.0  # `serve`'s internal tick loop; 0 turns it off
+    review_poll_interval_s: float = 3600.0  # how often one RECEIVED report's review is polled
+    fixity_sample_per_tick: int = 5
 
     # Delivery: every duration is a setting so tests can run the schedule in milliseconds.
     worker_concurrency: int = Field(default=4, ge=1, le=64)
@@ -82,6 +114,19 @@ class Settings(BaseSettings):
     )
     give_up_after_s: float = 72 * 3600.0
     rule_of_law_deadline: tuple[int, int] = (3, 31)
+    # Validation (DOMAIN.md): deadlines are defaults a body may change; limits bound what
+    # reading one document may cost (service.validation.limits.DocumentLimits).
+    gov_info_deadline_department: tuple[int, int] = (1, 31)
+    gov_info_deadline_district_government: tuple[int, int] = (3, 31)
+    budget_publish_days: int = Field(default=20, ge=0, le=366)
+    change_publish_working_days: int = Field(default=20, ge=0, le=250)
+    holidays_file: Path | None = None  # a year's holidays until chinesecalendar has them
+    document_max_chars: int = Field(default=5_000_000, ge=1_000)
+    document_max_paragraphs: int = Field(default=20_000, ge=10)
+    document_max_pdf_pages: int = Field(default=2_000, ge=1)
+    document_max_decompressed_bytes: int = Field(default=200 * MiB, ge=MiB)
+    document_max_part_bytes: int = Field(default=16 * MiB, ge=64 * 1024)
+    document_max_zip_members: int = Field(default=10_000, ge=10)
 
     @field_validator("tokens", mode="before")
     @classmethod
@@ -106,6 +151,9 @@ class Settings(BaseSettings):
     def give_up_after(self) -> timedelta:
         return timedelta(seconds=self.give_up_after_s)
 
+    def _routes_to(self, destination: Destination) -> bool:
+        return any(destination in targets for targets in self.routes.values())
+
     def production_problems(self) -> list[str]:
         """Why this configuration must not start in production (empty when it may)."""
         if self.env is not Env.PRODUCTION:
@@ -117,6 +165,13 @@ class Settings(BaseSettings):
             )
         if self.portal_client_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
             problems.append("DISCLOSURE_PORTAL_CLIENT_SECRET is empty or a placeholder")
+        if self._routes_to(Destination.LEGAL_PLATFORM):
+            if not self.legal_platform_url:
+                problems.append(
+                    "DISCLOSURE_LEGAL_PLATFORM_URL is not set (the simulator runs only in development)"
+                )
+            if self.legal_platform_app_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                problems.append("DISCLOSURE_LEGAL_PLATFORM_APP_SECRET is empty or a placeholder")
         if self.demo_token is not None:
             problems.append("DISCLOSURE_DEMO_TOKEN is set; demo tokens are for development only")
         for grant in self.tokens:

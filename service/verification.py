@@ -43,11 +43,18 @@ def report_dict(report: FixityReport) -> dict[str, Any]:
 
 
 def _receipt_hashes(filing: FilingRecord, version: int) -> dict[str, str]:
-    return {
-        d.receipt_key: d.receipt_sha256
-        for d in filing.deliveries
-        if d.version == version and d.receipt_key and d.receipt_sha256
-    }
+    """Every receipt the catalog records for this version: deliveries and review outcomes."""
+    hashes: dict[str, str] = {}
+    for d in filing.deliveries:
+        if d.version != version:
+            continue
+        for key, sha256 in (
+            (d.receipt_key, d.receipt_sha256),
+            (d.review_receipt_key, d.review_receipt_sha256),
+        ):
+            if key and sha256:
+                hashes[key] = sha256
+    return hashes
 
 
 def check_version(

@@ -14,10 +14,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.deps import ContainerDep, PrincipalDep
 from service.api.views import filing_view
-from service.catalog.records import FilingQuery
-from service.domain.access import Principal
+from service.catalog.records import AuditEvent, FilingQuery
+from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound, TooLarge
-from service.domain.filing import Category, DeliveryStatus, VersionStatus
+from service.domain.filing import Category, DeliveryStatus, Destination, VersionStatus
 from service.domain.metadata import FilingMetadata
 from service.ingest import Origin, Submission, check_filing, submit_filing
 from service.uploads import CHUNK, Upload, spool_async
@@ -194,6 +194,9 @@ def list_filings(
     period: str | None = None,
     status: VersionStatus | None = None,
     delivery_status: DeliveryStatus | None = None,
+    review_status: Annotated[
+        str | None, Query(pattern="^(RECEIVED|ACCEPTED|RETURNED|UNKNOWN_RECEIPT)$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -204,7 +207,38 @@ def list_filings(
         period=period,
         status=status.value if status else None,
         delivery_status=delivery_status.value if delivery_status else None,
+        review_status=review_status,
         limit=limit,
         offset=offset,
     )
     return {"filings": [filing_view(f) for f in container.catalog.list_filings(query)]}
+
+
+@router.post(
+    "/filings/{filing_id}/deliveries/{destination}/retry",
+    summary="重新投递失败项 Re-queue a failed delivery",
+)
+def retry_delivery(
+    filing_id: str,
+    destination: Destination,
+    request: Request,
+    container: ContainerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    principal.require_role(Role.OPERATOR, Role.ADMIN)
+    record = container.catalog.get_filing(filing_id, with_attempts=False)
+    if record is None:
+        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+    _visible(principal, record.org_code)
+    origin = _origin(request)
+    event = AuditEvent(
+        actor=principal.name,
+        role=principal.role.value,
+        action="delivery.retry_requested",
+        subject=f"{filing_id}/{destination.value}",
+        org_code=record.org_code,
+        source=origin.source,
+        request_id=origin.request_id,
+    )
+    delivery = container.catalog.requeue_failed_delivery(filing_id, destination.value, event)
+    return {"delivery_id": delivery.id, "version": delivery.version, "status": delivery.status}

@@ -20,6 +20,11 @@ def filing_view(filing: FilingRecord) -> dict[str, Any]:
         "sha256": latest.sha256 if latest else None,
         "title": latest.title if latest else None,
         "findings": latest.findings if latest else [],
+        "needs_correction": any(
+            d.review_status == "RETURNED"
+            for d in filing.deliveries
+            if d.version == filing.latest_version
+        ),
         "created_at": filing.created_at.isoformat(),
         "created_by": filing.created_by,
         "versions": [version_view(v) for v in filing.versions],
@@ -58,6 +63,17 @@ def delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
         "last_error": delivery.last_error,
         "receipt": delivery.receipt,
         "receipt_sha256": delivery.receipt_sha256,
+        "review": (
+            {
+                "status": delivery.review_status,
+                "reason": delivery.review_reason,
+                "checked_at": delivery.review_checked_at.isoformat()
+                if delivery.review_checked_at
+                else None,
+            }
+            if delivery.review_status
+            else None
+        ),
         "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
         "attempt_log": [
             {

@@ -54,6 +54,8 @@ class DeliveryRecord:
     review_status: str | None
     review_reason: str | None
     review_checked_at: datetime | None
+    review_receipt_key: str | None
+    review_receipt_sha256: str | None
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None
@@ -121,6 +123,7 @@ class FilingQuery:
     period: str | None = None
     status: str | None = None
     delivery_status: str | None = None
+    review_status: str | None = None
     limit: int = 100
     offset: int = 0
 
@@ -144,3 +147,22 @@ class FixityCheck:
     checked_by: str
     ok: bool
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An audit event as the log holds it: the event and when it was recorded."""
+
+    at: datetime
+    event: AuditEvent
+
+
+@dataclass(frozen=True)
+class VersionState:
+    """Where a version stands, without its metadata: what `reconcile` holds against the archive."""
+
+    filing_id: str
+    version: int
+    status: str
+    package_prefix: str
+    created_at: datetime

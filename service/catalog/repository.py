@@ -278,6 +278,24 @@ class Catalog:
             row = session.get(IngestKeyRow, (principal, key))
             return None if row is None else _record(IngestKey, row)
 
+    def latest_metadata(self, org_code: str, category: str, period: str) -> dict[str, Any] | None:
+        """The submitted metadata of the newest live version of this body's filing of this
+        kind and period (for the 年报's cross-year check against last year's report)."""
+        with self._transaction() as session:
+            found = session.execute(
+                select(VersionRow.metadata_json)
+                .join(FilingRow, FilingRow.id == VersionRow.filing_id)
+                .where(
+                    FilingRow.org_code == org_code,
+                    FilingRow.category == category,
+                    FilingRow.period == period,
+                    VersionRow.status.notin_([VersionStatus.RESERVED, VersionStatus.ABANDONED]),
+                )
+                .order_by(VersionRow.created_at.desc(), VersionRow.version.desc())
+                .limit(1)
+            ).first()
+            return None if found is None else dict(found[0])
+
     def find_same_content(
         self, org_code: str, category: str, period: str, sha256: str
     ) -> tuple[str, int] | None:
@@ -291,7 +309,7 @@ class Catalog:
                     FilingRow.category == category,
                     FilingRow.period == period,
                     VersionRow.sha256 == sha256,
-                    VersionRow.status != VersionStatus.ABANDONED,
+                    VersionRow.status.notin_([VersionStatus.RESERVED, VersionStatus.ABANDONED]),
                 )
                 .limit(1)
             ).first()
@@ -414,6 +432,12 @@ class Catalog:
             yield exists().where(
                 DeliveryRow.filing_id == FilingRow.id, DeliveryRow.status == query.delivery_status
             )
+        if query.review_status is not None:
+            yield exists().where(
+                DeliveryRow.filing_id == FilingRow.id,
+                DeliveryRow.version == FilingRow.latest_version,
+                DeliveryRow.review_status == query.review_status,
+            )
 
     def delivered_receipt_before(
         self, filing_id: str, version: int, destination: str
@@ -535,6 +559,13 @@ class Catalog:
 
     @staticmethod
     def _settle_version(session: Session, filing_id: str, version: int) -> None:
+        # Lock the version first: two deliveries of one version finishing at once would
+        # otherwise each read the other's old status (READ COMMITTED) and neither settle it.
+        session.execute(
+            select(VersionRow.version)
+            .where(VersionRow.filing_id == filing_id, VersionRow.version == version)
+            .with_for_update()
+        )
         statuses = set(
             session.scalars(
                 select(DeliveryRow.status).where(
@@ -570,6 +601,91 @@ class Catalog:
             if status is not None:
                 stmt = stmt.where(DeliveryRow.status == status)
             return int(session.scalar(stmt) or 0)
+
+    # -- reviews at the destination ----------------------------------------------
+
+    def deliveries_awaiting_review(
+        self, destination: str, *, checked_before: datetime, limit: int
+    ) -> list[DeliveryRecord]:
+        """Delivered, not yet accepted or returned, and not polled since `checked_before`."""
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.destination == destination,
+                    DeliveryRow.status == DeliveryStatus.DELIVERED,
+                    DeliveryRow.review_status.is_(None) | (DeliveryRow.review_status == "RECEIVED"),
+                    DeliveryRow.review_checked_at.is_(None)
+                    | (DeliveryRow.review_checked_at < checked_before),
+                )
+                .order_by(DeliveryRow.review_checked_at.asc().nulls_first(), DeliveryRow.id)
+                .limit(limit)
+            ).all()
+            return [_delivery(r) for r in rows]
+
+    def record_review(
+        self,
+        delivery_id: str,
+        *,
+        status: str,
+        reason: str | None,
+        receipt_key: str | None = None,
+        receipt_sha256: str | None = None,
+        event: AuditEvent | None = None,
+    ) -> None:
+        now = self._clock()
+        values: dict[str, Any] = {
+            "review_status": status,
+            "review_reason": reason,
+            "review_checked_at": now,
+            "updated_at": now,
+        }
+        if receipt_key is not None:
+            values.update(review_receipt_key=receipt_key, review_receipt_sha256=receipt_sha256)
+        with self._transaction() as session:
+            session.execute(
+                update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values)
+            )
+            if event is not None:
+                session.add(self._audit_row(event, now))
+
+    # -- operator controls ------------------------------------------------------
+
+    def requeue_failed_delivery(
+        self, filing_id: str, destination: str, event: AuditEvent
+    ) -> DeliveryRecord:
+        """Put the newest failed delivery of a filing to a destination back in the outbox, due now,
+        with a fresh give-up clock; earlier attempts stay in the log."""
+        now = self._clock()
+        with self._transaction() as session:
+            row = session.scalars(
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.filing_id == filing_id,
+                    DeliveryRow.destination == destination,
+                    DeliveryRow.status == DeliveryStatus.FAILED,
+                )
+                .order_by(DeliveryRow.version.desc())
+                .limit(1)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise NotFound(
+                    "该报送没有投递失败、可重新投递的记录",
+                    "No failed delivery to that destination to retry",
+                    code="no_failed_delivery",
+                )
+            row.status = DeliveryStatus.PENDING
+            row.next_attempt_at = now
+            row.first_attempt_at = None
+            row.last_error = None
+            row.updated_at = now
+            version = session.get(VersionRow, (row.filing_id, row.version))
+            assert version is not None
+            version.status = VersionStatus.ARCHIVED
+            session.add(self._audit_row(event, now))
+            session.flush()
+            return _delivery(row)
 
     # -- audit ----------------------------------------------------------------
 

@@ -110,6 +110,8 @@ class DeliveryRow(Base):
     review_status: Mapped[str | None] = mapped_column(String(20))
     review_reason: Mapped[str | None] = mapped_column(Text)
     review_checked_at: Mapped[datetime | None]
+    review_receipt_key: Mapped[str | None] = mapped_column(String(500))
+    review_receipt_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]

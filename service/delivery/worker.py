@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +35,7 @@ from service.delivery.port import (
     Outcome,
     RetryLater,
 )
-from service.domain.errors import AlreadyExists, ArchiveError, FixityMismatch
+from service.domain.errors import AlreadyExists, ArchiveError, FixityMismatch, Unavailable
 from service.domain.filing import DeliveryStatus, source_id
 from service.validation.documents import DocumentLimits, read_document
 
@@ -91,16 +91,45 @@ class Worker:
         return self._config.worker_id
 
     def run(self, stop: threading.Event) -> None:
-        """Drain the outbox until `stop` is set; the current attempts finish, leases are released."""
+        """Drain the outbox until `stop` is set, keeping every slot busy: a slot that frees up
+        is filled by the next claim, not held until the whole batch ends. On stop the current
+        attempts finish and the leases are released."""
         log.info("worker_started", worker=self.worker_id, concurrency=self._config.concurrency)
+        in_flight: set[Future[None]] = set()
         try:
             while not stop.is_set():
-                if self.run_once() == 0:
+                in_flight |= self._claim_into_free_slots(len(in_flight))
+                if not in_flight:
                     stop.wait(self._config.poll_s)
+                    continue
+                done, in_flight = wait(in_flight, self._config.poll_s, FIRST_COMPLETED)
+                for future in done:
+                    self._surface(future)
         finally:
+            wait(in_flight)
             released = self._catalog.release_leases(self.worker_id)
             self._pool.shutdown(wait=True)
             log.info("worker_stopped", worker=self.worker_id, released_leases=released)
+
+    @staticmethod
+    def _surface(future: Future[None]) -> None:
+        """An attempt that could not even be recorded (the catalog went away) is logged; its
+        lease runs out and the delivery is tried again, here or by another worker."""
+        try:
+            future.result()
+        except Exception:
+            log.exception("delivery_attempt_unrecorded")
+
+    def _claim_into_free_slots(self, busy: int) -> set[Future[None]]:
+        free = self._config.concurrency - busy
+        if free <= 0:
+            return set()
+        try:
+            claimed = self._catalog.claim_due_deliveries(self.worker_id, free, self._config.lease)
+        except Unavailable:
+            log.warning("claim_failed_catalog_unavailable", worker=self.worker_id)
+            return set()
+        return {self._pool.submit(self.process, d) for d in claimed}
 
     def run_once(self) -> int:
         """Claim one batch of due deliveries and process them concurrently; returns how many."""
@@ -176,7 +205,8 @@ class Worker:
         state: Mapping[str, Any],
     ) -> DeliveryJob:
         paragraphs: tuple[str, ...] = ()
-        if "article_body" not in state:
+        adapter = self._adapters[delivery.destination]
+        if getattr(adapter, "uses_paragraphs", True) and "article_body" not in state:
             document, _ = read_document(local, version.filename, DocumentLimits())
             paragraphs = document.paragraphs if document else ()
         meta = version.metadata
@@ -254,6 +284,7 @@ class Worker:
         assert version is not None
         document = {
             "destination": delivery.destination,
+            "delivery_id": delivery.id,
             "filing_id": delivery.filing_id,
             "version": delivery.version,
             "idempotency_key": delivery.idempotency_key,
@@ -265,7 +296,9 @@ class Worker:
                 version.package_prefix, delivery.destination, document, seq=DELIVERY_RECEIPT_SEQ
             )
         except AlreadyExists:
-            stored = self._packages.existing_receipt(version.package_prefix, delivery.destination)
+            stored = self._packages.existing_receipt(
+                version.package_prefix, delivery.destination, seq=DELIVERY_RECEIPT_SEQ
+            )
         return stored.key, stored.sha256
 
     def _events(

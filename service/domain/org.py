@@ -36,6 +36,8 @@ class Organisation:
     aliases: tuple[str, ...] = ()
     level: Level = Level.DEPARTMENT
     categories: tuple[str, ...] = ()
+    legal_platform_app_key: str | None = None
+    legal_platform_app_secret: str | None = field(default=None, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:

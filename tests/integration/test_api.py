@@ -98,7 +98,8 @@ def test_a_valid_report_is_accepted_archived_and_queued(
     assert filing["findings"] == []
     assert filing["title"] == "南开区合作交流办党组2023年度法治政府建设情况报告"
     assert [(d["destination"], d["status"]) for d in filing["deliveries"]] == [
-        ("portal", "pending")
+        ("legal_platform", "pending"),
+        ("portal", "pending"),
     ]
     assert response.headers["x-request-id"]
     fetched = api.get(
@@ -239,12 +240,22 @@ def test_filings_are_filtered_by_body_category_period_and_status(
     assert api.get("/v1/filings", headers=headers, params={"status": "nonsense"}).status_code == 400
 
 
-def test_a_txt_and_a_pdf_are_accepted_like_the_docx(api: httpx.Client) -> None:
-    text = SAMPLE_PATH.read_text(encoding="utf-8")
-    for content, name in ((text.encode(), "report.txt"), (pdf_from_text(text), "report.pdf")):
-        response = _submit(api, content, name)
-        assert response.status_code == 201, response.text
-        assert response.json()["findings"] == []
+def test_a_pdf_is_accepted_like_the_docx(api: httpx.Client) -> None:
+    response = _submit(api, pdf_from_text(SAMPLE_PATH.read_text(encoding="utf-8")), "report.pdf")
+    assert response.status_code == 201, response.text
+    assert response.json()["findings"] == []
+
+
+def test_a_txt_report_is_refused_for_the_legal_platform_which_takes_no_text(
+    api: httpx.Client, container: Container
+) -> None:
+    response = _submit(api, SAMPLE_PATH.read_bytes(), "report.txt")
+    assert response.status_code == 422
+    [finding] = response.json()["error"]["findings"]
+    assert finding["code"] == "destination_file_type"
+    assert finding["where"] == "destination:legal_platform"
+    assert "天津市法律顾问管理服务平台" in finding["message_zh"]
+    _nothing_stored(container)
 
 
 def test_validation_alone_stores_nothing(

@@ -114,9 +114,11 @@ def test_a_correction_becomes_the_next_version_and_both_stay_archived(
     assert [(v["version"], v["supersedes"]) for v in filing["versions"]] == [(1, None), (2, 1)]
     assert _archive_file(container, filing, 1).read_bytes() == sample_docx
     assert _archive_file(container, filing, 2).exists()
-    assert [(d["version"], d["status"]) for d in filing["deliveries"]] == [
-        (1, "superseded"),
-        (2, "pending"),
+    assert [(d["version"], d["destination"], d["status"]) for d in filing["deliveries"]] == [
+        (1, "legal_platform", "superseded"),
+        (1, "portal", "superseded"),
+        (2, "legal_platform", "pending"),
+        (2, "portal", "pending"),
     ]
 
 

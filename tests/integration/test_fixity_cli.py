@@ -14,7 +14,7 @@ from service.settings import Settings
 from service.uploads import spool
 from tests.support.bodies import sample_metadata, write_registry
 from tests.support.clock import FakeClock
-from tests.support.documents import SAMPLE_PATH
+from tests.support.documents import SAMPLE_PATH, docx_from_text
 from tests.support.servers import base_env, run_command
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
@@ -33,7 +33,7 @@ def _data_dir_with_filings(tmp_path: Path, count: int) -> tuple[dict[str, str], 
         text = SAMPLE_PATH.read_text(encoding="utf-8").replace(
             "夯实理论根基", f"夯实理论根基（第{n}稿）"
         )
-        upload = spool([text.encode()], "report.txt", 10**7)
+        upload = spool([docx_from_text(text)], "report.docx", 10**7)
         metadata = FilingMetadata.model_validate(sample_metadata())
         ids.append(submit_filing(container.ingest, OPERATOR, metadata, upload, Origin()).filing.id)
     container.close()
@@ -41,7 +41,7 @@ def _data_dir_with_filings(tmp_path: Path, count: int) -> tuple[dict[str, str], 
 
 
 def _tamper(tmp_path: Path) -> None:
-    [stored] = (tmp_path / "var" / "archive").rglob("data/report.txt")
+    [stored] = (tmp_path / "var" / "archive").rglob("data/report.docx")
     os.chmod(stored, 0o644)
     stored.write_text("篡改", encoding="utf-8")
 
@@ -54,7 +54,7 @@ def test_verify_exits_0_on_an_intact_filing_and_1_on_a_tampered_one(tmp_path: Pa
     _tamper(tmp_path)
     damaged = run_command(["verify", filing_id], env)
     assert damaged.returncode == 1
-    assert "受损" in damaged.stdout and "data/report.txt" in damaged.stdout
+    assert "受损" in damaged.stdout and "data/report.docx" in damaged.stdout
 
 
 def test_audit_walks_every_version_and_writes_a_report(tmp_path: Path) -> None:

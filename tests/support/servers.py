@@ -125,3 +125,24 @@ def run_command(
         timeout=timeout_s,
         stdin=subprocess.DEVNULL,
     )
+
+
+def start_worker(
+    env: Mapping[str, str], log: Path, timeout_s: float = 30
+) -> subprocess.Popen[bytes]:
+    """`disclosure worker` as a process; returns once it has started draining."""
+    out = log.open("ab")
+    proc = subprocess.Popen(
+        [DISCLOSURE, "worker"],
+        env=dict(env),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout_s
+    while "worker_started" not in log.read_text(encoding="utf-8", errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"worker did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.1)
+    return proc

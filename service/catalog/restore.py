@@ -1,0 +1,182 @@
+"""The catalog side of disaster recovery (DESIGN.md invariant 8): what `reconcile`
+reads, what the daily audit export reads, and the bulk inserts with which
+`rebuild-catalog` restores filings, versions, deliveries and the audit log.
+
+    restore.version_states()             every version's status and package, no metadata
+    restore.recorded_receipt_keys()      every receipt key the deliveries record
+    restore.audit_entries(start, end)    audit events recorded in [start, end), in order
+    with restore.restoring() as writer:  one transaction into an EMPTY catalog (else Conflict)
+        writer.add_filing(FilingRecord(…, versions=…, deliveries=…))
+        writer.add_audit([AuditEntry(at, event), …])
+
+A rebuild is one transaction, so one that fails half-way leaves the catalog empty
+and can simply be run again. Rows go in batches (executemany), never one by one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.catalog.records import (
+    AuditEntry,
+    AuditEvent,
+    DeliveryRecord,
+    FilingRecord,
+    VersionRecord,
+    VersionState,
+)
+from service.catalog.repository import utcnow
+from service.catalog.tables import AuditRow, Base, DeliveryRow, FilingRow, VersionRow
+from service.domain.errors import Conflict, Unavailable
+
+BATCH_ROWS = 500  # rows per executemany: bounded memory, few round trips
+
+
+class CatalogRestore:
+    def __init__(
+        self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            raise Unavailable(
+                "目录数据库暂不可用，请稍后重试", "The catalog database is unavailable"
+            ) from exc
+
+    # -- reading --------------------------------------------------------------
+
+    def version_states(self) -> list[VersionState]:
+        with self._transaction() as session:
+            rows = session.execute(
+                select(
+                    VersionRow.filing_id,
+                    VersionRow.version,
+                    VersionRow.status,
+                    VersionRow.package_prefix,
+                    VersionRow.created_at,
+                ).order_by(VersionRow.package_prefix)
+            )
+            return [VersionState(*row) for row in rows]
+
+    def recorded_receipt_keys(self) -> frozenset[str]:
+        """The archive keys of every delivery receipt and review outcome the catalog records."""
+        with self._transaction() as session:
+            rows = session.execute(select(DeliveryRow.receipt_key, DeliveryRow.review_receipt_key))
+            return frozenset(key for row in rows for key in row if key is not None)
+
+    def audit_entries(self, start: datetime, end: datetime) -> list[AuditEntry]:
+        """Events recorded at or after `start` and before `end`, in the order recorded."""
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(AuditRow)
+                .where(AuditRow.at >= start, AuditRow.at < end)
+                .order_by(AuditRow.at, AuditRow.id)
+            )
+            return [_audit_entry(r) for r in rows]
+
+    def first_audit_at(self) -> datetime | None:
+        with self._transaction() as session:
+            return session.scalar(select(func.min(AuditRow.at)))
+
+    def is_empty(self) -> bool:
+        with self._transaction() as session:
+            return _is_empty(session)
+
+    # -- restoring ------------------------------------------------------------
+
+    @contextmanager
+    def restoring(self) -> Iterator[Restorer]:
+        """One transaction for a whole rebuild; `Conflict` if the catalog holds any row."""
+        with self._transaction() as session:
+            if not _is_empty(session):
+                raise Conflict(
+                    "目录数据库不为空，拒绝重建；请换用一个空的数据库",
+                    "The catalog is not empty; a rebuild needs an empty database",
+                    code="catalog_not_empty",
+                )
+            writer = Restorer(session)
+            yield writer
+            writer.flush()
+
+
+class Restorer:
+    """Buffers restored rows and inserts them in batches, parents before children."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._filings: list[dict[str, Any]] = []
+        self._versions: list[dict[str, Any]] = []
+        self._deliveries: list[dict[str, Any]] = []
+        self._audit: list[dict[str, Any]] = []
+
+    def add_filing(self, filing: FilingRecord) -> None:
+        self._filings.append(_filing_row(filing))
+        self._versions.extend(_version_row(v) for v in filing.versions)
+        self._deliveries.extend(_delivery_row(d) for d in filing.deliveries)
+        if len(self._versions) + len(self._deliveries) >= BATCH_ROWS:
+            self.flush()
+
+    def add_audit(self, entries: Iterable[AuditEntry]) -> None:
+        """Events in the order given, which becomes the order of their ids."""
+        for entry in entries:
+            self._audit.append({"at": entry.at, **_columns(entry.event)})
+            if len(self._audit) >= BATCH_ROWS:
+                self.flush()
+
+    def flush(self) -> None:
+        for table, rows in (
+            (FilingRow, self._filings),
+            (VersionRow, self._versions),
+            (DeliveryRow, self._deliveries),
+            (AuditRow, self._audit),
+        ):
+            if rows:
+                self._session.execute(insert(table), rows)
+                rows.clear()
+
+
+def _is_empty(session: Session) -> bool:
+    return all(
+        session.scalar(select(literal(1)).select_from(table).limit(1)) is None
+        for table in Base.metadata.sorted_tables
+    )
+
+
+def _audit_entry(row: AuditRow) -> AuditEntry:
+    names = [f.name for f in dataclasses.fields(AuditEvent)]
+    return AuditEntry(row.at, AuditEvent(**{n: getattr(row, n) for n in names}))
+
+
+def _columns(record: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name not in skip
+    }
+
+
+def _filing_row(filing: FilingRecord) -> dict[str, Any]:
+    return _columns(filing, skip=("versions", "deliveries"))
+
+
+def _version_row(version: VersionRecord) -> dict[str, Any]:
+    row = _columns(version, skip=("metadata", "findings"))
+    return {**row, "metadata_json": version.metadata, "findings_json": version.findings}
+
+
+def _delivery_row(delivery: DeliveryRecord) -> dict[str, Any]:
+    # attempt logs are operational data and are not rebuilt
+    row = _columns(delivery, skip=("attempt_log", "state", "receipt"))
+    return {**row, "state_json": delivery.state, "receipt_json": delivery.receipt}

@@ -1,0 +1,157 @@
+"""Following the legal platform's review of delivered reports: RECEIVED → ACCEPTED or
+RETURNED. A final outcome is archived as its own write-once receipt beside the package,
+recorded in the catalog and audited; a RETURNED report shows as needing correction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from service.archive.packages import Packages
+from service.catalog.records import AuditEvent, DeliveryRecord
+from service.catalog.repository import Catalog
+from service.delivery.legal_platform import (
+    ReviewPoll,
+    ReviewStatus,
+    ReviewUnavailable,
+    UnknownReceipt,
+)
+from service.domain.errors import AlreadyExists
+
+log = structlog.get_logger()
+REVIEW_RECEIPT_SEQ = 2  # seq 1 is the delivery receipt (service.delivery.worker)
+UNKNOWN = "UNKNOWN_RECEIPT"
+
+
+class ReviewSource(Protocol):
+    def poll_review(self, receipt_no: str, org_code: str) -> ReviewPoll: ...
+
+
+@dataclass
+class ReviewRound:
+    polled: int = 0
+    accepted: int = 0
+    returned: int = 0
+    unknown: int = 0
+    unavailable: int = 0
+
+
+def poll_reviews(
+    catalog: Catalog,
+    packages: Packages,
+    platform: ReviewSource,
+    *,
+    clock: Callable[[], datetime],
+    interval: timedelta,
+    limit: int = 100,
+) -> ReviewRound:
+    """Poll each delivered report not polled within `interval`; record what changed."""
+    round_ = ReviewRound()
+    due = catalog.deliveries_awaiting_review(
+        "legal_platform", checked_before=clock() - interval, limit=limit
+    )
+    for delivery in due:
+        receipt_no = (delivery.receipt or {}).get("receipt_no")
+        if not receipt_no:
+            continue
+        round_.polled += 1
+        _settle(
+            catalog,
+            packages,
+            delivery,
+            platform.poll_review(receipt_no, _org(catalog, delivery)),
+            round_,
+            clock,
+        )
+    return round_
+
+
+def _org(catalog: Catalog, delivery: DeliveryRecord) -> str:
+    version = catalog.get_version(delivery.filing_id, delivery.version)
+    assert version is not None
+    return str(version.metadata["org_code"])
+
+
+def _settle(
+    catalog: Catalog,
+    packages: Packages,
+    delivery: DeliveryRecord,
+    poll: ReviewPoll,
+    round_: ReviewRound,
+    clock: Callable[[], datetime],
+) -> None:
+    bound = log.bind(
+        delivery_id=delivery.id, filing_id=delivery.filing_id, version=delivery.version
+    )
+    if isinstance(poll, ReviewUnavailable):
+        round_.unavailable += 1
+        bound.warning("review_poll_unavailable", code=poll.code, permanent=poll.permanent)
+        return
+    if isinstance(poll, ReviewStatus) and not poll.is_final:
+        catalog.record_review(delivery.id, status=poll.status, reason=None)
+        return
+    status, reason = (
+        (UNKNOWN, poll.message)
+        if isinstance(poll, UnknownReceipt)
+        else (poll.status, poll.return_reason)
+    )
+    key, sha256 = _archive(packages, catalog, delivery, poll, clock)
+    catalog.record_review(
+        delivery.id,
+        status=status,
+        reason=reason,
+        receipt_key=key,
+        receipt_sha256=sha256,
+        event=AuditEvent(
+            actor="tick",
+            role="system",
+            action=f"review.{status.lower()}",
+            subject=f"{delivery.filing_id}/v{delivery.version}/legal_platform",
+            detail={"receipt_no": poll.receipt_no, "reason": reason},
+        ),
+    )
+    round_.accepted += status == "ACCEPTED"
+    round_.returned += status == "RETURNED"
+    round_.unknown += status == UNKNOWN
+    bound.info("review_recorded", status=status)
+
+
+def _archive(
+    packages: Packages,
+    catalog: Catalog,
+    delivery: DeliveryRecord,
+    poll: ReviewStatus | UnknownReceipt,
+    clock: Callable[[], datetime],
+) -> tuple[str, str]:
+    version = catalog.get_version(delivery.filing_id, delivery.version)
+    assert version is not None
+    document = {
+        "destination": "legal_platform",
+        "filing_id": delivery.filing_id,
+        "version": delivery.version,
+        "kind": "review",
+        "received_at": clock().isoformat(),
+        "review": (
+            {"receipt_no": poll.receipt_no, "status": UNKNOWN, "message": poll.message}
+            if isinstance(poll, UnknownReceipt)
+            else {
+                "receipt_no": poll.receipt_no,
+                "status": poll.status,
+                "return_reason": poll.return_reason,
+                "updated_at": poll.updated_at,
+            }
+        ),
+    }
+    try:
+        stored = packages.put_receipt(
+            version.package_prefix, "legal_platform", document, seq=REVIEW_RECEIPT_SEQ
+        )
+    except AlreadyExists:
+        stored = packages.existing_receipt(
+            version.package_prefix, "legal_platform", seq=REVIEW_RECEIPT_SEQ
+        )
+    return stored.key, stored.sha256
