@@ -6,7 +6,7 @@ Messages for people are in Chinese with English alongside; logs are English.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +27,11 @@ simulate_app = typer.Typer(
     help="运行目的地模拟器 Run a simulator of a destination.", no_args_is_help=True
 )
 app.add_typer(simulate_app, name="simulate")
+schemas_app = typer.Typer(
+    help="发布的 JSON Schema 与问题代码表 The published JSON Schemas and finding codes.",
+    no_args_is_help=True,
+)
+app.add_typer(schemas_app, name="schemas")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -72,6 +77,26 @@ def worker() -> None:
 
 
 @app.command()
+def tick() -> None:
+    """定时任务：投递到期项、查询审核结果、抽查固定性 Run the periodic job once (for cron)."""
+    from service.runtime import run_tick_once
+
+    report = run_tick_once(_settings(), err_console)
+    console.print(
+        f"投递尝试 {report.attempts} 次；查询审核 {report.reviews.polled} 件（通过 {report.reviews.accepted}，"
+        f"退回 {report.reviews.returned}）；固定性抽查 {report.fixity_checked} 个版本，受损 {report.fixity_damaged} 个；"
+        f"审计日志归档 {report.audit_days_exported} 天"
+    )
+    console.print(
+        f"[dim]attempts {report.attempts}; reviews polled {report.reviews.polled} "
+        f"(accepted {report.reviews.accepted}, returned {report.reviews.returned}); "
+        f"fixity checked {report.fixity_checked}, damaged {report.fixity_damaged}; "
+        f"audit log days exported {report.audit_days_exported}[/dim]"
+    )
+    raise typer.Exit(1 if report.fixity_damaged else 0)
+
+
+@app.command()
 def migrate() -> None:
     """升级目录数据库结构 Bring the catalog database to the newest schema."""
     from service.catalog.database import migrate as upgrade
@@ -108,6 +133,46 @@ def _print_findings(findings: list[Finding]) -> None:
     console.print(table)
 
 
+def _check_file(
+    settings: Settings,
+    file: Path,
+    meta: FilingMetadata,
+    *,
+    received_on: date | None,
+    check_review: bool,
+) -> tuple[Any, list[Finding], str | None]:
+    """Read and validate `file` with the installation's rules, limits and registry, as a
+    submission would be (no catalog: no cross-year check; no principal: no waiver)."""
+    from zoneinfo import ZoneInfo
+
+    from service.bootstrap import ConfigurationError, document_limits, validation_rules
+    from service.domain.filing import Destination
+    from service.orgs import RegistryError, load_registry
+    from service.validation import apply_waivers, validate_filing
+    from service.validation.documents import read_document
+
+    try:
+        rules, limits = validation_rules(settings), document_limits(settings)
+        registry = load_registry(settings.orgs_file)
+    except (ConfigurationError, RegistryError) as exc:
+        raise _fail("配置有误 Invalid settings", str(exc)) from exc
+    document, findings = read_document(file, file.name, limits)
+    if document is None:
+        return None, findings, None
+    public = Destination.PORTAL in settings.routes.get(meta.category, ())
+    result = validate_filing(
+        document,
+        meta,
+        registry.get(meta.org_code),
+        received_on=received_on or datetime.now(ZoneInfo("Asia/Shanghai")).date(),
+        rules=rules,
+        require_review=check_review and public,
+        public=public,
+    )
+    findings, _ = apply_waivers(findings + result.findings, meta.waivers, by=None, may_waive=False)
+    return document, findings, result.title
+
+
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -121,20 +186,17 @@ def validate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
-    """校验报送文件，不归档；有错误时退出码为 1 Validate a file; exit 1 on errors."""
-    from service.validation import ValidationRules, validate_filing
-    from service.validation.documents import read_document
+    """校验报送文件，不归档；有错误时退出码为 1 Validate a file; exit 1 on errors.
 
+    With --metadata the file's 保密审查 record is checked as a submission's would be
+    (for categories routed to the portal); waivers are honoured only when submitting."""
     meta = _metadata(
         metadata, category, {"org_code": org_code, "org_name": org_name, "period": period}
     )
-    document, findings = read_document(file, file.name)
-    title = None
-    if document is not None:
-        on = date.fromisoformat(received_on) if received_on else date.today()
-        result = validate_filing(document, meta, None, received_on=on, rules=ValidationRules())
-        findings = findings + result.findings
-        title = result.title
+    on = date.fromisoformat(received_on) if received_on else None
+    document, findings, title = _check_file(
+        _settings(), file, meta, received_on=on, check_review=metadata is not None
+    )
     if as_json:
         body = {
             "valid": document is not None and not has_errors(findings),
@@ -295,6 +357,152 @@ def audit(
     raise typer.Exit(1 if failed else 0)
 
 
+def _restore(container: Any) -> Any:
+    from service.catalog.database import make_sessions
+    from service.catalog.restore import CatalogRestore
+
+    return CatalogRestore(make_sessions(container.engine), clock=container.clock)
+
+
+@app.command()
+def reconcile(
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 output JSON")] = False,
+    stuck_after: Annotated[
+        float,
+        typer.Option(min=0, help="预留超过多少分钟视为中断 minutes before a reservation is stuck"),
+    ] = 60,
+) -> None:
+    """核对归档与目录，只报告、不修改；发现问题时退出码为 1 Compare archive and catalog; exit 1 on problems."""
+    from datetime import timedelta
+
+    from rich.progress import Progress
+
+    from service.recovery import reconcile as run_reconcile
+
+    container = _container()
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("核对归档包 checking packages", total=None)
+        result = run_reconcile(
+            _restore(container),
+            container.packages,
+            now=container.clock(),
+            stuck_after=timedelta(minutes=stuck_after),
+            progress=lambda _: progress.advance(task),
+        )
+    if as_json:
+        console.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+        raise typer.Exit(0 if result.ok else 1)
+    if result.problems:
+        table = Table("问题 problem", "报送 filing", "目录状态 catalog", "对象 key")
+        for p in result.problems:
+            table.add_row(
+                f"{p.kind.label_zh}\n[dim]{p.kind.label_en}[/dim]",
+                f"{p.filing_id} v{p.version}",
+                p.catalog_status or "[red]无 none[/red]",
+                p.key + (f"\n[dim]{p.note}[/dim]" if p.note else ""),
+            )
+        console.print(table)
+    colour = "red" if result.problems else "green"
+    console.print(
+        f"[{colour}]已核对 {result.packages} 个归档包、{result.versions} 个目录版本，"
+        f"发现 {len(result.problems)} 个问题[/{colour}] Checked {result.packages} packages and "
+        f"{result.versions} catalog versions: {len(result.problems)} problems."
+    )
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("rebuild-catalog")
+def rebuild_catalog(
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 output JSON")] = False,
+) -> None:
+    """仅凭归档重建空的目录数据库（目录不为空时拒绝） Rebuild an EMPTY catalog from the archive alone."""
+    from rich.progress import Progress
+
+    from service.recovery import rebuild_catalog as run_rebuild
+
+    container = _container()
+    try:
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("从归档重建目录 rebuilding from the archive", total=None)
+            report = run_rebuild(
+                _restore(container),
+                container.store,
+                container.packages,
+                now=container.clock(),
+                progress=lambda _: progress.advance(task),
+            )
+    except ServiceError as exc:
+        raise _fail(exc.message_zh, exc.message_en) from exc
+    if as_json:
+        console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
+        raise typer.Exit(0 if report.ok else 1)
+    if report.skipped:
+        table = Table("未按原样恢复 not restored as is", "对象 key", "原因 reason")
+        for s in report.skipped:
+            table.add_row(s.kind.value, s.key, s.reason)
+        console.print(table)
+    colour = "green" if report.ok else "red"
+    console.print(
+        f"[{colour}]已恢复 {report.filings} 项报送、{report.versions} 个版本；投递已送达 "
+        f"{report.delivered} 个、待投递 {report.pending} 个；审计日志 {report.audit_days} 天 "
+        f"{report.audit_events} 条[/{colour}] Restored {report.filings} filings, {report.versions} "
+        f"versions, {report.delivered} delivered and {report.pending} pending deliveries, "
+        f"{report.audit_events} audit events from {report.audit_days} days."
+    )
+    if report.audit_through is not None:
+        console.print(
+            f"审计日志恢复至 {report.audit_through}（上海时间），此后的事件未曾导出、无法恢复 "
+            f"Audit log restored through {report.audit_through}; later events were never exported."
+        )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("export-audit")
+def export_audit(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            help="导出某一天 (YYYY-MM-DD，上海时间)；缺省时补齐所有未导出的已结束日期 "
+            "one day; by default every finished day not yet exported"
+        ),
+    ] = None,
+) -> None:
+    """把审计日志按日导出到归档（只写一次的 JSON Lines） Export audit events to the archive, a day per object."""
+    from service.audit_export import export_audit_day, export_pending_days
+    from service.domain.errors import Conflict
+
+    try:
+        on = date.fromisoformat(day) if day else None
+    except ValueError as exc:
+        raise _fail("日期格式应为 YYYY-MM-DD", f"Not a date (YYYY-MM-DD): {day}") from exc
+    container = _container()
+    restore, now = _restore(container), container.clock()
+    try:
+        if on is None:
+            exports = export_pending_days(restore, container.catalog, container.store, now=now)
+        else:
+            exports = [export_audit_day(restore, container.catalog, container.store, on, now=now)]
+    except Conflict as exc:
+        err_console.print_json(json.dumps(exc.detail, ensure_ascii=False))
+        raise _fail(exc.message_zh, exc.message_en, code=1) from exc
+    except ServiceError as exc:
+        raise _fail(exc.message_zh, exc.message_en) from exc
+    if not exports:
+        console.print("没有需要导出的日期 Nothing to export.")
+        return
+    # A long catch-up lists only the days that had events; the count says the rest.
+    shown = exports if len(exports) <= 31 else [e for e in exports if e.events]
+    table = Table("日期 day", "对象 key", "事件数 events", "结果 result", "SHA-256")
+    for e in shown:
+        result = "新导出 exported" if e.created else "已导出，内容一致 already exported"
+        table.add_row(e.day.isoformat(), e.key, str(e.events), result, e.sha256)
+    console.print(table)
+    empty = sum(1 for e in exports if not e.events)
+    console.print(
+        f"共 {len(exports)} 天，其中无审计事件 {empty} 天 {len(exports)} days, {empty} without events."
+    )
+
+
 @simulate_app.command("portal")
 def simulate_portal(
     port: Annotated[int, typer.Option(help="监听端口 port")] = 8100,
@@ -303,8 +511,13 @@ def simulate_portal(
     kinds: Annotated[
         str | None, typer.Option(help="故障种类，逗号分隔 fault kinds, comma-separated")
     ] = None,
-    latency_ms: Annotated[int, typer.Option(min=0)] = 0,
+    latency_ms: Annotated[
+        int, typer.Option(min=0, help="“slow” 故障的延迟 delay of a slow fault")
+    ] = 0,
     seed: Annotated[int | None, typer.Option()] = None,
+    base_latency_ms: Annotated[
+        int, typer.Option(min=0, help="每个请求的基础延迟 delay on every request")
+    ] = 0,
 ) -> None:
     """运行门户网站模拟器 Run the portal simulator."""
     from service.simulators.faults import FAULT_KINDS, Faults
@@ -317,9 +530,78 @@ def simulate_portal(
         kinds=tuple(kinds.split(",")) if kinds else FAULT_KINDS,
         latency_ms=latency_ms,
         seed=seed,
+        base_latency_ms=base_latency_ms,
     )
     console.print(f"门户网站模拟器 Portal simulator: http://{host}:{port}")
     serve_portal(host, port, SimulatorConfig(faults=faults))
+
+
+@simulate_app.command("legal-platform")
+def simulate_legal_platform(
+    port: Annotated[int, typer.Option(help="监听端口 port")] = 8200,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    failure_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="注入故障的比例")] = 0.0,
+    kinds: Annotated[
+        str | None, typer.Option(help="故障种类，逗号分隔 fault kinds, comma-separated")
+    ] = None,
+    latency_ms: Annotated[int, typer.Option(min=0)] = 0,
+    seed: Annotated[int | None, typer.Option()] = None,
+    review_after_s: Annotated[
+        float | None, typer.Option(help="上传后多少秒自动审核 review after (s)")
+    ] = None,
+    return_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="退回的比例")] = 0.0,
+) -> None:
+    """运行法律顾问管理服务平台模拟器 Run the legal-platform simulator."""
+    from service.simulators.faults import Faults
+    from service.simulators.legal_platform import LEGAL_PLATFORM_FAULT_KINDS, SimulatorConfig
+    from service.simulators.legal_platform import serve as serve_legal_platform
+
+    configure_logging("auto")
+    try:
+        faults = Faults(
+            failure_rate=failure_rate,
+            kinds=tuple(kinds.split(",")) if kinds else LEGAL_PLATFORM_FAULT_KINDS,
+            latency_ms=latency_ms,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise _fail("故障设置有误", str(exc)) from exc
+    config = SimulatorConfig(faults=faults, review_after_s=review_after_s, return_rate=return_rate)
+    console.print(f"法律顾问管理服务平台模拟器 Legal-platform simulator: http://{host}:{port}")
+    serve_legal_platform(host, port, config)
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[Path, typer.Option("--dir", help="JSON Schema 输出目录")] = Path(
+        "schemas"
+    ),
+    findings_table: Annotated[
+        Path, typer.Option("--findings-table", help="问题代码表 (Markdown) 输出路径")
+    ] = Path("docs/findings.md"),
+    check: Annotated[
+        bool, typer.Option("--check", help="只检查是否最新；过期时退出码为 1 exit 1 when stale")
+    ] = False,
+) -> None:
+    """导出元数据、问题的 JSON Schema (2020-12) 和问题代码表 Write the schemas and the codes table."""
+    from service.schemas import export, stale
+    from service.validation.codes import findings_markdown
+
+    table = findings_markdown()
+    if check:
+        old = findings_table.read_text(encoding="utf-8") if findings_table.is_file() else None
+        out_of_date = stale(directory) + ([str(findings_table)] if old != table else [])
+        if out_of_date:
+            raise _fail(
+                "以下文件不是最新，请运行 disclosure schemas export", ", ".join(out_of_date), 1
+            )
+        console.print("[green]均为最新[/green] Up to date.")
+        return
+    written = export(directory)
+    findings_table.parent.mkdir(parents=True, exist_ok=True)
+    findings_table.write_text(table, encoding="utf-8")
+    for path in [*written, findings_table]:
+        console.print(f"已写入 wrote {path}")
 
 
 def main() -> None:
