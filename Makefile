@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit clean ceph-packages
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,20 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest tests/unit -q
 
-test: lint typecheck
+# Ceph RGW for the S3 tests (tests/support/ceph.py), from Debian's packages; installed only
+# when a binary is missing. Without apt-get it says so, and those tests skip (never in CI).
+CEPH_BINARIES := ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool ceph-authtool
+ceph-packages:
+	@for b in $(CEPH_BINARIES); do command -v $$b >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null; then \
+			echo "installing Ceph (mon, osd, radosgw) for the S3 tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends ceph-mon ceph-osd radosgw ceph-common >/dev/null; \
+		else echo "Ceph is not installed and there is no apt-get: the Ceph tests will skip"; fi; \
+	fi
+
+test: lint typecheck ceph-packages
 	$(VENV)/bin/pytest -q
 
 clean:

@@ -1,6 +1,6 @@
 """`FilesystemStore`: the write-once `ArchiveStore` on a local directory (the embedded default).
 
-Also owns `check_key`, the key rule every store applies.
+`check_key`, the key rule every store applies, lives in `port` (still importable from here).
 
 How a put stays write-once and all-or-nothing:
 
@@ -34,36 +34,13 @@ from stat import S_ISREG
 from typing import BinaryIO
 
 from service.archive.fixity import hash_stream, iter_chunks
-from service.archive.port import ArchiveStore, StoredObject
+from service.archive.port import TEMP_PREFIX, ArchiveStore, StoredObject, check_key
 from service.domain.errors import AlreadyExists, ArchiveUnavailable, ObjectMissing
 
-TEMP_PREFIX = ".tmp-"
+__all__ = ["FilesystemStore", "check_key"]
+
 SHA256_XATTR = "user.disclosure.sha256"
-MAX_SEGMENT_BYTES = 255  # NAME_MAX of common filesystems
-MAX_KEY_BYTES = 1024  # S3's limit, so that every store accepts the same keys
 _NO_XATTR = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENODATA, errno.EPERM}
-
-
-def check_key(key: str) -> str:
-    """Return `key` if it is a valid archive key, else raise `ValueError`.
-
-    A key is `/`-separated and relative; no segment is empty, `.`, `..` or starts with
-    `.tmp-`; no NUL; at most 255 UTF-8 bytes a segment and 1024 in all.
-    """
-    if not key or key.startswith("/") or "\x00" in key:
-        raise ValueError(f"invalid archive key: {key!r}")
-    if len(key.encode()) > MAX_KEY_BYTES:
-        raise ValueError(f"archive key longer than {MAX_KEY_BYTES} bytes: {key!r}")
-    for segment in key.split("/"):
-        _check_segment(key, segment)
-    return key
-
-
-def _check_segment(key: str, segment: str) -> None:
-    if segment in ("", ".", "..") or segment.startswith(TEMP_PREFIX):
-        raise ValueError(f"invalid segment {segment!r} in archive key {key!r}")
-    if len(segment.encode()) > MAX_SEGMENT_BYTES:
-        raise ValueError(f"segment longer than {MAX_SEGMENT_BYTES} bytes in {key!r}")
 
 
 class FilesystemStore(ArchiveStore):

@@ -290,11 +290,14 @@ class Packages:
             return f"{seq:06d}"
         return self._clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
-    def existing_receipt(self, prefix: str, destination: str) -> StoredObject:
-        """The destination's last receipt in key order (the latest, for timestamped or
-        numbered ones); `ObjectMissing` if it has none."""
+    def existing_receipt(
+        self, prefix: str, destination: str, *, seq: int | None = None
+    ) -> StoredObject:
+        """The destination's receipt number `seq`, or without it the last in key order (the
+        latest, for timestamped or numbered ones); `ObjectMissing` if there is none."""
         _check_destination(destination)
-        keys = list(self._store.list(f"{prefix}receipts/{destination}-"))
+        start = f"{prefix}receipts/{destination}-" + ("" if seq is None else f"{seq:06d}.json")
+        keys = list(self._store.list(start))
         stored = self._store.stat(keys[-1]) if keys else None
         if stored is None:
             raise ObjectMissing(f"no {destination} receipt in {prefix}")

@@ -10,6 +10,7 @@ contract test suite run against each:
 - `open` streams an object back; `ObjectMissing` when absent.
 - `list` yields keys under a prefix, sorted.
 - The store never deletes.
+- Every store applies `check_key` (below) to the keys it is given.
 """
 
 from __future__ import annotations
@@ -18,6 +19,32 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
+
+TEMP_PREFIX = ".tmp-"  # the filesystem store's temp files; no key may name one
+MAX_SEGMENT_BYTES = 255  # NAME_MAX of common filesystems
+MAX_KEY_BYTES = 1024  # S3's limit, so that every store accepts the same keys
+
+
+def check_key(key: str) -> str:
+    """Return `key` if it is a valid archive key, else raise `ValueError`.
+
+    A key is `/`-separated and relative; no segment is empty, `.`, `..` or starts with
+    `.tmp-`; no NUL; at most 255 UTF-8 bytes a segment and 1024 in all.
+    """
+    if not key or key.startswith("/") or "\x00" in key:
+        raise ValueError(f"invalid archive key: {key!r}")
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise ValueError(f"archive key longer than {MAX_KEY_BYTES} bytes: {key!r}")
+    for segment in key.split("/"):
+        _check_segment(key, segment)
+    return key
+
+
+def _check_segment(key: str, segment: str) -> None:
+    if segment in ("", ".", "..") or segment.startswith(TEMP_PREFIX):
+        raise ValueError(f"invalid segment {segment!r} in archive key {key!r}")
+    if len(segment.encode()) > MAX_SEGMENT_BYTES:
+        raise ValueError(f"segment longer than {MAX_SEGMENT_BYTES} bytes in {key!r}")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Reading an uploaded document: its type from the content (never the name alone) and
-its text as paragraphs. Bad input becomes findings, never an exception.
+its text as paragraphs, each with where it came from, plus the tables of a DOCX. Bad
+input becomes findings, never an exception.
 
     file_empty             0 bytes, or only whitespace
-    file_type_unsupported  not DOCX, PDF or UTF-8/GB18030 text
+    file_type_unsupported  not DOCX, PDF, OFD or UTF-8/GB18030 text
     file_type_mismatch     the extension names another type than the content
     file_unreadable        corrupt or encrypted PDF, broken zip, zip without a Word part
     file_too_complex       over a DocumentLimits bound (pages, text, zip bomb …)
@@ -12,11 +13,12 @@ its text as paragraphs. Bad input becomes findings, never an exception.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.domain.findings import Finding, error
-from service.validation.docx_files import docx_text, other_zip_format
+from service.validation.docx_files import docx_content, is_docx
+from service.validation.extracted import NOWHERE, Block, Extracted, Origin, Table
 from service.validation.limits import (
     DocumentLimits,
     ReadProblem,
@@ -25,24 +27,34 @@ from service.validation.limits import (
     unreadable,
     unsupported,
 )
-from service.validation.pdf_files import pdf_text
+from service.validation.ofd_files import is_ofd, ofd_content
+from service.validation.pdf_files import pdf_content
 from service.validation.text_files import decode_text
+from service.validation.zip_parts import zip_names
 
-__all__ = ["Document", "DocumentLimits", "read_document", "read_document_bytes"]
+__all__ = ["Document", "DocumentLimits", "Table", "read_document", "read_document_bytes"]
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+OFD_MEDIA_TYPE = "application/ofd"
 WHERE = "文件"
 DEFAULT_LIMITS = DocumentLimits()
 
 _EXTENSION_KINDS = {
     "pdf": "pdf",
     "docx": "docx",
+    "ofd": "ofd",
     "txt": "txt",
     "text": "txt",
     "md": "md",
     "markdown": "md",
 }
-_KIND_LABELS = {"pdf": "PDF", "docx": "DOCX", "txt": "文本 / text", "md": "文本 / text"}
+_KIND_LABELS = {
+    "pdf": "PDF",
+    "docx": "DOCX",
+    "ofd": "OFD",
+    "txt": "文本 / text",
+    "md": "文本 / text",
+}
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,8})$")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BOM = b"\xef\xbb\xbf"
@@ -53,13 +65,32 @@ _PDF_HEADER_WINDOW = 1024
 _JUNK = re.compile(r"\(cid:\d+\)|[\x00-\x08\x0e-\x1f\x7f\ufffd\ue000-\uf8ff]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _MAX_JUNK_SHARE = 0.1
+# Text is decoded whole: refuse before decoding what could never fit max_chars.
+_MAX_BYTES_PER_CHAR = 4
+
+# Zip-based formats that are neither Word nor OFD: say what they are instead of "broken".
+_OTHER_ZIP_FORMATS = {
+    "xl/workbook.xml": ("Excel 工作簿", "an Excel workbook"),
+    "ppt/presentation.xml": ("PowerPoint 演示文稿", "a PowerPoint presentation"),
+    "content.xml": ("OpenDocument 文档", "an OpenDocument file"),
+}
 
 
 @dataclass(frozen=True)
 class Document:
-    kind: str  # "txt" | "md" | "docx" | "pdf", detected from the content
+    kind: str  # "txt" | "md" | "docx" | "pdf" | "ofd", detected from the content
     media_type: str
     paragraphs: tuple[str, ...]  # non-empty, whitespace-stripped, in reading order
+    # Where each paragraph came from (page, table cell); empty when every one is plain.
+    origins: tuple[Origin, ...] = field(default=(), compare=False)
+    tables: tuple[Table, ...] = field(default=(), compare=False)  # DOCX tables
+
+    def origin(self, index: int) -> Origin:
+        return self.origins[index] if index < len(self.origins) else NOWHERE
+
+    def where(self, index: int) -> str:
+        """ "第12段", "第3页（第40段）" or "表格2第3行第4列" for paragraph `index`."""
+        return self.origin(index).describe(index)
 
 
 def read_document(
@@ -81,8 +112,8 @@ def read_document_bytes(
     if not data.removeprefix(_BOM).strip():
         return None, [_empty()]
     try:
-        detected, media_type, text = _extract(data, limits)
-        paragraphs = _paragraphs(text, limits)
+        detected, media_type, extracted = _extract(data, limits)
+        paragraphs, origins = _paragraphs(extracted, limits)
     except ReadProblem as problem:
         return None, [_finding(problem)]
     if not paragraphs:
@@ -91,48 +122,69 @@ def read_document_bytes(
     kind = _kind(detected, extension)
     if kind == "md":
         media_type = media_type.replace("text/plain", "text/markdown")
-    return Document(kind, media_type, paragraphs), _mismatch(detected, extension)
+    document = Document(kind, media_type, paragraphs, origins, extracted.tables)
+    return document, _mismatch(detected, extension)
 
 
-def _extract(data: bytes, limits: DocumentLimits) -> tuple[str, str, str]:
-    """(detected kind, media type, text); the kind is "txt" for any text."""
+def _extract(data: bytes, limits: DocumentLimits) -> tuple[str, str, Extracted]:
+    """(detected kind, media type, content); the kind is "txt" for any text."""
     if b"%PDF-" in data[:_PDF_HEADER_WINDOW]:
-        return "pdf", "application/pdf", _checked(pdf_text(data, limits), "PDF")
+        return "pdf", "application/pdf", _checked(pdf_content(data, limits), "PDF")
     if data.startswith(b"PK\x03\x04"):
-        other = other_zip_format(data)
-        if other is not None:
-            raise unsupported(*other)
-        return "docx", DOCX_MEDIA_TYPE, _checked(docx_text(data, limits), "DOCX")
+        return _extract_zip(data, limits)
     if data.startswith(_OLE_MAGIC):
         raise unsupported(
             "旧版 Word (.doc) 或加密的 Office 文件", "a legacy Word (.doc) or encrypted Office file"
         )
+    if len(data) > limits.max_chars * _MAX_BYTES_PER_CHAR:
+        raise too_complex(f"文字超过 {limits.max_chars} 字", f"over {limits.max_chars} characters")
     text, charset = decode_text(data)
-    return "txt", f"text/plain; charset={charset}", text
+    return "txt", f"text/plain; charset={charset}", Extracted((Block(text),))
 
 
-def _checked(text: str, label: str) -> str:
-    """The extracted text without junk; ReadProblem when junk is all there is."""
-    visible = "".join(text.split())
+def _extract_zip(data: bytes, limits: DocumentLimits) -> tuple[str, str, Extracted]:
+    names = zip_names(data)
+    if names is not None and is_ofd(names):
+        return "ofd", OFD_MEDIA_TYPE, _checked(ofd_content(data, limits), "OFD")
+    if names is not None and not is_docx(names):
+        other = next((label for part, label in _OTHER_ZIP_FORMATS.items() if part in names), None)
+        if other is not None:
+            raise unsupported(*other)
+    return "docx", DOCX_MEDIA_TYPE, _checked(docx_content(data, limits), "DOCX")
+
+
+def _checked(extracted: Extracted, label: str) -> Extracted:
+    """The extracted content without junk; ReadProblem when junk is all there is."""
+    visible = "".join(extracted.text.split())
     if not visible:
         raise no_text(f"{label} 中没有文字层（可能是扫描件）", f"the {label} has no text layer")
     junk = sum(len(m) for m in _JUNK.findall(visible))
     if junk > len(visible) * _MAX_JUNK_SHARE:
         raise no_text(f"{label} 提取出的内容不是可读文字", f"the {label} yields junk, not text")
-    return _JUNK.sub("", text)
+    blocks = tuple(Block(_JUNK.sub("", b.text), b.origin) for b in extracted.blocks)
+    return Extracted(blocks, extracted.tables)
 
 
-def _paragraphs(text: str, limits: DocumentLimits) -> tuple[str, ...]:
-    if len(text) > limits.max_chars:
+def _paragraphs(
+    extracted: Extracted, limits: DocumentLimits
+) -> tuple[tuple[str, ...], tuple[Origin, ...]]:
+    """Non-empty paragraphs and their origins (empty when every origin is plain)."""
+    if sum(len(b.text) for b in extracted.blocks) > limits.max_chars:
         raise too_complex(f"文字超过 {limits.max_chars} 字", f"over {limits.max_chars} characters")
     out: list[str] = []
-    for line in _CONTROLS.sub("", text).splitlines():
-        out.extend(_pieces(line.strip(), limits.max_line_chars))
-        if len(out) > limits.max_paragraphs:
-            raise too_complex(
-                f"段落超过 {limits.max_paragraphs} 个", f"over {limits.max_paragraphs} paragraphs"
-            )
-    return tuple(out)
+    origins: list[Origin] = []
+    for block in extracted.blocks:
+        for line in _CONTROLS.sub("", block.text).splitlines():
+            pieces = _pieces(line.strip(), limits.max_line_chars)
+            out.extend(pieces)
+            origins.extend([block.origin] * len(pieces))
+            if len(out) > limits.max_paragraphs:
+                raise too_complex(
+                    f"段落超过 {limits.max_paragraphs} 个",
+                    f"over {limits.max_paragraphs} paragraphs",
+                )
+    plain = all(o == NOWHERE for o in origins)
+    return tuple(out), () if plain else tuple(origins)
 
 
 def _pieces(line: str, size: int) -> list[str]:

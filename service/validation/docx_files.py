@@ -1,152 +1,211 @@
-"""DOCX: the main document part's paragraphs in body order, table cells included.
+"""DOCX: the main document part's paragraphs in body order (table cells included, as
+paragraphs whose origin is their cell) and its tables with merged cells.
 
-The zip is read member by member with a byte budget (a zip bomb becomes
-`file_too_complex`, never memory exhaustion), and the XML is parsed by the standard
-library's expat, which expands no external entities and (expat ≥ 2.4) bounds internal
-entity expansion; a DOCTYPE, which Word never writes, is refused outright.
+The main part is parsed as it decompresses (zip_parts), so memory follows the text,
+not the size of the XML; the relationships part names the main part.
 """
 
 from __future__ import annotations
 
-import io
 import posixpath
-import zipfile
-import zlib
 from xml.etree import ElementTree as ET
 
-from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
+from service.validation.extracted import Block, Extracted, Origin, Table, TableCell
+from service.validation.limits import DocumentLimits, too_complex, unreadable
+from service.validation.zip_parts import ZipParts, local_name, zip_container
 
 MAIN_PART = "word/document.xml"
 _RELS = "_rels/.rels"
-_CHUNK = 64 * 1024
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
-
-# Zip-based formats that are not Word documents: say what they are instead of "broken".
-_OTHER_ZIP_FORMATS = {
-    "OFD.xml": ("OFD 版式文件", "an OFD document"),
-    "xl/workbook.xml": ("Excel 工作簿", "an Excel workbook"),
-    "ppt/presentation.xml": ("PowerPoint 演示文稿", "a PowerPoint presentation"),
-    "content.xml": ("OpenDocument 文档", "an OpenDocument file"),
-}
+_MAX_SPAN = 63  # Word allows 63 columns
+_BREAKS = {"tab": "\t", "br": "\n", "cr": "\n"}
 
 
-class _Budget:
-    """Counts decompressed bytes across all members read, aborting past the limit."""
-
-    def __init__(self, limit: int) -> None:
-        self.left = limit
-
-    def spend(self, n: int) -> None:
-        self.left -= n
-        if self.left < 0:
-            raise too_complex("DOCX 解压后过大（疑似压缩炸弹）", "the DOCX decompresses too large")
+def is_docx(names: frozenset[str]) -> bool:
+    return MAIN_PART in names or (_RELS in names and "[Content_Types].xml" in names)
 
 
-def docx_text(data: bytes, limits: DocumentLimits) -> str:
-    """The document's paragraphs joined by newlines."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            _check_declared_sizes(zf, limits)
-            budget = _Budget(limits.max_decompressed_bytes)
-            xml = _read_member(zf, _main_part_name(zf, budget), budget)
-    except ReadProblem:
-        raise
-    except RuntimeError as exc:  # zipfile's "encrypted, password required"
-        raise unreadable("DOCX 已加密", "the DOCX is encrypted") from exc
-    except _ZIP_ERRORS as exc:
-        raise unreadable("压缩包已损坏", "the zip container is broken") from exc
-    return "\n".join(_paragraphs(_parse(xml)))
+def docx_content(data: bytes, limits: DocumentLimits) -> Extracted:
+    with zip_container(data, limits, "DOCX") as parts:
+        walker = _Walker(limits)
+        for event, element in parts.events(_main_part_name(parts)):
+            walker.handle(event, element)
+        return walker.result()
 
 
-def other_zip_format(data: bytes) -> tuple[str, str] | None:
-    """What a zip is (Chinese, English) when it is a known non-Word format, else None."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist())
-    except _ZIP_ERRORS:
-        return None
-    if MAIN_PART in names:
-        return None
-    return next((label for part, label in _OTHER_ZIP_FORMATS.items() if part in names), None)
-
-
-def _check_declared_sizes(zf: zipfile.ZipFile, limits: DocumentLimits) -> None:
-    for info in zf.infolist():
-        if info.file_size > limits.max_decompressed_bytes:
-            raise too_complex(
-                f"压缩包成员 {info.filename[:60]} 声明的大小超过上限",
-                f"zip member {info.filename[:60]!r} declares more than the limit",
-            )
-
-
-def _read_member(zf: zipfile.ZipFile, name: str, budget: _Budget) -> bytes:
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise unreadable(
-            f"不是 Word 文档（缺少 {name}）", f"not a Word document (no {name})"
-        ) from None
-    parts: list[bytes] = []
-    with zf.open(info) as member:
-        while chunk := member.read(_CHUNK):
-            budget.spend(len(chunk))
-            parts.append(chunk)
-    return b"".join(parts)
-
-
-def _main_part_name(zf: zipfile.ZipFile, budget: _Budget) -> str:
+def _main_part_name(parts: ZipParts) -> str:
     """The officeDocument part named by the package relationships; word/document.xml
     when there are none."""
-    if _RELS not in zf.namelist():
+    if _RELS not in parts.names:
         return MAIN_PART
-    rels = _parse(_read_member(zf, _RELS, budget))
-    for rel in rels:
+    for rel in parts.parse(_RELS):
         if rel.get("Type", "").endswith("/officeDocument"):
             target = rel.get("Target", "").lstrip("/")
             return posixpath.normpath(target) if target else MAIN_PART
     return MAIN_PART
 
 
-def _parse(xml: bytes) -> ET.Element:
-    if b"<!DOCTYPE" in xml[:4096] or b"<!ENTITY" in xml:
-        raise unreadable("XML 含有 DOCTYPE/ENTITY 声明", "the XML declares a DOCTYPE or entities")
-    try:
-        return ET.fromstring(xml)
-    except ET.ParseError as exc:
-        raise unreadable("XML 格式错误", "malformed XML") from exc
+class _TableBuilder:
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.rows: list[tuple[TableCell, ...]] = []
+        self._row: list[TableCell] = []
+        self._column = 0
+        self._texts: list[str] | None = None
+        self._span = 1
+        self._continued = False
+
+    @property
+    def in_cell(self) -> bool:
+        return self._texts is not None
+
+    def origin(self) -> Origin:
+        return Origin(cell=(self.index, len(self.rows), self._column))
+
+    def start_row(self) -> None:
+        self._row, self._column = [], 0
+
+    def skip_columns(self, n: int) -> None:  # w:gridBefore
+        self._column += max(0, min(n, _MAX_SPAN))
+
+    def start_cell(self) -> None:
+        self._texts, self._span, self._continued = [], 1, False
+
+    def set_span(self, n: int) -> None:
+        self._span = max(1, min(n, _MAX_SPAN))
+
+    def set_continued(self, continued: bool) -> None:
+        self._continued = continued
+
+    def add_text(self, text: str) -> None:
+        if self._texts is not None and text.strip():
+            self._texts.append(text.strip())
+
+    def end_cell(self) -> None:
+        text = "\n".join(self._texts or ())
+        self._row.append(TableCell(text, self._column, self._span, self._continued))
+        self._column += self._span
+        self._texts = None
+
+    def end_row(self) -> None:
+        if self._texts is not None:
+            self.end_cell()
+        self.rows.append(tuple(self._row))
+        self._row, self._column = [], 0
+
+    def build(self) -> Table:
+        return Table(self.index, tuple(self.rows))
 
 
-def _paragraphs(root: ET.Element) -> list[str]:
-    ns, _, local = root.tag[1:].partition("}")
-    if local != "document":
-        raise unreadable("主文档部件不是 Word 文档", "the main part is not a Word document")
-    out: list[str] = []
-    try:
-        _walk(root, f"{{{ns}}}", out, None)
-    except RecursionError as exc:
-        raise too_complex("文档结构嵌套过深", "the document is nested too deeply") from exc
-    return out
+class _Walker:
+    """Turns the main part's start/end events into paragraphs and tables."""
 
+    def __init__(self, limits: DocumentLimits) -> None:
+        self._limits = limits
+        self._w: str | None = None  # the WordprocessingML namespace, as "{…}"
+        self._texts: list[str] = []
+        self._origins: list[Origin] = []
+        self._open: list[tuple[int, list[str]]] = []  # paragraphs being read
+        self._tables: list[_TableBuilder] = []  # tables being read, innermost last
+        self._done: list[Table] = []
+        self._table_count = 0
+        self._fallback = 0  # depth inside mc:Fallback, whose text duplicates mc:Choice
+        self._chars = 0
+        self._cells = 0
 
-def _walk(el: ET.Element, w: str, out: list[str], buf: list[str] | None) -> None:
-    """Collect each w:p's text in document order; a paragraph nested in another (a
-    text box) follows its outer paragraph. Text in mc:Fallback duplicates mc:Choice."""
-    for child in el:
-        tag = child.tag
-        if tag == _FALLBACK:
-            continue
-        if tag == f"{w}p":
-            slot = len(out)
-            out.append("")
-            inner: list[str] = []
-            _walk(child, w, out, inner)
-            out[slot] = "".join(inner)
-        elif buf is not None and tag == f"{w}t":
-            buf.append(child.text or "")
-        elif buf is not None and tag == f"{w}tab":
-            buf.append("\t")
-        elif buf is not None and tag in (f"{w}br", f"{w}cr"):
-            buf.append("\n")
+    def handle(self, event: str, el: ET.Element) -> None:
+        if self._w is None:
+            self._root(el)
+        w = self._w or ""
+        if el.tag == _FALLBACK:
+            self._fallback += 1 if event == "start" else -1
+        elif self._fallback or not el.tag.startswith(w):
+            pass
+        elif event == "start":
+            self._start(el.tag[len(w) :])
         else:
-            _walk(child, w, out, buf)
+            self._end(el.tag[len(w) :], el)
+        if event == "end":
+            el.clear()
+
+    def _root(self, el: ET.Element) -> None:
+        if local_name(el.tag) != "document":
+            raise unreadable("主文档部件不是 Word 文档", "the main part is not a Word document")
+        self._w = el.tag[: len(el.tag) - len("document")]
+
+    def _start(self, tag: str) -> None:
+        table = self._tables[-1] if self._tables else None
+        if tag == "p":
+            self._texts.append("")
+            self._origins.append(table.origin() if table and table.in_cell else Origin())
+            self._open.append((len(self._texts) - 1, []))
+        elif tag == "tbl":
+            self._tables.append(_TableBuilder(self._table_count))
+            self._table_count += 1
+        elif tag == "tr" and table:
+            table.start_row()
+        elif tag == "tc" and table:
+            table.start_cell()
+
+    def _end(self, tag: str, el: ET.Element) -> None:
+        if tag in ("t", "tab", "br", "cr"):
+            if self._open:
+                self._open[-1][1].append(_BREAKS.get(tag, el.text or ""))
+        elif tag == "p" and self._open:
+            self._end_paragraph()
+        elif self._tables:
+            self._end_table_part(tag, el, self._tables[-1])
+
+    def _end_paragraph(self) -> None:
+        slot, parts = self._open.pop()
+        text = "".join(parts)
+        self._texts[slot] = text
+        self._chars += len(text)
+        if self._chars > self._limits.max_chars:
+            raise too_complex(
+                f"文字超过 {self._limits.max_chars} 字", f"over {self._limits.max_chars} characters"
+            )
+        if self._tables:
+            self._tables[-1].add_text(text)
+
+    def _end_table_part(self, tag: str, el: ET.Element, table: _TableBuilder) -> None:
+        value = el.get(f"{self._w}val")
+        if tag == "gridSpan":
+            table.set_span(_int(value, 1))
+        elif tag == "gridBefore":
+            table.skip_columns(_int(value, 0))
+        elif tag == "vMerge":
+            table.set_continued(value != "restart")
+        elif tag == "tc":
+            table.end_cell()
+            self._cells += 1
+            if self._cells > self._limits.max_table_cells:
+                raise too_complex(
+                    f"表格单元格超过 {self._limits.max_table_cells} 个",
+                    f"over {self._limits.max_table_cells} table cells",
+                )
+        elif tag == "tr":
+            table.end_row()
+        elif tag == "tbl":
+            self._end_table(self._tables.pop())
+
+    def _end_table(self, builder: _TableBuilder) -> None:
+        table = builder.build()
+        width = max((c.column + c.span for row in table.rows for c in row), default=0)
+        if width * len(table.rows) > self._limits.max_table_cells:
+            raise too_complex("表格过大", "a table is too large")
+        self._done.append(table)
+
+    def result(self) -> Extracted:
+        if self._w is None:
+            raise unreadable("主文档部件为空", "the main part is empty")
+        blocks = tuple(Block(t, o) for t, o in zip(self._texts, self._origins, strict=True))
+        tables = tuple(sorted(self._done, key=lambda t: t.index))
+        return Extracted(blocks, tables)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default

@@ -9,11 +9,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class DocumentLimits:
+    """What one document may cost to read; every bound is a setting (DISCLOSURE_DOCUMENT_*).
+
+    Zip containers (DOCX, OFD) are streamed: XML parts are parsed as they decompress, so
+    memory follows the extracted text (max_chars), not the part's size; only small
+    index parts (relationships, OFD.xml, Document.xml) are read whole, up to
+    max_part_bytes each."""
+
     max_paragraphs: int = 20_000
     max_chars: int = 5_000_000  # total extracted text
     max_line_chars: int = 100_000  # a longer "line" is cut into pieces, never a crash
-    max_decompressed_bytes: int = 200 * 1024 * 1024  # DOCX zip members, bounded
-    max_pdf_pages: int = 2_000
+    max_decompressed_bytes: int = 200 * 1024 * 1024  # all zip members read, together
+    max_pdf_pages: int = 2_000  # PDF and OFD pages
+    max_part_bytes: int = 16 * 1024 * 1024  # a zip part read whole
+    max_zip_members: int = 10_000
+    max_table_cells: int = 200_000  # all DOCX table cells together
 
 
 class ReadProblem(Exception):
@@ -39,8 +49,8 @@ def too_complex(zh: str, en: str) -> ReadProblem:
 def unsupported(zh: str, en: str) -> ReadProblem:
     return ReadProblem(
         "file_type_unsupported",
-        f"不支持的文件类型：{zh}。请上传 DOCX、PDF 或 UTF-8 文本文件",
-        f"Unsupported file type: {en}. Upload a DOCX, PDF or UTF-8 text file",
+        f"不支持的文件类型：{zh}。请上传 DOCX、PDF、OFD 或文本文件（UTF-8/GB18030）",
+        f"Unsupported file type: {en}. Upload a DOCX, PDF, OFD or text (UTF-8/GB18030) file",
     )
 
 

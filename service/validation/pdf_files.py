@@ -1,4 +1,5 @@
-"""PDF: the text layer, page by page, through pdfminer.six.
+"""PDF: the text layer, page by page, through pdfminer.six. A PDF without one (a scan)
+yields no text, which the caller reports as `file_no_text`.
 
 Verified: text drawn by reportlab in the built-in CID font STSong-Light extracts back
 to the same Chinese (pdfminer ships the Adobe-GB1 CMaps).
@@ -15,6 +16,7 @@ from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
 from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser
 
+from service.validation.extracted import Block, Extracted, Origin
 from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
 
 # A PDF ends with %%EOF; readers tolerate up to 1 KiB of trailing bytes. Without it the
@@ -22,11 +24,12 @@ from service.validation.limits import DocumentLimits, ReadProblem, too_complex, 
 _EOF_WINDOW = 1024
 
 
-def pdf_text(data: bytes, limits: DocumentLimits) -> str:
+def pdf_content(data: bytes, limits: DocumentLimits) -> Extracted:
+    """Each page's text as one block."""
     if b"%%EOF" not in data[-_EOF_WINDOW:]:
         raise unreadable("PDF 不完整（缺少文件结尾）", "the PDF is truncated (no %%EOF)")
     try:
-        return _extract(data, limits)
+        pages = _extract(data, limits)
     except ReadProblem:
         raise
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
@@ -37,11 +40,13 @@ def pdf_text(data: bytes, limits: DocumentLimits) -> str:
     # malformed input; every one of them means the same thing to the person uploading.
     except Exception as exc:
         raise unreadable("PDF 已损坏", "the PDF is corrupt") from exc
+    return Extracted(tuple(Block(text, Origin(page=n)) for n, text in enumerate(pages, start=1)))
 
 
-def _extract(data: bytes, limits: DocumentLimits) -> str:
+def _extract(data: bytes, limits: DocumentLimits) -> list[str]:
     document = PDFDocument(PDFParser(io.BytesIO(data)))
     resources = PDFResourceManager(caching=True)
+    pages: list[str] = []
     with io.StringIO() as out:
         device = TextConverter(resources, out, laparams=LAParams())
         interpreter = PDFPageInterpreter(resources, device)
@@ -50,8 +55,11 @@ def _extract(data: bytes, limits: DocumentLimits) -> str:
                 raise too_complex(
                     f"PDF 超过 {limits.max_pdf_pages} 页", f"over {limits.max_pdf_pages} pages"
                 )
+            start = out.tell()
             interpreter.process_page(page)
             if out.tell() > limits.max_chars:
                 raise too_complex("提取的文字过多", "too much text")
+            out.seek(start)
+            pages.append(out.read())
         device.close()
-        return out.getvalue()
+    return pages

@@ -1,21 +1,35 @@
-"""Validating one filing: metadata checks for every category, then the content rules
-of its category (so far only the rule-of-law report has any)."""
+"""Validating one filing: metadata checks for every category, the content rules of its
+category, the 保密审查 record when it is bound for the portal, and the personal-data
+and secrecy scan of everything in it.
+
+    result = validate_filing(document, metadata, org, received_on=date(2024, 1, 12),
+                             rules=rules, previous=last_years_metadata, require_review=True)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from service.domain.filing import Category
 from service.domain.findings import Finding
 from service.domain.metadata import FilingMetadata
 from service.domain.org import Organisation
+from service.validation.budget import check_budget
+from service.validation.changes import check_change
 from service.validation.config import ValidationRules
+from service.validation.context import FilingContext
 from service.validation.documents import Document
+from service.validation.gov_info import check_gov_info
 from service.validation.lines import plain
 from service.validation.metadata_checks import metadata_findings, period_year
+from service.validation.review import review_findings
 from service.validation.rule_of_law import check_rule_of_law
+from service.validation.scan import Text, scan
+
+__all__ = ["FilingContext", "ValidationResult", "validate_filing"]
 
 DEFAULT_RULES = ValidationRules()
 
@@ -24,23 +38,6 @@ DEFAULT_RULES = ValidationRules()
 class ValidationResult:
     findings: list[Finding]
     title: str | None  # the document's title as found (lines joined when split), else None
-
-
-@dataclass(frozen=True)
-class FilingContext:
-    """What content rules look at besides the document."""
-
-    metadata: FilingMetadata
-    org: Organisation | None
-    received_on: date
-    rules: ValidationRules
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The body's names for matching an issuer: registry names first, then the
-        name given in the metadata."""
-        names = (*(self.org.names if self.org else ()), self.metadata.org_name)
-        return tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
 
 
 ContentRule = Callable[[Document, FilingContext], ValidationResult]
@@ -53,13 +50,48 @@ def validate_filing(
     *,
     received_on: date,
     rules: ValidationRules = DEFAULT_RULES,
+    previous: FilingMetadata | None = None,
+    require_review: bool = False,
+    public: bool = True,
 ) -> ValidationResult:
+    """`require_review`: the filing is bound for the portal and needs its 保密审查 record.
+    `public`: scan for personal data too (the secrecy markings are always looked for).
+    `previous`: last period's filing of this body and kind, for cross-year checks."""
     findings = metadata_findings(metadata)
-    rule = CONTENT_RULES.get(metadata.category)
-    if rule is None:
-        return ValidationResult(findings, None)
-    content = rule(document, FilingContext(metadata, org, received_on, rules))
-    return ValidationResult(findings + content.findings, content.title)
+    if require_review:
+        findings += review_findings(metadata.review, received_on=received_on)
+    filing = FilingContext(metadata, org, received_on, rules, previous)
+    content = CONTENT_RULES[metadata.category](document, filing)
+    findings += content.findings
+    findings += scan(_texts(document, metadata), own_codes=[metadata.org_code], personal=public)
+    return ValidationResult(findings, content.title)
+
+
+def _texts(document: Document, metadata: FilingMetadata) -> Iterator[Text]:
+    """Every paragraph (table cells included, with their table's header row and their
+    own row as context) and every free-text value of the category's metadata."""
+    grids = {table.index: table.grid() for table in document.tables}
+    for i, paragraph in enumerate(document.paragraphs):
+        cell = document.origin(i).cell
+        context = ""
+        if cell is not None and grids.get(cell[0]):
+            grid, row = grids[cell[0]], cell[1]
+            # the header row says what the columns hold (姓名, 住址 …); the row whose they are
+            context = " ".join((*grid[0], *(grid[row] if row < len(grid) else ())))
+        yield Text(paragraph, document.where(i), context)
+    details = metadata.model_dump(include={"leadership", "organization", "livelihood"})
+    yield from _metadata_texts(details, "metadata")
+
+
+def _metadata_texts(value: Any, path: str) -> Iterator[Text]:
+    if isinstance(value, str):
+        yield Text(value, path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _metadata_texts(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _metadata_texts(item, f"{path}[{i}]")
 
 
 def _rule_of_law(document: Document, filing: FilingContext) -> ValidationResult:
@@ -73,4 +105,24 @@ def _rule_of_law(document: Document, filing: FilingContext) -> ValidationResult:
     return ValidationResult(check.findings, check.title)
 
 
-CONTENT_RULES: dict[Category, ContentRule] = {Category.RULE_OF_LAW_REPORT: _rule_of_law}
+def _gov_info(document: Document, filing: FilingContext) -> ValidationResult:
+    check = check_gov_info(document, filing)
+    return ValidationResult(check.findings, check.title)
+
+
+def _budget(document: Document, filing: FilingContext) -> ValidationResult:
+    return ValidationResult(check_budget(document, filing), None)
+
+
+def _change(document: Document, filing: FilingContext) -> ValidationResult:
+    return ValidationResult(check_change(document, filing), None)
+
+
+CONTENT_RULES: dict[Category, ContentRule] = {
+    Category.RULE_OF_LAW_REPORT: _rule_of_law,
+    Category.GOV_INFO_ANNUAL_REPORT: _gov_info,
+    Category.BUDGET_FINAL_ACCOUNTS: _budget,
+    Category.LEADERSHIP: _change,
+    Category.ORGANIZATION: _change,
+    Category.LIVELIHOOD: _change,
+}

@@ -9,8 +9,11 @@ from sqlalchemy import text
 from service.catalog.database import make_engine, make_sessions, migrate
 from service.catalog.repository import Catalog
 from service.catalog.tables import Base
+from tests.support.ceph import ceph_missing, ceph_rgw
 from tests.support.clock import FakeClock
 from tests.support.databases import throwaway_postgres
+from tests.support.moto_server import moto_missing, moto_server
+from tests.support.s3 import S3Server
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +48,24 @@ def catalog(database_url: str, clock: FakeClock) -> Iterator[Catalog]:
     engine = make_engine(database_url)
     yield Catalog(make_sessions(engine), clock=clock)
     engine.dispose()
+
+
+# -- S3 servers (Ceph RGW and moto), each started once per session on 127.0.0.1 ------
+
+
+@pytest.fixture(scope="session")
+def ceph_s3() -> Iterator[S3Server]:
+    reason = ceph_missing()
+    if reason:
+        pytest.skip(reason)
+    with ceph_rgw() as rgw:
+        yield S3Server("ceph", rgw.endpoint_url, rgw.access_key, rgw.secret_key)
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[S3Server]:
+    reason = moto_missing()
+    if reason:
+        pytest.skip(reason)
+    with moto_server() as server:
+        yield S3Server("moto", server.endpoint_url, server.access_key, server.secret_key)

@@ -25,6 +25,7 @@ from service.archive.filesystem import FilesystemStore
 from service.archive.port import ArchiveStore, StoredObject
 from service.domain.errors import AlreadyExists, ArchiveUnavailable, ObjectMissing
 from tests.fakes import InMemoryStore
+from tests.support.s3 import BucketKind, S3Server
 
 MiB = 1024 * 1024
 
@@ -41,9 +42,20 @@ def _filesystem(request: pytest.FixtureRequest) -> ArchiveStore:
     return FilesystemStore(root)
 
 
+def _s3(server: str, bucket: BucketKind) -> Callable[[pytest.FixtureRequest], ArchiveStore]:
+    def make(request: pytest.FixtureRequest) -> ArchiveStore:
+        s3: S3Server = request.getfixturevalue(server)
+        return s3.store(s3.new_bucket(bucket), prefix="archive")
+
+    return make
+
+
 STORES: dict[str, StoreCase] = {
     "filesystem": StoreCase(_filesystem, bounded_memory=True),
     "memory": StoreCase(lambda request: InMemoryStore(), bounded_memory=False),
+    "s3-moto": StoreCase(_s3("moto_s3", "plain"), bounded_memory=True),
+    "s3-ceph": StoreCase(_s3("ceph_s3", "plain"), bounded_memory=True),
+    "s3-ceph-locked": StoreCase(_s3("ceph_s3", "locked"), bounded_memory=True),
 }
 
 

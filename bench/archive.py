@@ -1,0 +1,337 @@
+"""Archive throughput on a real S3: raw boto3 against our ingest through the HTTP API.
+
+    .venv/bin/python bench/archive.py                 # Ceph RGW and moto, each started here
+    .venv/bin/python bench/archive.py --servers ceph --no-1gb
+
+For each server (a throwaway single-node Ceph RGW, then a moto server process), on one
+bucket (on Ceph with versioning and Object Lock, the production shape), it prints for
+files of 100 KB, 10 MB and 100 MB:
+
+- raw `put_object` and `upload_fileobj` throughput (boto3, from a file on disk);
+- our ingest throughput: `disclosure serve` as a subprocess with
+  DISCLOSURE_ARCHIVE_URL=s3://…, each file POSTed to /v1/filings as a livelihood item
+  routed to no destination (archived, not published), timed until the 201;
+- `S3Store.put_new` alone (in this process), the archive's share of ingest;
+- ingest / best raw, the ratio (target ≥ 0.7 at 10 MB);
+
+and, on Ceph only (moto keeps every byte in RAM), the serve process's peak RSS
+(VmHWM) after ingesting a 1 GB file (target < 150 MB), and that of a process that only
+puts the 1 GB file through the S3 store.
+
+On moto the bucket is unversioned: moto answers ListObjectVersions by deep-copying
+every object in the bucket, so on a versioned moto bucket each put costs O(bytes
+stored) and the figures would measure moto (measured: ingest ~4 MB/s at 10 MB).
+
+The uploads are DOCX files: a real livelihood notice plus unreferenced, stored
+(uncompressed) padding parts of random bytes to reach the size, so validation reads
+only the text (but see the report: it reads the whole file into memory first). Prints figures, not pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.bodies import NANKAI_OFFICE, write_registry  # noqa: E402
+from tests.support.ceph import ceph_rgw  # noqa: E402
+from tests.support.documents import docx_from_text  # noqa: E402
+from tests.support.moto_server import moto_server  # noqa: E402
+from tests.support.s3 import S3Server  # noqa: E402
+from tests.support.servers import Process, base_env, free_port, start_process  # noqa: E402
+
+KB, MB = 1000, 1000 * 1000
+SIZES = {"100 KB": (100 * KB, 20), "10 MB": (10 * MB, 5), "100 MB": (100 * MB, 3)}
+ONE_GB = 1000 * MB
+PAD_PART = 100 * MB
+TOKEN = "demo-bench-token"
+BUCKET = "bench"
+NOTICE = """关于2024年春季学期义务教育阶段学校招生工作的公告
+根据市教育局统一部署，现将本区2024年春季学期义务教育阶段学校招生工作有关事项公告如下：
+一、招生对象为本区户籍及符合条件的随迁子女适龄儿童。
+二、报名时间为2024年3月5日至3月20日，逐一审核材料。
+三、咨询电话：022-00000000。"""
+
+
+# -- the files ---------------------------------------------------------------------
+
+
+def make_upload(directory: Path, size: int) -> Path:
+    """A valid livelihood DOCX of about `size` bytes, padded with a stored random part."""
+    path = directory / f"notice-{size}.docx"
+    if path.exists():
+        return path
+    base = docx_from_text(NOTICE)
+    padding = max(0, size - len(base) - 200)
+    with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(path, "w") as out:
+        for item in source.infolist():
+            out.writestr(item, source.read(item.filename))
+        block = os.urandom(MB)
+        for number, start in enumerate(range(0, padding, PAD_PART)):
+            # Parts under the validator's zip-bomb bound (a declared size per member).
+            length = min(PAD_PART, padding - start)
+            with out.open(zipfile.ZipInfo(f"word/media/padding{number}.bin"), "w") as part:
+                for offset in range(0, length, MB):
+                    part.write(block[: min(MB, length - offset)])
+    return path
+
+
+_periods = itertools.count()
+
+
+def metadata() -> str:
+    """A new period each time: the same file twice for one period is refused (409)."""
+    period = date(2020, 1, 1) + timedelta(days=next(_periods))
+    return json.dumps(
+        {
+            "category": "livelihood",
+            "org_code": NANKAI_OFFICE,
+            "org_name": "南开区合作交流办",
+            "period": period.isoformat(),
+            "livelihood": {"field": "教育"},
+        },
+        ensure_ascii=False,
+    )
+
+
+# -- measuring --------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    label: str
+    raw_put: float  # MB/s
+    raw_upload_fileobj: float
+    store: float  # S3Store.put_new alone
+    ingest: float
+
+    @property
+    def ratio(self) -> float:
+        return self.ingest / max(self.raw_put, self.raw_upload_fileobj)
+
+
+def throughput(size: int, repeats: int, run: Callable[[int], None]) -> float:
+    started = time.perf_counter()
+    for n in range(repeats):
+        run(n)
+    return size * repeats / (time.perf_counter() - started) / MB
+
+
+def raw_put(client: Any, path: Path, label: str) -> Callable[[int], None]:
+    def run(n: int) -> None:
+        with path.open("rb") as body:
+            client.put_object(Bucket=BUCKET, Key=f"raw/put/{label}/{n}", Body=body)
+
+    return run
+
+
+def raw_upload_fileobj(client: Any, path: Path, label: str) -> Callable[[int], None]:
+    def run(n: int) -> None:
+        with path.open("rb") as body:
+            client.upload_fileobj(body, BUCKET, f"raw/upload/{label}/{n}")
+
+    return run
+
+
+def ingest(service: Process, path: Path) -> Callable[[int], None]:
+    def run(_: int) -> None:
+        with path.open("rb") as body:
+            response = httpx.post(
+                f"{service.url}/v1/filings",
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                data={"metadata": metadata()},
+                files={"file": ("招生公告.docx", body)},
+                timeout=600,
+            )
+        if response.status_code != 201:
+            raise RuntimeError(f"ingest answered {response.status_code}: {response.text[:2000]}")
+
+    return run
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+@contextmanager
+def serve(s3: S3Server, work: Path) -> Iterator[Process]:
+    work.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = base_env(
+        DISCLOSURE_DATA_DIR=str(work / "var"),
+        DISCLOSURE_DEMO_TOKEN=TOKEN,
+        DISCLOSURE_ORGS_FILE=str(write_registry(work)),
+        DISCLOSURE_ARCHIVE_URL=f"s3://{BUCKET}/archive",
+        DISCLOSURE_S3_ENDPOINT_URL=s3.endpoint_url,
+        DISCLOSURE_MAX_UPLOAD_BYTES=str(2 * ONE_GB),
+        DISCLOSURE_ROUTES='{"livelihood": []}',
+        DISCLOSURE_LOG_LEVEL="warning",
+        AWS_ACCESS_KEY_ID=s3.access_key,
+        AWS_SECRET_ACCESS_KEY=s3.secret_key,
+    )
+    process = start_process(
+        ["serve", "--port", str(port)], env, work / "serve.log", f"http://127.0.0.1:{port}/healthz"
+    )
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def store_put(s3: S3Server, path: Path, label: str) -> Callable[[int], None]:
+    """Our S3Store alone, in this process: the archive's share of ingest."""
+    store = s3.store(BUCKET, "store")
+
+    def run(n: int) -> None:
+        with path.open("rb") as body:
+            store.put_new(f"{label}/{n}/{path.name}", body)
+
+    return run
+
+
+def store_peak_rss_mb(s3: S3Server, path: Path) -> float:
+    """Peak RSS of a fresh process that only puts `path` through the S3 store."""
+    env = base_env(AWS_ACCESS_KEY_ID=s3.access_key, AWS_SECRET_ACCESS_KEY=s3.secret_key)
+    done = subprocess.run(
+        [sys.executable, __file__, "--store-rss", s3.endpoint_url, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _store_rss(endpoint_url: str, path: str) -> None:
+    from service.bootstrap import build_store
+    from service.settings import Settings
+
+    store = build_store(f"s3://{BUCKET}/rss", Settings(s3_endpoint_url=endpoint_url))
+    with open(path, "rb") as body:
+        store.put_new(f"rss/{Path(path).name}", body)
+    print(peak_rss_mb(os.getpid()))
+
+
+@dataclass
+class Result:
+    name: str
+    bucket: str
+    figures: list[Figure]
+    serve_peak_mb: float | None = None
+    store_peak_mb: float | None = None
+
+
+def bench_server(
+    name: str, started: AbstractContextManager[S3Server], work: Path, files: dict[str, Path]
+) -> Result:
+    with started as s3:
+        # moto lists versions by deep-copying every object in the bucket (O(bytes
+        # stored) per call), so there the bench uses an unversioned bucket.
+        locked = name == "ceph"
+        s3.shared_client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=locked)
+        result = Result(
+            name, "versioning + Object Lock" if locked else "unversioned (see the docstring)", []
+        )
+        with serve(s3, work / name) as service:
+            for label, (_, repeats) in SIZES.items():
+                path = files[label]
+                real = path.stat().st_size
+                result.figures.append(
+                    Figure(
+                        label,
+                        throughput(real, repeats, raw_put(s3.shared_client, path, label)),
+                        throughput(
+                            real, repeats, raw_upload_fileobj(s3.shared_client, path, label)
+                        ),
+                        throughput(real, repeats, store_put(s3, path, label)),
+                        throughput(real, repeats, ingest(service, path)),
+                    )
+                )
+                print(f"  {name} {label}: done", file=sys.stderr)
+            if "1 GB" in files:
+                ingest(service, files["1 GB"])(0)
+                result.serve_peak_mb = peak_rss_mb(service.proc.pid)
+                result.store_peak_mb = store_peak_rss_mb(s3, files["1 GB"])
+    return result
+
+
+def _ceph() -> Iterator[S3Server]:
+    with ceph_rgw() as rgw:
+        print(f"  Ceph RGW up in {rgw.started_in_s:.1f} s", file=sys.stderr)
+        yield S3Server("ceph", rgw.endpoint_url, rgw.access_key, rgw.secret_key)
+
+
+def _moto() -> Iterator[S3Server]:
+    with moto_server() as server:
+        yield S3Server("moto", server.endpoint_url, server.access_key, server.secret_key)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--servers", default="ceph,moto")
+    parser.add_argument("--no-1gb", action="store_true", help="skip the 1 GB peak-RSS run")
+    parser.add_argument(
+        "--store-rss", nargs=2, metavar=("ENDPOINT", "FILE"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.store_rss:
+        _store_rss(*args.store_rss)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
+        work = Path(tmp)
+        files = {label: make_upload(work, size) for label, (size, _) in SIZES.items()}
+        for name in args.servers.split(","):
+            started = contextmanager(_ceph if name == "ceph" else _moto)()
+            wanted = dict(files)
+            if name == "ceph" and not args.no_1gb:
+                wanted["1 GB"] = make_upload(work, ONE_GB)
+            report(bench_server(name, started, work, wanted))
+
+
+def report(result: Result) -> None:
+    print(f"\n{result.name}, bucket {result.bucket}: MB/s (1 MB = 10^6 bytes)")
+    print(
+        f"  {'size':>8}  {'put_object':>10}  {'upload_fileobj':>14}  {'S3Store':>8}"
+        f"  {'ingest':>8}  {'ratio':>6}"
+    )
+    for f in result.figures:
+        print(
+            f"  {f.label:>8}  {f.raw_put:>10.1f}  {f.raw_upload_fileobj:>14.1f}  "
+            f"{f.store:>8.1f}  {f.ingest:>8.1f}  {f.ratio:>6.2f}"
+        )
+    print("  ratio = ingest / the better raw boto3 figure (target >= 0.7 at 10 MB)")
+    if result.serve_peak_mb is not None:
+        print(
+            f"  serve's peak RSS after ingesting 1 GB: {result.serve_peak_mb:.0f} MB (target < 150)"
+        )
+    if result.store_peak_mb is not None:
+        print(
+            f"  peak RSS of a process putting 1 GB through S3Store: {result.store_peak_mb:.0f} MB"
+        )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

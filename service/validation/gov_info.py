@@ -1,0 +1,191 @@
+"""The rules for the 政府信息公开工作年度报告 (DOMAIN.md §3): title, the six parts of the
+national format, the tables (gia_tables, gia_checks) and the deadline by the body's level.
+
+    gia_title_missing / gia_title_year_mismatch
+    gia_missing_<part>       one code per part; part 一 (from the format, not the statute)
+                             is a warning, parts 二–六 (条例 第五十条) are errors
+    gia_tables_not_checked   neither table JSON in the metadata nor Word tables to read
+    gia_late                 received after 1月31日 (department) / 3月31日 (district government)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from service.domain.findings import Finding, error, warning
+from service.validation.context import FilingContext
+from service.validation.documents import Document
+from service.validation.gia_checks import (
+    carry_over_findings,
+    cross_check,
+    narrative_findings,
+    t3_findings,
+    t4_findings,
+)
+from service.validation.gia_format import FORMAT_2021, report_format
+from service.validation.gia_tables import TableData, from_docx, from_json, t2_format_findings
+from service.validation.lines import Line, excerpt, to_lines
+from service.validation.metadata_checks import period_year
+from service.validation.titles import find_year_title, title_patterns
+
+WHERE_TITLE = "标题"
+WHERE_BODY = "正文"
+WHERE_RECEIVED = "报送日期"
+_TITLES = title_patterns(r"政府信息公开(工作)?(年度)?(工作)?报告")
+
+
+@dataclass(frozen=True)
+class Part:
+    key: str
+    heading: str
+    pattern: re.Pattern[str]
+    make: Callable[..., Finding]
+
+    @property
+    def code(self) -> str:
+        return f"gia_missing_{self.key}"
+
+
+PARTS = (
+    Part("overview", "一、总体情况", re.compile(r"总体情况|基本情况|总体概述|工作概述"), warning),
+    Part(
+        "proactive",
+        "二、主动公开政府信息情况",
+        re.compile(r"主动公开(政府)?信息(的)?(工作)?情况|主动公开情况"),
+        error,
+    ),
+    Part(
+        "requests",
+        "三、收到和处理政府信息公开申请情况",
+        re.compile(
+            r"(收到|受理)(和|及|与|、)?处理(政府信息公开)?申请|依申请公开(政府信息)?(的)?(工作)?情况"
+        ),
+        error,
+    ),
+    Part(
+        "review_litigation",
+        "四、政府信息公开行政复议、行政诉讼情况",
+        re.compile(r"行政复议(、|和|及|与)行政诉讼|复议(、|和|及|与)诉讼"),
+        error,
+    ),
+    Part(
+        "problems",
+        "五、存在的主要问题及改进情况",
+        re.compile(r"存在的?(主要)?问题(及|和|与|、)?(改进|整改)|(问题|不足)(及|和|与)改进"),
+        error,
+    ),
+    Part("other", "六、其他需要报告的事项", re.compile(r"其他需要报告"), error),
+)
+
+
+@dataclass(frozen=True)
+class GovInfoCheck:
+    findings: list[Finding]
+    title: str | None
+
+
+def check_gov_info(document: Document, filing: FilingContext) -> GovInfoCheck:
+    lines = to_lines(document.paragraphs)
+    in_table = [document.origin(i).cell is not None for i in range(len(lines))]
+    prose = [line for line, cell in zip(lines, in_table, strict=True) if not cell]
+    year = period_year(filing.metadata)
+    title = find_year_title(prose, _TITLES)
+    findings = _title_findings(title.text if title else None, title.year if title else None, year)
+    text = "".join(line.plain for line in prose)
+    findings += [_missing(part) for part in PARTS if not part.pattern.search(text)]
+    fmt = report_format(year) if year is not None else FORMAT_2021
+    findings += _table_findings(document, filing, fmt, year, lines, in_table)
+    if year is not None:
+        findings += _late(filing, year)
+    return GovInfoCheck(findings, title.text if title else None)
+
+
+def _table_findings(
+    document: Document,
+    filing: FilingContext,
+    fmt: int,
+    year: int | None,
+    lines: Sequence[Line],
+    in_table: Sequence[bool],
+) -> list[Finding]:
+    given = filing.metadata.annual_report
+    declared = from_json(given, fmt) if given is not None else None
+    read = from_docx(document.tables, fmt) if document.tables else None
+    if read is not None and not (read.has_t3 or read.has_t4 or read.t2):
+        read = None
+    primary = declared if declared is not None and _has_tables(declared) else read
+    if primary is None:
+        return [_not_checked(document.kind)]
+    findings = list(declared.findings if declared else []) + list(read.findings if read else [])
+    findings += t3_findings(primary, fmt) + t4_findings(primary) + t2_format_findings(primary, fmt)
+    if read is not None and declared is not None and primary is declared:
+        findings += cross_check(read, declared, fmt)
+    previous = filing.previous.annual_report if filing.previous else None
+    if previous is not None and year is not None:
+        findings += carry_over_findings(primary, from_json(previous, report_format(year - 1)), year)
+    findings += narrative_findings(lines, primary, in_table)
+    return findings
+
+
+def _has_tables(data: TableData) -> bool:
+    return data.has_t3 or data.has_t4 or bool(data.t2)
+
+
+def _title_findings(text: str | None, found: int | None, year: int | None) -> list[Finding]:
+    if text is None:
+        return [
+            warning(
+                "gia_title_missing",
+                "未找到标题（应含年度并以“政府信息公开工作年度报告”结尾）",
+                "No title found (it names the year and ends in 政府信息公开工作年度报告)",
+                where=WHERE_TITLE,
+            )
+        ]
+    if year is not None and found != year:
+        return [
+            error(
+                "gia_title_year_mismatch",
+                f"标题年度 {found} 与报送年度 {year} 不一致",
+                f"The title's year {found} differs from the period {year}",
+                where=WHERE_TITLE,
+                excerpt=excerpt(text),
+            )
+        ]
+    return []
+
+
+def _missing(part: Part) -> Finding:
+    statute = "条例第五十条" if part.make is error else "国办公开办函〔2021〕30号格式"
+    return part.make(
+        part.code,
+        f"缺少“{part.heading}”部分（{statute}）",
+        f"Part missing: {part.heading}",
+        where=WHERE_BODY,
+    )
+
+
+def _not_checked(kind: str) -> Finding:
+    how = "DOCX 中未识别出表三、表四" if kind == "docx" else f"{kind.upper()} 文件中的表格无法读取"
+    return warning(
+        "gia_tables_not_checked",
+        f"未核对表格勾稽关系：{how}，且元数据未提供 annual_report 表格数据",
+        "Table identities not checked: no tables could be read and the metadata has no annual_report",
+        where="metadata.annual_report",
+    )
+
+
+def _late(filing: FilingContext, year: int) -> list[Finding]:
+    due = filing.rules.gov_info_due(year, filing.level)
+    if filing.received_on <= due:
+        return []
+    level = "区人民政府" if filing.level.value == "district_government" else "部门"
+    return [
+        warning(
+            "gia_late",
+            f"报送日期 {filing.received_on} 晚于{level}年报的公开期限 {due}（逾期，条例第四十九条）",
+            f"Late: received on {filing.received_on}, after the deadline {due}",
+            where=WHERE_RECEIVED,
+        )
+    ]

@@ -1,0 +1,166 @@
+"""Reading the XML parts of a zip container (DOCX, OFD) with bounded memory.
+
+    with zip_container(data, limits, "DOCX") as parts:
+        root = parts.parse("_rels/.rels")             # a small part, read whole
+        for event, element in parts.events("word/document.xml"):   # a large one, streamed
+            ...
+
+Every byte decompressed counts against one budget (`max_decompressed_bytes`), so a
+zip bomb stops at the budget: `file_too_complex`, never memory exhaustion. A member
+whose declared size is over the budget is refused before anything is inflated. XML is
+parsed by the standard library's expat, which expands no external entities; a
+DOCTYPE or ENTITY declaration, which neither Word nor OFD writers emit, is refused.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from xml.etree import ElementTree as ET
+
+from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
+
+_CHUNK = 64 * 1024
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+_OVERLAP = 16  # bytes kept from the previous chunk, so a declaration split by a chunk is seen
+# The XML parser buffers a text run or a tag until it ends; Word and OFD writers never
+# write megabytes without markup, so a longer stretch is refused instead of buffered.
+_MAX_RUN = 4 * 1024 * 1024
+
+
+def local_name(tag: str) -> str:
+    """ "{namespace}p" → "p"."""
+    return tag.rpartition("}")[2]
+
+
+class ZipParts:
+    """The members of one open zip, read against a shared byte budget."""
+
+    def __init__(self, zf: zipfile.ZipFile, limits: DocumentLimits, label: str) -> None:
+        self._zf = zf
+        self._limits = limits
+        self._label = label
+        self._left = limits.max_decompressed_bytes
+        self.names = frozenset(zf.namelist())
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        try:
+            info = self._zf.getinfo(name)
+        except KeyError:
+            raise unreadable(
+                f"不是完整的 {self._label} 文件（缺少 {name[:60]}）",
+                f"not a complete {self._label} file (no {name[:60]!r})",
+            ) from None
+        with self._zf.open(info) as member:
+            while chunk := member.read(_CHUNK):
+                self._spend(len(chunk))
+                yield chunk
+
+    def read(self, name: str) -> bytes:
+        """A small part, whole (at most max_part_bytes)."""
+        out = bytearray()
+        for chunk in self.chunks(name):
+            out += chunk
+            if len(out) > self._limits.max_part_bytes:
+                raise too_complex(
+                    f"{self._label} 的部件 {name[:60]} 过大", f"the part {name[:60]!r} is too large"
+                )
+        return bytes(out)
+
+    def parse(self, name: str) -> ET.Element:
+        xml = self.read(name)
+        _refuse_declarations(xml)
+        try:
+            return ET.fromstring(xml)
+        except ET.ParseError as exc:
+            raise unreadable(
+                f"{name[:60]} 的 XML 格式错误", f"malformed XML in {name[:60]}"
+            ) from exc
+
+    def events(self, name: str) -> Iterator[tuple[str, ET.Element]]:
+        """("start" | "end", element) for a part parsed as it decompresses. The caller may
+        clear() an element at its end event to keep memory flat."""
+        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+        tail = b""
+        run = 0  # bytes since the last "<" or ">"
+        try:
+            for chunk in self.chunks(name):
+                _refuse_declarations(tail + chunk)
+                tail = chunk[-_OVERLAP:]
+                run = _run_after(chunk, run)
+                parser.feed(chunk)
+                yield from parser.read_events()  # type: ignore[misc]
+            parser.close()
+            yield from parser.read_events()  # type: ignore[misc]
+        except ET.ParseError as exc:
+            raise unreadable(
+                f"{name[:60]} 的 XML 格式错误", f"malformed XML in {name[:60]}"
+            ) from exc
+
+    def _spend(self, n: int) -> None:
+        self._left -= n
+        if self._left < 0:
+            raise too_complex(
+                f"{self._label} 解压后过大（疑似压缩炸弹）",
+                f"the {self._label} decompresses too large (a zip bomb?)",
+            )
+
+
+@contextmanager
+def zip_container(data: bytes, limits: DocumentLimits, label: str) -> Iterator[ZipParts]:
+    """The zip's parts; zip and decompression errors become `file_unreadable`."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            _check_members(zf, limits, label)
+            yield ZipParts(zf, limits, label)
+    except ReadProblem:
+        raise
+    except RuntimeError as exc:  # zipfile's "encrypted, password required"
+        raise unreadable(f"{label} 已加密", f"the {label} is encrypted") from exc
+    except RecursionError as exc:
+        raise too_complex("文档结构嵌套过深", "the document is nested too deeply") from exc
+    except _ZIP_ERRORS as exc:
+        raise unreadable("压缩包已损坏", "the zip container is broken") from exc
+
+
+def zip_names(data: bytes) -> frozenset[str] | None:
+    """The member names of a zip, or None when it is no readable zip."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return frozenset(zf.namelist())
+    except _ZIP_ERRORS:
+        return None
+
+
+def _check_members(zf: zipfile.ZipFile, limits: DocumentLimits, label: str) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_zip_members:
+        raise too_complex(
+            f"{label} 压缩包成员超过 {limits.max_zip_members} 个",
+            f"the {label} has over {limits.max_zip_members} zip members",
+        )
+    for info in infos:
+        if info.file_size > limits.max_decompressed_bytes:
+            raise too_complex(
+                f"压缩包成员 {info.filename[:60]} 声明的大小超过上限（疑似压缩炸弹）",
+                f"zip member {info.filename[:60]!r} declares more than the limit",
+            )
+
+
+def _run_after(chunk: bytes, run: int) -> int:
+    last = max(chunk.rfind(b"<"), chunk.rfind(b">"))
+    run = run + len(chunk) if last < 0 else len(chunk) - last - 1
+    if run > _MAX_RUN:
+        raise too_complex(
+            "XML 中有超长的文字或标记（疑似压缩炸弹）", "the XML has an over-long text run or tag"
+        )
+    return run
+
+
+def _refuse_declarations(xml: bytes) -> None:
+    if any(d in xml for d in _DECLARATIONS):
+        raise unreadable("XML 含有 DOCTYPE/ENTITY 声明", "the XML declares a DOCTYPE or entities")
