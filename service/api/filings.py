@@ -159,7 +159,9 @@ async def validate(
     metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
     principal.require_body(metadata.org_code)
     try:
-        check = await run_in_threadpool(check_filing, container.ingest, metadata, upload)
+        check = await run_in_threadpool(
+            lambda: check_filing(container.ingest, metadata, upload, principal=principal)
+        )
     finally:
         upload.path.unlink(missing_ok=True)
     return {

@@ -45,6 +45,11 @@ def version_view(version: VersionRecord) -> dict[str, Any]:
         "title": version.title,
         "publish_at": version.publish_at.isoformat() if version.publish_at else None,
         "review": version.metadata.get("review"),
+        "waivers": [
+            {"code": f["code"], "reason": f.get("waiver_reason"), "waived_by": f.get("waived_by")}
+            for f in version.findings
+            if f.get("waived_by")
+        ],
         "findings": version.findings,
         "package": version.package_prefix,
         "created_at": version.created_at.isoformat(),

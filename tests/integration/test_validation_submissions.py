@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from service.api.app import create_app
+from service.api.views import filing_view
 from service.bootstrap import Container, build_container
 from service.domain.access import Principal, Role
 from service.domain.errors import Rejected
@@ -135,6 +136,8 @@ def test_an_admins_waiver_is_honoured_archived_audited_and_shown(
     assert archived["submitted"]["waivers"] == [{"code": "gia_t3_results_total", "reason": REASON}]
     (event,) = [e for e in container.catalog.audit_events() if e.action == "filing.submitted"]
     assert event.detail["waivers"] == archived["waivers"]
+    shown = filing_view(filing)["versions"][-1]["waivers"]
+    assert shown == [{"code": "gia_t3_results_total", "reason": REASON, "waived_by": "admin-li"}]
 
 
 def test_an_operators_waiver_is_not_honoured(container: Container, tmp_path: Path) -> None:

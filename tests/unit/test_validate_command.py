@@ -4,10 +4,13 @@ export`, through the command's own runner (no process)."""
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -16,6 +19,16 @@ from tests.support.documents import SAMPLE_PATH, annual_report_docx, annual_repo
 
 RUNNER = CliRunner()
 ENV = {"DISCLOSURE_LOG_FORMAT": "json", "COLUMNS": "200"}
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """The command configures logging onto the runner's streams, which close after each
+    run: put back what the rest of the session logs through."""
+    config, handlers = structlog.get_config(), logging.root.handlers[:]
+    yield
+    structlog.configure(**config)
+    logging.root.handlers[:] = handlers
 
 
 def _run(*args: str) -> Any:
