@@ -75,7 +75,9 @@ def _version(row: VersionRow) -> VersionRecord:
     return _record(VersionRecord, row, metadata=row.metadata_json, findings=row.findings_json)
 
 
-class Catalog:
+class UnitOfWork:
+    """One transaction per public method; a database that cannot be reached is `Unavailable`."""
+
     def __init__(
         self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utcnow
     ) -> None:
@@ -92,6 +94,8 @@ class Catalog:
                 "目录数据库暂不可用，请稍后重试", "The catalog database is unavailable"
             ) from exc
 
+
+class Catalog(UnitOfWork):
     def ping(self) -> None:
         with self._transaction() as session:
             session.execute(text("SELECT 1"))

@@ -16,14 +16,13 @@ and can simply be run again. Rows go in batches (executemany), never one by one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, literal, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from service.catalog.records import (
     AuditEntry,
@@ -33,30 +32,14 @@ from service.catalog.records import (
     VersionRecord,
     VersionState,
 )
-from service.catalog.repository import utcnow
+from service.catalog.repository import UnitOfWork
 from service.catalog.tables import AuditRow, Base, DeliveryRow, FilingRow, VersionRow
-from service.domain.errors import Conflict, Unavailable
+from service.domain.errors import Conflict
 
 BATCH_ROWS = 500  # rows per executemany: bounded memory, few round trips
 
 
-class CatalogRestore:
-    def __init__(
-        self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utcnow
-    ) -> None:
-        self._sessions = sessions
-        self._clock = clock
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except OperationalError as exc:
-            raise Unavailable(
-                "目录数据库暂不可用，请稍后重试", "The catalog database is unavailable"
-            ) from exc
-
+class CatalogRestore(UnitOfWork):
     # -- reading --------------------------------------------------------------
 
     def version_states(self) -> list[VersionState]:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from service.api.app import create_app
-from service.bootstrap import Container, build_container
-from service.settings import Settings
-from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY, sample_metadata, uscc, write_registry
-from tests.support.clock import FakeClock
+from service.bootstrap import Container
+from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY, sample_metadata, uscc
 from tests.support.documents import SAMPLE_PATH, docx_from_text, pdf_from_text
-from tests.support.servers import app_in_thread
 
 DEMO = "demo-test-token"
 BOUND = "operator-token-for-the-other-body-only"
@@ -30,36 +24,15 @@ def sample_docx() -> bytes:
 
 
 @pytest.fixture
-def container(tmp_path: Path) -> Iterator[Container]:
-    settings = Settings.model_validate(
-        {
-            "data_dir": tmp_path / "var",
-            "demo_token": DEMO,
-            "orgs_file": write_registry(tmp_path),
-            "max_upload_bytes": LIMIT,
-            "tokens": [
-                {
-                    "name": "other-operator",
-                    "token": BOUND,
-                    "role": "operator",
-                    "orgs": [OTHER_BODY],
-                },
-                {"name": "auditor", "token": COMPLIANCE, "role": "compliance", "orgs": ["*"]},
-            ],
-        }
-    )
-    container = build_container(settings, clock=FakeClock())
-    yield container
-    container.close()
-
-
-@pytest.fixture
-def api(container: Container) -> Iterator[httpx.Client]:
-    with (
-        app_in_thread(create_app(container)) as url,
-        httpx.Client(base_url=url, timeout=30) as client,
-    ):
-        yield client
+def service_settings() -> dict[str, Any]:
+    return {
+        "demo_token": DEMO,
+        "max_upload_bytes": LIMIT,
+        "tokens": [
+            {"name": "other-operator", "token": BOUND, "role": "operator", "orgs": [OTHER_BODY]},
+            {"name": "auditor", "token": COMPLIANCE, "role": "compliance", "orgs": ["*"]},
+        ],
+    }
 
 
 def _submit(

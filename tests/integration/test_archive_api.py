@@ -8,7 +8,6 @@ import json
 import os
 import threading
 import zipfile
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,13 @@ import bagit
 import httpx
 import pytest
 
-from service.api.app import create_app
-from service.bootstrap import Container, build_container
+from service.bootstrap import Container
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import Delivered
 from service.delivery.worker import Worker, WorkerConfig
-from service.settings import Settings
 from tests.fakes import ScriptedPortal
-from tests.support.bodies import sample_metadata, write_registry
-from tests.support.clock import FakeClock
+from tests.support.bodies import sample_metadata
 from tests.support.documents import SAMPLE_PATH, docx_from_text
-from tests.support.servers import app_in_thread
 
 TOKEN = "demo-archive-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -39,22 +34,8 @@ def sample_docx() -> bytes:
 
 
 @pytest.fixture
-def container(tmp_path: Path) -> Iterator[Container]:
-    settings = Settings.model_validate(
-        {"data_dir": tmp_path / "var", "demo_token": TOKEN, "orgs_file": write_registry(tmp_path)}
-    )
-    container = build_container(settings, clock=FakeClock())
-    yield container
-    container.close()
-
-
-@pytest.fixture
-def api(container: Container) -> Iterator[httpx.Client]:
-    with (
-        app_in_thread(create_app(container)) as url,
-        httpx.Client(base_url=url, timeout=30) as client,
-    ):
-        yield client
+def service_settings() -> dict[str, Any]:
+    return {"demo_token": TOKEN}
 
 
 def _post(

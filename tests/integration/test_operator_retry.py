@@ -3,52 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from service.api.app import create_app
-from service.bootstrap import Container, build_container
+from service.bootstrap import Container
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import Failed
 from service.delivery.worker import Worker, WorkerConfig
-from service.settings import Settings
 from tests.fakes import ScriptedPortal
-from tests.support.bodies import sample_metadata, write_registry
-from tests.support.clock import FakeClock
+from tests.support.bodies import sample_metadata
 from tests.support.documents import SAMPLE_PATH
-from tests.support.servers import app_in_thread
 
 OPERATOR = "demo-retry-operator"
 AUDITOR = "compliance-token-for-every-body-0002"
 
 
 @pytest.fixture
-def container(tmp_path: Path) -> Iterator[Container]:
-    settings = Settings.model_validate(
-        {
-            "data_dir": tmp_path / "var",
-            "demo_token": OPERATOR,
-            "orgs_file": write_registry(tmp_path),
-            "routes": {"rule_of_law_report": ["portal"]},
-            "tokens": [{"name": "auditor", "token": AUDITOR, "role": "compliance", "orgs": ["*"]}],
-        }
-    )
-    container = build_container(settings, clock=FakeClock())
-    yield container
-    container.close()
-
-
-@pytest.fixture
-def api(container: Container) -> Iterator[httpx.Client]:
-    with (
-        app_in_thread(create_app(container)) as url,
-        httpx.Client(base_url=url, timeout=30) as client,
-    ):
-        yield client
+def service_settings() -> dict[str, Any]:
+    return {
+        "demo_token": OPERATOR,
+        "routes": {"rule_of_law_report": ["portal"]},
+        "tokens": [{"name": "auditor", "token": AUDITOR, "role": "compliance", "orgs": ["*"]}],
+    }
 
 
 def _failed_filing(api: httpx.Client, container: Container) -> str:
