@@ -28,14 +28,15 @@ class Bucket:
     def __init__(self, server: S3Server, kind: BucketKind) -> None:
         self.name = server.new_bucket(kind)
         self.raw = server.shared_client
-        self.packages = Packages(server.store(self.name, "archive"))
+        self.store = server.store(self.name, "archive")
+        self.packages = Packages(self.store)
         self.packages.put_package(
             PREFIX,
             [PayloadFile(NAME, io.BytesIO(PAYLOAD), hashlib.sha256(PAYLOAD).hexdigest())],
             {"filing_id": "F1", "version": 1},
             {"Source-Organization": "天津市南开区合作交流办"},
         )
-        with self.packages._store.open(PREFIX + MANIFEST) as stream:
+        with self.store.open(PREFIX + MANIFEST) as stream:
             self.manifest = stream.read()
 
     def key(self, rel: str) -> str:
@@ -133,7 +134,7 @@ def test_on_a_versioned_bucket_a_new_version_is_ignored_and_the_original_served(
 
     assert bucket.verify().ok
     assert bucket.read_payload() == PAYLOAD
-    assert len(bucket.packages._store.versions(PREFIX + DATA)) == 2  # type: ignore[attr-defined]
+    assert len(bucket.store.versions(PREFIX + DATA)) == 2
 
 
 def test_on_a_versioned_bucket_without_lock_a_deleted_original_version_is_reported(
