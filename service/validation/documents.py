@@ -12,9 +12,11 @@ input becomes findings, never an exception.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from service.domain.findings import Finding, error
 from service.validation.docx_files import docx_content, is_docx
@@ -67,6 +69,7 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _MAX_JUNK_SHARE = 0.1
 # Text is decoded whole: refuse before decoding what could never fit max_chars.
 _MAX_BYTES_PER_CHAR = 4
+_CHUNK = 1024 * 1024
 
 # Zip-based formats that are neither Word nor OFD: say what they are instead of "broken".
 _OTHER_ZIP_FORMATS = {
@@ -99,20 +102,28 @@ def read_document(
     """Detect the type from content and extract paragraphs. (None, [errors]) when the
     file is unreadable; a readable file may still come with an error (a type mismatch)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as source:
+            return _read(source, filename, limits)
     except OSError:
         return None, [_finding(unreadable("无法打开文件", "the file cannot be opened"))]
-    return read_document_bytes(data, filename, limits)
 
 
 def read_document_bytes(
     data: bytes, filename: str, limits: DocumentLimits = DEFAULT_LIMITS
 ) -> tuple[Document | None, list[Finding]]:
     """As read_document, for bytes already in memory."""
-    if not data.removeprefix(_BOM).strip():
+    return _read(io.BytesIO(data), filename, limits)
+
+
+def _read(
+    source: BinaryIO, filename: str, limits: DocumentLimits
+) -> tuple[Document | None, list[Finding]]:
+    """The file is read from the stream as each format needs it (PDF objects, zip members,
+    text up to the character limit), never whole into memory."""
+    if _blank(source):
         return None, [_empty()]
     try:
-        detected, media_type, extracted = _extract(data, limits)
+        detected, media_type, extracted = _extract(source, limits)
         paragraphs, origins = _paragraphs(extracted, limits)
     except ReadProblem as problem:
         return None, [_finding(problem)]
@@ -126,31 +137,47 @@ def read_document_bytes(
     return document, _mismatch(detected, extension)
 
 
-def _extract(data: bytes, limits: DocumentLimits) -> tuple[str, str, Extracted]:
+def _blank(source: BinaryIO) -> bool:
+    """Empty, or nothing but whitespace (read in chunks: a huge blank file stays cheap)."""
+    first = True
+    while chunk := source.read(_CHUNK):
+        if first:
+            chunk, first = chunk.removeprefix(_BOM), False
+        if chunk.strip():
+            source.seek(0)
+            return False
+    source.seek(0)
+    return True
+
+
+def _extract(source: BinaryIO, limits: DocumentLimits) -> tuple[str, str, Extracted]:
     """(detected kind, media type, content); the kind is "txt" for any text."""
-    if b"%PDF-" in data[:_PDF_HEADER_WINDOW]:
-        return "pdf", "application/pdf", _checked(pdf_content(data, limits), "PDF")
-    if data.startswith(b"PK\x03\x04"):
-        return _extract_zip(data, limits)
-    if data.startswith(_OLE_MAGIC):
+    head = source.read(_PDF_HEADER_WINDOW)
+    source.seek(0)
+    if b"%PDF-" in head:
+        return "pdf", "application/pdf", _checked(pdf_content(source, limits), "PDF")
+    if head.startswith(b"PK\x03\x04"):
+        return _extract_zip(source, limits)
+    if head.startswith(_OLE_MAGIC):
         raise unsupported(
             "旧版 Word (.doc) 或加密的 Office 文件", "a legacy Word (.doc) or encrypted Office file"
         )
-    if len(data) > limits.max_chars * _MAX_BYTES_PER_CHAR:
+    if source.seek(0, io.SEEK_END) > limits.max_chars * _MAX_BYTES_PER_CHAR:
         raise too_complex(f"文字超过 {limits.max_chars} 字", f"over {limits.max_chars} characters")
-    text, charset = decode_text(data)
+    source.seek(0)
+    text, charset = decode_text(source.read())
     return "txt", f"text/plain; charset={charset}", Extracted((Block(text),))
 
 
-def _extract_zip(data: bytes, limits: DocumentLimits) -> tuple[str, str, Extracted]:
-    names = zip_names(data)
+def _extract_zip(source: BinaryIO, limits: DocumentLimits) -> tuple[str, str, Extracted]:
+    names = zip_names(source)
     if names is not None and is_ofd(names):
-        return "ofd", OFD_MEDIA_TYPE, _checked(ofd_content(data, limits), "OFD")
+        return "ofd", OFD_MEDIA_TYPE, _checked(ofd_content(source, limits), "OFD")
     if names is not None and not is_docx(names):
         other = next((label for part, label in _OTHER_ZIP_FORMATS.items() if part in names), None)
         if other is not None:
             raise unsupported(*other)
-    return "docx", DOCX_MEDIA_TYPE, _checked(docx_content(data, limits), "DOCX")
+    return "docx", DOCX_MEDIA_TYPE, _checked(docx_content(source, limits), "DOCX")
 
 
 def _checked(extracted: Extracted, label: str) -> Extracted:

@@ -8,6 +8,7 @@ not the size of the XML; the relationships part names the main part.
 from __future__ import annotations
 
 import posixpath
+from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 from service.validation.extracted import Block, Extracted, Origin, Table, TableCell
@@ -25,8 +26,8 @@ def is_docx(names: frozenset[str]) -> bool:
     return MAIN_PART in names or (_RELS in names and "[Content_Types].xml" in names)
 
 
-def docx_content(data: bytes, limits: DocumentLimits) -> Extracted:
-    with zip_container(data, limits, "DOCX") as parts:
+def docx_content(source: BinaryIO, limits: DocumentLimits) -> Extracted:
+    with zip_container(source, limits, "DOCX") as parts:
         walker = _Walker(limits)
         for event, element in parts.events(_main_part_name(parts)):
             walker.handle(event, element)

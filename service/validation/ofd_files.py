@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from service.validation.extracted import Block, Extracted, Origin
 from service.validation.limits import DocumentLimits, too_complex, unreadable
@@ -32,8 +33,8 @@ def is_ofd(names: frozenset[str]) -> bool:
     return ROOT_PART in names
 
 
-def ofd_content(data: bytes, limits: DocumentLimits) -> Extracted:
-    with zip_container(data, limits, "OFD") as parts:
+def ofd_content(source: BinaryIO, limits: DocumentLimits) -> Extracted:
+    with zip_container(source, limits, "OFD") as parts:
         document = _document_part(parts)
         pages = _page_parts(parts, document)
         if len(pages) > limits.max_pdf_pages:

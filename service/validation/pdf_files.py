@@ -8,6 +8,7 @@ to the same Chinese (pdfminer ships the Adobe-GB1 CMaps).
 from __future__ import annotations
 
 import io
+from typing import BinaryIO
 
 from pdfminer.converter import TextConverter
 from pdfminer.layout import LAParams
@@ -24,12 +25,13 @@ from service.validation.limits import DocumentLimits, ReadProblem, too_complex, 
 _EOF_WINDOW = 1024
 
 
-def pdf_content(data: bytes, limits: DocumentLimits) -> Extracted:
-    """Each page's text as one block."""
-    if b"%%EOF" not in data[-_EOF_WINDOW:]:
+def pdf_content(source: BinaryIO, limits: DocumentLimits) -> Extracted:
+    """Each page's text as one block. `source` is a seekable stream: pdfminer reads the
+    objects it needs from it, so the file is never held whole in memory."""
+    if b"%%EOF" not in _tail(source):
         raise unreadable("PDF 不完整（缺少文件结尾）", "the PDF is truncated (no %%EOF)")
     try:
-        pages = _extract(data, limits)
+        pages = _extract(source, limits)
     except ReadProblem:
         raise
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
@@ -43,8 +45,16 @@ def pdf_content(data: bytes, limits: DocumentLimits) -> Extracted:
     return Extracted(tuple(Block(text, Origin(page=n)) for n, text in enumerate(pages, start=1)))
 
 
-def _extract(data: bytes, limits: DocumentLimits) -> list[str]:
-    document = PDFDocument(PDFParser(io.BytesIO(data)))
+def _tail(source: BinaryIO) -> bytes:
+    size = source.seek(0, io.SEEK_END)
+    source.seek(max(0, size - _EOF_WINDOW))
+    tail = source.read()
+    source.seek(0)
+    return tail
+
+
+def _extract(source: BinaryIO, limits: DocumentLimits) -> list[str]:
+    document = PDFDocument(PDFParser(source))
     resources = PDFResourceManager(caching=True)
     pages: list[str] = []
     with io.StringIO() as out:

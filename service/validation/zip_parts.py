@@ -1,6 +1,6 @@
 """Reading the XML parts of a zip container (DOCX, OFD) with bounded memory.
 
-    with zip_container(data, limits, "DOCX") as parts:
+    with zip_container(source, limits, "DOCX") as parts:
         root = parts.parse("_rels/.rels")             # a small part, read whole
         for event, element in parts.events("word/document.xml"):   # a large one, streamed
             ...
@@ -14,11 +14,11 @@ DOCTYPE or ENTITY declaration, which neither Word nor OFD writers emit, is refus
 
 from __future__ import annotations
 
-import io
 import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
@@ -111,10 +111,11 @@ class ZipParts:
 
 
 @contextmanager
-def zip_container(data: bytes, limits: DocumentLimits, label: str) -> Iterator[ZipParts]:
-    """The zip's parts; zip and decompression errors become `file_unreadable`."""
+def zip_container(source: BinaryIO, limits: DocumentLimits, label: str) -> Iterator[ZipParts]:
+    """The zip's parts, read from a seekable stream; zip and decompression errors become
+    `file_unreadable`."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with zipfile.ZipFile(source) as zf:
             _check_members(zf, limits, label)
             yield ZipParts(zf, limits, label)
     except ReadProblem:
@@ -127,13 +128,15 @@ def zip_container(data: bytes, limits: DocumentLimits, label: str) -> Iterator[Z
         raise unreadable("压缩包已损坏", "the zip container is broken") from exc
 
 
-def zip_names(data: bytes) -> frozenset[str] | None:
+def zip_names(source: BinaryIO) -> frozenset[str] | None:
     """The member names of a zip, or None when it is no readable zip."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with zipfile.ZipFile(source) as zf:
             return frozenset(zf.namelist())
     except _ZIP_ERRORS:
         return None
+    finally:
+        source.seek(0)
 
 
 def _check_members(zf: zipfile.ZipFile, limits: DocumentLimits, label: str) -> None:

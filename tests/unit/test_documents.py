@@ -1,5 +1,6 @@
 import io
 import random
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -325,3 +326,20 @@ def test_any_bytes_give_a_document_or_findings_and_never_raise(
         assert document.kind in {"txt", "md", "docx", "pdf"}
         assert document.paragraphs
         assert all(p and p == p.strip() and "\x00" not in p for p in document.paragraphs)
+
+
+def test_a_large_document_is_read_from_disk_with_bounded_memory(tmp_path: Path) -> None:
+    big = tmp_path / "large.docx"
+    with zipfile.ZipFile(io.BytesIO(docx_from_text("滨河区重大民生信息公告\n正文"))) as small:
+        with zipfile.ZipFile(big, "w", zipfile.ZIP_STORED) as out:
+            for info in small.infolist():
+                out.writestr(info, small.read(info))
+            with out.open(zipfile.ZipInfo("word/media/padding.bin"), "w") as part:
+                for _ in range(96):
+                    part.write(b"\0" * (1024 * 1024))
+    tracemalloc.start()
+    document, findings = read_document(big, "large.docx")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert document is not None and findings == []
+    assert peak < 16 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 96 MiB file"
