@@ -330,13 +330,13 @@ def test_any_bytes_give_a_document_or_findings_and_never_raise(
 
 def test_a_large_document_is_read_from_disk_with_bounded_memory(tmp_path: Path) -> None:
     big = tmp_path / "large.docx"
-    with zipfile.ZipFile(io.BytesIO(docx_from_text("滨河区重大民生信息公告\n正文"))) as small:
-        with zipfile.ZipFile(big, "w", zipfile.ZIP_STORED) as out:
-            for info in small.infolist():
-                out.writestr(info, small.read(info))
-            with out.open(zipfile.ZipInfo("word/media/padding.bin"), "w") as part:
-                for _ in range(96):
-                    part.write(b"\0" * (1024 * 1024))
+    source = io.BytesIO(docx_from_text("滨河区重大民生信息公告\n正文"))
+    with zipfile.ZipFile(source) as small, zipfile.ZipFile(big, "w", zipfile.ZIP_STORED) as out:
+        for info in small.infolist():
+            out.writestr(info, small.read(info))
+        with out.open(zipfile.ZipInfo("word/media/padding.bin"), "w") as part:
+            for _ in range(96):
+                part.write(b"\0" * (1024 * 1024))
     tracemalloc.start()
     document, findings = read_document(big, "large.docx")
     peak = tracemalloc.get_traced_memory()[1]
