@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,9 @@ def _too_large(limit: int) -> TooLarge:
     )
 
 
-class _Spool:
+class Spool:
+    """A file being received: hashed and size-checked as each chunk arrives."""
+
     def __init__(self, filename: str, max_bytes: int, directory: Path | None) -> None:
         fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)
         self._file = os.fdopen(fd, "wb")
@@ -63,22 +65,9 @@ class _Spool:
 def spool(
     chunks: Iterable[bytes], filename: str, max_bytes: int, directory: Path | None = None
 ) -> Upload:
-    spooled = _Spool(filename, max_bytes, directory)
+    spooled = Spool(filename, max_bytes, directory)
     try:
         for chunk in chunks:
-            spooled.write(chunk)
-    except BaseException:
-        spooled.discard()
-        raise
-    return spooled.finish()
-
-
-async def spool_async(
-    chunks: AsyncIterator[bytes], filename: str, max_bytes: int, directory: Path | None = None
-) -> Upload:
-    spooled = _Spool(filename, max_bytes, directory)
-    try:
-        async for chunk in chunks:
             spooled.write(chunk)
     except BaseException:
         spooled.discard()

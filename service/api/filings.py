@@ -9,26 +9,21 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from python_multipart.exceptions import MultipartParseError
 
 from service.api.deps import ContainerDep, PrincipalDep
+from service.api.multipart import SubmissionBody, boundary_of
 from service.api.views import filing_view
 from service.catalog.records import AuditEvent, FilingQuery
 from service.domain.access import Principal, Role
-from service.domain.errors import InvalidInput, NotFound, TooLarge
+from service.domain.errors import InvalidInput, NotFound
 from service.domain.filing import Category, DeliveryStatus, Destination, VersionStatus
 from service.domain.metadata import FilingMetadata
 from service.ingest import Origin, Submission, check_filing, submit_filing
-from service.uploads import CHUNK, Upload, spool_async
+from service.uploads import Upload
 
 router = APIRouter(prefix="/v1", tags=["filings"])
 METADATA_PART_LIMIT = 256 * 1024
-
-
-async def _chunks(file: UploadFile) -> Any:
-    while chunk := await file.read(CHUNK):
-        yield chunk
 
 
 def _invalid_metadata(exc: ValidationError | ValueError) -> InvalidInput:
@@ -46,39 +41,45 @@ def _invalid_metadata(exc: ValidationError | ValueError) -> InvalidInput:
 
 
 async def read_submission(request: Request, max_upload_bytes: int) -> tuple[FilingMetadata, Upload]:
-    """Parse the multipart body: a `metadata` JSON part and a `file` part, spooled and hashed."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidInput(
-            "请求须为 multipart/form-data",
-            "The body must be multipart/form-data",
-            code="multipart_required",
-        )
+    """Parse the multipart body as it streams in: a `metadata` JSON part and a `file` part,
+    which goes straight to a hashed spool file on disk."""
+    body = SubmissionBody(
+        boundary_of(request.headers.get("content-type", "")),
+        max_upload_bytes=max_upload_bytes,
+        max_field_bytes=METADATA_PART_LIMIT,
+    )
     try:
-        form = await request.form(max_files=1, max_fields=4, max_part_size=METADATA_PART_LIMIT)
-    except TooLarge:
-        raise
-    except (StarletteHTTPException, ValueError) as exc:
+        await body.read(request.stream())
+    except MultipartParseError as exc:
         raise InvalidInput(
             "multipart 请求体格式错误",
             f"Malformed multipart body: {exc}",
             code="malformed_multipart",
         ) from exc
-    raw = form.get("metadata")
-    if not isinstance(raw, str):
+    try:
+        return _metadata(body.fields.get("metadata")), _file(body.upload)
+    except BaseException:
+        body.discard()
+        raise
+
+
+def _metadata(raw: str | None) -> FilingMetadata:
+    if raw is None:
         raise InvalidInput(
             "缺少 metadata 部分", "The metadata part is missing", code="metadata_missing"
         )
     try:
-        metadata = FilingMetadata.model_validate(json.loads(raw))
+        return FilingMetadata.model_validate(json.loads(raw))
     except (ValidationError, ValueError) as exc:
         raise _invalid_metadata(exc) from exc
-    file = form.get("file")
-    if not isinstance(file, UploadFile):
+
+
+def _file(upload: Upload | None) -> Upload:
+    if upload is None:
         raise InvalidInput(
             "缺少 file 部分（报送文件）", "The file part is missing", code="file_missing"
         )
-    upload = await spool_async(_chunks(file), file.filename or "upload", max_upload_bytes)
-    return metadata, upload
+    return upload
 
 
 def _origin(request: Request) -> Origin:

@@ -252,3 +252,41 @@ def test_health_and_readiness(api: httpx.Client) -> None:
     ready = api.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"catalog": "ok", "archive": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "code"),
+    [
+        (b'{"a": 1}', "application/json", "multipart_required"),
+        (
+            b'--B\r\nContent-Disposition: form-data; name="extra"\r\n\r\nx\r\n--B--\r\n',
+            "multipart/form-data; boundary=B",
+            "malformed_multipart",
+        ),
+        (
+            b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nx\r\n'
+            b'--B\r\nContent-Disposition: form-data; name="file"; filename="b.txt"\r\n\r\ny\r\n--B--\r\n',
+            "multipart/form-data; boundary=B",
+            "malformed_multipart",
+        ),
+        (
+            b'--B\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
+            + json.dumps(sample_metadata()).encode()
+            + b"\r\n--B--\r\n",
+            "multipart/form-data; boundary=B",
+            "file_missing",
+        ),
+    ],
+    ids=["not multipart", "an unexpected part", "two files", "no file part"],
+)
+def test_a_malformed_body_is_refused_with_its_code_and_nothing_is_stored(
+    api: httpx.Client, container: Container, body: bytes, content_type: str, code: str
+) -> None:
+    response = api.post(
+        "/v1/filings",
+        headers={"Authorization": f"Bearer {DEMO}", "Content-Type": content_type},
+        content=body,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == code
+    _nothing_stored(container)
