@@ -182,8 +182,10 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
 
 @dataclass(frozen=True)
 class DestinationUrls:
-    portal: str
-    legal_platform: str
+    """Where each destination is; None for one that no route uses."""
+
+    portal: str | None
+    legal_platform: str | None
 
 
 def legal_platform_config(
@@ -210,20 +212,26 @@ def legal_platform_config(
 def build_adapters(
     settings: Settings, urls: DestinationUrls, registry: OrgRegistry
 ) -> dict[str, DestinationAdapter]:
-    portal = PortalAdapter(
-        PortalConfig(
-            base_url=urls.portal,
-            client_id=settings.portal_client_id,
-            client_secret=settings.portal_client_secret.get_secret_value(),
-            channels={**DEFAULT_CHANNELS, **settings.portal_channels},
-            timeout_s=settings.portal_timeout_s,
-            quick_tries=settings.quick_tries,
-            backoff_initial_s=settings.backoff_initial_s,
-            backoff_max_s=settings.backoff_max_s,
+    """An adapter for each destination that has a URL (a destination no route uses has none)."""
+    adapters: dict[str, DestinationAdapter] = {}
+    if urls.portal is not None:
+        adapters["portal"] = PortalAdapter(
+            PortalConfig(
+                base_url=urls.portal,
+                client_id=settings.portal_client_id,
+                client_secret=settings.portal_client_secret.get_secret_value(),
+                channels={**DEFAULT_CHANNELS, **settings.portal_channels},
+                timeout_s=settings.portal_timeout_s,
+                quick_tries=settings.quick_tries,
+                backoff_initial_s=settings.backoff_initial_s,
+                backoff_max_s=settings.backoff_max_s,
+            )
         )
-    )
-    legal = LegalPlatformAdapter(legal_platform_config(settings, urls.legal_platform, registry))
-    return {"portal": portal, "legal_platform": legal}
+    if urls.legal_platform is not None:
+        adapters["legal_platform"] = LegalPlatformAdapter(
+            legal_platform_config(settings, urls.legal_platform, registry)
+        )
+    return adapters
 
 
 def worker_id() -> str:

@@ -25,6 +25,7 @@ from service.bootstrap import (
     build_container,
     build_worker,
 )
+from service.domain.filing import Destination
 from service.orgs import RegistryError
 from service.settings import Env, Settings
 
@@ -46,9 +47,11 @@ def destinations(settings: Settings) -> Iterator[tuple[DestinationUrls, list[str
     with ExitStack() as stack:
         simulated: list[str] = []
 
-        def resolve(name: str, url: str | None, start: Callable[[], Any]) -> str:
+        def resolve(name: str, url: str | None, start: Callable[[], Any]) -> str | None:
             if url:
                 return url
+            if not settings.routes_to(Destination(name)):
+                return None  # nothing is ever delivered there: no simulator, no adapter
             if settings.env is not Env.DEVELOPMENT:  # production_problems() refused this already
                 raise ConfigurationError(f"no URL for {name} in production")
             running = stack.enter_context(start())
@@ -191,6 +194,8 @@ def _banner(
         ("portal", "门户网站 portal", urls.portal),
         ("legal_platform", "法律顾问平台 legal platform", urls.legal_platform),
     ):
+        if url is None:
+            continue
         note = "  [yellow](模拟器 simulator)[/yellow]" if name in simulated else ""
         console.print(f"  {label}: {url}{note}")
     console.print(f"  归档 archive: {container.store.describe()}")

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     def give_up_after(self) -> timedelta:
         return timedelta(seconds=self.give_up_after_s)
 
-    def _routes_to(self, destination: Destination) -> bool:
+    def routes_to(self, destination: Destination) -> bool:
         return any(destination in targets for targets in self.routes.values())
 
     def production_problems(self) -> list[str]:
@@ -165,7 +165,7 @@ class Settings(BaseSettings):
             )
         if self.portal_client_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
             problems.append("DISCLOSURE_PORTAL_CLIENT_SECRET is empty or a placeholder")
-        if self._routes_to(Destination.LEGAL_PLATFORM):
+        if self.routes_to(Destination.LEGAL_PLATFORM):
             if not self.legal_platform_url:
                 problems.append(
                     "DISCLOSURE_LEGAL_PLATFORM_URL is not set (the simulator runs only in development)"
