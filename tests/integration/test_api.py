@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -290,3 +291,20 @@ def test_a_malformed_body_is_refused_with_its_code_and_nothing_is_stored(
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == code
     _nothing_stored(container)
+
+
+def test_the_example_in_the_quick_start_is_accepted(api: httpx.Client) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    response = api.post(
+        "/v1/filings",
+        headers={"Authorization": f"Bearer {DEMO}"},
+        data={"metadata": (examples / "metadata.json").read_text(encoding="utf-8")},
+        files={
+            "file": (
+                "binhe-2023-fazhi-report.docx",
+                (examples / "binhe-2023-fazhi-report.docx").read_bytes(),
+            )
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert not [f for f in response.json()["findings"] if f["severity"] == "error"]
