@@ -10,13 +10,6 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
-from pdfminer.converter import TextConverter
-from pdfminer.layout import LAParams
-from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
-from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
-from pdfminer.pdfpage import PDFPage
-from pdfminer.pdfparser import PDFParser
-
 from service.validation.extracted import Block, Extracted, Origin
 from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
 
@@ -30,6 +23,9 @@ def pdf_content(source: BinaryIO, limits: DocumentLimits) -> Extracted:
     objects it needs from it, so the file is never held whole in memory."""
     if b"%%EOF" not in _tail(source):
         raise unreadable("PDF 不完整（缺少文件结尾）", "the PDF is truncated (no %%EOF)")
+    # Imported here: pdfminer costs ~20 MB of memory, which only a process reading PDFs pays.
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
     try:
         pages = _extract(source, limits)
     except ReadProblem:
@@ -54,6 +50,13 @@ def _tail(source: BinaryIO) -> bytes:
 
 
 def _extract(source: BinaryIO, limits: DocumentLimits) -> list[str]:
+    from pdfminer.converter import TextConverter
+    from pdfminer.layout import LAParams
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+
     document = PDFDocument(PDFParser(source))
     resources = PDFResourceManager(caching=True)
     pages: list[str] = []
