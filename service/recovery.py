@@ -554,7 +554,8 @@ def _delivery(
     review = receipts.reviews.get(destination) if receipt else None
     outcome = dict(review.document["review"]) if review else {}
     return DeliveryRecord(
-        id=new_id("dlv"),
+        # A delivered one keeps the id its receipt names; one never delivered gets a new id.
+        id=str((receipt.document.get("delivery_id") if receipt else None) or new_id("dlv")),
         filing_id=version.filing_id,
         version=version.version,
         destination=destination,

@@ -403,6 +403,7 @@ def _version_view(v: VersionRecord) -> dict[str, Any]:
 
 def _delivery_view(d: DeliveryRecord) -> tuple[Any, ...]:
     return (
+        d.id if d.status == "delivered" else "(new id)",
         d.version,
         d.destination,
         d.idempotency_key,
