@@ -150,7 +150,9 @@ class Worker:
         )
         started, t0 = self._clock(), time.monotonic()
         journal = _Journal(self._catalog, delivery, self.worker_id)
-        outcome = self._attempt(delivery, journal, bound)
+        version = self._catalog.get_version(delivery.filing_id, delivery.version)
+        assert version is not None  # a delivery row exists only for an archived version
+        outcome = self._attempt(delivery, version, journal, bound)
         duration_ms = int((time.monotonic() - t0) * 1000)
         number = delivery.attempts + 1
         decision = decide(
@@ -161,15 +163,15 @@ class Worker:
             policy=self._config.policy,
         )
         attempt = _attempt_record(number, self.worker_id, started, duration_ms, outcome)
-        self._settle(delivery, outcome, decision, attempt, bound)
+        self._settle(delivery, version, outcome, decision, attempt, bound)
 
-    def _attempt(self, delivery: DeliveryRecord, journal: _Journal, bound: Any) -> Outcome:
+    def _attempt(
+        self, delivery: DeliveryRecord, version: VersionRecord, journal: _Journal, bound: Any
+    ) -> Outcome:
         adapter = self._adapters.get(delivery.destination)
         if adapter is None:
             return Failed("destination_not_configured", f"no adapter for {delivery.destination}")
         try:
-            version = self._catalog.get_version(delivery.filing_id, delivery.version)
-            assert version is not None
             with self._job(delivery, version, journal.state) as job:
                 return adapter.deliver(job, journal)
         except FixityMismatch as exc:
@@ -233,13 +235,16 @@ class Worker:
             ),
             replaces=self._catalog.delivered_receipt_before(
                 delivery.filing_id, delivery.version, delivery.destination
-            ),
+            )
+            if delivery.version > 1
+            else None,
             state=state,
         )
 
     def _settle(
         self,
         delivery: DeliveryRecord,
+        version: VersionRecord,
         outcome: Outcome,
         decision: Decision,
         attempt: AttemptRecord,
@@ -248,7 +253,7 @@ class Worker:
         receipt_key = receipt_sha256 = None
         receipt = outcome.receipt if isinstance(outcome, Delivered) else None
         if receipt is not None:
-            receipt_key, receipt_sha256 = self._archive_receipt(delivery, receipt)
+            receipt_key, receipt_sha256 = self._archive_receipt(delivery, version, receipt)
         status = {
             Action.DONE: DeliveryStatus.DELIVERED,
             Action.RETRY: DeliveryStatus.PENDING,
@@ -278,10 +283,8 @@ class Worker:
         )
 
     def _archive_receipt(
-        self, delivery: DeliveryRecord, receipt: dict[str, Any]
+        self, delivery: DeliveryRecord, version: VersionRecord, receipt: dict[str, Any]
     ) -> tuple[str, str]:
-        version = self._catalog.get_version(delivery.filing_id, delivery.version)
-        assert version is not None
         document = {
             "destination": delivery.destination,
             "delivery_id": delivery.id,
