@@ -38,6 +38,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from fastapi import APIRouter, HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -321,3 +322,40 @@ async def _send_truncated(send: Send, messages: list[Message]) -> None:
     headers.append((b"content-length", str(len(body) + 64).encode()))
     await send({"type": "http.response.start", "status": start["status"], "headers": headers})
     await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+
+
+def add_fault_admin_routes(
+    router: APIRouter,
+    dice: FaultDice,
+    counters: Counters,
+    reset: Callable[[], None],
+    *,
+    default_kinds: tuple[str, ...] = FAULT_KINDS,
+) -> None:
+    """The admin routes every simulator has: read and set its faults, reset it, its counters.
+    A POST of faults without `kinds` means every kind this simulator knows."""
+
+    @router.post("/faults")
+    async def set_faults(request: Request) -> dict[str, Any]:
+        try:
+            data = json.loads(await request.body())
+            if not isinstance(data, dict):
+                raise ValueError("a JSON object is expected")
+            faults = Faults.from_json({"kinds": default_kinds, **data})
+        except (TypeError, ValueError) as exc:
+            raise HTTPException(400, str(exc)) from exc
+        dice.set(faults)
+        return faults.to_json()
+
+    @router.get("/faults")
+    def get_faults() -> dict[str, Any]:
+        return dice.faults.to_json()
+
+    @router.post("/reset")
+    def reset_all() -> dict[str, Any]:
+        reset()  # also restores the faults the simulator started with
+        return {"reset": True}
+
+    @router.get("/stats")
+    def stats() -> dict[str, Any]:
+        return counters.snapshot()

@@ -69,6 +69,7 @@ from service.simulators.faults import (
     FaultMiddleware,
     FaultPlan,
     Faults,
+    add_fault_admin_routes,
     pause,
 )
 
@@ -598,27 +599,9 @@ def _success(state: PlatformState, data: dict[str, Any]) -> JSONResponse:
 
 def _admin_router(state: PlatformState) -> APIRouter:
     router = APIRouter(prefix="/_admin")
-
-    @router.post("/faults")
-    async def set_faults(request: Request) -> dict[str, Any]:
-        try:
-            data = json.loads(await request.body())
-            if not isinstance(data, dict):
-                raise ValueError("a JSON object is expected")
-            faults = Faults.from_json({"kinds": LEGAL_PLATFORM_FAULT_KINDS, **data})
-        except (TypeError, ValueError) as exc:
-            raise HTTPException(400, str(exc)) from exc
-        state.dice.set(faults)
-        return faults.to_json()
-
-    @router.get("/faults")
-    def get_faults() -> dict[str, Any]:
-        return state.dice.faults.to_json()
-
-    @router.post("/reset")
-    def reset() -> dict[str, Any]:
-        state.reset()  # also restores the faults the simulator started with
-        return {"reset": True}
+    add_fault_admin_routes(
+        router, state.dice, state.counters, state.reset, default_kinds=LEGAL_PLATFORM_FAULT_KINDS
+    )
 
     @router.get("/reports")
     def reports() -> dict[str, Any]:
@@ -635,10 +618,6 @@ def _admin_router(state: PlatformState) -> APIRouter:
             raise HTTPException(400, f"status must be one of {REVIEW_OUTCOMES}")
         reason = data.get("return_reason")
         return state.decide(receipt_no, status, reason if isinstance(reason, str) else None)
-
-    @router.get("/stats")
-    def stats() -> dict[str, Any]:
-        return state.counters.snapshot()
 
     return router
 

@@ -45,6 +45,7 @@ from service.simulators.faults import (
     FaultMiddleware,
     FaultPlan,
     Faults,
+    add_fault_admin_routes,
     pause,
 )
 
@@ -541,24 +542,7 @@ def _pages_router(state: PortalState) -> APIRouter:
 
 def _admin_router(state: PortalState) -> APIRouter:
     router = APIRouter(prefix="/_admin")
-
-    @router.post("/faults")
-    async def set_faults(request: Request) -> dict[str, Any]:
-        try:
-            faults = Faults.from_json(await _json_body(request))
-        except (TypeError, ValueError) as exc:
-            raise PortalError(400, "invalid_faults", str(exc)) from exc
-        state.dice.set(faults)
-        return faults.to_json()
-
-    @router.get("/faults")
-    def get_faults() -> dict[str, Any]:
-        return state.dice.faults.to_json()
-
-    @router.post("/reset")
-    def reset() -> dict[str, Any]:
-        state.reset()  # also restores the faults the simulator started with
-        return {"reset": True}
+    add_fault_admin_routes(router, state.dice, state.counters, state.reset)
 
     @router.get("/articles")
     def articles() -> dict[str, Any]:
@@ -571,10 +555,6 @@ def _admin_router(state: PortalState) -> APIRouter:
         with state.lock:
             listed = list(state.attachments.values())
         return {"attachments": [a.admin() for a in listed]}
-
-    @router.get("/stats")
-    def stats() -> dict[str, Any]:
-        return state.counters.snapshot()
 
     return router
 
