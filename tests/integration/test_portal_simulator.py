@@ -410,3 +410,25 @@ def test_a_base_latency_delays_every_request_but_admin_calls(client: httpx.Clien
     started = time.monotonic()
     admin_articles(client)
     assert time.monotonic() - started < 0.15
+
+
+def test_a_retry_after_the_portal_forgot_the_key_finds_the_article_by_its_source_id() -> None:
+    with (
+        start_in_thread("127.0.0.1", 0, SimulatorConfig(key_ttl_s=0.2)) as sim,
+        httpx.Client(base_url=sim.url) as client,
+    ):
+        config = PortalConfig(sim.url, "portal-demo", "portal-demo-secret", quick_tries=1)
+        adapter = PortalAdapter(config, sleep=lambda _: None)
+        job, journal = _job(2), Journal()
+        set_faults(client, failure_rate=1.0, kinds=["after_commit_503"])
+        lost = adapter.deliver(job, journal)  # created, but the answer was a 503
+        set_faults(client, failure_rate=0.0)
+        time.sleep(0.3)  # a day later, as far as the portal's key memory goes
+        retried = adapter.deliver(dataclasses.replace(job, state=journal.state), journal)
+        articles = admin_articles(client)
+
+    assert isinstance(lost, RetryLater)
+    assert isinstance(retried, Delivered)
+    [created] = articles
+    assert retried.receipt["article_id"] == created["article_id"]
+    assert created["posts"]["created"] == 1
