@@ -238,7 +238,7 @@ def submit_filing(
         ref = _archive(
             ingest, filing_id, number, version, upload, metadata, destinations, principal
         )
-    except (ArchiveError, OSError) as exc:
+    except (ArchiveError, ArchiveUnavailable, OSError) as exc:
         _abandon(ingest, principal, origin, filing_id, number, metadata)
         log.error("archive_write_failed", filing_id=filing_id, version=number, error=repr(exc))
         raise ArchiveUnavailable() from exc
@@ -295,8 +295,9 @@ def _replay(
     version = next(v for v in record.versions if v.version == known.version)
     if version.status == VersionStatus.RESERVED and now - version.created_at > STALE_RESERVATION:
         # The request that reserved it died between archive and commit: never acknowledged.
-        # Abandon it (reconcile lists its objects) so this retry can go through.
-        catalog.abandon_version(
+        # Abandon it (reconcile lists its objects) so this retry can go through — unless it
+        # completed meanwhile, and then this is a replay after all.
+        abandoned = catalog.abandon_version(
             known.filing_id,
             known.version,
             AuditEvent(
@@ -307,7 +308,9 @@ def _replay(
                 detail={"reason": "stale reservation; retried with the same Idempotency-Key"},
             ),
         )
-        return None
+        if abandoned:
+            return None
+        return _replay(catalog, principal, key, fingerprint, now)
     if version.status == VersionStatus.RESERVED:
         raise Conflict(
             "使用该幂等键的提交仍在处理中，请稍后重试",

@@ -19,7 +19,14 @@ from service.catalog.repository import Catalog
 from service.domain.errors import NotFound
 from service.domain.filing import VersionStatus
 
-LIVE = frozenset({VersionStatus.ARCHIVED, VersionStatus.PUBLISHED, VersionStatus.DELIVERY_FAILED})
+LIVE = frozenset(
+    {
+        VersionStatus.ARCHIVED,
+        VersionStatus.PUBLISHED,
+        VersionStatus.DELIVERY_FAILED,
+        VersionStatus.SUPERSEDED,
+    }
+)
 
 
 @dataclass(frozen=True)

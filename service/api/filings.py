@@ -158,8 +158,8 @@ async def validate(
     request: Request, container: ContainerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
-    principal.require_body(metadata.org_code)
     try:
+        principal.require_body(metadata.org_code)
         check = await run_in_threadpool(
             lambda: check_filing(container.ingest, metadata, upload, principal=principal)
         )

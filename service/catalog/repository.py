@@ -152,9 +152,8 @@ class Catalog(UnitOfWork):
                             created_at=now,
                         )
                     )
-                session.execute(
-                    update(FilingRow).where(FilingRow.id == filing_id).values(latest_version=number)
-                )
+                # latest_version moves on only when the version is archived (complete_version):
+                # a correction still being written, or abandoned, is never "the latest".
         except IntegrityError as exc:
             raise Conflict(
                 "该报送的版本号或幂等键已被并发提交占用，请稍后重试",
@@ -216,10 +215,16 @@ class Catalog(UnitOfWork):
                 raise NotFound(code="version_not_reserved")
             row.status = VersionStatus.ARCHIVED
             row.manifest_sha256 = manifest_sha256
+            session.execute(
+                update(FilingRow)
+                .where(FilingRow.id == filing_id, FilingRow.latest_version < version)
+                .values(latest_version=version)
+            )
             due = max(now, row.publish_at) if row.publish_at else now
             created = [self._new_delivery(filing_id, version, d, due, now) for d in destinations]
             session.add_all(created)
-            self._supersede_untried(session, filing_id, version, destinations, now)
+            for older in self._supersede_untried(session, filing_id, version, destinations, now):
+                self._settle_version(session, filing_id, older)
             if not destinations:
                 row.status = VersionStatus.PUBLISHED
             session.add(self._audit_row(event, now))
@@ -247,8 +252,11 @@ class Catalog(UnitOfWork):
     @staticmethod
     def _supersede_untried(
         session: Session, filing_id: str, version: int, destinations: Sequence[str], now: datetime
-    ) -> None:
-        session.execute(
+    ) -> set[int]:
+        """Supersede older deliveries never claimed; returns the versions touched. A delivery
+        once claimed (first_attempt_at set) may have reached its destination even when no
+        attempt was recorded (a crash before the record), so it is left to finish."""
+        superseded = session.execute(
             update(DeliveryRow)
             .where(
                 DeliveryRow.filing_id == filing_id,
@@ -256,19 +264,30 @@ class Catalog(UnitOfWork):
                 DeliveryRow.destination.in_(destinations),
                 DeliveryRow.status == DeliveryStatus.PENDING,
                 DeliveryRow.attempts == 0,
+                DeliveryRow.first_attempt_at.is_(None),
                 DeliveryRow.lease_owner.is_(None),
             )
             .values(status=DeliveryStatus.SUPERSEDED, updated_at=now)
+            .returning(DeliveryRow.version)
         )
+        return {v for (v,) in superseded}
 
-    def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> None:
+    def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> bool:
+        """Abandon a reservation; False (and nothing changed) when the version is no longer
+        reserved — its request completed after all, and it is acknowledged."""
         now = self._clock()
         with self._transaction() as session:
-            session.execute(
+            abandoned = session.execute(
                 update(VersionRow)
-                .where(VersionRow.filing_id == filing_id, VersionRow.version == version)
+                .where(
+                    VersionRow.filing_id == filing_id,
+                    VersionRow.version == version,
+                    VersionRow.status == VersionStatus.RESERVED,
+                )
                 .values(status=VersionStatus.ABANDONED)
             )
+            if not abandoned.rowcount:  # type: ignore[attr-defined]
+                return False
             # The client's retry with the same key must be able to succeed once the store is back.
             session.execute(
                 delete(IngestKeyRow).where(
@@ -276,6 +295,7 @@ class Catalog(UnitOfWork):
                 )
             )
             session.add(self._audit_row(event, now))
+            return True
 
     def find_ingest_key(self, principal: str, key: str) -> IngestKey | None:
         with self._transaction() as session:
@@ -580,6 +600,8 @@ class Catalog(UnitOfWork):
         new_status = None
         if DeliveryStatus.FAILED in statuses:
             new_status = VersionStatus.DELIVERY_FAILED
+        elif statuses == {DeliveryStatus.SUPERSEDED}:
+            new_status = VersionStatus.SUPERSEDED  # a newer version went out instead
         elif statuses and statuses <= {DeliveryStatus.DELIVERED, DeliveryStatus.SUPERSEDED}:
             new_status = VersionStatus.PUBLISHED
         if new_status is not None:
@@ -678,6 +700,21 @@ class Catalog(UnitOfWork):
                     "该报送没有投递失败、可重新投递的记录",
                     "No failed delivery to that destination to retry",
                     code="no_failed_delivery",
+                )
+            newer = session.scalar(
+                select(DeliveryRow.version).where(
+                    DeliveryRow.filing_id == row.filing_id,
+                    DeliveryRow.destination == row.destination,
+                    DeliveryRow.version > row.version,
+                    DeliveryRow.status.in_([DeliveryStatus.PENDING, DeliveryStatus.DELIVERED]),
+                )
+            )
+            if newer is not None:
+                raise Conflict(
+                    f"该报送已有更新的第 {newer} 版投递，不能重新投递旧的第 {row.version} 版",
+                    f"Version {newer} goes (or went) to that destination; version {row.version} "
+                    "cannot be sent after it",
+                    code="newer_version_delivered",
                 )
             row.status = DeliveryStatus.PENDING
             row.next_attempt_at = now

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from tenacity import (
@@ -123,6 +123,8 @@ def parse_retry_after(value: str | None, now: Callable[[], datetime]) -> float |
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" means UTC without saying where the sender is
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now()).total_seconds())
 
 

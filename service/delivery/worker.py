@@ -35,7 +35,13 @@ from service.delivery.port import (
     Outcome,
     RetryLater,
 )
-from service.domain.errors import AlreadyExists, ArchiveError, FixityMismatch, Unavailable
+from service.domain.errors import (
+    AlreadyExists,
+    ArchiveError,
+    ArchiveUnavailable,
+    FixityMismatch,
+    Unavailable,
+)
 from service.domain.filing import DeliveryStatus, source_id
 from service.validation.documents import DocumentLimits, read_document
 
@@ -179,7 +185,7 @@ class Worker:
             return Failed(
                 "archive_fixity_mismatch", f"archived file failed its fixity check: {exc}"
             )
-        except (ArchiveError, OSError) as exc:
+        except (ArchiveError, ArchiveUnavailable, OSError) as exc:
             return RetryLater("archive_unavailable", str(exc)[:MESSAGE_LIMIT])
         except Exception as exc:  # an adapter bug must not kill the worker or lose the row
             bound.exception("delivery_attempt_crashed")

@@ -36,6 +36,7 @@ class VersionStatus(StrEnum):
     `archived`: the package is complete; deliveries are queued.
     `published`: every delivery has a receipt.
     `delivery_failed`: at least one delivery gave up.
+    `superseded`: a newer version went out instead; this one was never delivered.
     """
 
     RESERVED = "reserved"
@@ -43,6 +44,7 @@ class VersionStatus(StrEnum):
     ARCHIVED = "archived"
     PUBLISHED = "published"
     DELIVERY_FAILED = "delivery_failed"
+    SUPERSEDED = "superseded"
 
 
 class DeliveryStatus(StrEnum):

@@ -237,3 +237,58 @@ def test_filings_are_listed_only_for_the_bodies_asked(catalog: Catalog) -> None:
 def test_completing_a_version_writes_its_audit_event(catalog: Catalog, action: str) -> None:
     _submit(catalog)
     assert [e.action for e in catalog.audit_events()] == [action]
+
+
+def test_a_version_whose_every_delivery_was_superseded_is_superseded(catalog: Catalog) -> None:
+    fid, _ = _submit(catalog)
+    _submit(catalog, filing_id=fid)
+    filing = catalog.get_filing(fid)
+    assert filing is not None
+    assert [(v.version, v.status) for v in filing.versions] == [(1, "superseded"), (2, "archived")]
+
+
+def test_a_delivery_once_claimed_is_not_superseded_even_without_a_recorded_attempt(
+    catalog: Catalog,
+) -> None:
+    fid, _ = _submit(catalog)
+    catalog.claim_due_deliveries("w1", 10, LEASE)
+    catalog.release_leases("w1")  # the worker stopped after its POST, before recording it
+    _submit(catalog, filing_id=fid)
+    filing = catalog.get_filing(fid)
+    assert filing is not None
+    assert [(d.version, d.status) for d in filing.deliveries] == [(1, "pending"), (2, "pending")]
+
+
+def test_the_latest_version_is_the_newest_archived_one(catalog: Catalog) -> None:
+    fid, _ = _submit(catalog)
+    catalog.reserve_version(
+        filing_id=fid,
+        org_code=ORG,
+        org_name="滨河区",
+        category="rule_of_law_report",
+        period="2023",
+        actor="op",
+        make_version=_version,
+    )
+    filing = catalog.get_filing(fid)
+    assert filing is not None and filing.latest_version == 1
+    catalog.complete_version(fid, 2, ["portal"], _event())
+    assert catalog.get_filing(fid).latest_version == 2  # type: ignore[union-attr]
+
+
+def test_an_acknowledged_version_cannot_be_abandoned(catalog: Catalog) -> None:
+    fid, _ = _submit(catalog)
+    assert catalog.abandon_version(fid, 1, _event("filing.abandoned")) is False
+    assert catalog.get_version(fid, 1).status == "archived"  # type: ignore[union-attr]
+
+
+def test_an_old_failed_version_is_not_requeued_after_a_newer_one(catalog: Catalog) -> None:
+    fid, _ = _submit(catalog)
+    [first] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    catalog.finish_attempt(
+        first.id, "w1", _attempt(), status=DeliveryStatus.FAILED, next_attempt_at=None
+    )
+    _submit(catalog, filing_id=fid)
+    with pytest.raises(Conflict) as refused:
+        catalog.requeue_failed_delivery(fid, "portal", _event("delivery.retry_requested"))
+    assert refused.value.code == "newer_version_delivered"

@@ -764,3 +764,12 @@ def test_a_long_error_message_is_truncated_to_500_characters(portal: respx.MockR
 
     assert isinstance(outcome, Failed)
     assert len(outcome.message) == 500
+
+
+def test_a_retry_after_date_in_minus_0000_is_read_as_utc() -> None:
+    from datetime import UTC, datetime
+
+    from service.delivery.quick_retry import parse_retry_after
+
+    now = datetime(2015, 10, 21, 7, 27, 0, tzinfo=UTC)
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 -0000", lambda: now) == 60.0
