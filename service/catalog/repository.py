@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import and_, delete, exists, func, select, text, true, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -483,12 +483,20 @@ class Catalog(UnitOfWork):
     # -- the outbox -----------------------------------------------------------
 
     def claim_due_deliveries(
-        self, worker: str, limit: int, lease: timedelta
+        self,
+        worker: str,
+        limit: int,
+        lease: timedelta,
+        *,
+        exclude: Collection[str] = (),
     ) -> list[DeliveryRecord]:
         """Lease up to `limit` due deliveries to `worker`.
 
         Due: pending, next_attempt_at reached, no live lease, and no earlier version of the
         same filing still pending for the same destination (one at a time, in order).
+        Each claim gets its own lease token (`worker:random`, in `lease_owner`): every later
+        update is fenced on that token, so even two threads of one worker never both settle
+        a row. `exclude`: rows this worker still has in flight.
         """
         now = self._clock()
         earlier = aliased(DeliveryRow)
@@ -499,6 +507,7 @@ class Catalog(UnitOfWork):
                     DeliveryRow.status == DeliveryStatus.PENDING,
                     DeliveryRow.next_attempt_at <= now,
                     (DeliveryRow.lease_expires_at.is_(None)) | (DeliveryRow.lease_expires_at < now),
+                    DeliveryRow.id.notin_(exclude) if exclude else true(),
                     ~exists().where(
                         and_(
                             earlier.filing_id == DeliveryRow.filing_id,
@@ -513,26 +522,31 @@ class Catalog(UnitOfWork):
                 .with_for_update(skip_locked=True, of=DeliveryRow)
             ).all()
             for row in rows:
-                row.lease_owner = worker
+                row.lease_owner = f"{worker}:{secrets.token_hex(6)}"
                 row.lease_expires_at = now + lease
                 row.first_attempt_at = row.first_attempt_at or now
                 row.updated_at = now
             session.flush()
             return [_delivery(r) for r in rows]
 
-    def save_delivery_state(self, delivery_id: str, worker: str, state: dict[str, Any]) -> bool:
+    def save_delivery_state(
+        self, delivery_id: str, lease_token: str, state: dict[str, Any], renew: timedelta
+    ) -> bool:
+        """Save an adapter's state under the claim's lease, renewing the lease; False when
+        the lease was lost (another claim owns the row now)."""
+        now = self._clock()
         with self._transaction() as session:
             result = session.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id, DeliveryRow.lease_owner == worker)
-                .values(state_json=state, updated_at=self._clock())
+                .where(DeliveryRow.id == delivery_id, DeliveryRow.lease_owner == lease_token)
+                .values(state_json=state, lease_expires_at=now + renew, updated_at=now)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def finish_attempt(
         self,
         delivery_id: str,
-        worker: str,
+        lease_token: str,
         attempt: AttemptRecord,
         *,
         status: str,
@@ -545,8 +559,8 @@ class Catalog(UnitOfWork):
     ) -> bool:
         """Record an attempt and the delivery's new state, releasing the lease.
 
-        Returns False (and changes only the attempt log) when `worker` no longer holds the
-        lease: another worker owns the row now and its outcome wins.
+        Returns False (and changes only the attempt log) when `lease_token` no longer holds
+        the lease: another claim owns the row now and its outcome wins.
         """
         now = self._clock()
         with self._transaction() as session:
@@ -570,7 +584,7 @@ class Catalog(UnitOfWork):
                 )
             result = session.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id, DeliveryRow.lease_owner == worker)
+                .where(DeliveryRow.id == delivery_id, DeliveryRow.lease_owner == lease_token)
                 .values(**values)
             )
             if not result.rowcount:  # type: ignore[attr-defined]
@@ -616,7 +630,7 @@ class Catalog(UnitOfWork):
         with self._transaction() as session:
             result = session.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.lease_owner == worker)
+                .where(DeliveryRow.lease_owner.startswith(f"{worker}:", autoescape=True))
                 .values(lease_owner=None, lease_expires_at=None, updated_at=self._clock())
             )
             return int(result.rowcount)  # type: ignore[attr-defined]

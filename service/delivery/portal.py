@@ -14,6 +14,8 @@ of creating a second one. The contract's error table, as outcomes:
     401 (not token_expired), 403, 404      Failed (configuration)
     401 token_expired                      new token, retried once; again → transient
     409 duplicate_source                   Delivered (the article exists)
+    422 idempotency_key_reused             Delivered when the article exists (found by
+                                           source_id: our first body was lost), else Failed
     409 idempotency_key_in_use             transient
     422 checksum_mismatch                  upload retried `checksum_retries` times, then Failed
     429                                    transient, waiting at least Retry-After
@@ -292,6 +294,8 @@ class PortalAdapter:
         attachment_id = _first(body.get("attachments"))
         if response.status_code == 409 and _error_code(response) == "duplicate_source":
             return self._already_published(job, response, channel, attachment_id, log)
+        if response.status_code == 422 and _error_code(response) == "idempotency_key_reused":
+            return self._published_under_another_body(job, response, channel, attachment_id, log)
         _raise_for_error(response, self._now)
         if response.headers.get("Idempotent-Replayed") == "true":
             log.info("portal.replayed", idempotency_key=job.idempotency_key)
@@ -314,6 +318,25 @@ class PortalAdapter:
             article_id = _field(found, "article_id")
         article = self._read_article(article_id, log) or {"article_id": article_id}
         return Delivered(_receipt(article, channel, attachment_id), response.status_code)
+
+    def _published_under_another_body(
+        self,
+        job: DeliveryJob,
+        response: httpx.Response,
+        channel: str,
+        attachment_id: str | None,
+        log: Log,
+    ) -> Outcome:
+        """422 idempotency_key_reused: our key went out before with another body — the
+        journaled first body was lost (a lease taken over, a catalog rebuilt). If the
+        first request created the article, the delivery is done; otherwise the request is
+        wrong and stays failed."""
+        found = self.find_article(channel, job.source_id, delivery_id=job.delivery_id)
+        if found is None:
+            _raise_for_error(response, self._now)
+        log.warning("portal.key_reused_but_published", idempotency_key=job.idempotency_key)
+        article = dict(found or {})
+        return Delivered(_receipt(article, channel, attachment_id), 200)
 
     def _read_article(self, article_id: str, log: Log) -> dict[str, Any] | None:
         # Only the url is missing; the delivery is done whether or not the portal answers now.

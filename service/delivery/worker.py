@@ -60,19 +60,29 @@ class WorkerConfig:
     policy: RetryPolicy
 
 
-class _Journal:
-    """Saves an adapter's state for one delivery, fenced by the lease."""
+class LeaseLost(Exception):
+    """Another claim owns the delivery now: this attempt must not call the destination."""
 
-    def __init__(self, catalog: Catalog, delivery: DeliveryRecord, worker: str) -> None:
+
+class _Journal:
+    """Saves an adapter's state for one delivery under the claim's lease, renewing it; raises
+    `LeaseLost` when the lease has gone, so no call follows that the new owner might repeat
+    with a different body."""
+
+    def __init__(self, catalog: Catalog, delivery: DeliveryRecord, renew: timedelta) -> None:
+        assert delivery.lease_owner is not None, "a delivery is journaled only under a claim"
         self._catalog = catalog
         self._delivery_id = delivery.id
-        self._worker = worker
+        self._lease = delivery.lease_owner
+        self._renew = renew
         self.state: dict[str, Any] = dict(delivery.state)
 
     def save(self, state: Mapping[str, Any]) -> None:
         self.state = {**self.state, **state}
-        if not self._catalog.save_delivery_state(self._delivery_id, self._worker, self.state):
-            log.warning("lease_lost_while_saving_state", delivery_id=self._delivery_id)
+        if not self._catalog.save_delivery_state(
+            self._delivery_id, self._lease, self.state, self._renew
+        ):
+            raise LeaseLost(self._delivery_id)
 
 
 class Worker:
@@ -101,15 +111,16 @@ class Worker:
         is filled by the next claim, not held until the whole batch ends. On stop the current
         attempts finish and the leases are released."""
         log.info("worker_started", worker=self.worker_id, concurrency=self._config.concurrency)
-        in_flight: set[Future[None]] = set()
+        in_flight: dict[Future[None], str] = {}
         try:
             while not stop.is_set():
-                in_flight |= self._claim_into_free_slots(len(in_flight))
+                in_flight |= self._claim_into_free_slots(in_flight)
                 if not in_flight:
                     stop.wait(self._config.poll_s)
                     continue
-                done, in_flight = wait(in_flight, self._config.poll_s, FIRST_COMPLETED)
+                done, _ = wait(in_flight, self._config.poll_s, FIRST_COMPLETED)
                 for future in done:
+                    del in_flight[future]
                     self._surface(future)
         finally:
             wait(in_flight)
@@ -126,16 +137,22 @@ class Worker:
         except Exception:
             log.exception("delivery_attempt_unrecorded")
 
-    def _claim_into_free_slots(self, busy: int) -> set[Future[None]]:
-        free = self._config.concurrency - busy
+    def _claim_into_free_slots(
+        self, in_flight: Mapping[Future[None], str]
+    ) -> dict[Future[None], str]:
+        """Claim as many due deliveries as there are free slots — never one still in flight
+        here, even if its lease ran out (the attempt is still going)."""
+        free = self._config.concurrency - len(in_flight)
         if free <= 0:
-            return set()
+            return {}
         try:
-            claimed = self._catalog.claim_due_deliveries(self.worker_id, free, self._config.lease)
+            claimed = self._catalog.claim_due_deliveries(
+                self.worker_id, free, self._config.lease, exclude=set(in_flight.values())
+            )
         except Unavailable:
             log.warning("claim_failed_catalog_unavailable", worker=self.worker_id)
-            return set()
-        return {self._pool.submit(self.process, d) for d in claimed}
+            return {}
+        return {self._pool.submit(self.process, d): d.id for d in claimed}
 
     def run_once(self) -> int:
         """Claim one batch of due deliveries and process them concurrently; returns how many."""
@@ -155,7 +172,7 @@ class Worker:
             worker=self.worker_id,
         )
         started, t0 = self._clock(), time.monotonic()
-        journal = _Journal(self._catalog, delivery, self.worker_id)
+        journal = _Journal(self._catalog, delivery, self._config.lease)
         version = self._catalog.get_version(delivery.filing_id, delivery.version)
         assert version is not None  # a delivery row exists only for an archived version
         outcome = self._attempt(delivery, version, journal, bound)
@@ -180,6 +197,9 @@ class Worker:
         try:
             with self._job(delivery, version, journal.state) as job:
                 return adapter.deliver(job, journal)
+        except LeaseLost:
+            bound.warning("lease_lost_before_calling_the_destination")
+            return RetryLater("lease_lost", "another claim owns this delivery now")
         except FixityMismatch as exc:
             bound.error("archived_file_damaged", error=str(exc))
             return Failed(
@@ -229,7 +249,8 @@ class Worker:
             org_name=meta["org_name"],
             period=meta["period"],
             title=version.title or "",
-            publish_at=version.publish_at,
+            # Never "now": a body rebuilt on a later attempt must equal the first one.
+            publish_at=version.publish_at or version.created_at,
             paragraphs=paragraphs,
             file=ArchivedFile(
                 filename=version.filename,
@@ -265,9 +286,10 @@ class Worker:
             Action.RETRY: DeliveryStatus.PENDING,
             Action.GIVE_UP: DeliveryStatus.FAILED,
         }[decision.action]
+        assert delivery.lease_owner is not None
         held = self._catalog.finish_attempt(
             delivery.id,
-            self.worker_id,
+            delivery.lease_owner,
             attempt,
             status=status,
             next_attempt_at=decision.next_attempt_at,

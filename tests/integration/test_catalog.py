@@ -7,7 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from service.catalog.records import AttemptRecord, AuditEvent, FilingQuery, NewVersion
+from service.catalog.records import (
+    AttemptRecord,
+    AuditEvent,
+    DeliveryRecord,
+    FilingQuery,
+    NewVersion,
+)
 from service.catalog.repository import Catalog
 from service.domain.errors import Conflict
 from service.domain.filing import DeliveryStatus, VersionStatus
@@ -58,6 +64,11 @@ def _submit(
     )
     catalog.complete_version(fid, number, destinations, _event())
     return fid, number
+
+
+def _token(delivery: DeliveryRecord) -> str:
+    assert delivery.lease_owner is not None
+    return delivery.lease_owner
 
 
 def _attempt(number: int = 1, worker: str = "w1") -> AttemptRecord:
@@ -124,7 +135,7 @@ def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_runs_out(
     assert catalog.claim_due_deliveries("w2", 10, LEASE) == []
     clock.advance(61)
     taken_over = catalog.claim_due_deliveries("w2", 10, LEASE)
-    assert [d.lease_owner for d in taken_over] == ["w2"]
+    assert [_token(d).split(":")[0] for d in taken_over] == ["w2"]
 
 
 def test_a_worker_that_lost_its_lease_cannot_settle_the_delivery(
@@ -133,10 +144,10 @@ def test_a_worker_that_lost_its_lease_cannot_settle_the_delivery(
     _submit(catalog)
     [delivery] = catalog.claim_due_deliveries("w1", 10, LEASE)
     clock.advance(61)
-    catalog.claim_due_deliveries("w2", 10, LEASE)
+    [taken] = catalog.claim_due_deliveries("w2", 10, LEASE)
     held = catalog.finish_attempt(
         delivery.id,
-        "w1",
+        _token(delivery),
         _attempt(),
         status=DeliveryStatus.DELIVERED,
         next_attempt_at=None,
@@ -144,8 +155,8 @@ def test_a_worker_that_lost_its_lease_cannot_settle_the_delivery(
     )
     assert held is False
     assert catalog.finish_attempt(
-        delivery.id,
-        "w2",
+        taken.id,
+        _token(taken),
         _attempt(worker="w2"),
         status=DeliveryStatus.DELIVERED,
         next_attempt_at=None,
@@ -200,14 +211,18 @@ def test_a_newer_version_waits_for_an_older_delivery_already_tried(
     fid, _ = _submit(catalog)
     [first] = catalog.claim_due_deliveries("w1", 10, LEASE)
     catalog.finish_attempt(
-        first.id, "w1", _attempt(), status=DeliveryStatus.PENDING, next_attempt_at=clock.now
+        first.id,
+        _token(first),
+        _attempt(),
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=clock.now,
     )
     _submit(catalog, filing_id=fid)
     claimed = catalog.claim_due_deliveries("w1", 10, LEASE)
     assert [d.version for d in claimed] == [1]
     catalog.finish_attempt(
         first.id,
-        "w1",
+        _token(claimed[0]),
         _attempt(2),
         status=DeliveryStatus.DELIVERED,
         next_attempt_at=None,
@@ -286,9 +301,50 @@ def test_an_old_failed_version_is_not_requeued_after_a_newer_one(catalog: Catalo
     fid, _ = _submit(catalog)
     [first] = catalog.claim_due_deliveries("w1", 10, LEASE)
     catalog.finish_attempt(
-        first.id, "w1", _attempt(), status=DeliveryStatus.FAILED, next_attempt_at=None
+        first.id, _token(first), _attempt(), status=DeliveryStatus.FAILED, next_attempt_at=None
     )
     _submit(catalog, filing_id=fid)
     with pytest.raises(Conflict) as refused:
         catalog.requeue_failed_delivery(fid, "portal", _event("delivery.retry_requested"))
     assert refused.value.code == "newer_version_delivered"
+
+
+def test_two_claims_by_one_worker_are_fenced_apart(catalog: Catalog, clock: FakeClock) -> None:
+    """A slow attempt outlives its lease and the same worker claims the row again: only
+    the newer claim may save state or settle it."""
+    _submit(catalog)
+    [stale] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    clock.advance(61)
+    [fresh] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    assert _token(stale) != _token(fresh)
+    assert catalog.save_delivery_state(stale.id, _token(stale), {"x": 1}, LEASE) is False
+    assert catalog.save_delivery_state(fresh.id, _token(fresh), {"x": 2}, LEASE) is True
+    stale_failed = catalog.finish_attempt(
+        stale.id, _token(stale), _attempt(), status=DeliveryStatus.FAILED, next_attempt_at=None
+    )
+    fresh_delivered = catalog.finish_attempt(
+        fresh.id,
+        _token(fresh),
+        _attempt(2),
+        status=DeliveryStatus.DELIVERED,
+        next_attempt_at=None,
+        receipt={"article_id": "a"},
+    )
+    assert (stale_failed, fresh_delivered) == (False, True)
+    assert catalog.get_filing(stale.filing_id).deliveries[0].status == "delivered"  # type: ignore[union-attr]
+
+
+def test_saving_state_renews_the_lease(catalog: Catalog, clock: FakeClock) -> None:
+    _submit(catalog)
+    [delivery] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    clock.advance(50)
+    assert catalog.save_delivery_state(delivery.id, _token(delivery), {"x": 1}, LEASE)
+    clock.advance(50)  # past the first lease, within the renewed one
+    assert catalog.claim_due_deliveries("w2", 10, LEASE) == []
+
+
+def test_a_delivery_in_flight_here_is_not_claimed_again(catalog: Catalog, clock: FakeClock) -> None:
+    _submit(catalog)
+    [delivery] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    clock.advance(61)
+    assert catalog.claim_due_deliveries("w1", 10, LEASE, exclude={delivery.id}) == []

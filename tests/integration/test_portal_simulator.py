@@ -432,3 +432,19 @@ def test_a_retry_after_the_portal_forgot_the_key_finds_the_article_by_its_source
     [created] = articles
     assert retried.receipt["article_id"] == created["article_id"]
     assert created["posts"]["created"] == 1
+
+
+def test_a_delivery_whose_journaled_body_was_lost_is_still_delivered_once(
+    sim: RunningSimulator, client: httpx.Client
+) -> None:
+    """A lease taken over or a catalog rebuilt loses the first body; the same key with a
+    rebuilt body is idempotency_key_reused, and the article is found by its source_id."""
+    config = PortalConfig(sim.url, "portal-demo", "portal-demo-secret", quick_tries=1)
+    adapter = PortalAdapter(config, sleep=lambda _: None)
+    first = adapter.deliver(_job(4), Journal())
+    time.sleep(0.01)  # the rebuilt body's publish_at differs from the first
+    again = adapter.deliver(_job(4), Journal())
+
+    assert isinstance(first, Delivered) and isinstance(again, Delivered)
+    assert again.receipt["article_id"] == first.receipt["article_id"]
+    assert len(admin_articles(client)) == 1

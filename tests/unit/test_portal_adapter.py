@@ -506,13 +506,31 @@ def test_a_415_on_the_attachment_fails_permanently(portal: respx.MockRouter) -> 
     assert outcome == Failed("unsupported_type", "not allowed", 415)
 
 
-def test_idempotency_key_reused_fails_permanently(portal: respx.MockRouter) -> None:
+def test_idempotency_key_reused_without_an_article_fails_permanently(
+    portal: respx.MockRouter,
+) -> None:
     portal.post(ARTICLES).mock(return_value=error(422, "idempotency_key_reused"))
+    portal.get(ARTICLES).mock(return_value=httpx.Response(200, json={"articles": []}))
 
     outcome, _ = deliver(make_adapter())
 
     assert isinstance(outcome, Failed)
     assert outcome.code == "idempotency_key_reused"
+
+
+def test_idempotency_key_reused_with_the_article_published_is_delivered(
+    portal: respx.MockRouter,
+) -> None:
+    """The journaled first body was lost; the first request had created the article."""
+    portal.post(ARTICLES).mock(return_value=error(422, "idempotency_key_reused"))
+    found = {"article_id": "art_9", "url": "https://portal/art_9.html", "status": "published"}
+    lookup = portal.get(ARTICLES).mock(return_value=httpx.Response(200, json={"articles": [found]}))
+
+    outcome, _ = deliver(make_adapter())
+
+    assert isinstance(outcome, Delivered)
+    assert outcome.receipt["article_id"] == "art_9"
+    assert dict(lookup.calls.last.request.url.params) == {"source_id": "filing-1/v1/dlv_1"}
 
 
 def test_a_401_other_than_token_expired_fails_as_a_configuration_error(
