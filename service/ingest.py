@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ import structlog
 from service import __version__
 from service.archive.packages import PackageRef, Packages, PayloadFile, package_prefix
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
-from service.catalog.repository import Catalog
+from service.catalog.repository import STALE_RESERVATION, Catalog
 from service.domain.access import Principal, Role
 from service.domain.destinations import LIMITS, check_destination
 from service.domain.errors import (
@@ -33,6 +33,7 @@ from service.domain.errors import (
     InvalidInput,
     NotFound,
     Rejected,
+    duplicate_filing,
 )
 from service.domain.filing import Category, Destination, VersionStatus
 from service.domain.findings import Finding, has_errors, warning
@@ -44,8 +45,7 @@ from service.validation import AppliedWaiver, ValidationRules, apply_waivers, va
 from service.validation.documents import Document, DocumentLimits, read_document
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# A reservation older than this was left by a request that died mid-ingest.
-STALE_RESERVATION = timedelta(minutes=15)
+
 log = structlog.get_logger()
 # Who may waive an error finding (豁免) with a written reason.
 WAIVING_ROLES = frozenset({Role.ADMIN})
@@ -220,6 +220,7 @@ def submit_filing(
         actor=principal.name,
         make_version=new_version,
         ingest_key=(idempotency_key, fingerprint) if idempotency_key else None,
+        content_sha256=upload.sha256,
     )
     version = new_version(filing_id, number)
     event = _event(
@@ -321,17 +322,12 @@ def _replay(
 
 
 def _refuse_same_content(catalog: Catalog, metadata: FilingMetadata, upload: Upload) -> None:
+    """Early, before any validation work; reserve_version checks again atomically."""
     same = catalog.find_same_content(
         metadata.org_code, metadata.category.value, metadata.period, upload.sha256
     )
     if same is not None:
-        filing_id, number = same
-        raise Conflict(
-            f"该单位同一类别、同一期间已报送过内容完全相同的文件（报送 {filing_id} 第 {number} 版）",
-            f"The same file was already filed for this body, kind and period ({filing_id} v{number})",
-            code="duplicate_filing",
-            detail={"filing_id": filing_id, "version": number},
-        )
+        raise duplicate_filing(*same)
 
 
 def _require_same_filing(catalog: Catalog, filing_id: str, metadata: FilingMetadata) -> None:

@@ -40,10 +40,12 @@ from service.catalog.tables import (
     IngestKeyRow,
     VersionRow,
 )
-from service.domain.errors import Conflict, NotFound, Unavailable
+from service.domain.errors import Conflict, NotFound, Unavailable, duplicate_filing
 from service.domain.filing import DeliveryStatus, VersionStatus, idempotency_key
 
 R = TypeVar("R")
+# A reservation older than this was left by a request that died mid-ingest.
+STALE_RESERVATION = timedelta(minutes=15)
 
 
 def utcnow() -> datetime:
@@ -113,6 +115,7 @@ class Catalog(UnitOfWork):
         actor: str,
         make_version: Callable[[str, int], NewVersion],
         ingest_key: tuple[str, str] | None = None,
+        content_sha256: str | None = None,
     ) -> tuple[str, int]:
         """Reserve the next version number (1 for a new filing) before its package is written.
 
@@ -122,6 +125,10 @@ class Catalog(UnitOfWork):
         now = self._clock()
         try:
             with self._transaction() as session:
+                if content_sha256 is not None:
+                    self._refuse_same_content(
+                        session, (org_code, category, period), content_sha256, now
+                    )
                 if filing_id is None:
                     filing_id = new_id("fil")
                     session.add(
@@ -161,6 +168,42 @@ class Catalog(UnitOfWork):
                 code="version_conflict",
             ) from exc
         return filing_id, number
+
+    @staticmethod
+    def _refuse_same_content(
+        session: Session, body_kind_period: tuple[str, str, str], sha256: str, now: datetime
+    ) -> None:
+        """Within the reservation's transaction, serialised per body, kind and period (an
+        advisory lock on PostgreSQL; SQLite serialises writers already): two identical
+        submissions at the same moment cannot both be reserved."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                select(func.pg_advisory_xact_lock(func.hashtext("|".join(body_kind_period))))
+            )
+        org_code, category, period = body_kind_period
+        found = session.execute(
+            select(VersionRow.filing_id, VersionRow.version, VersionRow.status)
+            .join(FilingRow, FilingRow.id == VersionRow.filing_id)
+            .where(
+                FilingRow.org_code == org_code,
+                FilingRow.category == category,
+                FilingRow.period == period,
+                VersionRow.sha256 == sha256,
+                VersionRow.status != VersionStatus.ABANDONED,
+                (VersionRow.status != VersionStatus.RESERVED)
+                | (VersionRow.created_at > now - STALE_RESERVATION),
+            )
+            .limit(1)
+        ).first()
+        if found is None:
+            return
+        if found[2] == VersionStatus.RESERVED:
+            raise Conflict(
+                "相同文件的另一次提交正在处理中，请稍后重试",
+                "A submission of the same file is being processed; retry later",
+                code="duplicate_in_progress",
+            )
+        raise duplicate_filing(found[0], found[1])
 
     @staticmethod
     def _next_version(session: Session, filing_id: str) -> int:

@@ -134,3 +134,13 @@ class ObjectMissing(ArchiveError):
 
 class FixityMismatch(ArchiveError):
     pass
+
+
+def duplicate_filing(filing_id: str, version: int) -> Conflict:
+    """The same bytes were already filed for this body, kind and period."""
+    return Conflict(
+        f"该单位同一类别、同一期间已报送过内容完全相同的文件（报送 {filing_id} 第 {version} 版）",
+        f"The same file was already filed for this body, kind and period ({filing_id} v{version})",
+        code="duplicate_filing",
+        detail={"filing_id": filing_id, "version": version},
+    )

@@ -348,3 +348,34 @@ def test_a_delivery_in_flight_here_is_not_claimed_again(catalog: Catalog, clock:
     [delivery] = catalog.claim_due_deliveries("w1", 10, LEASE)
     clock.advance(61)
     assert catalog.claim_due_deliveries("w1", 10, LEASE, exclude={delivery.id}) == []
+
+
+def test_two_identical_submissions_at_once_reserve_only_one(catalog: Catalog) -> None:
+    barrier = threading.Barrier(4)
+    reserved: list[str] = []
+    refused: list[str] = []
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            fid, _ = catalog.reserve_version(
+                filing_id=None,
+                org_code=ORG,
+                org_name="滨河区",
+                category="rule_of_law_report",
+                period="2023",
+                actor="op",
+                make_version=_version,
+                content_sha256="ab" * 32,
+            )
+            reserved.append(fid)
+        except Conflict as exc:
+            refused.append(exc.code)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reserved) == 1
+    assert refused == ["duplicate_in_progress"] * 3
