@@ -119,6 +119,8 @@ def drain_seconds(database_url: str) -> float:
             text("SELECT min(first_attempt_at), max(delivered_at) FROM deliveries")
         ).one()
     engine.dispose()
+    if first is None or last is None:
+        return float("nan")  # nothing was delivered before the timeout
     return float((last - first).total_seconds())
 
 
