@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -47,21 +48,32 @@ def _event(action: str = "filing.submitted") -> AuditEvent:
     return AuditEvent(actor="op", role="operator", action=action, subject="s", org_code=ORG)
 
 
-def _submit(
+def _reserve(
     catalog: Catalog,
-    filing_id: str | None = None,
-    destinations: tuple[str, ...] = ("portal",),
-    publish_at: object = None,
+    filing_id: str | None,
+    make_version: Callable[[str, int], NewVersion] = _version,
+    content_sha256: str | None = None,
 ) -> tuple[str, int]:
-    fid, number = catalog.reserve_version(
+    """Reserve the next version of a 2023 rule-of-law report of the test body."""
+    return catalog.reserve_version(
         filing_id=filing_id,
         org_code=ORG,
         org_name="滨河区",
         category="rule_of_law_report",
         period="2023",
         actor="op",
-        make_version=lambda f, n: _version(f, n, publish_at),
+        make_version=make_version,
+        content_sha256=content_sha256,
     )
+
+
+def _submit(
+    catalog: Catalog,
+    filing_id: str | None = None,
+    destinations: tuple[str, ...] = ("portal",),
+    publish_at: object = None,
+) -> tuple[str, int]:
+    fid, number = _reserve(catalog, filing_id, lambda f, n: _version(f, n, publish_at))
     catalog.complete_version(fid, number, destinations, _event())
     return fid, number
 
@@ -103,17 +115,7 @@ def test_concurrent_corrections_never_share_a_version_number(catalog: Catalog) -
     def correct() -> None:
         barrier.wait()
         try:
-            got.append(
-                catalog.reserve_version(
-                    filing_id=fid,
-                    org_code=ORG,
-                    org_name="滨河区",
-                    category="rule_of_law_report",
-                    period="2023",
-                    actor="op",
-                    make_version=_version,
-                )[1]
-            )
+            got.append(_reserve(catalog, fid)[1])
         except Conflict as exc:
             conflicts.append(exc)
 
@@ -276,15 +278,7 @@ def test_a_delivery_once_claimed_is_not_superseded_even_without_a_recorded_attem
 
 def test_the_latest_version_is_the_newest_archived_one(catalog: Catalog) -> None:
     fid, _ = _submit(catalog)
-    catalog.reserve_version(
-        filing_id=fid,
-        org_code=ORG,
-        org_name="滨河区",
-        category="rule_of_law_report",
-        period="2023",
-        actor="op",
-        make_version=_version,
-    )
+    _reserve(catalog, fid)
     filing = catalog.get_filing(fid)
     assert filing is not None and filing.latest_version == 1
     catalog.complete_version(fid, 2, ["portal"], _event())
@@ -358,16 +352,7 @@ def test_two_identical_submissions_at_once_reserve_only_one(catalog: Catalog) ->
     def submit() -> None:
         barrier.wait()
         try:
-            fid, _ = catalog.reserve_version(
-                filing_id=None,
-                org_code=ORG,
-                org_name="滨河区",
-                category="rule_of_law_report",
-                period="2023",
-                actor="op",
-                make_version=_version,
-                content_sha256="ab" * 32,
-            )
+            fid, _ = _reserve(catalog, None, content_sha256="ab" * 32)
             reserved.append(fid)
         except Conflict as exc:
             refused.append(exc.code)
