@@ -30,7 +30,6 @@ only the text (but see the report: it reads the whole file into memory first). P
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
 import os
@@ -38,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -53,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.bodies import NANKAI_OFFICE, write_registry  # noqa: E402
 from tests.support.ceph import ceph_rgw  # noqa: E402
-from tests.support.documents import docx_from_text  # noqa: E402
+from tests.support.documents import write_padded_docx  # noqa: E402
 from tests.support.moto_server import moto_server  # noqa: E402
 from tests.support.s3 import S3Server  # noqa: E402
 from tests.support.servers import Process, base_env, free_port, start_process  # noqa: E402
@@ -61,7 +59,6 @@ from tests.support.servers import Process, base_env, free_port, start_process  #
 KB, MB = 1000, 1000 * 1000
 SIZES = {"100 KB": (100 * KB, 20), "10 MB": (10 * MB, 5), "100 MB": (100 * MB, 3)}
 ONE_GB = 1000 * MB
-PAD_PART = 100 * MB
 TOKEN = "demo-bench-token"
 BUCKET = "bench"
 NOTICE = """关于2024年春季学期义务教育阶段学校招生工作的公告
@@ -75,23 +72,9 @@ NOTICE = """关于2024年春季学期义务教育阶段学校招生工作的公�
 
 
 def make_upload(directory: Path, size: int) -> Path:
-    """A valid livelihood DOCX of about `size` bytes, padded with a stored random part."""
+    """A valid livelihood DOCX of about `size` bytes, padded with stored random parts."""
     path = directory / f"notice-{size}.docx"
-    if path.exists():
-        return path
-    base = docx_from_text(NOTICE)
-    padding = max(0, size - len(base) - 200)
-    with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(path, "w") as out:
-        for item in source.infolist():
-            out.writestr(item, source.read(item.filename))
-        block = os.urandom(MB)
-        for number, start in enumerate(range(0, padding, PAD_PART)):
-            # Parts under the validator's zip-bomb bound (a declared size per member).
-            length = min(PAD_PART, padding - start)
-            with out.open(zipfile.ZipInfo(f"word/media/padding{number}.bin"), "w") as part:
-                for offset in range(0, length, MB):
-                    part.write(block[: min(MB, length - offset)])
-    return path
+    return path if path.exists() else write_padded_docx(path, NOTICE, size)
 
 
 _periods = itertools.count()
@@ -256,6 +239,8 @@ def bench_server(
         )
         with serve(s3, work / name) as service:
             for label, (_, repeats) in SIZES.items():
+                if label not in files:
+                    continue
                 path = files[label]
                 real = path.stat().st_size
                 result.figures.append(
@@ -293,6 +278,9 @@ def main() -> None:
     parser.add_argument("--servers", default="ceph,moto")
     parser.add_argument("--no-1gb", action="store_true", help="skip the 1 GB peak-RSS run")
     parser.add_argument(
+        "--sizes", default=",".join(SIZES), help="which of the sizes, comma-separated"
+    )
+    parser.add_argument(
         "--store-rss", nargs=2, metavar=("ENDPOINT", "FILE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -301,7 +289,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
         work = Path(tmp)
-        files = {label: make_upload(work, size) for label, (size, _) in SIZES.items()}
+        labels = [label.strip() for label in args.sizes.split(",")]
+        files = {label: make_upload(work, SIZES[label][0]) for label in labels}
         for name in args.servers.split(","):
             started = contextmanager(_ceph if name == "ceph" else _moto)()
             wanted = dict(files)

@@ -23,7 +23,7 @@ import structlog
 from service import __version__
 from service.archive.packages import PackageRef, Packages, PayloadFile, package_prefix
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
-from service.catalog.repository import STALE_RESERVATION, Catalog
+from service.catalog.repository import STALE_RESERVATION, Catalog, new_id
 from service.domain.access import Principal, Role
 from service.domain.destinations import LIMITS, check_destination
 from service.domain.errors import (
@@ -181,9 +181,66 @@ def submit_filing(
         replay = _replay(ingest.catalog, principal, idempotency_key, fingerprint, ingest.clock())
         if replay is not None:
             return Submission(replay, replayed=True)
-    if correcting is not None:
-        _require_same_filing(ingest.catalog, correcting, metadata)
+    existing = _require_same_filing(ingest.catalog, correcting, metadata) if correcting else None
     _refuse_same_content(ingest.catalog, metadata, upload)
+    staged = _stage_payload(ingest, metadata, upload, existing)
+    try:
+        return _validate_and_archive(
+            ingest,
+            principal,
+            metadata,
+            upload,
+            origin,
+            staged,
+            correcting,
+            (idempotency_key, fingerprint) if idempotency_key else None,
+        )
+    finally:
+        staged.abort()  # does nothing once committed
+
+
+@dataclass(frozen=True)
+class _StagedPayload:
+    """The payload sent ahead, under the version it will most likely get: a new filing's
+    v1 under an id chosen now, or a correction's next number. Sending starts before
+    validation and the reservation; it becomes visible only if both succeed and the
+    reservation gives that very version (else it is aborted and the file sent again)."""
+
+    filing_id: str
+    number: int
+    payload: PayloadFile
+
+    def abort(self) -> None:
+        if self.payload.staged is not None:
+            self.payload.staged.abort()
+
+
+def _stage_payload(
+    ingest: Ingest, metadata: FilingMetadata, upload: Upload, existing: FilingRecord | None
+) -> _StagedPayload:
+    if existing is None:
+        filing_id, number = new_id("fil"), 1
+    else:
+        filing_id, number = existing.id, max((v.version for v in existing.versions), default=0) + 1
+    prefix = package_prefix(
+        metadata.org_code, metadata.category, metadata.period, filing_id, number
+    )
+    payload = ingest.packages.stage_payload(
+        prefix, upload.filename, upload.path, size=upload.size, sha256=upload.sha256
+    )
+    return _StagedPayload(filing_id, number, payload)
+
+
+def _validate_and_archive(
+    ingest: Ingest,
+    principal: Principal,
+    metadata: FilingMetadata,
+    upload: Upload,
+    origin: Origin,
+    staged: _StagedPayload,
+    correcting: str | None,
+    ingest_key: tuple[str, str] | None,
+) -> Submission:
     check = check_filing(ingest, metadata, upload, principal=principal)
     if not check.valid:
         raise Rejected(check.findings)
@@ -213,15 +270,21 @@ def submit_filing(
 
     filing_id, number = ingest.catalog.reserve_version(
         filing_id=correcting,
+        new_filing_id=staged.filing_id,
         org_code=metadata.org_code,
         org_name=metadata.org_name,
         category=metadata.category,
         period=metadata.period,
         actor=principal.name,
         make_version=new_version,
-        ingest_key=(idempotency_key, fingerprint) if idempotency_key else None,
+        ingest_key=ingest_key,
         content_sha256=upload.sha256,
     )
+    payload = staged.payload
+    if (filing_id, number) != (staged.filing_id, staged.number):
+        log.info("staged_payload_resent", filing_id=filing_id, version=number)
+        staged.abort()
+        payload = PayloadFile(upload.filename, upload.path.open("rb"), upload.sha256)
     version = new_version(filing_id, number)
     event = _event(
         principal,
@@ -237,7 +300,7 @@ def submit_filing(
         )
     try:
         ref = _archive(
-            ingest, filing_id, number, version, upload, metadata, destinations, principal
+            ingest, filing_id, number, version, payload, metadata, destinations, principal
         )
     except (ArchiveError, ArchiveUnavailable, OSError) as exc:
         _abandon(ingest, principal, origin, filing_id, number, metadata)
@@ -246,6 +309,9 @@ def submit_filing(
     except BaseException:
         _abandon(ingest, principal, origin, filing_id, number, metadata)
         raise
+    finally:
+        if payload.source is not None:
+            payload.source.close()
     ingest.catalog.complete_version(
         filing_id,
         number,
@@ -330,7 +396,9 @@ def _refuse_same_content(catalog: Catalog, metadata: FilingMetadata, upload: Upl
         raise duplicate_filing(*same)
 
 
-def _require_same_filing(catalog: Catalog, filing_id: str, metadata: FilingMetadata) -> None:
+def _require_same_filing(
+    catalog: Catalog, filing_id: str, metadata: FilingMetadata
+) -> FilingRecord:
     existing = catalog.get_filing(filing_id, with_attempts=False)
     if existing is None:
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
@@ -350,6 +418,7 @@ def _require_same_filing(catalog: Catalog, filing_id: str, metadata: FilingMetad
                 )
             ]
         )
+    return existing
 
 
 def _archive(
@@ -357,7 +426,7 @@ def _archive(
     filing_id: str,
     number: int,
     version: NewVersion,
-    upload: Upload,
+    payload: PayloadFile,
     metadata: FilingMetadata,
     destinations: Sequence[Destination],
     principal: Principal,
@@ -366,18 +435,17 @@ def _archive(
     document_metadata = package_metadata(
         filing_id, number, version, destinations, principal.name, now
     )
-    with upload.path.open("rb") as source:
-        return ingest.packages.put_package(
-            version.package_prefix,
-            [PayloadFile(version.filename, source, version.sha256)],
-            document_metadata,
-            {
-                "Source-Organization": metadata.org_name,
-                "Organization-Code": metadata.org_code,
-                "Category": metadata.category.value,
-                "Period": metadata.period,
-            },
-        )
+    return ingest.packages.put_package(
+        version.package_prefix,
+        [replace(payload, size=version.size)],
+        document_metadata,
+        {
+            "Source-Organization": metadata.org_name,
+            "Organization-Code": metadata.org_code,
+            "Category": metadata.category.value,
+            "Period": metadata.period,
+        },
+    )
 
 
 def package_metadata(

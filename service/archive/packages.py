@@ -22,9 +22,11 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from service import __version__
@@ -36,7 +38,7 @@ from service.archive.fixity import (
     iter_chunks,
     verifying_reader,
 )
-from service.archive.port import ArchiveStore, StoredObject
+from service.archive.port import ArchiveStore, StagedPut, StoredObject
 from service.domain.errors import AlreadyExists, FixityMismatch, ObjectMissing
 
 MANIFEST = "manifest-sha256.txt"
@@ -46,6 +48,7 @@ BAG_INFO = "bag-info.txt"
 METADATA = "metadata.json"
 SOFTWARE_AGENT = f"disclosure-service/{__version__}"
 CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
+TAG_WRITERS = 8
 MAX_NAME_BYTES = 200  # below NAME_MAX (255), leaving room for the store's own needs
 
 _BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -177,13 +180,17 @@ def _is_payload_path(path: str) -> bool:
 
 @dataclass(frozen=True)
 class PayloadFile:
-    """One submitted file, stored as `data/{payload_name(name)}`. When `expected_sha256`
-    is given and the stored bytes hash otherwise, the package is left incomplete."""
+    """One submitted file, stored as `data/{payload_name(name)}`: from `source`, or
+    already under way as `staged` (see `Packages.stage_payload`). When `expected_sha256`
+    is given and the stored bytes hash otherwise, the package is left incomplete. With
+    every file's `size` known, `bag-info.txt` is written beside the payload."""
 
     name: str
-    source: BinaryIO
+    source: BinaryIO | None = None
     expected_sha256: str | None = None
     media_type: str | None = None
+    staged: StagedPut | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +219,9 @@ class Packages:
     def __init__(self, store: ArchiveStore, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self._store = store
         self._clock = clock
+        # The small files of a package go out beside its payload (whose own writes the
+        # store parallelises); none of these jobs waits for another, so any size will do.
+        self._pool = ThreadPoolExecutor(TAG_WRITERS, thread_name_prefix="package")
 
     # -- writing --
 
@@ -223,31 +233,68 @@ class Packages:
         bag_info: Mapping[str, str],
     ) -> PackageRef:
         """Write the bag, manifest last. Any failure re-raises and leaves the package
-        incomplete; every argument is checked before the first write.
+        incomplete; every argument is checked before the first write. `metadata.json`,
+        `bagit.txt` and (when every payload file's size is given) `bag-info.txt` go out
+        while the payload does.
 
         `bag_info` adds lines such as `Source-Organization`. Organization-Code, Category,
         Period and External-Identifier come from the prefix (given ones must agree);
         Bagging-Date, Bag-Software-Agent and Payload-Oxum are computed (never given)."""
         package = PackageId.from_prefix(prefix)
-        _check_payload(payload)
+        _check_payload(prefix, payload)
         metadata_json = _json_bytes(metadata)
         _check_bag_info(bag_info, _prefix_info(package))
-        files = [self._put_payload(prefix, f) for f in payload]
-        files.append(self._put_bytes(f"{prefix}data/{METADATA}", metadata_json, "application/json"))
-        self._put_bytes(prefix + BAGIT, _BAGIT_TXT)
-        self._put_bytes(prefix + BAG_INFO, self._bag_info(package, bag_info, files))
+        sizes = [f.size for f in payload] + [len(metadata_json)]
+        known_sizes = [size for size in sizes if size is not None]
+        pool = self._pool
+        tags = [
+            pool.submit(self._put_json, f"{prefix}data/{METADATA}", metadata_json),
+            pool.submit(self._put_bytes, prefix + BAGIT, _BAGIT_TXT),
+        ]
+        if len(known_sizes) == len(sizes):
+            info = self._bag_info(package, bag_info, known_sizes)
+            tags.append(pool.submit(self._put_bytes, prefix + BAG_INFO, info))
+        try:
+            files = [self._put_payload(prefix, f) for f in payload]
+        finally:
+            wait(tags)
+        files.append(tags[0].result())
+        _results(tags)
+        if len(known_sizes) == len(sizes):
+            _check_sizes(files, known_sizes)
+        else:
+            info = self._bag_info(package, bag_info, [f.size for f in files])
+            self._put_bytes(prefix + BAG_INFO, info)
         hashes = {f.key.removeprefix(prefix): f.sha256 for f in files}
         manifest = self._put_bytes(prefix + MANIFEST, manifest_text(hashes).encode())
         return PackageRef(prefix, tuple(files), manifest)
 
+    def stage_payload(
+        self, prefix: str, name: str, path: Path, *, size: int, sha256: str
+    ) -> PayloadFile:
+        """Start writing the file at `path` as the payload file `name` of the package at
+        `prefix`, before the rest of the package is known (`ArchiveStore.stage`): pass
+        the result to `put_package`, which commits it, or call its `staged.abort()`."""
+        PackageId.from_prefix(prefix)
+        key = f"{prefix}data/{payload_name(name)}"
+        staged = self._store.stage(key, path, size=size, sha256=sha256)
+        return PayloadFile(name, expected_sha256=sha256, staged=staged, size=size)
+
     def _put_payload(self, prefix: str, file: PayloadFile) -> StoredObject:
         key = f"{prefix}data/{payload_name(file.name)}"
-        stored = self._store.put_new(key, file.source, content_type=file.media_type)
+        if file.staged is not None:
+            stored = file.staged.commit()
+        else:
+            assert file.source is not None
+            stored = self._store.put_new(key, file.source, content_type=file.media_type)
         if file.expected_sha256 is not None and stored.sha256 != file.expected_sha256.lower():
             raise FixityMismatch(
                 f"{key}: stored sha256 {stored.sha256}, expected {file.expected_sha256}"
             )
         return stored
+
+    def _put_json(self, key: str, data: bytes) -> StoredObject:
+        return self._put_bytes(key, data, "application/json")
 
     def _put_bytes(
         self, key: str, data: bytes, media_type: str = "text/plain; charset=utf-8"
@@ -255,13 +302,13 @@ class Packages:
         return self._store.put_new(key, io.BytesIO(data), content_type=media_type)
 
     def _bag_info(
-        self, package: PackageId, extra: Mapping[str, str], files: Sequence[StoredObject]
+        self, package: PackageId, extra: Mapping[str, str], sizes: Sequence[int]
     ) -> bytes:
         source = {k: v for k, v in extra.items() if k == "Source-Organization"}
         computed = {
             "Bagging-Date": self._clock().astimezone(CHINA_TIME).date().isoformat(),
             "Bag-Software-Agent": SOFTWARE_AGENT,
-            "Payload-Oxum": f"{sum(f.size for f in files)}.{len(files)}",
+            "Payload-Oxum": f"{sum(sizes)}.{len(sizes)}",
         }
         lines = source | _prefix_info(package) | computed | dict(extra)
         return "".join(f"{label}: {value.strip()}\n" for label, value in lines.items()).encode()
@@ -525,7 +572,7 @@ class _Audit:
         )
 
 
-def _check_payload(payload: Sequence[PayloadFile]) -> None:
+def _check_payload(prefix: str, payload: Sequence[PayloadFile]) -> None:
     seen: set[str] = set()
     for file in payload:
         name = payload_name(file.name).casefold()
@@ -534,6 +581,23 @@ def _check_payload(payload: Sequence[PayloadFile]) -> None:
         seen.add(name)
         if file.expected_sha256 is not None and not _SHA256.match(file.expected_sha256.lower()):
             raise ValueError(f"not a sha256: {file.expected_sha256!r}")
+        if (file.source is None) == (file.staged is None):
+            raise ValueError(f"{file.name!r}: give a payload file either a source or staged")
+        if file.staged is not None and file.staged.key != f"{prefix}data/{payload_name(file.name)}":
+            raise ValueError(f"{file.name!r} was staged under another key: {file.staged.key!r}")
+
+
+def _results(futures: Sequence[Future[StoredObject]]) -> list[StoredObject]:
+    """Every write's result, once all have ended; the first failure is raised then."""
+    wait(futures)
+    return [future.result() for future in futures]
+
+
+def _check_sizes(files: Sequence[StoredObject], expected: Sequence[int]) -> None:
+    """bag-info.txt went out with the declared sizes: they must be the stored ones."""
+    for stored, size in zip(files, expected, strict=True):
+        if stored.size != size:
+            raise FixityMismatch(f"{stored.key}: stored {stored.size} bytes, declared {size}")
 
 
 def _check_destination(destination: str) -> None:

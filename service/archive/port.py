@@ -7,6 +7,10 @@ contract test suite run against each:
   SHA-256 while streaming, and refuses a key that already holds an object
   (`AlreadyExists`) — nothing archived is ever overwritten. A failed put leaves
   no object visible under the key.
+- `stage` starts writing a complete file in the background (the S3 store sends its
+  parts while the caller does other work); nothing is visible under the key until
+  `commit`, and `abort` leaves nothing. Stores without a background write inherit
+  `DeferredPut`, which writes at `commit`.
 - `open` streams an object back; `ObjectMissing` when absent.
 - `list` yields keys under a prefix, sorted.
 - The store never deletes.
@@ -18,7 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from service.archive.fixity import verifying_reader
 
 TEMP_PREFIX = ".tmp-"  # the filesystem store's temp files; no key may name one
 MAX_SEGMENT_BYTES = 255  # NAME_MAX of common filesystems
@@ -54,12 +61,43 @@ class StoredObject:
     sha256: str
 
 
+class StagedPut(Protocol):
+    """A write under way (`ArchiveStore.stage`). Exactly one of `commit` and `abort`
+    is called; the file must not change until then."""
+
+    key: str
+
+    def commit(self) -> StoredObject:
+        """Make the object visible once, as `put_new` would, and return it: `AlreadyExists`
+        if the key is taken, `FixityMismatch` if the file does not hash to the SHA-256
+        given to `stage`; on any error nothing is visible under the key."""
+        ...
+
+    def abort(self) -> None:
+        """Give the write up; nothing becomes visible. Never raises."""
+        ...
+
+
 class ArchiveStore(Protocol):
     def put_new(
         self, key: str, source: BinaryIO, *, content_type: str | None = None
     ) -> StoredObject:
         """Write `source` under `key` once; `AlreadyExists` if the key is taken."""
         ...
+
+    def stage(
+        self,
+        key: str,
+        path: Path,
+        *,
+        size: int,
+        sha256: str,
+        content_type: str | None = None,
+    ) -> StagedPut:
+        """Start writing the file at `path` (`size` bytes hashing to `sha256`) under
+        `key`, invisibly until `StagedPut.commit`. Returns at once; errors surface at
+        `commit`. This default writes everything at `commit`."""
+        return DeferredPut(self, check_key(key), path, sha256, content_type)
 
     def open(self, key: str) -> AbstractContextManager[BinaryIO]:
         """A readable binary stream of the object; `ObjectMissing` if absent."""
@@ -80,3 +118,23 @@ class ArchiveStore(Protocol):
     def check(self) -> None:
         """Raise `ArchiveUnavailable` when the store cannot be reached."""
         ...
+
+
+@dataclass
+class DeferredPut:
+    """A `StagedPut` that does nothing until `commit`, then `put_new`s the file."""
+
+    store: ArchiveStore
+    key: str
+    path: Path
+    sha256: str
+    content_type: str | None = None
+
+    def commit(self) -> StoredObject:
+        """The file is checked as it streams: a mismatch raises at EOF, before the
+        store makes the object visible."""
+        with verifying_reader(self.path.open("rb"), self.sha256, what=self.key) as source:
+            return self.store.put_new(self.key, source, content_type=self.content_type)
+
+    def abort(self) -> None:
+        pass

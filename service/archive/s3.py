@@ -70,7 +70,7 @@ import stat as stat_module
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -84,9 +84,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from service.archive.fixity import CHUNK_SIZE, hash_stream, iter_chunks
-from service.archive.port import MAX_KEY_BYTES, ArchiveStore, StoredObject, check_key
+from service.archive.port import MAX_KEY_BYTES, ArchiveStore, StagedPut, StoredObject, check_key
 from service.archive.retention import Lock, RetentionPolicy
-from service.domain.errors import AlreadyExists, ArchiveUnavailable, ObjectMissing
+from service.domain.errors import AlreadyExists, ArchiveUnavailable, FixityMismatch, ObjectMissing
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -94,6 +94,7 @@ if TYPE_CHECKING:
 MiB = 1024 * 1024
 MAX_SINGLE_PUT = 5 * 1024 * MiB  # S3's limit for one PUT
 MIN_PART = 5 * MiB  # S3's smallest part (all but the last)
+MAX_PARTS = 10_000  # S3's most parts in one upload
 SHA256_META = "sha256"
 WRITE_ID_META = "write-id"
 NAME_META = "name"
@@ -141,7 +142,7 @@ def make_client(
         read_timeout=config.read_timeout_s,
         retries={"total_max_attempts": config.max_attempts, "mode": config.retry_mode},
         s3={"addressing_style": config.addressing_style},
-        max_pool_connections=max(10, 2 * config.multipart_concurrency),
+        max_pool_connections=_pool_size(config),
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
@@ -153,6 +154,10 @@ def make_client(
         aws_secret_access_key=secret_key,
         config=botocore_config,
     )
+
+
+def _pool_size(config: S3Config) -> int:
+    return max(10, 2 * config.multipart_concurrency)
 
 
 @dataclass(frozen=True)
@@ -198,12 +203,21 @@ class S3Store(ArchiveStore):
         self._clock = clock
         self._mode: _BucketMode | None = None
         self._mode_lock = threading.Lock()
+        # Staged uploads' jobs (`_StagedUpload`), shared: it bounds parts in flight.
+        self._pool = ThreadPoolExecutor(_pool_size(self._config), thread_name_prefix="s3-stage")
 
     # -- writing --------------------------------------------------------------
 
     def put_new(
-        self, key: str, source: BinaryIO, *, content_type: str | None = None
+        self,
+        key: str,
+        source: BinaryIO,
+        *,
+        content_type: str | None = None,
+        expected_sha256: str | None = None,
     ) -> StoredObject:
+        """`expected_sha256`: refuse (`FixityMismatch`) before sending a byte when the
+        source hashes otherwise."""
         full = self._full(key)
         with self._translated(key):
             mode = self._bucket_mode()
@@ -213,6 +227,8 @@ class S3Store(ArchiveStore):
                 raise AlreadyExists(key)
         single_up_to = self._config.multipart_threshold if mode.versioned else MAX_SINGLE_PUT
         with _prepared(source, self._config.spool_dir, single_up_to) as body, self._translated(key):
+            if expected_sha256 is not None and body.sha256 != expected_sha256:
+                raise FixityMismatch(f"{key}: sha256 {body.sha256}, expected {expected_sha256}")
             write = _Write(secrets.token_hex(16), body, content_type, self._lock_for(key, mode))
             if body.md5 is not None:
                 version_id = self._single(full, write)
@@ -220,6 +236,34 @@ class S3Store(ArchiveStore):
                 version_id = self._multipart(full, write)
             self._confirm(key, full, write, version_id, mode)
             return StoredObject(key=key, size=body.size, sha256=body.sha256)
+
+    def stage(
+        self,
+        key: str,
+        path: Path,
+        *,
+        size: int,
+        sha256: str,
+        content_type: str | None = None,
+    ) -> StagedPut:
+        """On a versioned bucket, a file of at least one part goes up at once as a
+        multipart upload, its parts in parallel, completed only at `commit` (the module
+        docstring's "oldest version wins" then applies); `abort` aborts it, so nothing
+        is ever visible. Elsewhere — an unversioned bucket, where RGW 16 ignores
+        `If-None-Match` on completion, or a small file, where the extra requests cost
+        more than they save — the file is `put_new` at `commit`."""
+        full = self._full(key)
+        try:
+            with self._translated(key):
+                mode = self._bucket_mode()
+        except ArchiveUnavailable:
+            mode = None  # the put at commit will say so
+        if mode is None or not mode.versioned or size < MIN_PART:
+            return _FilePut(self, key, path, sha256, content_type)
+        body_fd = os.open(path, os.O_RDONLY)
+        body = _Body(size, sha256, None, partial(_file_range, body_fd, 0))
+        write = _Write(secrets.token_hex(16), body, content_type, self._lock_for(key, mode))
+        return _StagedUpload(self, key, full, write, mode, body_fd)
 
     def _single(self, full: str, write: _Write) -> str | None:
         body = write.body
@@ -265,23 +309,26 @@ class S3Store(ArchiveStore):
 
     def _upload_parts(self, full: str, upload_id: str, body: _Body) -> list[dict[str, Any]]:
         part_size = self._config.part_size
-
-        def upload(number: int) -> dict[str, Any]:
-            offset, length = body.part_range(number, part_size)
-            response = self._client.upload_part(
-                Bucket=self._bucket,
-                Key=full,
-                UploadId=upload_id,
-                PartNumber=number,
-                Body=body.reader(offset, length),
-                ContentLength=length,
-                ContentMD5=body.md5_of(offset, length),
-            )
-            return {"PartNumber": number, "ETag": response["ETag"]}
-
         numbers = range(1, max(1, -(-body.size // part_size)) + 1)
         with ThreadPoolExecutor(self._config.multipart_concurrency) as pool:
-            return list(pool.map(upload, numbers))
+            return list(
+                pool.map(lambda n: self._upload_part(full, upload_id, body, n, part_size), numbers)
+            )
+
+    def _upload_part(
+        self, full: str, upload_id: str, body: _Body, number: int, part_size: int
+    ) -> dict[str, Any]:
+        offset, length = body.part_range(number, part_size)
+        response = self._client.upload_part(
+            Bucket=self._bucket,
+            Key=full,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body.reader(offset, length),
+            ContentLength=length,
+            ContentMD5=body.md5_of(offset, length),
+        )
+        return {"PartNumber": number, "ETag": response["ETag"]}
 
     def _abort(self, full: str, upload_id: str) -> None:
         # Best effort: the upload was never completed, so no object is visible either way.
@@ -518,6 +565,157 @@ class _Write:
         if self.lock.legal_hold:
             params["ObjectLockLegalHoldStatus"] = "ON"
         return params
+
+
+# -- staged writes ---------------------------------------------------------------
+
+
+@dataclass
+class _FilePut:
+    """A `StagedPut` that `put_new`s the file at `commit`, checked before it is sent."""
+
+    store: S3Store
+    key: str
+    path: Path
+    sha256: str
+    content_type: str | None
+
+    def commit(self) -> StoredObject:
+        with self.path.open("rb") as source:
+            return self.store.put_new(
+                self.key, source, content_type=self.content_type, expected_sha256=self.sha256
+            )
+
+    def abort(self) -> None:
+        pass
+
+
+def _stage_part_size(size: int, config: S3Config) -> int:
+    """Parts spread over the concurrent uploads: 5 MiB to `part_size` each, and no more
+    than S3's 10 000 parts."""
+    spread = -(-size // config.multipart_concurrency)
+    return max(MIN_PART, min(config.part_size, spread), -(-size // MAX_PARTS))
+
+
+class _StagedUpload:
+    """A multipart upload of a complete file, sent in the background from the moment it
+    is staged. Beside the upload's creation run the same early refusal as `put_new`'s,
+    each part's MD5 and one more SHA-256 of the file as sent; each part goes up once the
+    upload exists and its MD5 is known. Nothing is visible until `commit` completes the
+    upload; `abort` aborts it.
+
+    All of it runs on the store's shared pool, where a job only ever waits for a job
+    submitted before it: since the pool starts jobs in order, that one has started (or
+    ended), so the pool cannot deadlock however many uploads share it."""
+
+    def __init__(
+        self, store: S3Store, key: str, full: str, write: _Write, mode: _BucketMode, fd: int
+    ) -> None:
+        self.key = key
+        self._store = store
+        self._full = full
+        self._write = write
+        self._mode = mode
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._settled = False
+        self._sends: list[Future[dict[str, Any]]] = []
+        body, pool = write.body, store._pool
+        part_size = _stage_part_size(body.size, store._config)
+        ranges = [body.part_range(n, part_size) for n in range(1, -(-body.size // part_size) + 1)]
+        self._created = pool.submit(self._create, ranges)
+        self._taken = pool.submit(store._holds_object, full, mode)
+        self._md5s = [pool.submit(body.md5_of, offset, length) for offset, length in ranges]
+        self._hashed = pool.submit(lambda: hash_stream(body.reader(0, body.size))[0])
+
+    def commit(self) -> StoredObject:
+        body = self._write.body
+        try:
+            with self._store._translated(self.key):
+                if self._settled:
+                    raise RuntimeError(f"{self.key}: the staged put was committed or aborted")
+                upload_id = self._created.result()
+                if self._taken.result():
+                    raise AlreadyExists(self.key)
+                parts = [future.result() for future in self._sends]
+                if (found := self._hashed.result()) != body.sha256:
+                    raise FixityMismatch(f"{self.key}: sha256 {found}, expected {body.sha256}")
+                version_id = self._complete(upload_id, parts)
+                if self._write.lock is not None and version_id:
+                    self._store._apply_lock(self._full, version_id, self._write.lock)
+                self._store._confirm(self.key, self._full, self._write, version_id, self._mode)
+        except BaseException:
+            self.abort()
+            raise
+        self._close()
+        return StoredObject(key=self.key, size=body.size, sha256=body.sha256)
+
+    def abort(self) -> None:
+        with self._lock:
+            if self._settled:
+                return
+            self._settled = True  # the creation job submits no part after this
+        jobs: list[Future[Any]] = [self._taken, *self._md5s, self._hashed]
+        for job in jobs:
+            job.cancel()
+        wait([self._created])
+        for send in self._sends:
+            send.cancel()
+        wait([*jobs, *self._sends])  # no part is in flight after this
+        if self._created.exception() is None:
+            self._store._abort(self._full, self._created.result())
+        self._close()
+
+    def _close(self) -> None:
+        self._settled = True
+        with suppress(OSError):
+            os.close(self._fd)
+
+    def _create(self, ranges: list[tuple[int, int]]) -> str:
+        store, write = self._store, self._write
+        response = store._client.create_multipart_upload(
+            Bucket=store._bucket,
+            Key=self._full,
+            **write.object_params(self._full),
+            **write.lock_params(),
+        )
+        upload_id = str(response["UploadId"])
+        with self._lock:
+            if not self._settled:
+                self._sends = [
+                    store._pool.submit(self._send, upload_id, number, offset, length)
+                    for number, (offset, length) in enumerate(ranges, start=1)
+                ]
+        return upload_id
+
+    def _send(self, upload_id: str, number: int, offset: int, length: int) -> dict[str, Any]:
+        store = self._store
+        response = store._client.upload_part(
+            Bucket=store._bucket,
+            Key=self._full,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=self._write.body.reader(offset, length),
+            ContentLength=length,
+            ContentMD5=self._md5s[number - 1].result(),
+        )
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    def _complete(self, upload_id: str, parts: list[dict[str, Any]]) -> str | None:
+        store = self._store
+        try:
+            response = store._client.complete_multipart_upload(
+                Bucket=store._bucket,
+                Key=self._full,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if _status(exc) == 412:
+                raise AlreadyExists(self.key) from None
+            raise
+        return _version_id(response)
 
 
 # -- the spooled, hashed body of one put ----------------------------------------------

@@ -116,8 +116,10 @@ class Catalog(UnitOfWork):
         make_version: Callable[[str, int], NewVersion],
         ingest_key: tuple[str, str] | None = None,
         content_sha256: str | None = None,
+        new_filing_id: str | None = None,
     ) -> tuple[str, int]:
         """Reserve the next version number (1 for a new filing) before its package is written.
+        A new filing (`filing_id` None) gets `new_filing_id` when given (see `new_id`).
 
         The (filing, version) primary key makes two concurrent corrections collide:
         one gets n+1, the other a Conflict, never both the same number.
@@ -130,7 +132,7 @@ class Catalog(UnitOfWork):
                         session, (org_code, category, period), content_sha256, now
                     )
                 if filing_id is None:
-                    filing_id = new_id("fil")
+                    filing_id = new_filing_id or new_id("fil")
                     session.add(
                         FilingRow(
                             id=filing_id,

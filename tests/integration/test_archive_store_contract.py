@@ -23,7 +23,12 @@ import pytest
 
 from service.archive.filesystem import FilesystemStore
 from service.archive.port import ArchiveStore, StoredObject
-from service.domain.errors import AlreadyExists, ArchiveUnavailable, ObjectMissing
+from service.domain.errors import (
+    AlreadyExists,
+    ArchiveUnavailable,
+    FixityMismatch,
+    ObjectMissing,
+)
 from tests.fakes import InMemoryStore
 from tests.support.s3 import BucketKind, S3Server
 
@@ -261,6 +266,106 @@ def test_of_eight_concurrent_puts_to_one_key_exactly_one_wins(store: ArchiveStor
     content = read(store, "race/manifest-sha256.txt")
     assert hashlib.sha256(content).hexdigest() == winners[0].sha256
     assert list(store.list("race/")) == ["race/manifest-sha256.txt"]
+
+
+# -- staged puts: sent while the caller works, visible only once committed ----------
+
+# Above one S3 part (5 MiB), so that on the locked bucket it goes as a multipart upload.
+STAGED_SIZES = pytest.mark.parametrize("size", [64 * 1024, 12 * MiB + 5], ids=["small", "parts"])
+
+
+def spooled(tmp_path: Path, data: bytes, name: str = "upload") -> tuple[Path, str]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path, hashlib.sha256(data).hexdigest()
+
+
+@STAGED_SIZES
+def test_a_staged_file_is_invisible_until_committed_then_stored_once(
+    store: ArchiveStore, tmp_path: Path, size: int
+) -> None:
+    data = os.urandom(size)
+    path, sha256 = spooled(tmp_path, data)
+
+    staged = store.stage("filings/S/报告.docx", path, size=size, sha256=sha256)
+    assert store.stat("filings/S/报告.docx") is None
+    assert list(store.list("filings/S/")) == []
+    stored = staged.commit()
+    staged.abort()  # after a commit: nothing
+
+    assert stored == StoredObject("filings/S/报告.docx", size, sha256)
+    assert store.stat("filings/S/报告.docx") == stored
+    assert read(store, "filings/S/报告.docx") == data
+
+
+@STAGED_SIZES
+def test_an_aborted_staged_put_leaves_nothing(
+    store: ArchiveStore, tmp_path: Path, size: int
+) -> None:
+    path, sha256 = spooled(tmp_path, os.urandom(size))
+
+    staged = store.stage("filings/S/a.pdf", path, size=size, sha256=sha256)
+    staged.abort()
+
+    assert store.stat("filings/S/a.pdf") is None
+    assert list(store.list("filings/")) == []
+    with pytest.raises(ObjectMissing):
+        store.open("filings/S/a.pdf")
+
+
+@STAGED_SIZES
+def test_a_staged_put_to_a_taken_key_is_refused_and_the_first_content_kept(
+    store: ArchiveStore, tmp_path: Path, size: int
+) -> None:
+    first = put_bytes(store, "filings/S/a.pdf", b"the first")
+    path, sha256 = spooled(tmp_path, os.urandom(size))
+
+    staged = store.stage("filings/S/a.pdf", path, size=size, sha256=sha256)
+    with pytest.raises(AlreadyExists):
+        staged.commit()
+
+    assert store.stat("filings/S/a.pdf") == first
+    assert read(store, "filings/S/a.pdf") == b"the first"
+
+
+@STAGED_SIZES
+def test_a_staged_file_that_does_not_hash_to_its_sha256_is_refused_and_leaves_nothing(
+    store: ArchiveStore, tmp_path: Path, size: int
+) -> None:
+    path, _ = spooled(tmp_path, os.urandom(size))
+
+    staged = store.stage("filings/S/a.pdf", path, size=size, sha256="0" * 64)
+    with pytest.raises(FixityMismatch):
+        staged.commit()
+
+    assert store.stat("filings/S/a.pdf") is None
+    assert list(store.list("filings/")) == []
+
+
+def test_of_four_staged_puts_to_one_key_committed_at_once_exactly_one_wins(
+    store: ArchiveStore, tmp_path: Path
+) -> None:
+    files = [spooled(tmp_path, os.urandom(6 * MiB), f"upload-{n}") for n in range(4)]
+    staged = [
+        store.stage("race/data/report.pdf", path, size=6 * MiB, sha256=sha256)
+        for path, sha256 in files
+    ]
+    barrier = threading.Barrier(4)
+
+    def commit(n: int) -> StoredObject | None:
+        barrier.wait()
+        try:
+            return staged[n].commit()
+        except AlreadyExists:
+            return None
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(commit, range(4)))
+
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert hashlib.sha256(read(store, "race/data/report.pdf")).hexdigest() == winners[0].sha256
+    assert list(store.list("race/")) == ["race/data/report.pdf"]
 
 
 def test_a_reachable_store_passes_its_check_and_describes_itself(store: ArchiveStore) -> None:

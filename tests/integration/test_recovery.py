@@ -281,6 +281,78 @@ def test_a_crash_between_the_archive_write_and_the_catalog_commit_leaves_an_orph
     assert (result.packages, result.versions) == (1, 1)
 
 
+class CorrectionRacingStore(MemoryStore):
+    """When a payload is staged, another correction of the same filing reserves the next
+    version first: the staged put went under a number the submission will not get."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_stage: Callable[[], None] = lambda: None
+        self.staged_keys: list[str] = []
+
+    def stage(self, key: str, path: Path, **kwargs: Any) -> Any:
+        self.before_stage()
+        self.staged_keys.append(key)
+        return super().stage(key, path, **kwargs)
+
+
+def test_a_correction_that_loses_its_version_number_meanwhile_is_archived_under_the_next(
+    catalog: Catalog, clock: FakeClock
+) -> None:
+    store = CorrectionRacingStore()
+    packages = Packages(store, clock=clock)
+    ingest = _ingest(catalog, packages, clock)
+    filing_id = _report(ingest, revision=1)
+    metadata = FilingMetadata.model_validate(sample_metadata())
+
+    def concurrent_correction() -> None:
+        store.before_stage = lambda: None
+        catalog.reserve_version(
+            filing_id=filing_id,
+            org_code=metadata.org_code,
+            org_name=metadata.org_name,
+            category=metadata.category,
+            period=metadata.period,
+            actor="someone-else",
+            make_version=lambda f, n: _new_version_like(f, n, metadata),
+        )
+
+    store.before_stage = concurrent_correction
+    assert _report(ingest, revision=2, correcting=filing_id) == filing_id
+
+    record = catalog.get_filing(filing_id)
+    assert record is not None
+    assert {v.version: v.status for v in record.versions} == {
+        1: "superseded",
+        2: "reserved",
+        3: "archived",
+    }
+    v2, v3 = (
+        package_prefix(metadata.org_code, metadata.category, metadata.period, filing_id, n)
+        for n in (2, 3)
+    )
+    assert store.staged_keys[-1].startswith(v2)  # predicted, then given up
+    assert list(store.list(v2)) == []
+    assert packages.is_complete(v3)
+
+
+def _new_version_like(filing_id: str, number: int, metadata: FilingMetadata) -> NewVersion:
+    return NewVersion(
+        filename="report.docx",
+        kind="docx",
+        media_type="application/octet-stream",
+        size=1,
+        sha256="0" * 64,
+        title=None,
+        package_prefix=package_prefix(
+            metadata.org_code, metadata.category, metadata.period, filing_id, number
+        ),
+        metadata=metadata.model_dump(mode="json"),
+        findings=[],
+        publish_at=None,
+    )
+
+
 def test_reconcile_reports_every_kind_of_disagreement_and_changes_nothing(
     restore: CatalogRestore,
     catalog: Catalog,

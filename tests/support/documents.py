@@ -1,12 +1,14 @@
 """Build DOCX and PDF files from text, for tests at every level.
 
 docx_from_text(SAMPLE_PATH.read_text("utf-8"))   # one Word paragraph per line
+write_padded_docx(path, text, size)              # the same, padded to about `size` bytes
 pdf_from_text(text)                              # A4, STSong-Light, long lines wrapped
 """
 
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 import zlib
@@ -22,6 +24,7 @@ from reportlab.pdfgen import canvas
 SAMPLES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 SAMPLE_PATH = SAMPLES_DIR / "nankai-hezuojiaoliuban-2023-fazhi-report.txt"
 
+PAD_PART = 100 * 1000 * 1000  # under the validator's zip-bomb bound per member
 PDF_FONT = "STSong-Light"
 _FONT_SIZE = 12
 _LEADING = 18
@@ -35,6 +38,24 @@ def docx_from_text(text: str) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def write_padded_docx(path: Path, text: str, size: int) -> Path:
+    """A valid DOCX of `text` at `path`, about `size` bytes: padded with unreferenced,
+    stored (uncompressed) parts of random bytes, written a megabyte at a time, so that
+    validation reads only the text however large the file."""
+    base = docx_from_text(text)
+    padding = max(0, size - len(base) - 200)
+    block = os.urandom(1024 * 1024)
+    with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(path, "w") as out:
+        for item in source.infolist():
+            out.writestr(item, source.read(item.filename))
+        for number, start in enumerate(range(0, padding, PAD_PART)):
+            length = min(PAD_PART, padding - start)
+            with out.open(zipfile.ZipInfo(f"word/media/padding{number}.bin"), "w") as part:
+                for offset in range(0, length, len(block)):
+                    part.write(block[: min(len(block), length - offset)])
+    return path
 
 
 def pdf_from_text(text: str) -> bytes:
