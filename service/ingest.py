@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +50,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 log = structlog.get_logger()
 # Who may waive an error finding (豁免) with a written reason.
 WAIVING_ROLES = frozenset({Role.ADMIN})
+SUBMITTING_ROLES = (Role.OPERATOR, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def check_filing(
     """Validate a submission without storing anything. A filing bound for the portal
     needs its 保密审查 record; the metadata's waivers are honoured only for a
     `principal` whose role may waive."""
-    findings = _body_findings(ingest, metadata)
+    findings = _body_findings(ingest, metadata) + _digest_findings(metadata, upload)
     document, document_findings = read_document(
         upload.path, upload.filename, ingest.document_limits
     )
@@ -124,6 +126,21 @@ def check_filing(
         may_waive=principal is not None and principal.role in WAIVING_ROLES,
     )
     return Check(document, findings, result.title, tuple(waivers))
+
+
+def _digest_findings(metadata: FilingMetadata, upload: Upload) -> list[Finding]:
+    if metadata.file_sha256 is None or metadata.file_sha256 == upload.sha256:
+        return []
+    return [
+        error_finding(
+            "file_sha256_mismatch",
+            f"文件的 SHA-256 为 {upload.sha256}，与元数据 file_sha256 不符：文件可能在传输中损坏，"
+            "或发错了文件",
+            f"The file's SHA-256 is {upload.sha256}, not the metadata's file_sha256: the file "
+            "was damaged on the way, or it is the wrong file",
+            where="file",
+        )
+    ]
 
 
 def _previous_period(catalog: Catalog, metadata: FilingMetadata) -> FilingMetadata | None:
@@ -172,9 +189,31 @@ def submit_filing(
     *,
     correcting: str | None = None,
     idempotency_key: str | None = None,
+    streamed: StagedPayload | None = None,
 ) -> Submission:
-    """Accept a new filing (or, with `correcting`, a new version of that filing)."""
-    principal.require_role(Role.OPERATOR, Role.ADMIN)
+    """Accept a new filing (or, with `correcting`, a new version of that filing).
+    `streamed`: the payload as `stream_payload` started sending it while it arrived
+    (used only when the file is the one its metadata declared; aborted otherwise)."""
+    try:
+        return _submit(
+            ingest, principal, metadata, upload, origin, correcting, idempotency_key, streamed
+        )
+    finally:
+        if streamed is not None:
+            streamed.abort()  # does nothing once committed
+
+
+def _submit(
+    ingest: Ingest,
+    principal: Principal,
+    metadata: FilingMetadata,
+    upload: Upload,
+    origin: Origin,
+    correcting: str | None,
+    idempotency_key: str | None,
+    streamed: StagedPayload | None,
+) -> Submission:
+    principal.require_role(*SUBMITTING_ROLES)
     principal.require_body(metadata.org_code)
     fingerprint = _fingerprint(metadata, upload, correcting)
     if idempotency_key is not None:
@@ -183,7 +222,10 @@ def submit_filing(
             return Submission(replay, replayed=True)
     existing = _require_same_filing(ingest.catalog, correcting, metadata) if correcting else None
     _refuse_same_content(ingest.catalog, metadata, upload)
-    staged = _stage_payload(ingest, metadata, upload, existing)
+    usable = streamed is not None and metadata.file_sha256 == upload.sha256 and not correcting
+    staged = streamed if usable and streamed else _stage_payload(ingest, metadata, upload, existing)
+    if staged is not streamed and streamed is not None:
+        streamed.abort()  # the file is not the one declared: it goes again, from the spool
     try:
         return _validate_and_archive(
             ingest,
@@ -200,7 +242,7 @@ def submit_filing(
 
 
 @dataclass(frozen=True)
-class _StagedPayload:
+class StagedPayload:
     """The payload sent ahead, under the version it will most likely get: a new filing's
     v1 under an id chosen now, or a correction's next number. Sending starts before
     validation and the reservation; it becomes visible only if both succeed and the
@@ -215,9 +257,34 @@ class _StagedPayload:
             self.payload.staged.abort()
 
 
+def stream_payload(
+    ingest: Ingest,
+    principal: Principal,
+    metadata: FilingMetadata,
+    filename: str,
+    path: Path,
+    size_hint: int | None,
+) -> StagedPayload | None:
+    """Start archiving a new filing's file while it is still being received into `path`,
+    as version 1 of a filing id chosen now: only when its metadata declares the file's
+    SHA-256 (the archive records it before the last byte is in) and the principal may
+    file for the body. Nothing is visible until `submit_filing` commits it. No I/O
+    beyond opening `path`, so it may run on the event loop."""
+    if metadata.file_sha256 is None:
+        return None
+    if principal.role not in SUBMITTING_ROLES or not principal.may_act_for(metadata.org_code):
+        return None
+    filing_id = new_id("fil")
+    prefix = package_prefix(metadata.org_code, metadata.category, metadata.period, filing_id, 1)
+    payload = ingest.packages.stage_payload(
+        prefix, filename, path, sha256=metadata.file_sha256, size_hint=size_hint
+    )
+    return StagedPayload(filing_id, 1, payload)
+
+
 def _stage_payload(
     ingest: Ingest, metadata: FilingMetadata, upload: Upload, existing: FilingRecord | None
-) -> _StagedPayload:
+) -> StagedPayload:
     if existing is None:
         filing_id, number = new_id("fil"), 1
     else:
@@ -228,7 +295,7 @@ def _stage_payload(
     payload = ingest.packages.stage_payload(
         prefix, upload.filename, upload.path, size=upload.size, sha256=upload.sha256
     )
-    return _StagedPayload(filing_id, number, payload)
+    return StagedPayload(filing_id, number, payload)
 
 
 def _validate_and_archive(
@@ -237,7 +304,7 @@ def _validate_and_archive(
     metadata: FilingMetadata,
     upload: Upload,
     origin: Origin,
-    staged: _StagedPayload,
+    staged: StagedPayload,
     correcting: str | None,
     ingest_key: tuple[str, str] | None,
 ) -> Submission:

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from service.domain.errors import TooLarge
 
@@ -33,17 +34,30 @@ def _too_large(limit: int) -> TooLarge:
     )
 
 
+class SpoolListener(Protocol):
+    """Told as a spool file grows (an `ArchiveStore` staged put, sending it meanwhile)."""
+
+    def grown(self, size: int) -> None: ...
+    def seal(self, size: int) -> None: ...
+    def abort(self) -> None: ...
+
+
 class Spool:
-    """A file being received: hashed and size-checked as each chunk arrives."""
+    """A file being received: hashed and size-checked as each chunk arrives. Written
+    unbuffered, so that a `listener` may read every byte it has been told of."""
 
     def __init__(self, filename: str, max_bytes: int, directory: Path | None) -> None:
         fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)
-        self._file = os.fdopen(fd, "wb")
-        self._path = Path(name)
+        self._file = os.fdopen(fd, "wb", buffering=0)
+        self.path = Path(name)
         self._filename = filename
         self._max = max_bytes
         self._hash = hashlib.sha256()
         self._size = 0
+        self._listener: SpoolListener | None = None
+
+    def listen(self, listener: SpoolListener) -> None:
+        self._listener = listener
 
     def write(self, chunk: bytes) -> None:
         self._size += len(chunk)
@@ -51,15 +65,23 @@ class Spool:
             self.discard()
             raise _too_large(self._max)
         self._hash.update(chunk)
-        self._file.write(chunk)
+        view = memoryview(chunk)
+        while view:
+            view = view[self._file.write(view) :]
+        if self._listener is not None:
+            self._listener.grown(self._size)
 
     def finish(self) -> Upload:
         self._file.close()
-        return Upload(self._filename, self._path, self._size, self._hash.hexdigest())
+        if self._listener is not None:
+            self._listener.seal(self._size)
+        return Upload(self._filename, self.path, self._size, self._hash.hexdigest())
 
     def discard(self) -> None:
         self._file.close()
-        self._path.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
+        if self._listener is not None:
+            self._listener.abort()
 
 
 def spool(

@@ -34,7 +34,12 @@ class InMemoryStore(ArchiveStore):
         self._lock = threading.Lock()
 
     def put_new(
-        self, key: str, source: BinaryIO, *, content_type: str | None = None
+        self,
+        key: str,
+        source: BinaryIO,
+        *,
+        content_type: str | None = None,
+        absent_checked: bool = False,
     ) -> StoredObject:
         check_key(key)
         self._count_attempt(key)

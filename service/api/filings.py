@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,15 +16,24 @@ from pydantic import ValidationError
 from python_multipart.exceptions import MultipartParseError
 
 from service.api.deps import ContainerDep, PrincipalDep
-from service.api.multipart import SubmissionBody, boundary_of
+from service.api.multipart import OnFile, SubmissionBody, boundary_of
 from service.api.views import filing_view
+from service.archive.port import StagedPut
 from service.catalog.records import AuditEvent, FilingQuery
 from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.filing import Category, DeliveryStatus, Destination, VersionStatus
 from service.domain.metadata import FilingMetadata
-from service.ingest import Origin, Submission, check_filing, submit_filing
-from service.uploads import Upload
+from service.ingest import (
+    Ingest,
+    Origin,
+    StagedPayload,
+    Submission,
+    check_filing,
+    stream_payload,
+    submit_filing,
+)
+from service.uploads import SpoolListener, Upload
 
 router = APIRouter(prefix="/v1", tags=["filings"])
 METADATA_PART_LIMIT = 256 * 1024
@@ -40,13 +53,16 @@ def _invalid_metadata(exc: ValidationError | ValueError) -> InvalidInput:
     )
 
 
-async def read_submission(request: Request, max_upload_bytes: int) -> tuple[FilingMetadata, Upload]:
+async def read_submission(
+    request: Request, max_upload_bytes: int, on_file: OnFile | None = None
+) -> tuple[FilingMetadata, Upload]:
     """Parse the multipart body as it streams in: a `metadata` JSON part and a `file` part,
     which goes straight to a hashed spool file on disk."""
     body = SubmissionBody(
         boundary_of(request.headers.get("content-type", "")),
         max_upload_bytes=max_upload_bytes,
         max_field_bytes=METADATA_PART_LIMIT,
+        on_file=on_file,
     )
     try:
         await body.read(request.stream())
@@ -108,21 +124,85 @@ def _submitted(submission: Submission) -> JSONResponse:
     )
 
 
+class _Streaming:
+    """The file of a new filing archived as it arrives (`stream_payload`), when the
+    metadata part came first and declares the file's SHA-256."""
+
+    def __init__(self, ingest: Ingest, principal: Principal, request: Request) -> None:
+        self._ingest = ingest
+        self._principal = principal
+        length = request.headers.get("content-length", "")
+        self._size_hint = int(length) if length.isdigit() else None
+        self.staged: StagedPayload | None = None
+
+    def on_file(self, fields: Mapping[str, str], filename: str, path: Path) -> SpoolListener | None:
+        try:
+            metadata = FilingMetadata.model_validate(json.loads(fields.get("metadata", "")))
+        except (ValidationError, ValueError):
+            return None  # answered properly once the body is read
+        self.staged = stream_payload(
+            self._ingest, self._principal, metadata, filename, path, self._size_hint
+        )
+        if self.staged is None or self.staged.payload.staged is None:
+            return None
+        return _AbortingAside(self.staged.payload.staged)
+
+    def abort_aside(self) -> None:
+        if self.staged is not None:
+            _abort_aside(self.staged.abort)
+
+
+@dataclass(frozen=True)
+class _AbortingAside:
+    """A staged put told of the spool's growth on the event loop, where an abort, which
+    waits for the parts in flight, must not run."""
+
+    staged: StagedPut
+
+    def grown(self, size: int) -> None:
+        self.staged.grown(size)
+
+    def seal(self, size: int) -> None:
+        self.staged.seal(size)
+
+    def abort(self) -> None:
+        _abort_aside(self.staged.abort)
+
+
+def _abort_aside(abort: Callable[[], None]) -> None:
+    threading.Thread(target=abort, name="abort-streamed", daemon=True).start()
+
+
 @router.post("/filings", status_code=201, summary="提交报送 Submit a filing")
 async def submit(
     request: Request, container: ContainerDep, principal: PrincipalDep
 ) -> JSONResponse:
-    """Idempotency-Key (optional): the same key and body give the same filing (200, replayed)."""
+    """Idempotency-Key (optional): the same key and body give the same filing (200, replayed).
+    With `file_sha256` in the metadata part, sent before the file part, the file goes to
+    the archive while it is received."""
     key = _idempotency_key(request)
-    metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
+    streaming = _Streaming(container.ingest, principal, request)
+    try:
+        metadata, upload = await read_submission(
+            request, container.settings.max_upload_bytes, on_file=streaming.on_file
+        )
+    except BaseException:
+        streaming.abort_aside()
+        raise
     try:
         submission = await run_in_threadpool(
             lambda: submit_filing(
-                container.ingest, principal, metadata, upload, _origin(request), idempotency_key=key
+                container.ingest,
+                principal,
+                metadata,
+                upload,
+                _origin(request),
+                idempotency_key=key,
+                streamed=streaming.staged,
             )
         )
     finally:
-        upload.path.unlink(missing_ok=True)
+        upload.path.unlink(missing_ok=True)  # submit_filing settles the streamed payload
     return _submitted(submission)
 
 

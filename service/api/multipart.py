@@ -4,16 +4,19 @@ the bytes, no intermediate copy, the size limit enforced as they arrive."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from service.domain.errors import InvalidInput
-from service.uploads import Spool, Upload
+from service.uploads import Spool, SpoolListener, Upload
 
 FIELDS = frozenset({"metadata", "file"})
+# Called as the file part begins, with the fields read so far, the file's name and its
+# spool path: may return a listener told of the spool's growth (see `Spool.listen`).
+OnFile = Callable[[Mapping[str, str], str, Path], SpoolListener | None]
 
 
 def _malformed(reason: str) -> InvalidInput:
@@ -43,8 +46,16 @@ class SubmissionBody:
     """Receives one submission. After `read`, `fields` holds the text parts and `upload`
     the spooled file (the caller removes it)."""
 
-    def __init__(self, boundary: bytes, *, max_upload_bytes: int, max_field_bytes: int) -> None:
+    def __init__(
+        self,
+        boundary: bytes,
+        *,
+        max_upload_bytes: int,
+        max_field_bytes: int,
+        on_file: OnFile | None = None,
+    ) -> None:
         self.fields: dict[str, str] = {}
+        self._on_file = on_file
         self.upload: Upload | None = None
         self._max_upload = max_upload_bytes
         self._max_field = max_field_bytes
@@ -101,6 +112,10 @@ class SubmissionBody:
             filename = options.get(b"filename")
             self._part.filename = _decoded(filename) if filename else "upload"
             self._spool = Spool(self._part.filename, self._max_upload, self._spool_dir)
+            if self._on_file is not None:
+                listener = self._on_file(self.fields, self._part.filename, self._spool.path)
+                if listener is not None:
+                    self._spool.listen(listener)
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._spool is not None:

@@ -50,9 +50,15 @@ class FilesystemStore(ArchiveStore):
     # -- writing --------------------------------------------------------------
 
     def put_new(
-        self, key: str, source: BinaryIO, *, content_type: str | None = None
+        self,
+        key: str,
+        source: BinaryIO,
+        *,
+        content_type: str | None = None,
+        absent_checked: bool = False,
     ) -> StoredObject:
-        """Write `source` under `key` once; `content_type` is not kept by this store."""
+        """Write `source` under `key` once (`os.link` refuses a taken key, so there is no
+        early refusal to skip); `content_type` is not kept by this store."""
         final = self._path(check_key(key))
         with self._translated():
             self._make_parents(key)

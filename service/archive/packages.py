@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -233,9 +234,10 @@ class Packages:
         bag_info: Mapping[str, str],
     ) -> PackageRef:
         """Write the bag, manifest last. Any failure re-raises and leaves the package
-        incomplete; every argument is checked before the first write. `metadata.json`,
-        `bagit.txt` and (when every payload file's size is given) `bag-info.txt` go out
-        while the payload does.
+        incomplete; every argument is checked before the first write. A prefix that
+        holds anything is refused (`AlreadyExists`) at once: one listing instead of each
+        object's early refusal. `metadata.json`, `bagit.txt` and (when every payload
+        file's size is given) `bag-info.txt` go out while the payload does.
 
         `bag_info` adds lines such as `Source-Organization`. Organization-Code, Category,
         Period and External-Identifier come from the prefix (given ones must agree);
@@ -246,14 +248,16 @@ class Packages:
         _check_bag_info(bag_info, _prefix_info(package))
         sizes = [f.size for f in payload] + [len(metadata_json)]
         known_sizes = [size for size in sizes if size is not None]
-        pool = self._pool
+        if next(iter(self._store.list(prefix)), None) is not None:
+            raise AlreadyExists(f"package {prefix} already holds objects")
+        put = partial(self._put_bytes, absent_checked=True)  # the whole prefix, just now
         tags = [
-            pool.submit(self._put_json, f"{prefix}data/{METADATA}", metadata_json),
-            pool.submit(self._put_bytes, prefix + BAGIT, _BAGIT_TXT),
+            self._pool.submit(put, f"{prefix}data/{METADATA}", metadata_json, "application/json"),
+            self._pool.submit(put, prefix + BAGIT, _BAGIT_TXT),
         ]
         if len(known_sizes) == len(sizes):
             info = self._bag_info(package, bag_info, known_sizes)
-            tags.append(pool.submit(self._put_bytes, prefix + BAG_INFO, info))
+            tags.append(self._pool.submit(put, prefix + BAG_INFO, info))
         try:
             files = [self._put_payload(prefix, f) for f in payload]
         finally:
@@ -263,21 +267,28 @@ class Packages:
         if len(known_sizes) == len(sizes):
             _check_sizes(files, known_sizes)
         else:
-            info = self._bag_info(package, bag_info, [f.size for f in files])
-            self._put_bytes(prefix + BAG_INFO, info)
+            put(prefix + BAG_INFO, self._bag_info(package, bag_info, [f.size for f in files]))
         hashes = {f.key.removeprefix(prefix): f.sha256 for f in files}
-        manifest = self._put_bytes(prefix + MANIFEST, manifest_text(hashes).encode())
+        manifest = put(prefix + MANIFEST, manifest_text(hashes).encode())
         return PackageRef(prefix, tuple(files), manifest)
 
     def stage_payload(
-        self, prefix: str, name: str, path: Path, *, size: int, sha256: str
+        self,
+        prefix: str,
+        name: str,
+        path: Path,
+        *,
+        sha256: str,
+        size: int | None = None,
+        size_hint: int | None = None,
     ) -> PayloadFile:
-        """Start writing the file at `path` as the payload file `name` of the package at
-        `prefix`, before the rest of the package is known (`ArchiveStore.stage`): pass
-        the result to `put_package`, which commits it, or call its `staged.abort()`."""
+        """Start writing the file at `path` (complete at `size` bytes, or still being
+        written) as the payload file `name` of the package at `prefix`, before the rest
+        of the package is known (`ArchiveStore.stage`): pass the result to
+        `put_package`, which commits it, or call its `staged.abort()`."""
         PackageId.from_prefix(prefix)
         key = f"{prefix}data/{payload_name(name)}"
-        staged = self._store.stage(key, path, size=size, sha256=sha256)
+        staged = self._store.stage(key, path, sha256=sha256, size=size, size_hint=size_hint)
         return PayloadFile(name, expected_sha256=sha256, staged=staged, size=size)
 
     def _put_payload(self, prefix: str, file: PayloadFile) -> StoredObject:
@@ -286,20 +297,26 @@ class Packages:
             stored = file.staged.commit()
         else:
             assert file.source is not None
-            stored = self._store.put_new(key, file.source, content_type=file.media_type)
+            stored = self._store.put_new(
+                key, file.source, content_type=file.media_type, absent_checked=True
+            )
         if file.expected_sha256 is not None and stored.sha256 != file.expected_sha256.lower():
             raise FixityMismatch(
                 f"{key}: stored sha256 {stored.sha256}, expected {file.expected_sha256}"
             )
         return stored
 
-    def _put_json(self, key: str, data: bytes) -> StoredObject:
-        return self._put_bytes(key, data, "application/json")
-
     def _put_bytes(
-        self, key: str, data: bytes, media_type: str = "text/plain; charset=utf-8"
+        self,
+        key: str,
+        data: bytes,
+        media_type: str = "text/plain; charset=utf-8",
+        *,
+        absent_checked: bool = False,
     ) -> StoredObject:
-        return self._store.put_new(key, io.BytesIO(data), content_type=media_type)
+        return self._store.put_new(
+            key, io.BytesIO(data), content_type=media_type, absent_checked=absent_checked
+        )
 
     def _bag_info(
         self, package: PackageId, extra: Mapping[str, str], sizes: Sequence[int]

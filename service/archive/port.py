@@ -62,10 +62,20 @@ class StoredObject:
 
 
 class StagedPut(Protocol):
-    """A write under way (`ArchiveStore.stage`). Exactly one of `commit` and `abort`
-    is called; the file must not change until then."""
+    """A write under way (`ArchiveStore.stage`) of a file that may still be growing:
+    its writer calls `grown` as bytes are appended and `seal` once it is complete. Then
+    exactly one of `commit` and `abort` is called (`abort` also before `seal`); the
+    file's bytes must not change until then."""
 
     key: str
+
+    def grown(self, size: int) -> None:
+        """The file now holds `size` bytes, final from here on; a store may send them."""
+        ...
+
+    def seal(self, size: int) -> None:
+        """The file is complete at `size` bytes."""
+        ...
 
     def commit(self) -> StoredObject:
         """Make the object visible once, as `put_new` would, and return it: `AlreadyExists`
@@ -74,15 +84,24 @@ class StagedPut(Protocol):
         ...
 
     def abort(self) -> None:
-        """Give the write up; nothing becomes visible. Never raises."""
+        """Give the write up; nothing becomes visible. Never raises; after `commit`,
+        does nothing."""
         ...
 
 
 class ArchiveStore(Protocol):
     def put_new(
-        self, key: str, source: BinaryIO, *, content_type: str | None = None
+        self,
+        key: str,
+        source: BinaryIO,
+        *,
+        content_type: str | None = None,
+        absent_checked: bool = False,
     ) -> StoredObject:
-        """Write `source` under `key` once; `AlreadyExists` if the key is taken."""
+        """Write `source` under `key` once; `AlreadyExists` if the key is taken.
+
+        `absent_checked`: the caller has just found nothing under the key (its package's
+        prefix empty), so a store may skip its early refusal; never its write-once check."""
         ...
 
     def stage(
@@ -90,13 +109,16 @@ class ArchiveStore(Protocol):
         key: str,
         path: Path,
         *,
-        size: int,
         sha256: str,
+        size: int | None = None,
+        size_hint: int | None = None,
         content_type: str | None = None,
     ) -> StagedPut:
-        """Start writing the file at `path` (`size` bytes hashing to `sha256`) under
-        `key`, invisibly until `StagedPut.commit`. Returns at once; errors surface at
-        `commit`. This default writes everything at `commit`."""
+        """Start writing the file at `path`, which hashes to `sha256`, under `key`,
+        invisibly until `StagedPut.commit`. `size` when the file is complete (it is then
+        sealed), else it is still being written and `size_hint` may say how large it
+        will about be. Returns at once, without I/O; errors surface at `commit`. This
+        default writes everything at `commit`."""
         return DeferredPut(self, check_key(key), path, sha256, content_type)
 
     def open(self, key: str) -> AbstractContextManager[BinaryIO]:
@@ -129,6 +151,12 @@ class DeferredPut:
     path: Path
     sha256: str
     content_type: str | None = None
+
+    def grown(self, size: int) -> None:
+        pass
+
+    def seal(self, size: int) -> None:
+        pass
 
     def commit(self) -> StoredObject:
         """The file is checked as it streams: a mismatch raises at EOF, before the

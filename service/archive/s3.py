@@ -203,6 +203,7 @@ class S3Store(ArchiveStore):
         self._clock = clock
         self._mode: _BucketMode | None = None
         self._mode_lock = threading.Lock()
+        self._signed_payload = (self._config.endpoint_url or "").startswith("http:")
         # Staged uploads' jobs (`_StagedUpload`), shared: it bounds parts in flight.
         self._pool = ThreadPoolExecutor(_pool_size(self._config), thread_name_prefix="s3-stage")
 
@@ -214,16 +215,18 @@ class S3Store(ArchiveStore):
         source: BinaryIO,
         *,
         content_type: str | None = None,
+        absent_checked: bool = False,
         expected_sha256: str | None = None,
     ) -> StoredObject:
-        """`expected_sha256`: refuse (`FixityMismatch`) before sending a byte when the
-        source hashes otherwise."""
+        """`absent_checked` skips step 1 of the module docstring (never step 3).
+        `expected_sha256`: refuse (`FixityMismatch`) before sending a byte when the source
+        hashes otherwise."""
         full = self._full(key)
         with self._translated(key):
             mode = self._bucket_mode()
             if mode.versioning == "Suspended":
                 raise self._unavailable("bucket versioning is suspended: write-once cannot hold")
-            if self._holds_object(full, mode):  # refused before reading a byte
+            if not absent_checked and self._holds_object(full, mode):  # before reading a byte
                 raise AlreadyExists(key)
         single_up_to = self._config.multipart_threshold if mode.versioned else MAX_SINGLE_PUT
         with _prepared(source, self._config.spool_dir, single_up_to) as body, self._translated(key):
@@ -242,28 +245,27 @@ class S3Store(ArchiveStore):
         key: str,
         path: Path,
         *,
-        size: int,
         sha256: str,
+        size: int | None = None,
+        size_hint: int | None = None,
         content_type: str | None = None,
     ) -> StagedPut:
-        """On a versioned bucket, a file of at least one part goes up at once as a
-        multipart upload, its parts in parallel, completed only at `commit` (the module
-        docstring's "oldest version wins" then applies); `abort` aborts it, so nothing
-        is ever visible. Elsewhere — an unversioned bucket, where RGW 16 ignores
-        `If-None-Match` on completion, or a small file, where the extra requests cost
-        more than they save — the file is `put_new` at `commit`."""
+        """On a versioned bucket the file goes up as a multipart upload as soon as it
+        holds a part (even while it is still being written), its parts in parallel,
+        completed only at `commit` (the module docstring's "oldest version wins" then
+        applies); `abort` aborts it, so nothing is ever visible. Elsewhere — an
+        unversioned bucket, where RGW 16 ignores `If-None-Match` on completion, or a file
+        under one part, where the extra requests cost more than they save — the file is
+        `put_new` at `commit`."""
         full = self._full(key)
-        try:
-            with self._translated(key):
-                mode = self._bucket_mode()
-        except ArchiveUnavailable:
-            mode = None  # the put at commit will say so
-        if mode is None or not mode.versioned or size < MIN_PART:
+        if self._mode is not None and not self._mode.versioned:
             return _FilePut(self, key, path, sha256, content_type)
-        body_fd = os.open(path, os.O_RDONLY)
-        body = _Body(size, sha256, None, partial(_file_range, body_fd, 0))
-        write = _Write(secrets.token_hex(16), body, content_type, self._lock_for(key, mode))
-        return _StagedUpload(self, key, full, write, mode, body_fd)
+        basis = size if size is not None else size_hint or self._config.part_size
+        part_size = _stage_part_size(basis, self._config)
+        staged = _StagedUpload(self, key, full, path, sha256, content_type, part_size, basis)
+        if size is not None:
+            staged.seal(size)
+        return staged
 
     def _single(self, full: str, write: _Write) -> str | None:
         body = write.body
@@ -326,9 +328,18 @@ class S3Store(ArchiveStore):
             PartNumber=number,
             Body=body.reader(offset, length),
             ContentLength=length,
-            ContentMD5=body.md5_of(offset, length),
+            **self._part_checksum(body.md5_of, offset, length),
         )
         return {"PartNumber": number, "ETag": response["ETag"]}
+
+    def _part_checksum(
+        self, md5_of: Callable[[int, int], str], offset: int, length: int
+    ) -> dict[str, str]:
+        """Content-MD5 for a part, unless the payload is signed: over plain http SigV4
+        sends each body's SHA-256, which the server checks (RGW answers a body changed
+        after signing with XAmzContentSHA256Mismatch), so the MD5 would be a second
+        hash of the same bytes. Parts carry no Object Lock headers, which need one."""
+        return {} if self._signed_payload else {"ContentMD5": md5_of(offset, length)}
 
     def _abort(self, full: str, upload_id: str) -> None:
         # Best effort: the upload was never completed, so no object is visible either way.
@@ -580,6 +591,12 @@ class _FilePut:
     sha256: str
     content_type: str | None
 
+    def grown(self, size: int) -> None:
+        pass
+
+    def seal(self, size: int) -> None:
+        pass
+
     def commit(self) -> StoredObject:
         with self.path.open("rb") as source:
             return self.store.put_new(
@@ -597,117 +614,236 @@ def _stage_part_size(size: int, config: S3Config) -> int:
     return max(MIN_PART, min(config.part_size, spread), -(-size // MAX_PARTS))
 
 
+@dataclass(frozen=True)
+class _Upload:
+    upload_id: str
+    write: _Write
+    mode: _BucketMode
+
+
+@dataclass(frozen=True)
+class _Part:
+    number: int
+    offset: int
+    length: int
+    md5: Future[str | None]
+
+
 class _StagedUpload:
-    """A multipart upload of a complete file, sent in the background from the moment it
-    is staged. Beside the upload's creation run the same early refusal as `put_new`'s,
-    each part's MD5 and one more SHA-256 of the file as sent; each part goes up once the
-    upload exists and its MD5 is known. Nothing is visible until `commit` completes the
-    upload; `abort` aborts it.
+    """A multipart upload sent in the background while its file is still being written.
+
+    Each time the file holds another full part (`grown`, `seal`), the part's MD5 (where
+    needed) is computed; the first part also starts the upload's creation (after the
+    same early refusal as `put_new`, on a versioned bucket only), and once it exists
+    each part goes up. `seal` also starts one more SHA-256 of the file, as sent. A file
+    sealed under one part, or on an unversioned bucket, is `put_new` at `commit`.
+    Nothing is visible until `commit` completes the upload; `abort` aborts it.
 
     All of it runs on the store's shared pool, where a job only ever waits for a job
     submitted before it: since the pool starts jobs in order, that one has started (or
     ended), so the pool cannot deadlock however many uploads share it."""
 
     def __init__(
-        self, store: S3Store, key: str, full: str, write: _Write, mode: _BucketMode, fd: int
+        self,
+        store: S3Store,
+        key: str,
+        full: str,
+        path: Path,
+        sha256: str,
+        content_type: str | None,
+        part_size: int,
+        size_hint: int | None,
     ) -> None:
         self.key = key
         self._store = store
         self._full = full
-        self._write = write
-        self._mode = mode
-        self._fd = fd
+        self._path = path
+        self._fd = os.open(path, os.O_RDONLY)
+        self._body = _Body(0, sha256, None, partial(_file_range, self._fd, 0))
+        self._content_type = content_type
+        self._part_size = part_size
         self._lock = threading.Lock()
-        self._settled = False
+        self._parts: list[_Part] = []
+        self._queued = 0  # bytes given to parts
+        self._taken: Future[bool] | None = None
+        self._created: Future[_Upload | None] | None = None
+        self._upload: _Upload | None = None
         self._sends: list[Future[dict[str, Any]]] = []
-        body, pool = write.body, store._pool
-        part_size = _stage_part_size(body.size, store._config)
-        ranges = [body.part_range(n, part_size) for n in range(1, -(-body.size // part_size) + 1)]
-        self._created = pool.submit(self._create, ranges)
-        self._taken = pool.submit(store._holds_object, full, mode)
-        self._md5s = [pool.submit(body.md5_of, offset, length) for offset, length in ranges]
-        self._hashed = pool.submit(lambda: hash_stream(body.reader(0, body.size))[0])
+        self._hashed: Future[str] | None = None
+        self._sealed = False
+        self._settled = False
+        if size_hint is not None and size_hint >= MIN_PART:
+            with self._lock:
+                self._start_upload()  # its round trips while the first part arrives
+
+    def grown(self, size: int) -> None:
+        with self._lock:
+            while not self._settled and size - self._queued >= self._part_size:
+                self._queue_part(self._part_size)
+
+    def seal(self, size: int) -> None:
+        with self._lock:
+            if self._sealed or self._settled:
+                return
+            if self._parts or size >= MIN_PART:
+                while size > self._queued:
+                    self._queue_part(min(self._part_size, size - self._queued))
+            self._sealed = True
+            self._body.size = size
+            if self._parts:
+                self._hashed = self._store._pool.submit(
+                    lambda: hash_stream(self._body.reader(0, size))[0]
+                )
 
     def commit(self) -> StoredObject:
-        body = self._write.body
         try:
             with self._store._translated(self.key):
-                if self._settled:
-                    raise RuntimeError(f"{self.key}: the staged put was committed or aborted")
-                upload_id = self._created.result()
-                if self._taken.result():
-                    raise AlreadyExists(self.key)
-                parts = [future.result() for future in self._sends]
-                if (found := self._hashed.result()) != body.sha256:
-                    raise FixityMismatch(f"{self.key}: sha256 {found}, expected {body.sha256}")
-                version_id = self._complete(upload_id, parts)
-                if self._write.lock is not None and version_id:
-                    self._store._apply_lock(self._full, version_id, self._write.lock)
-                self._store._confirm(self.key, self._full, self._write, version_id, self._mode)
+                if not self._sealed or self._settled:
+                    raise RuntimeError(f"{self.key}: the staged put is unsealed or settled")
+                upload = self._created.result() if self._created is not None else None
+                if upload is None or not self._parts:  # an unversioned bucket; under a part
+                    return self._put_whole(upload)
+                stored = self._complete(upload)
         except BaseException:
             self.abort()
             raise
         self._close()
-        return StoredObject(key=self.key, size=body.size, sha256=body.sha256)
+        return stored
 
     def abort(self) -> None:
         with self._lock:
             if self._settled:
                 return
-            self._settled = True  # the creation job submits no part after this
-        jobs: list[Future[Any]] = [self._taken, *self._md5s, self._hashed]
-        for job in jobs:
-            job.cancel()
-        wait([self._created])
-        for send in self._sends:
-            send.cancel()
-        wait([*jobs, *self._sends])  # no part is in flight after this
-        if self._created.exception() is None:
-            self._store._abort(self._full, self._created.result())
+            self._settled = True  # no part is queued or sent after this
+        self._stop_jobs()
+        if self._created is not None and self._created.exception() is None:
+            upload = self._created.result()
+            if upload is not None:
+                self._store._abort(self._full, upload.upload_id)
         self._close()
 
-    def _close(self) -> None:
-        self._settled = True
-        with suppress(OSError):
-            os.close(self._fd)
-
-    def _create(self, ranges: list[tuple[int, int]]) -> str:
-        store, write = self._store, self._write
-        response = store._client.create_multipart_upload(
-            Bucket=store._bucket,
-            Key=self._full,
-            **write.object_params(self._full),
-            **write.lock_params(),
-        )
-        upload_id = str(response["UploadId"])
+    def _stop_jobs(self) -> None:
+        """Cancel what has not started and wait for the rest, so that no job reads the
+        file descriptor after `_close` (its number could by then name another file)."""
+        jobs: list[Future[Any]] = [p.md5 for p in self._parts]
+        if self._taken is not None:
+            jobs.append(self._taken)
+        if self._hashed is not None:
+            jobs.append(self._hashed)
+        for job in jobs:
+            job.cancel()
+        if self._created is not None:
+            wait([self._created])
         with self._lock:
+            sends = list(self._sends)
+        for send in sends:
+            send.cancel()
+        wait([*jobs, *sends])
+
+    # -- in the caller's thread, under the lock --
+
+    def _queue_part(self, length: int) -> None:
+        store = self._store
+        offset = self._queued
+        self._queued += length
+        md5: Future[str | None] = store._pool.submit(self._md5_of, offset, length)
+        part = _Part(len(self._parts) + 1, offset, length, md5)
+        self._parts.append(part)
+        if self._created is None:
+            self._start_upload()
+        elif self._upload is not None:
+            self._sends.append(store._pool.submit(self._send, self._upload.upload_id, part))
+
+    def _start_upload(self) -> None:
+        """The early refusal, then the creation, which waits for it: submitted in this
+        order, so that no job waits for one submitted after it."""
+        store = self._store
+
+        def taken() -> bool:
+            mode = store._bucket_mode()
+            return mode.versioned and store._holds_object(self._full, mode)
+
+        self._taken = store._pool.submit(taken)
+        self._created = store._pool.submit(self._create)
+
+    # -- on the pool --
+
+    def _md5_of(self, offset: int, length: int) -> str | None:
+        return None if self._store._signed_payload else self._body.md5_of(offset, length)
+
+    def _create(self) -> _Upload | None:
+        store = self._store
+        with store._translated(self.key):
+            mode = store._bucket_mode()
+            if not mode.versioned:
+                return None
+            write = _Write(
+                secrets.token_hex(16),
+                self._body,
+                self._content_type,
+                store._lock_for(self.key, mode),
+            )
+            response = store._client.create_multipart_upload(
+                Bucket=store._bucket,
+                Key=self._full,
+                **write.object_params(self._full),
+                **write.lock_params(),
+            )
+            upload = _Upload(str(response["UploadId"]), write, mode)
+            assert self._taken is not None
+            if self._taken.result():
+                store._abort(self._full, upload.upload_id)
+                raise AlreadyExists(self.key)
+        with self._lock:
+            self._upload = upload
             if not self._settled:
                 self._sends = [
-                    store._pool.submit(self._send, upload_id, number, offset, length)
-                    for number, (offset, length) in enumerate(ranges, start=1)
+                    store._pool.submit(self._send, upload.upload_id, p) for p in self._parts
                 ]
-        return upload_id
+        return upload
 
-    def _send(self, upload_id: str, number: int, offset: int, length: int) -> dict[str, Any]:
+    def _send(self, upload_id: str, part: _Part) -> dict[str, Any]:
         store = self._store
+        md5 = part.md5.result()
         response = store._client.upload_part(
             Bucket=store._bucket,
             Key=self._full,
             UploadId=upload_id,
-            PartNumber=number,
-            Body=self._write.body.reader(offset, length),
-            ContentLength=length,
-            ContentMD5=self._md5s[number - 1].result(),
+            PartNumber=part.number,
+            Body=self._body.reader(part.offset, part.length),
+            ContentLength=part.length,
+            **({"ContentMD5": md5} if md5 is not None else {}),
         )
-        return {"PartNumber": number, "ETag": response["ETag"]}
+        return {"PartNumber": part.number, "ETag": response["ETag"]}
 
-    def _complete(self, upload_id: str, parts: list[dict[str, Any]]) -> str | None:
-        store = self._store
+    # -- committing --
+
+    def _put_whole(self, upload: _Upload | None) -> StoredObject:
+        with self._lock:
+            self._settled = True
+        self._stop_jobs()
+        if upload is not None:  # created as the size hint promised a part at least
+            self._store._abort(self._full, upload.upload_id)
+        self._close()
+        with self._path.open("rb") as source:
+            return self._store.put_new(
+                self.key,
+                source,
+                content_type=self._content_type,
+                expected_sha256=self._body.sha256,
+            )
+
+    def _complete(self, upload: _Upload) -> StoredObject:
+        store, body, write = self._store, self._body, upload.write
+        parts = [send.result() for send in self._sends]
+        assert self._hashed is not None
+        if (found := self._hashed.result()) != body.sha256:
+            raise FixityMismatch(f"{self.key}: sha256 {found}, expected {body.sha256}")
         try:
             response = store._client.complete_multipart_upload(
                 Bucket=store._bucket,
                 Key=self._full,
-                UploadId=upload_id,
+                UploadId=upload.upload_id,
                 MultipartUpload={"Parts": parts},
                 IfNoneMatch="*",
             )
@@ -715,7 +851,16 @@ class _StagedUpload:
             if _status(exc) == 412:
                 raise AlreadyExists(self.key) from None
             raise
-        return _version_id(response)
+        version_id = _version_id(response)
+        if write.lock is not None and version_id:
+            store._apply_lock(self._full, version_id, write.lock)
+        store._confirm(self.key, self._full, write, version_id, upload.mode)
+        return StoredObject(key=self.key, size=body.size, sha256=body.sha256)
+
+    def _close(self) -> None:
+        self._settled = True
+        with suppress(OSError):
+            os.close(self._fd)
 
 
 # -- the spooled, hashed body of one put ----------------------------------------------

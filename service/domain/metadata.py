@@ -217,6 +217,16 @@ class FilingEnvelope(_Model):
     publish_at: datetime | None = None
     review: Review | None = Field(None, description="保密审查记录；发往门户网站的报送必填")
     waivers: list[Waiver] = Field(default_factory=list, max_length=50)
+    file_sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description=(
+            "文件的 SHA-256（十六进制小写），可选：给出时，服务拒收内容与之不符的文件，"
+            "并可在接收文件的同时将其写入归档。The file's SHA-256 (lowercase hex), "
+            "optional: when given, a file that hashes otherwise is refused, and the file "
+            "can go to the archive while it is received (send the metadata part first)."
+        ),
+    )
 
 
 class RuleOfLawReportMetadata(FilingEnvelope):

@@ -32,6 +32,7 @@ SECTIONS: tuple[tuple[str, tuple[Code, ...]], ...] = (
             _c("file_unreadable", ERROR, "文件损坏或加密", "corrupt or encrypted"),
             _c("file_too_complex", ERROR, "超出处理上限（页数、字数、压缩炸弹……）", "over a processing limit (pages, text, zip bomb …)"),
             _c("file_no_text", ERROR, "没有可提取的文字（如扫描件 PDF）", "no text to extract (e.g. a scanned PDF)"),
+            _c("file_sha256_mismatch", ERROR, "文件的 SHA-256 与元数据 file_sha256 不符（传输中损坏或发错文件）", "the file does not hash to the metadata's file_sha256 (damaged on the way or the wrong file)"),
         ),
     ),
     (

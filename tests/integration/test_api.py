@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -245,6 +246,24 @@ def test_validation_alone_stores_nothing(
     body = response.json()
     assert body["valid"] is False
     assert "rol_title_year_mismatch" in [f["code"] for f in body["findings"]]
+    _nothing_stored(container)
+
+
+@pytest.mark.parametrize("declared", ["right", "wrong"])
+def test_a_declared_file_sha256_is_checked_against_the_file(
+    api: httpx.Client, container: Container, sample_docx: bytes, declared: str
+) -> None:
+    sha256 = hashlib.sha256(sample_docx if declared == "right" else b"other").hexdigest()
+
+    response = _submit(api, sample_docx, metadata=sample_metadata(file_sha256=sha256))
+
+    if declared == "right":
+        assert response.status_code == 201, response.text
+        return
+    assert response.status_code == 422
+    [finding] = response.json()["error"]["findings"]
+    assert (finding["code"], finding["where"]) == ("file_sha256_mismatch", "file")
+    assert hashlib.sha256(sample_docx).hexdigest() in finding["message_en"]
     _nothing_stored(container)
 
 

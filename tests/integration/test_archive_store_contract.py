@@ -342,6 +342,42 @@ def test_a_staged_file_that_does_not_hash_to_its_sha256_is_refused_and_leaves_no
     assert list(store.list("filings/")) == []
 
 
+@STAGED_SIZES
+def test_a_file_staged_while_it_is_still_being_written_is_stored_once_sealed(
+    store: ArchiveStore, tmp_path: Path, size: int
+) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "growing"
+    path.write_bytes(b"")
+    sha256 = hashlib.sha256(data).hexdigest()
+
+    staged = store.stage("filings/G/报告.pdf", path, sha256=sha256, size_hint=size + 300)
+    with path.open("ab", buffering=0) as spool:
+        for start in range(0, size, 1024 * 1024):
+            spool.write(data[start : start + 1024 * 1024])
+            staged.grown(min(size, start + 1024 * 1024))
+            assert store.stat("filings/G/报告.pdf") is None
+    staged.seal(size)
+    stored = staged.commit()
+
+    assert stored == StoredObject("filings/G/报告.pdf", size, sha256)
+    assert read(store, "filings/G/报告.pdf") == data
+
+
+def test_a_growing_file_abandoned_before_it_is_sealed_leaves_nothing(
+    store: ArchiveStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "growing"
+    path.write_bytes(os.urandom(11 * MiB))
+
+    staged = store.stage("filings/G/a.pdf", path, sha256="0" * 64, size_hint=40 * MiB)
+    staged.grown(11 * MiB)
+    staged.abort()
+
+    assert store.stat("filings/G/a.pdf") is None
+    assert list(store.list("filings/")) == []
+
+
 def test_of_four_staged_puts_to_one_key_committed_at_once_exactly_one_wins(
     store: ArchiveStore, tmp_path: Path
 ) -> None:

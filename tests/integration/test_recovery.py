@@ -74,8 +74,8 @@ class MemoryStore(InMemoryStore):
 
     lose_manifest_response = False
 
-    def put_new(self, key: str, source: BinaryIO, *, content_type: str | None = None) -> Any:
-        stored = super().put_new(key, source, content_type=content_type)
+    def put_new(self, key: str, source: BinaryIO, **kwargs: Any) -> Any:
+        stored = super().put_new(key, source, **kwargs)
         if key.endswith(MANIFEST) and self.lose_manifest_response:
             self.lose_manifest_response = False
             raise ArchiveUnavailable(detail={"key": key})

@@ -5,10 +5,14 @@ refused, duplicate or failed submission leaves no object and no unfinished uploa
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
+import socket
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -58,6 +62,33 @@ def _post(
             data={"metadata": json.dumps(metadata, ensure_ascii=False)},
             files={"file": ("报告.docx", file)},
         )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _multipart(metadata: dict[str, Any], content: bytes, boundary: str = "b0undary") -> bytes:
+    return (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="metadata"\r\n\r\n'
+            f"{json.dumps(metadata, ensure_ascii=False)}\r\n"
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="报告.docx"\r\n\r\n'
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+
+def _eventually(check: Callable[[], bool], within_s: float = 10) -> bool:
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _objects(s3: S3Server, bucket: str) -> list[str]:
@@ -142,4 +173,81 @@ def test_a_large_correction_goes_up_in_parts_as_the_next_version(
     assert versions == {1: "superseded", 2: "archived"}  # never delivered: no worker runs here
     head = ceph_s3.shared_client.head_object(Bucket=bucket, Key=_payload_key(response.json(), 2))
     assert head["ETag"].endswith('-2"')
+    assert _unfinished_uploads(ceph_s3, bucket) == []
+
+
+# -- a declared SHA-256: the file goes to the archive while it is received ----------
+
+
+def test_a_filing_that_declares_its_sha256_is_archived_as_it_arrives(
+    s3_api: httpx.Client, ceph_s3: S3Server, bucket: str, report: Path
+) -> None:
+    response = _post(s3_api, report, sample_metadata(file_sha256=_sha256(report)))
+
+    assert response.status_code == 201, response.text
+    head = ceph_s3.shared_client.head_object(Bucket=bucket, Key=_payload_key(response.json()))
+    assert head["ETag"].endswith('-2"')
+    assert head["Metadata"]["sha256"] == _sha256(report)
+    verified = s3_api.post(f"/v1/filings/{response.json()['id']}/verify", headers=AUTH).json()
+    assert verified["ok"], verified
+    assert _unfinished_uploads(ceph_s3, bucket) == []
+
+
+def test_a_file_that_is_not_the_one_declared_is_refused_and_leaves_nothing(
+    s3_api: httpx.Client, ceph_s3: S3Server, bucket: str, report: Path
+) -> None:
+    response = _post(s3_api, report, sample_metadata(file_sha256="0" * 64))
+
+    assert response.status_code == 422, response.text
+    [finding] = [f for f in response.json()["error"]["findings"] if f["severity"] == "error"]
+    assert finding["code"] == "file_sha256_mismatch"
+    assert _sha256(report) in finding["message_zh"]
+    assert _objects(ceph_s3, bucket) == []
+    assert _eventually(lambda: _unfinished_uploads(ceph_s3, bucket) == [])
+
+
+def test_a_client_that_goes_away_mid_upload_leaves_nothing(
+    s3_api: httpx.Client, ceph_s3: S3Server, bucket: str, report: Path
+) -> None:
+    body = _multipart(sample_metadata(file_sha256=_sha256(report)), report.read_bytes())
+    url = urlsplit(str(s3_api.base_url))
+    with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80)) as sock:
+        sock.sendall(
+            (
+                "POST /v1/filings HTTP/1.1\r\n"
+                f"Host: {url.netloc}\r\n"
+                f"Authorization: Bearer {TOKEN}\r\n"
+                "Content-Type: multipart/form-data; boundary=b0undary\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + body[: 5 * MiB + MiB // 2]  # more than a part of the file: the upload has begun
+        )
+        assert _eventually(lambda: _unfinished_uploads(ceph_s3, bucket) != [])
+
+    assert _eventually(lambda: _unfinished_uploads(ceph_s3, bucket) == [])
+    assert _objects(ceph_s3, bucket) == []
+    assert s3_api.get("/v1/filings", headers=AUTH).json()["filings"] == []
+
+
+def test_with_the_file_part_first_a_declared_filing_is_archived_after_it_arrives(
+    s3_api: httpx.Client, ceph_s3: S3Server, bucket: str, report: Path
+) -> None:
+    metadata = json.dumps(sample_metadata(file_sha256=_sha256(report)), ensure_ascii=False)
+    body = (
+        b"--b0undary\r\n"
+        b'Content-Disposition: form-data; name="file"; filename="report.docx"\r\n\r\n'
+        + report.read_bytes()
+        + b"\r\n--b0undary\r\n"
+        + b'Content-Disposition: form-data; name="metadata"\r\n\r\n'
+        + metadata.encode()
+        + b"\r\n--b0undary--\r\n"
+    )
+
+    response = s3_api.post(
+        "/v1/filings",
+        headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b0undary"},
+        content=body,
+    )
+
+    assert response.status_code == 201, response.text
     assert _unfinished_uploads(ceph_s3, bucket) == []

@@ -11,6 +11,7 @@ import io
 import os
 import re
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from service.archive.packages import package_prefix
 from service.archive.retention import add_years
 from service.archive.s3 import S3Config, S3Store, make_client
 from service.bootstrap import build_store
-from service.domain.errors import AlreadyExists, ArchiveUnavailable, ObjectMissing
+from service.domain.errors import AlreadyExists, ArchiveUnavailable, FixityMismatch, ObjectMissing
 from service.settings import Settings
 from tests.support.s3 import BucketKind, S3Server
 from tests.support.servers import app_in_thread, free_port
@@ -351,6 +352,66 @@ def test_a_regular_file_is_hashed_in_place_and_left_at_its_end(
     assert read(store, "f.bin") == payload(BIG)
 
 
+# -- staged puts: multipart uploads, completed only at commit --------------------------
+
+
+def _unfinished_uploads(server: S3Server, bucket: str) -> list[str]:
+    listing = server.shared_client.list_multipart_uploads(Bucket=bucket)
+    return [upload["Key"] for upload in listing.get("Uploads", [])]
+
+
+def test_on_ceph_a_staged_payload_is_a_locked_multipart_object_once_committed(
+    ceph: S3Server, tmp_path: Path
+) -> None:
+    bucket = ceph.new_bucket("locked")
+    store = ceph.store(bucket, "archive")
+    path = tmp_path / "payload"
+    path.write_bytes(payload(12 * MiB))
+    key = LIVELIHOOD_KEY + "data/公告.docx"
+
+    staged = store.stage(key, path, sha256=hashlib.sha256(payload(12 * MiB)).hexdigest())
+    staged.seal(12 * MiB)
+    deadline = time.monotonic() + 10  # created in the background
+    while not _unfinished_uploads(ceph, bucket) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _unfinished_uploads(ceph, bucket) == [f"archive/{key}"]
+    assert store.stat(key) is None  # invisible meanwhile
+    staged.commit()
+
+    found = head(ceph, bucket, key)
+    assert re.fullmatch(r'"[0-9a-f]{32}-3"', found["ETag"])  # three parts of 5 MiB or less
+    assert found["ObjectLockMode"] == "COMPLIANCE"
+    assert found["Metadata"]["sha256"] == hashlib.sha256(payload(12 * MiB)).hexdigest()
+    assert _unfinished_uploads(ceph, bucket) == []
+
+
+@pytest.mark.parametrize("end", ["abort", "taken", "wrong sha256", "sealed small"])
+def test_a_staged_put_that_does_not_end_in_a_commit_leaves_no_unfinished_upload(
+    ceph: S3Server, tmp_path: Path, end: str
+) -> None:
+    bucket = ceph.new_bucket("locked")
+    store = ceph.store(bucket, "archive")
+    size = 64 * 1024 if end == "sealed small" else 11 * MiB
+    path = tmp_path / "payload"
+    path.write_bytes(payload(size))
+    sha256 = "0" * 64 if end == "wrong sha256" else hashlib.sha256(payload(size)).hexdigest()
+    if end == "taken":
+        store.put_new("k/data.bin", io.BytesIO(b"first"))
+
+    staged = store.stage("k/data.bin", path, sha256=sha256, size_hint=40 * MiB)
+    staged.seal(size)
+    if end == "abort":
+        staged.abort()
+    elif end == "sealed small":  # the upload, created for the hint, gives way to one PUT
+        assert staged.commit().size == size
+    else:
+        with pytest.raises(AlreadyExists if end == "taken" else FixityMismatch):
+            staged.commit()
+
+    assert _unfinished_uploads(ceph, bucket) == []
+    assert len(store.versions("k/data.bin")) == (0 if end in ("abort", "wrong sha256") else 1)
+
+
 # -- an unreachable store: ArchiveUnavailable, promptly -------------------------------
 
 
@@ -362,12 +423,15 @@ def anonymous_store(config: S3Config) -> S3Store:
 def _every_operation_is_unavailable(
     store: S3Store, within_s: float, only: tuple[str, ...] = ()
 ) -> None:
+    staged_file = Path(tempfile.mkdtemp()) / "staged"
+    staged_file.write_bytes(bytes(6 * MiB))
     operations = {
         "check": store.check,
         "put_new": lambda: store.put_new("a/b", io.BytesIO(b"x")),
         "open": lambda: store.open("a/b"),
         "stat": lambda: store.stat("a/b"),
         "list": lambda: list(store.list("a/")),
+        "stage": lambda: store.stage("a/b", staged_file, sha256="0" * 64, size=6 * MiB).commit(),
     }
     for name, operation in operations.items():
         if only and name not in only:
