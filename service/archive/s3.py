@@ -20,8 +20,10 @@ Writing (`put_new`):
    go in parallel (each part's MD5 computed by the thread that sends it) and the SDK
    can rewind a body to retry it. Our SHA-256 goes into the object's metadata
    (`x-amz-meta-sha256`): a multipart ETag is a composite, not the file's hash, and
-   RGW ignores `x-amz-checksum-*`. `Content-MD5` goes with every PUT and part (the one
-   server-side check RGW and AWS both honour). Metadata is ASCII, so the file name is
+   RGW ignores `x-amz-checksum-*`. `Content-MD5` goes with every PUT (the one
+   server-side check RGW and AWS both honour) and with every part unless the payload
+   is signed (plain http: SigV4 then carries each body's SHA-256, which the server
+   checks). Metadata is ASCII, so the file name is
    percent-encoded there and in `Content-Disposition` (RFC 5987).
 3. *Write once* — never trusting the server to refuse a second write:
 
@@ -50,6 +52,10 @@ Writing (`put_new`):
    PutObjectLegalHold after a multipart upload. The lock is read back (HEAD); one the
    server did not keep (e.g. RGW wraps a date after 2106 into the past) fails the put.
 
+Staging (`stage`): a file, complete or still arriving, goes up as a multipart upload
+in the background (`_StagedUpload`) and is completed at `commit` under steps 3 and 4;
+see `stage` for where it does not.
+
 A put that fails leaves no object under the key (an unfinished multipart upload is
 aborted). What no client can close: on an *unversioned* bucket whose server ignores
 `If-None-Match` (or for a >5 GiB multipart upload there on RGW), two writers racing
@@ -69,6 +75,7 @@ import secrets
 import stat as stat_module
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
@@ -662,8 +669,12 @@ class _StagedUpload:
         self._body = _Body(0, sha256, None, partial(_file_range, self._fd, 0))
         self._content_type = content_type
         self._part_size = part_size
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a done-callback may run at once, in the submitter
+        self._all_sent = threading.Condition(self._lock)
         self._parts: list[_Part] = []
+        self._unsent: deque[_Part] = deque()
+        self._in_flight = 0
+        self._send_failed = False
         self._queued = 0  # bytes given to parts
         self._taken: Future[bool] | None = None
         self._created: Future[_Upload | None] | None = None
@@ -735,6 +746,7 @@ class _StagedUpload:
         if self._created is not None:
             wait([self._created])
         with self._lock:
+            self._unsent.clear()
             sends = list(self._sends)
         for send in sends:
             send.cancel()
@@ -749,10 +761,34 @@ class _StagedUpload:
         md5: Future[str | None] = store._pool.submit(self._md5_of, offset, length)
         part = _Part(len(self._parts) + 1, offset, length, md5)
         self._parts.append(part)
+        self._unsent.append(part)
         if self._created is None:
             self._start_upload()
-        elif self._upload is not None:
-            self._sends.append(store._pool.submit(self._send, self._upload.upload_id, part))
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Send queued parts, no more than `multipart_concurrency` at a time (each holds
+        buffers while it is signed and sent); each one sent makes room for the next."""
+        limit = self._store._config.multipart_concurrency
+        while (
+            self._upload is not None
+            and self._unsent
+            and self._in_flight < limit
+            and not (self._settled or self._send_failed)
+        ):
+            part = self._unsent.popleft()
+            self._in_flight += 1
+            send = self._store._pool.submit(self._send, self._upload.upload_id, part)
+            self._sends.append(send)
+            send.add_done_callback(self._sent)
+
+    def _sent(self, send: Future[dict[str, Any]]) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if send.cancelled() or send.exception() is not None:
+                self._send_failed = True
+            self._dispatch()
+            self._all_sent.notify_all()
 
     def _start_upload(self) -> None:
         """The early refusal, then the creation, which waits for it: submitted in this
@@ -796,10 +832,7 @@ class _StagedUpload:
                 raise AlreadyExists(self.key)
         with self._lock:
             self._upload = upload
-            if not self._settled:
-                self._sends = [
-                    store._pool.submit(self._send, upload.upload_id, p) for p in self._parts
-                ]
+            self._dispatch()
         return upload
 
     def _send(self, upload_id: str, part: _Part) -> dict[str, Any]:
@@ -835,7 +868,12 @@ class _StagedUpload:
 
     def _complete(self, upload: _Upload) -> StoredObject:
         store, body, write = self._store, self._body, upload.write
-        parts = [send.result() for send in self._sends]
+        with self._lock:
+            self._all_sent.wait_for(
+                lambda: self._in_flight == 0 and (self._send_failed or not self._unsent)
+            )
+            sends = list(self._sends)
+        parts = sorted((send.result() for send in sends), key=lambda p: int(p["PartNumber"]))
         assert self._hashed is not None
         if (found := self._hashed.result()) != body.sha256:
             raise FixityMismatch(f"{self.key}: sha256 {found}, expected {body.sha256}")
