@@ -7,10 +7,10 @@ contract test suite run against each:
   SHA-256 while streaming, and refuses a key that already holds an object
   (`AlreadyExists`) — nothing archived is ever overwritten. A failed put leaves
   no object visible under the key.
-- `stage` starts writing a complete file in the background (the S3 store sends its
-  parts while the caller does other work); nothing is visible under the key until
-  `commit`, and `abort` leaves nothing. Stores without a background write inherit
-  `DeferredPut`, which writes at `commit`.
+- `stage` starts writing a file, complete or still being written, in the background
+  (the S3 store sends its parts while the caller receives and validates); nothing is
+  visible under the key until `commit`, and `abort` leaves nothing. Stores without a
+  background write inherit `DeferredPut`, which writes at `commit`.
 - `open` streams an object back; `ObjectMissing` when absent.
 - `list` yields keys under a prefix, sorted.
 - The store never deletes.
