@@ -23,6 +23,7 @@ import structlog
 
 from service import __version__
 from service.archive.packages import PackageRef, Packages, PayloadFile, package_prefix
+from service.archive.retention import Period, filing_period
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
 from service.catalog.repository import STALE_RESERVATION, Catalog, new_id
 from service.domain.access import Principal, Role
@@ -277,9 +278,18 @@ def stream_payload(
     filing_id = new_id("fil")
     prefix = package_prefix(metadata.org_code, metadata.category, metadata.period, filing_id, 1)
     payload = ingest.packages.stage_payload(
-        prefix, filename, path, sha256=metadata.file_sha256, size_hint=size_hint
+        prefix,
+        filename,
+        path,
+        sha256=metadata.file_sha256,
+        size_hint=size_hint,
+        retention=_retention(metadata),
     )
     return StagedPayload(filing_id, 1, payload)
+
+
+def _retention(metadata: FilingMetadata) -> Period | None:
+    return filing_period(metadata.model_dump(mode="json"))
 
 
 def _stage_payload(
@@ -293,7 +303,12 @@ def _stage_payload(
         metadata.org_code, metadata.category, metadata.period, filing_id, number
     )
     payload = ingest.packages.stage_payload(
-        prefix, upload.filename, upload.path, size=upload.size, sha256=upload.sha256
+        prefix,
+        upload.filename,
+        upload.path,
+        size=upload.size,
+        sha256=upload.sha256,
+        retention=_retention(metadata),
     )
     return StagedPayload(filing_id, number, payload)
 
@@ -512,6 +527,7 @@ def _archive(
             "Category": metadata.category.value,
             "Period": metadata.period,
         },
+        retention=_retention(metadata),
     )
 
 

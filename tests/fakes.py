@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 from service.archive.filesystem import check_key
 from service.archive.fixity import iter_chunks
 from service.archive.port import ArchiveStore, StoredObject
+from service.archive.retention import Period
 from service.delivery.port import DeliveryJob, Journal, Outcome
 from service.domain.errors import AlreadyExists, ArchiveUnavailable, ObjectMissing
 
@@ -40,6 +41,7 @@ class InMemoryStore(ArchiveStore):
         *,
         content_type: str | None = None,
         absent_checked: bool = False,
+        retention: Period | None = None,
     ) -> StoredObject:
         check_key(key)
         self._count_attempt(key)

@@ -35,6 +35,7 @@ from typing import BinaryIO
 
 from service.archive.fixity import hash_stream, iter_chunks
 from service.archive.port import TEMP_PREFIX, ArchiveStore, StoredObject, check_key
+from service.archive.retention import Period
 from service.domain.errors import AlreadyExists, ArchiveUnavailable, ObjectMissing
 
 __all__ = ["FilesystemStore", "check_key"]
@@ -56,9 +57,11 @@ class FilesystemStore(ArchiveStore):
         *,
         content_type: str | None = None,
         absent_checked: bool = False,
+        retention: Period | None = None,
     ) -> StoredObject:
         """Write `source` under `key` once (`os.link` refuses a taken key, so there is no
-        early refusal to skip); `content_type` is not kept by this store."""
+        early refusal to skip); `content_type` is not kept by this store, nor a
+        `retention`: it deletes nothing, and its files are read-only."""
         final = self._path(check_key(key))
         with self._translated():
             self._make_parents(key)

@@ -40,6 +40,7 @@ from service.archive.fixity import (
     verifying_reader,
 )
 from service.archive.port import ArchiveStore, StagedPut, StoredObject
+from service.archive.retention import Period
 from service.domain.errors import AlreadyExists, FixityMismatch, ObjectMissing
 
 MANIFEST = "manifest-sha256.txt"
@@ -232,6 +233,8 @@ class Packages:
         payload: Sequence[PayloadFile],
         metadata: Mapping[str, Any],
         bag_info: Mapping[str, str],
+        *,
+        retention: Period | None = None,
     ) -> PackageRef:
         """Write the bag, manifest last. Any failure re-raises and leaves the package
         incomplete; every argument is checked before the first write. A prefix that
@@ -241,7 +244,8 @@ class Packages:
 
         `bag_info` adds lines such as `Source-Organization`. Organization-Code, Category,
         Period and External-Identifier come from the prefix (given ones must agree);
-        Bagging-Date, Bag-Software-Agent and Payload-Oxum are computed (never given)."""
+        Bagging-Date, Bag-Software-Agent and Payload-Oxum are computed (never given).
+        `retention`: every object's, where not its category's (`filing_period`)."""
         package = PackageId.from_prefix(prefix)
         _check_payload(prefix, payload)
         metadata_json = _json_bytes(metadata)
@@ -250,7 +254,8 @@ class Packages:
         known_sizes = [size for size in sizes if size is not None]
         if next(iter(self._store.list(prefix)), None) is not None:
             raise AlreadyExists(f"package {prefix} already holds objects")
-        put = partial(self._put_bytes, absent_checked=True)  # the whole prefix, just now
+        # The whole prefix was found empty just now.
+        put = partial(self._put_bytes, absent_checked=True, retention=retention)
         tags = [
             self._pool.submit(put, f"{prefix}data/{METADATA}", metadata_json, "application/json"),
             self._pool.submit(put, prefix + BAGIT, _BAGIT_TXT),
@@ -259,7 +264,7 @@ class Packages:
             info = self._bag_info(package, bag_info, known_sizes)
             tags.append(self._pool.submit(put, prefix + BAG_INFO, info))
         try:
-            files = [self._put_payload(prefix, f) for f in payload]
+            files = [self._put_payload(prefix, f, retention) for f in payload]
         finally:
             wait(tags)
         files.append(tags[0].result())
@@ -281,6 +286,7 @@ class Packages:
         sha256: str,
         size: int | None = None,
         size_hint: int | None = None,
+        retention: Period | None = None,
     ) -> PayloadFile:
         """Start writing the file at `path` (complete at `size` bytes, or still being
         written) as the payload file `name` of the package at `prefix`, before the rest
@@ -288,17 +294,25 @@ class Packages:
         `put_package`, which commits it, or call its `staged.abort()`."""
         PackageId.from_prefix(prefix)
         key = f"{prefix}data/{payload_name(name)}"
-        staged = self._store.stage(key, path, sha256=sha256, size=size, size_hint=size_hint)
+        staged = self._store.stage(
+            key, path, sha256=sha256, size=size, size_hint=size_hint, retention=retention
+        )
         return PayloadFile(name, expected_sha256=sha256, staged=staged, size=size)
 
-    def _put_payload(self, prefix: str, file: PayloadFile) -> StoredObject:
+    def _put_payload(
+        self, prefix: str, file: PayloadFile, retention: Period | None
+    ) -> StoredObject:
         key = f"{prefix}data/{payload_name(file.name)}"
         if file.staged is not None:
             stored = file.staged.commit()
         else:
             assert file.source is not None
             stored = self._store.put_new(
-                key, file.source, content_type=file.media_type, absent_checked=True
+                key,
+                file.source,
+                content_type=file.media_type,
+                absent_checked=True,
+                retention=retention,
             )
         if file.expected_sha256 is not None and stored.sha256 != file.expected_sha256.lower():
             raise FixityMismatch(
@@ -313,9 +327,14 @@ class Packages:
         media_type: str = "text/plain; charset=utf-8",
         *,
         absent_checked: bool = False,
+        retention: Period | None = None,
     ) -> StoredObject:
         return self._store.put_new(
-            key, io.BytesIO(data), content_type=media_type, absent_checked=absent_checked
+            key,
+            io.BytesIO(data),
+            content_type=media_type,
+            absent_checked=absent_checked,
+            retention=retention,
         )
 
     def _bag_info(
@@ -331,18 +350,25 @@ class Packages:
         return "".join(f"{label}: {value.strip()}\n" for label, value in lines.items()).encode()
 
     def put_receipt(
-        self, prefix: str, destination: str, receipt: Mapping[str, Any], *, seq: int | None = None
+        self,
+        prefix: str,
+        destination: str,
+        receipt: Mapping[str, Any],
+        *,
+        seq: int | None = None,
+        retention: Period | None = None,
     ) -> StoredObject:
         """Archive a delivery receipt as `receipts/{destination}-{seq:06d}.json`, or with a
         UTC timestamp for `seq` when it is None. Refused (`ObjectMissing`) while the package
         is incomplete. Putting an identical receipt again returns the stored one; a
-        different one under a taken key raises `AlreadyExists`."""
+        different one under a taken key raises `AlreadyExists`. `retention`: as the
+        package's (`filing_period`)."""
         _check_destination(destination)
         self._require_complete(prefix)
         key = f"{prefix}receipts/{destination}-{self._receipt_label(seq)}.json"
         data = _json_bytes(receipt)
         try:
-            return self._put_bytes(key, data, "application/json")
+            return self._put_bytes(key, data, "application/json", retention=retention)
         except AlreadyExists:
             stored = self._store.stat(key)
             if stored is None or stored.sha256 != hashlib.sha256(data).hexdigest():

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from service.archive.fixity import verifying_reader
+from service.archive.retention import Period
 
 TEMP_PREFIX = ".tmp-"  # the filesystem store's temp files; no key may name one
 MAX_SEGMENT_BYTES = 255  # NAME_MAX of common filesystems
@@ -97,11 +98,14 @@ class ArchiveStore(Protocol):
         *,
         content_type: str | None = None,
         absent_checked: bool = False,
+        retention: Period | None = None,
     ) -> StoredObject:
         """Write `source` under `key` once; `AlreadyExists` if the key is taken.
 
         `absent_checked`: the caller has just found nothing under the key (its package's
-        prefix empty), so a store may skip its early refusal; never its write-once check."""
+        prefix empty), so a store may skip its early refusal; never its write-once check.
+        `retention`: how long to keep the object where its category's period does not
+        say (`filing_period`); a store that locks nothing keeps everything anyway."""
         ...
 
     def stage(
@@ -113,13 +117,14 @@ class ArchiveStore(Protocol):
         size: int | None = None,
         size_hint: int | None = None,
         content_type: str | None = None,
+        retention: Period | None = None,
     ) -> StagedPut:
         """Start writing the file at `path`, which hashes to `sha256`, under `key`,
         invisibly until `StagedPut.commit`. `size` when the file is complete (it is then
         sealed), else it is still being written and `size_hint` may say how large it
         will about be. Returns at once, without I/O; errors surface at `commit`. This
-        default writes everything at `commit`."""
-        return DeferredPut(self, check_key(key), path, sha256, content_type)
+        default writes everything at `commit`. `retention` as for `put_new`."""
+        return DeferredPut(self, check_key(key), path, sha256, content_type, retention)
 
     def open(self, key: str) -> AbstractContextManager[BinaryIO]:
         """A readable binary stream of the object; `ObjectMissing` if absent."""
@@ -151,6 +156,7 @@ class DeferredPut:
     path: Path
     sha256: str
     content_type: str | None = None
+    retention: Period | None = None
 
     def grown(self, size: int) -> None:
         pass
@@ -162,7 +168,9 @@ class DeferredPut:
         """The file is checked as it streams: a mismatch raises at EOF, before the
         store makes the object visible."""
         with verifying_reader(self.path.open("rb"), self.sha256, what=self.key) as source:
-            return self.store.put_new(self.key, source, content_type=self.content_type)
+            return self.store.put_new(
+                self.key, source, content_type=self.content_type, retention=self.retention
+            )
 
     def abort(self) -> None:
         pass

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from service.domain.filing import Category
 
@@ -40,8 +40,18 @@ DEFAULT_PERIODS: dict[Category, Period] = {
     Category.LEADERSHIP: PERMANENT,
     Category.ORGANIZATION: PERMANENT,
     Category.BUDGET_FINAL_ACCOUNTS: PERMANENT,
-    Category.LIVELIHOOD: 30,  # 永久 when it records a major decision: configure per body
+    Category.LIVELIHOOD: 30,  # 永久 when it records a major decision: `filing_period`
 }
+
+
+def filing_period(metadata: Mapping[str, Any]) -> Period | None:
+    """A filing's own period where it is not its category's: 永久 for a livelihood item
+    that records a major decision (DOMAIN.md §1), from its submitted metadata (as the
+    catalog and metadata.json keep it). None: the category's period."""
+    details = metadata.get("livelihood") or {}
+    if metadata.get("category") == Category.LIVELIHOOD.value and details.get("major_decision"):
+        return PERMANENT
+    return None
 
 
 @dataclass(frozen=True)
@@ -85,8 +95,9 @@ class RetentionPolicy:
             return self.periods.get(Category(parts[2]), self.default)
         return self.default
 
-    def lock_for(self, key: str, now: datetime) -> Lock:
-        period = self.period_for(key)
+    def lock_for(self, key: str, now: datetime, period: Period | None = None) -> Lock:
+        """The lock for `key`: its category's period, or `period` when given."""
+        period = self.period_for(key) if period is None else period
         years = self.permanent_years if period == PERMANENT else period
         return Lock(self.mode, add_years(now, years), legal_hold=period == PERMANENT)
 

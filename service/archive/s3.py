@@ -92,7 +92,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from service.archive.fixity import CHUNK_SIZE, hash_stream, iter_chunks
 from service.archive.port import MAX_KEY_BYTES, ArchiveStore, StagedPut, StoredObject, check_key
-from service.archive.retention import Lock, RetentionPolicy
+from service.archive.retention import Lock, Period, RetentionPolicy
 from service.domain.errors import AlreadyExists, ArchiveUnavailable, FixityMismatch, ObjectMissing
 
 if TYPE_CHECKING:
@@ -223,6 +223,7 @@ class S3Store(ArchiveStore):
         *,
         content_type: str | None = None,
         absent_checked: bool = False,
+        retention: Period | None = None,
         expected_sha256: str | None = None,
     ) -> StoredObject:
         """`absent_checked` skips step 1 of the module docstring (never step 3).
@@ -239,7 +240,8 @@ class S3Store(ArchiveStore):
         with _prepared(source, self._config.spool_dir, single_up_to) as body, self._translated(key):
             if expected_sha256 is not None and body.sha256 != expected_sha256:
                 raise FixityMismatch(f"{key}: sha256 {body.sha256}, expected {expected_sha256}")
-            write = _Write(secrets.token_hex(16), body, content_type, self._lock_for(key, mode))
+            lock = self._lock_for(key, mode, retention)
+            write = _Write(secrets.token_hex(16), body, content_type, lock)
             if body.md5 is not None:
                 version_id = self._single(full, write)
             else:
@@ -256,6 +258,7 @@ class S3Store(ArchiveStore):
         size: int | None = None,
         size_hint: int | None = None,
         content_type: str | None = None,
+        retention: Period | None = None,
     ) -> StagedPut:
         """On a versioned bucket the file goes up as a multipart upload as soon as it
         holds a part (even while it is still being written), its parts in parallel,
@@ -266,10 +269,12 @@ class S3Store(ArchiveStore):
         `put_new` at `commit`."""
         full = self._full(key)
         if self._mode is not None and not self._mode.versioned:
-            return _FilePut(self, key, path, sha256, content_type)
+            return _FilePut(self, key, path, sha256, content_type, retention)
         basis = size if size is not None else size_hint or self._config.part_size
         part_size = _stage_part_size(basis, self._config)
-        staged = _StagedUpload(self, key, full, path, sha256, content_type, part_size, basis)
+        staged = _StagedUpload(
+            self, key, full, path, sha256, part_size, basis, content_type, retention
+        )
         if size is not None:
             staged.seal(size)
         return staged
@@ -400,10 +405,10 @@ class S3Store(ArchiveStore):
                 f"{'on' if lock.legal_hold else 'off'}); it holds {found}"
             )
 
-    def _lock_for(self, key: str, mode: _BucketMode) -> Lock | None:
+    def _lock_for(self, key: str, mode: _BucketMode, period: Period | None) -> Lock | None:
         if not mode.object_lock:
             return None
-        return self._config.retention.lock_for(key, self._clock())
+        return self._config.retention.lock_for(key, self._clock(), period)
 
     # -- reading --------------------------------------------------------------
 
@@ -597,6 +602,7 @@ class _FilePut:
     path: Path
     sha256: str
     content_type: str | None
+    retention: Period | None
 
     def grown(self, size: int) -> None:
         pass
@@ -607,7 +613,11 @@ class _FilePut:
     def commit(self) -> StoredObject:
         with self.path.open("rb") as source:
             return self.store.put_new(
-                self.key, source, content_type=self.content_type, expected_sha256=self.sha256
+                self.key,
+                source,
+                content_type=self.content_type,
+                retention=self.retention,
+                expected_sha256=self.sha256,
             )
 
     def abort(self) -> None:
@@ -657,9 +667,10 @@ class _StagedUpload:
         full: str,
         path: Path,
         sha256: str,
-        content_type: str | None,
         part_size: int,
         size_hint: int | None,
+        content_type: str | None,
+        retention: Period | None,
     ) -> None:
         self.key = key
         self._store = store
@@ -668,6 +679,7 @@ class _StagedUpload:
         self._fd = os.open(path, os.O_RDONLY)
         self._body = _Body(0, sha256, None, partial(_file_range, self._fd, 0))
         self._content_type = content_type
+        self._retention = retention
         self._part_size = part_size
         self._lock = threading.RLock()  # a done-callback may run at once, in the submitter
         self._all_sent = threading.Condition(self._lock)
@@ -817,7 +829,7 @@ class _StagedUpload:
                 secrets.token_hex(16),
                 self._body,
                 self._content_type,
-                store._lock_for(self.key, mode),
+                store._lock_for(self.key, mode, self._retention),
             )
             response = store._client.create_multipart_upload(
                 Bucket=store._bucket,
@@ -863,6 +875,7 @@ class _StagedUpload:
                 self.key,
                 source,
                 content_type=self._content_type,
+                retention=self._retention,
                 expected_sha256=self._body.sha256,
             )
 

@@ -12,6 +12,7 @@ from typing import Protocol
 import structlog
 
 from service.archive.packages import Packages
+from service.archive.retention import filing_period
 from service.catalog.records import AuditEvent, DeliveryRecord
 from service.catalog.repository import Catalog
 from service.delivery.legal_platform import (
@@ -148,7 +149,11 @@ def _archive(
     }
     try:
         stored = packages.put_receipt(
-            version.package_prefix, "legal_platform", document, seq=REVIEW_RECEIPT_SEQ
+            version.package_prefix,
+            "legal_platform",
+            document,
+            seq=REVIEW_RECEIPT_SEQ,
+            retention=filing_period(version.metadata),
         )
     except AlreadyExists:
         stored = packages.existing_receipt(

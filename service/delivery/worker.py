@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 import structlog
 
 from service.archive.packages import Packages
+from service.archive.retention import filing_period
 from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord, VersionRecord
 from service.catalog.repository import Catalog
 from service.delivery.policy import Action, Decision, RetryPolicy, decide
@@ -324,7 +325,11 @@ class Worker:
         }
         try:
             stored = self._packages.put_receipt(
-                version.package_prefix, delivery.destination, document, seq=DELIVERY_RECEIPT_SEQ
+                version.package_prefix,
+                delivery.destination,
+                document,
+                seq=DELIVERY_RECEIPT_SEQ,
+                retention=filing_period(version.metadata),
             )
         except AlreadyExists:
             stored = self._packages.existing_receipt(

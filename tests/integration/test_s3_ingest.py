@@ -10,6 +10,7 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,10 @@ import pytest
 
 from service.archive.packages import package_prefix
 from service.bootstrap import Container
+from service.delivery.policy import RetryPolicy
+from service.delivery.port import Delivered
+from service.delivery.worker import Worker, WorkerConfig
+from tests.fakes import ScriptedPortal
 from tests.support.bodies import sample_metadata
 from tests.support.documents import SAMPLE_PATH, write_padded_docx
 from tests.support.s3 import S3Server
@@ -251,3 +256,56 @@ def test_with_the_file_part_first_a_declared_filing_is_archived_after_it_arrives
 
     assert response.status_code == 201, response.text
     assert _unfinished_uploads(ceph_s3, bucket) == []
+
+
+# -- retention: a livelihood item that records a major decision is kept permanently --
+
+
+def _deliver(container: Container) -> None:
+    """One worker pass with a portal that publishes everything: receipts get archived."""
+    portal = ScriptedPortal(
+        [Delivered({"article_id": "art_1", "url": "https://portal/art_1.html"})]
+    )
+    config = WorkerConfig("w", 1, timedelta(seconds=30), 0.01, RetryPolicy.of_seconds([0], 60))
+    Worker(
+        catalog=container.catalog,
+        packages=container.packages,
+        adapters={"portal": portal},
+        config=config,
+        clock=container.clock,
+    ).run_once()
+
+
+LIVELIHOOD_TEXT = "招生安排\n2024年春季学期义务教育阶段学校招生工作按照就近入学原则进行，报名时间为3月1日至3月10日。"
+
+
+@pytest.mark.parametrize("major_decision", [True, False], ids=["major decision", "not major"])
+def test_a_livelihood_item_is_locked_30_years_or_permanently_if_it_records_a_major_decision(
+    s3_api: httpx.Client,
+    container: Container,
+    ceph_s3: S3Server,
+    bucket: str,
+    tmp_path: Path,
+    major_decision: bool,
+) -> None:
+    item = write_padded_docx(tmp_path / "item.docx", LIVELIHOOD_TEXT, LARGE)
+    metadata = sample_metadata(
+        category="livelihood",
+        period="2024-01-08",
+        title="招生安排",
+        livelihood={"field": "教育", "major_decision": major_decision},
+    )
+
+    response = _post(s3_api, item, metadata)
+    _deliver(container)
+
+    assert response.status_code == 201, response.text
+    keys = _objects(ceph_s3, bucket)
+    assert len(keys) == 6  # payload, metadata.json, bagit.txt, bag-info.txt, manifest, receipt
+    assert any("/receipts/portal-" in key for key in keys)
+    for key in keys:
+        head = ceph_s3.shared_client.head_object(Bucket=bucket, Key=key)
+        years = head["ObjectLockRetainUntilDate"].year - datetime.now(UTC).year
+        assert head["ObjectLockMode"] == "COMPLIANCE"
+        assert head.get("ObjectLockLegalHoldStatus") == ("ON" if major_decision else None), key
+        assert years in ((70, 69) if major_decision else (30, 29)), key

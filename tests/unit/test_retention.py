@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.archive.retention import Lock, RetentionPolicy, add_years
+from service.archive.retention import PERMANENT, Lock, RetentionPolicy, add_years, filing_period
 from service.domain.filing import Category
 
 NOW = datetime(2024, 3, 5, 8, 30, 15, 123456, tzinfo=UTC)
@@ -26,6 +26,38 @@ def test_livelihood_items_are_kept_30_years_by_default_without_a_hold() -> None:
     lock = RetentionPolicy().lock_for(key("livelihood") + "/receipts/portal-000001.json", NOW)
 
     assert (lock.retain_until.year, lock.legal_hold) == (2054, False)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "period"),
+    [
+        (
+            {"category": "livelihood", "livelihood": {"field": "教育", "major_decision": True}},
+            PERMANENT,
+        ),
+        (
+            {"category": "livelihood", "livelihood": {"field": "教育", "major_decision": False}},
+            None,
+        ),
+        ({"category": "livelihood", "livelihood": None}, None),
+        ({"category": "livelihood"}, None),
+        ({"category": "leadership", "livelihood": {"major_decision": True}}, None),
+    ],
+    ids=["major decision", "not major", "no details", "no details key", "other category"],
+)
+def test_a_livelihood_item_that_records_a_major_decision_is_kept_permanently(
+    metadata: dict[str, object], period: object
+) -> None:
+    assert filing_period(metadata) == period
+
+
+def test_a_filings_own_period_overrides_its_categorys() -> None:
+    policy = RetentionPolicy()
+
+    lock = policy.lock_for(key("livelihood"), NOW, PERMANENT)
+
+    assert (lock.retain_until.year, lock.legal_hold) == (2094, True)
+    assert policy.lock_for(key("rule_of_law_report"), NOW, 10).legal_hold is False
 
 
 def test_overrides_mode_and_the_default_for_keys_outside_filings_are_configurable() -> None:
