@@ -44,7 +44,7 @@ from enum import StrEnum
 from typing import Any
 
 from service.archive.fixity import verifying_reader
-from service.archive.packages import MANIFEST, METADATA, PackageId, Packages
+from service.archive.packages import MANIFEST, METADATA, PackageId, Packages, package_prefix_of
 from service.archive.port import ArchiveStore
 from service.audit_export import AUDIT_PREFIX, day_of_key, parse_audit_lines
 from service.catalog.records import (
@@ -79,6 +79,7 @@ class ProblemKind(StrEnum):
     INCOMPLETE_PACKAGE = "incomplete_package"
     STUCK_RESERVATION = "stuck_reservation"
     UNRECORDED_RECEIPT = "unrecorded_receipt"
+    UNFINISHED_WRITE = "unfinished_write"
 
     @property
     def label_zh(self) -> str:
@@ -109,6 +110,11 @@ _LABELS = {
     ProblemKind.UNRECORDED_RECEIPT: (
         "目录未记录的投递回执",
         "delivery receipt the catalog does not record",
+    ),
+    ProblemKind.UNFINISHED_WRITE: (
+        "中断的写入（不可见，但占用空间；S3 请配置生命周期规则清理未完成的分段上传）",
+        "interrupted write (invisible, but holding space; on S3 a lifecycle rule aborts "
+        "unfinished multipart uploads)",
     ),
 }
 
@@ -180,6 +186,7 @@ def reconcile(
         progress(prefix)
     for version in versions.values():
         problems += _version_problems(version, version.package_prefix in found, cutoff)
+    problems += [_unfinished(key, begun) for key, begun in packages.unfinished_writes(cutoff)]
     order = list(ProblemKind)
     problems.sort(key=lambda p: (order.index(p.kind), p.key))
     return Reconciliation(len(found), len(versions), tuple(problems))
@@ -225,6 +232,19 @@ def _problem(
         package.version,
         version.status if version else None,
         note,
+    )
+
+
+def _unfinished(key: str, begun: datetime) -> Problem:
+    prefix = package_prefix_of(key)
+    package = PackageId.from_prefix(prefix) if prefix else None
+    return Problem(
+        ProblemKind.UNFINISHED_WRITE,
+        key,
+        package.filing_id if package else "",
+        package.version if package else 0,
+        None,
+        f"begun {begun.isoformat()}",
     )
 
 

@@ -28,7 +28,8 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO
@@ -165,6 +166,19 @@ class FilesystemStore(ArchiveStore):
                 children = _sorted_entries(Path(entry.path))
             for child in children:
                 yield from self._walk(child, f"{key}/")
+
+    def unfinished(self, before: datetime) -> Iterator[tuple[str, datetime]]:
+        """Temp files a killed process left beside the objects it was writing (named
+        for the directory they were in: their own names are random)."""
+        with self._translated():
+            self._require_root()
+            for directory, _, names in os.walk(self._root):
+                for name in sorted(n for n in names if n.startswith(TEMP_PREFIX)):
+                    path = Path(directory, name)
+                    with suppress(FileNotFoundError):  # finished meanwhile
+                        begun = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                        if begun < before:
+                            yield path.relative_to(self._root).as_posix(), begun
 
     # -- health ---------------------------------------------------------------
 

@@ -436,11 +436,15 @@ class Packages:
         """Keys of the package's receipts, sorted."""
         return list(self._store.list(f"{prefix}receipts/"))
 
+    def unfinished_writes(self, before: datetime) -> list[tuple[str, datetime]]:
+        """Writes a killed process began before `before` and left (`ArchiveStore.unfinished`)."""
+        return list(self._store.unfinished(before))
+
     def iter_packages(self) -> Iterator[str]:
         """The prefix of every package with at least one object, complete or not."""
         last = None
         for key in self._store.list("filings/"):
-            prefix = _package_prefix_of(key)
+            prefix = package_prefix_of(key)
             if prefix is not None and prefix != last:
                 last = prefix
                 yield prefix
@@ -672,7 +676,8 @@ def _json_bytes(document: Mapping[str, Any]) -> bytes:
     return (text + "\n").encode()
 
 
-def _package_prefix_of(key: str) -> str | None:
+def package_prefix_of(key: str) -> str | None:
+    """The prefix of the package `key` lies in, or None when it lies in none."""
     parts = key.split("/")
     if len(parts) < 7:
         return None

@@ -12,7 +12,7 @@ contract test suite run against each:
   visible under the key until `commit`, and `abort` leaves nothing. Stores without a
   background write inherit `DeferredPut`, which writes at `commit`.
 - `open` streams an object back; `ObjectMissing` when absent.
-- `list` yields keys under a prefix, sorted.
+- `list` yields keys under a prefix, sorted; `unfinished` the writes a crash left.
 - The store never deletes.
 - Every store applies `check_key` (below) to the keys it is given.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -137,6 +138,12 @@ class ArchiveStore(Protocol):
     def list(self, prefix: str) -> Iterator[str]:
         """Keys under `prefix`, sorted."""
         ...
+
+    def unfinished(self, before: datetime) -> Iterator[tuple[str, datetime]]:
+        """Writes begun before `before` and never finished nor abandoned (a process
+        killed mid-write), as (key, begun at): invisible, but holding space. This
+        default knows of none."""
+        return iter(())
 
     def describe(self) -> str:
         """Where the store is, for logs and readiness checks (no secrets)."""

@@ -460,6 +460,17 @@ class S3Store(ArchiveStore):
                         last = key
                         yield key
 
+    def unfinished(self, before: datetime) -> Iterator[tuple[str, datetime]]:
+        """Multipart uploads begun before `before` and neither completed nor aborted."""
+        with self._translated(self._prefix):
+            pages = self._client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self._bucket, Prefix=self._prefix
+            )
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < before:
+                        yield upload["Key"].removeprefix(self._prefix), upload["Initiated"]
+
     def versions(self, key: str) -> Versions:
         """Every version of `key`, newest first: more than one means a lost race or a
         write behind the service's back (the service serves the last: the oldest)."""

@@ -7,9 +7,11 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -17,7 +19,9 @@ import docx
 import pytest
 from sqlalchemy import Engine
 
+from service.archive.filesystem import FilesystemStore
 from service.archive.packages import MANIFEST, Packages, PayloadFile, package_prefix
+from service.archive.port import ArchiveStore
 from service.audit_export import day_bounds, export_audit_day
 from service.bootstrap import build_container
 from service.catalog.database import make_engine, make_sessions
@@ -51,9 +55,11 @@ from service.validation import ValidationRules
 from service.validation.documents import DocumentLimits
 from service.verification import verify_filing
 from tests.fakes import InMemoryStore
+from tests.support.bodies import NANKAI_OFFICE as NANKAI
 from tests.support.bodies import sample_metadata
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH
+from tests.support.s3 import S3Server
 from tests.support.servers import base_env, run_command
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
@@ -351,6 +357,48 @@ def _new_version_like(filing_id: str, number: int, metadata: FilingMetadata) -> 
         findings=[],
         publish_at=None,
     )
+
+
+@pytest.mark.parametrize("where", ["filesystem", "ceph"])
+def test_reconcile_reports_a_write_a_killed_process_left_unfinished(
+    restore: CatalogRestore,
+    clock: FakeClock,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    where: str,
+) -> None:
+    prefix = package_prefix(NANKAI, "rule_of_law_report", "2023", "fil_1", 2)
+    store: ArchiveStore
+    if where == "filesystem":
+        store = FilesystemStore(tmp_path / "archive")
+        (tmp_path / "archive" / prefix / "data").mkdir(parents=True)
+        left = tmp_path / "archive" / prefix / "data" / ".tmp-k3x9q2"  # as put_new names them
+        left.write_bytes(b"half a report")
+        os.utime(left, (clock().timestamp() - 7200,) * 2)
+        expected_key = f"{prefix}data/.tmp-k3x9q2"
+    else:
+        ceph: S3Server = request.getfixturevalue("ceph_s3")
+        store = ceph.store(ceph.new_bucket("locked"), "archive")
+        file = tmp_path / "upload"
+        file.write_bytes(bytes(6 * 1024 * 1024))
+        staged = store.stage(f"{prefix}data/报告.docx", file, sha256="0" * 64, size_hint=6 << 20)
+        staged.grown(6 * 1024 * 1024)  # a part: the upload is begun, then the process dies
+        deadline = time.monotonic() + 10
+        while not list(store.unfinished(datetime.now(UTC) + timedelta(minutes=1))):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        clock.now = datetime.now(UTC) + timedelta(hours=2)
+        expected_key = f"{prefix}data/报告.docx"
+
+    result = reconcile(restore, Packages(store, clock=clock), now=clock())
+
+    [problem] = result.problems
+    assert (problem.kind, problem.key) == (ProblemKind.UNFINISHED_WRITE, expected_key)
+    assert (problem.filing_id, problem.version, problem.catalog_status) == ("fil_1", 2, None)
+    assert "中断的写入" in problem.kind.label_zh
+    assert reconcile(restore, Packages(store, clock=clock), now=clock() - timedelta(hours=3)).ok
+    if where == "ceph":
+        staged.abort()
 
 
 def test_reconcile_reports_every_kind_of_disagreement_and_changes_nothing(
