@@ -269,8 +269,9 @@ def stream_payload(
     """Start archiving a new filing's file while it is still being received into `path`,
     as version 1 of a filing id chosen now: only when its metadata declares the file's
     SHA-256 (the archive records it before the last byte is in) and the principal may
-    file for the body. Nothing is visible until `submit_filing` commits it. No I/O
-    beyond opening `path`, so it may run on the event loop."""
+    file for the body. Nothing is visible until `submit_filing` commits it. Waits on no
+    I/O (it opens `path` and hands work to the store's threads), so it may run on the
+    event loop."""
     if metadata.file_sha256 is None:
         return None
     if principal.role not in SUBMITTING_ROLES or not principal.may_act_for(metadata.org_code):
@@ -363,10 +364,10 @@ def _validate_and_archive(
         content_sha256=upload.sha256,
     )
     payload = staged.payload
-    if (filing_id, number) != (staged.filing_id, staged.number):
+    resend = (filing_id, number) != (staged.filing_id, staged.number)
+    if resend:
         log.info("staged_payload_resent", filing_id=filing_id, version=number)
         staged.abort()
-        payload = PayloadFile(upload.filename, upload.path.open("rb"), upload.sha256)
     version = new_version(filing_id, number)
     event = _event(
         principal,
@@ -381,6 +382,8 @@ def _validate_and_archive(
             event, detail={**event.detail, "waivers": [w.to_dict() for w in check.waivers]}
         )
     try:
+        if resend:
+            payload = PayloadFile(upload.filename, upload.path.open("rb"), upload.sha256)
         ref = _archive(
             ingest, filing_id, number, version, payload, metadata, destinations, principal
         )

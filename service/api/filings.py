@@ -201,6 +201,9 @@ async def submit(
                 streamed=streaming.staged,
             )
         )
+    except BaseException:
+        streaming.abort_aside()  # in case submit_filing never ran (cancelled before)
+        raise
     finally:
         upload.path.unlink(missing_ok=True)  # submit_filing settles the streamed payload
     return _submitted(submission)

@@ -245,7 +245,12 @@ class Packages:
         `bag_info` adds lines such as `Source-Organization`. Organization-Code, Category,
         Period and External-Identifier come from the prefix (given ones must agree);
         Bagging-Date, Bag-Software-Agent and Payload-Oxum are computed (never given).
-        `retention`: every object's, where not its category's (`filing_period`)."""
+        `retention`: every object's, where not its category's (`filing_period`).
+
+        The small files go out once the payload's bytes are all with the store (a
+        staged payload's `sent`; a payload from a source, once put), while the staged
+        payload is made visible: a failed transfer leaves nothing for them to orphan,
+        and under Object Lock an orphan could never be removed."""
         package = PackageId.from_prefix(prefix)
         _check_payload(prefix, payload)
         metadata_json = _json_bytes(metadata)
@@ -256,6 +261,7 @@ class Packages:
             raise AlreadyExists(f"package {prefix} already holds objects")
         # The whole prefix was found empty just now.
         put = partial(self._put_bytes, absent_checked=True, retention=retention)
+        sent = [self._send_payload(prefix, f, retention) for f in payload]
         tags = [
             self._pool.submit(put, f"{prefix}data/{METADATA}", metadata_json, "application/json"),
             self._pool.submit(put, prefix + BAGIT, _BAGIT_TXT),
@@ -264,7 +270,10 @@ class Packages:
             info = self._bag_info(package, bag_info, known_sizes)
             tags.append(self._pool.submit(put, prefix + BAG_INFO, info))
         try:
-            files = [self._put_payload(prefix, f, retention) for f in payload]
+            files = [
+                stored or self._commit_payload(prefix, f)
+                for f, stored in zip(payload, sent, strict=True)
+            ]
         finally:
             wait(tags)
         files.append(tags[0].result())
@@ -299,26 +308,26 @@ class Packages:
         )
         return PayloadFile(name, expected_sha256=sha256, staged=staged, size=size)
 
-    def _put_payload(
+    def _send_payload(
         self, prefix: str, file: PayloadFile, retention: Period | None
-    ) -> StoredObject:
-        key = f"{prefix}data/{payload_name(file.name)}"
+    ) -> StoredObject | None:
+        """A payload file from a source, put; a staged one, all sent (None: to commit)."""
         if file.staged is not None:
-            stored = file.staged.commit()
-        else:
-            assert file.source is not None
-            stored = self._store.put_new(
-                key,
-                file.source,
-                content_type=file.media_type,
-                absent_checked=True,
-                retention=retention,
-            )
-        if file.expected_sha256 is not None and stored.sha256 != file.expected_sha256.lower():
-            raise FixityMismatch(
-                f"{key}: stored sha256 {stored.sha256}, expected {file.expected_sha256}"
-            )
-        return stored
+            file.staged.sent()
+            return None
+        assert file.source is not None
+        stored = self._store.put_new(
+            f"{prefix}data/{payload_name(file.name)}",
+            file.source,
+            content_type=file.media_type,
+            absent_checked=True,
+            retention=retention,
+        )
+        return _expected(stored, file)
+
+    def _commit_payload(self, prefix: str, file: PayloadFile) -> StoredObject:
+        assert file.staged is not None
+        return _expected(file.staged.commit(), file)
 
     def _put_bytes(
         self,
@@ -632,6 +641,14 @@ def _check_payload(prefix: str, payload: Sequence[PayloadFile]) -> None:
             raise ValueError(f"{file.name!r}: give a payload file either a source or staged")
         if file.staged is not None and file.staged.key != f"{prefix}data/{payload_name(file.name)}":
             raise ValueError(f"{file.name!r} was staged under another key: {file.staged.key!r}")
+
+
+def _expected(stored: StoredObject, file: PayloadFile) -> StoredObject:
+    if file.expected_sha256 is not None and stored.sha256 != file.expected_sha256.lower():
+        raise FixityMismatch(
+            f"{stored.key}: stored sha256 {stored.sha256}, expected {file.expected_sha256}"
+        )
+    return stored
 
 
 def _results(futures: Sequence[Future[StoredObject]]) -> list[StoredObject]:

@@ -268,12 +268,12 @@ class S3Store(ArchiveStore):
         under one part, where the extra requests cost more than they save — the file is
         `put_new` at `commit`."""
         full = self._full(key)
-        if self._mode is not None and not self._mode.versioned:
+        if self._mode is not None and self._mode.versioning != "Enabled":
             return _FilePut(self, key, path, sha256, content_type, retention)
         basis = size if size is not None else size_hint or self._config.part_size
         part_size = _stage_part_size(basis, self._config)
         staged = _StagedUpload(
-            self, key, full, path, sha256, part_size, basis, content_type, retention
+            self, key, full, path, sha256, part_size, size_hint, content_type, retention
         )
         if size is not None:
             staged.seal(size)
@@ -621,6 +621,9 @@ class _FilePut:
     def seal(self, size: int) -> None:
         pass
 
+    def sent(self) -> None:
+        pass
+
     def commit(self) -> StoredObject:
         with self.path.open("rb") as source:
             return self.store.put_new(
@@ -668,8 +671,9 @@ class _StagedUpload:
     Nothing is visible until `commit` completes the upload; `abort` aborts it.
 
     All of it runs on the store's shared pool, where a job only ever waits for a job
-    submitted before it: since the pool starts jobs in order, that one has started (or
-    ended), so the pool cannot deadlock however many uploads share it."""
+    submitted before it: since the pool starts jobs in order, that one has started,
+    ended or been cancelled (by `abort`, and then waiting raises at once), so the pool
+    cannot deadlock however many uploads share it."""
 
     def __init__(
         self,
@@ -729,15 +733,23 @@ class _StagedUpload:
                     lambda: hash_stream(self._body.reader(0, size))[0]
                 )
 
+    def sent(self) -> None:
+        try:
+            with self._store._translated(self.key):
+                upload = self._begun()
+                if upload is not None and self._parts:
+                    self._parts_sent()
+        except BaseException:
+            self.abort()
+            raise
+
     def commit(self) -> StoredObject:
         try:
             with self._store._translated(self.key):
-                if not self._sealed or self._settled:
-                    raise RuntimeError(f"{self.key}: the staged put is unsealed or settled")
-                upload = self._created.result() if self._created is not None else None
+                upload = self._begun()
                 if upload is None or not self._parts:  # an unversioned bucket; under a part
-                    return self._put_whole(upload)
-                stored = self._complete(upload)
+                    return self._put_whole()
+                stored = self._complete(upload, self._parts_sent())
         except BaseException:
             self.abort()
             raise
@@ -748,32 +760,39 @@ class _StagedUpload:
         with self._lock:
             if self._settled:
                 return
-            self._settled = True  # no part is queued or sent after this
+            self._settled = True  # no upload is created, no part queued or sent after this
         self._stop_jobs()
-        if self._created is not None and self._created.exception() is None:
-            upload = self._created.result()
-            if upload is not None:
-                self._store._abort(self._full, upload.upload_id)
+        self._abort_upload()
         self._close()
+
+    def _begun(self) -> _Upload | None:
+        if not self._sealed or self._settled:
+            raise RuntimeError(f"{self.key}: the staged put is unsealed or settled")
+        return self._created.result() if self._created is not None else None
 
     def _stop_jobs(self) -> None:
         """Cancel what has not started and wait for the rest, so that no job reads the
         file descriptor after `_close` (its number could by then name another file)."""
         jobs: list[Future[Any]] = [p.md5 for p in self._parts]
-        if self._taken is not None:
-            jobs.append(self._taken)
-        if self._hashed is not None:
-            jobs.append(self._hashed)
+        for job in (self._taken, self._created, self._hashed):
+            if job is not None:
+                jobs.append(job)
         for job in jobs:
             job.cancel()
-        if self._created is not None:
-            wait([self._created])
+        wait(jobs)  # the creation among them: no upload appears after this
         with self._lock:
             self._unsent.clear()
             sends = list(self._sends)
         for send in sends:
             send.cancel()
-        wait([*jobs, *sends])
+        wait(sends)
+
+    def _abort_upload(self) -> None:
+        """Abort the upload if one was created, whatever became of the job creating it."""
+        with self._lock:
+            upload = self._upload
+        if upload is not None:
+            self._store._abort(self._full, upload.upload_id)
 
     # -- in the caller's thread, under the lock --
 
@@ -834,8 +853,11 @@ class _StagedUpload:
         store = self._store
         with store._translated(self.key):
             mode = store._bucket_mode()
-            if not mode.versioned:
+            if mode.versioning != "Enabled":  # one PUT at commit, or put_new's refusal
                 return None
+            with self._lock:
+                if self._settled:
+                    return None
             write = _Write(
                 secrets.token_hex(16),
                 self._body,
@@ -849,13 +871,12 @@ class _StagedUpload:
                 **write.lock_params(),
             )
             upload = _Upload(str(response["UploadId"]), write, mode)
+            with self._lock:
+                self._upload = upload  # from here on, abort() aborts it
+                self._dispatch()
             assert self._taken is not None
             if self._taken.result():
-                store._abort(self._full, upload.upload_id)
                 raise AlreadyExists(self.key)
-        with self._lock:
-            self._upload = upload
-            self._dispatch()
         return upload
 
     def _send(self, upload_id: str, part: _Part) -> dict[str, Any]:
@@ -874,12 +895,11 @@ class _StagedUpload:
 
     # -- committing --
 
-    def _put_whole(self, upload: _Upload | None) -> StoredObject:
+    def _put_whole(self) -> StoredObject:
         with self._lock:
             self._settled = True
         self._stop_jobs()
-        if upload is not None:  # created as the size hint promised a part at least
-            self._store._abort(self._full, upload.upload_id)
+        self._abort_upload()  # one, if the size hint promised a part at least
         self._close()
         with self._path.open("rb") as source:
             return self._store.put_new(
@@ -890,8 +910,9 @@ class _StagedUpload:
                 expected_sha256=self._body.sha256,
             )
 
-    def _complete(self, upload: _Upload) -> StoredObject:
-        store, body, write = self._store, self._body, upload.write
+    def _parts_sent(self) -> list[dict[str, Any]]:
+        """Wait for every part to be sent; the first failure is raised. Then the file's
+        hash as sent must be the one given."""
         with self._lock:
             self._all_sent.wait_for(
                 lambda: self._in_flight == 0 and (self._send_failed or not self._unsent)
@@ -899,8 +920,12 @@ class _StagedUpload:
             sends = list(self._sends)
         parts = sorted((send.result() for send in sends), key=lambda p: int(p["PartNumber"]))
         assert self._hashed is not None
-        if (found := self._hashed.result()) != body.sha256:
-            raise FixityMismatch(f"{self.key}: sha256 {found}, expected {body.sha256}")
+        if (found := self._hashed.result()) != self._body.sha256:
+            raise FixityMismatch(f"{self.key}: sha256 {found}, expected {self._body.sha256}")
+        return parts
+
+    def _complete(self, upload: _Upload, parts: list[dict[str, Any]]) -> StoredObject:
+        store, body, write = self._store, self._body, upload.write
         try:
             response = store._client.complete_multipart_upload(
                 Bucket=store._bucket,

@@ -10,6 +10,7 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,24 @@ def test_a_refused_large_filing_leaves_no_object_and_no_unfinished_upload(
     assert response.status_code == 422, response.text
     assert _objects(ceph_s3, bucket) == []
     assert _unfinished_uploads(ceph_s3, bucket) == []
+
+
+def test_many_refused_large_filings_at_once_leave_nothing(
+    s3_api: httpx.Client, ceph_s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    files = [
+        write_padded_docx(tmp_path / f"r{n}.docx", SAMPLE_PATH.read_text("utf-8") + f"\n{n}", LARGE)
+        for n in range(12)
+    ]
+    metadata = sample_metadata()
+    del metadata["review"]
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda path: _post(s3_api, path, metadata).status_code, files))
+
+    assert set(answers) == {422}
+    assert _objects(ceph_s3, bucket) == []
+    assert _unfinished_uploads(ceph_s3, bucket) == []  # aborted before each 422
 
 
 def test_a_duplicate_large_filing_is_refused_and_leaves_nothing_more(

@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
-from service.archive.packages import package_prefix
+from service.archive.packages import Packages, package_prefix
 from service.archive.retention import add_years
 from service.archive.s3 import S3Config, S3Store, make_client
 from service.bootstrap import build_store
@@ -410,6 +410,93 @@ def test_a_staged_put_that_does_not_end_in_a_commit_leaves_no_unfinished_upload(
 
     assert _unfinished_uploads(ceph, bucket) == []
     assert len(store.versions("k/data.bin")) == (0 if end in ("abort", "wrong sha256") else 1)
+
+
+def _failing(server: S3Server, operation: str) -> Any:
+    """A client whose every `operation` fails as if the connection dropped."""
+    client = server.client()
+
+    def fail(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url=server.endpoint_url)
+
+    client.meta.events.register(f"before-call.s3.{operation}", fail)
+    return client
+
+
+@pytest.mark.parametrize("mode_known", [False, True], ids=["first use", "mode known"])
+def test_with_versioning_suspended_every_write_is_refused_and_nothing_changes(
+    ceph: S3Server, tmp_path: Path, mode_known: bool
+) -> None:
+    bucket = ceph.new_bucket("versioned")
+    store = ceph.store(bucket, "archive")
+    store.put_new("k/data.bin", io.BytesIO(b"first"))
+    ceph.shared_client.put_bucket_versioning(
+        Bucket=bucket, VersioningConfiguration={"Status": "Suspended"}
+    )
+    store = ceph.store(bucket, "archive")  # a fresh store reads the bucket's mode again
+    if mode_known:
+        store.check()
+    path = tmp_path / "payload"
+    path.write_bytes(payload(12 * MiB))
+    sha256 = hashlib.sha256(payload(12 * MiB)).hexdigest()
+
+    with pytest.raises(ArchiveUnavailable):
+        store.put_new("k/data.bin", io.BytesIO(b"second"))
+    staged = store.stage("k/data.bin", path, sha256=sha256, size=12 * MiB)
+    with pytest.raises(ArchiveUnavailable):
+        staged.commit()
+
+    assert read(store, "k/data.bin") == b"first"
+    assert _unfinished_uploads(ceph, bucket) == []
+
+
+def test_staged_puts_aborted_at_once_leave_no_unfinished_upload(
+    ceph: S3Server, tmp_path: Path
+) -> None:
+    bucket = ceph.new_bucket("locked")
+    store = ceph.store(bucket, "archive")
+    path = tmp_path / "payload"
+    path.write_bytes(payload(6 * MiB))
+
+    for n in range(20):  # the creation raced by the abort at every stage it can be
+        staged = store.stage(f"k/{n}", path, sha256="0" * 64, size_hint=40 * MiB)
+        if n % 2:
+            staged.grown(6 * MiB)
+        staged.abort()
+
+    assert _unfinished_uploads(ceph, bucket) == []
+    assert list(store.list("k/")) == []
+
+
+def test_a_failed_early_refusal_leaves_no_unfinished_upload(ceph: S3Server, tmp_path: Path) -> None:
+    bucket = ceph.new_bucket("locked")
+    store = S3Store(bucket, "archive", ceph.config(), client=_failing(ceph, "ListObjectVersions"))
+    path = tmp_path / "payload"
+    path.write_bytes(payload(6 * MiB))
+
+    staged = store.stage("k/data.bin", path, sha256="0" * 64, size=6 * MiB)
+    with pytest.raises(ArchiveUnavailable):
+        staged.commit()
+
+    assert _unfinished_uploads(ceph, bucket) == []
+
+
+def test_a_payload_that_fails_to_go_up_leaves_no_file_of_its_package(
+    ceph: S3Server, tmp_path: Path
+) -> None:
+    bucket = ceph.new_bucket("locked")
+    store = S3Store(bucket, "archive", ceph.config(), client=_failing(ceph, "UploadPart"))
+    packages = Packages(store)
+    path = tmp_path / "payload"
+    path.write_bytes(payload(6 * MiB))
+    sha256 = hashlib.sha256(payload(6 * MiB)).hexdigest()
+    staged = packages.stage_payload(LIVELIHOOD_KEY, "公告.docx", path, sha256=sha256, size=6 * MiB)
+
+    with pytest.raises(ArchiveUnavailable):
+        packages.put_package(LIVELIHOOD_KEY, [staged], {"filing_id": "F2"}, {})
+
+    assert list(ceph.shared_client.list_object_versions(Bucket=bucket).get("Versions", [])) == []
+    assert _unfinished_uploads(ceph, bucket) == []
 
 
 # -- an unreachable store: ArchiveUnavailable, promptly -------------------------------
