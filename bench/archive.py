@@ -18,7 +18,9 @@ files of 100 KB, 10 MB and 100 MB:
 
 each from the median of rounds that take one of each in turn, after one warm-up each;
 
-and, on Ceph only: the seconds to the 201 for a client sending at 25 MB/s, with and
+and, on Ceph only: the CPU milliseconds that RGW, the OSD, serve and the client spend
+per 10 MB file, raw put against ingest (on these 2 cores, CPU / 2 bounds the wall time
+from below); the seconds to the 201 for a client sending at 25 MB/s, with and
 without the declared SHA-256 (archived while it arrives, or once it has); and (moto
 keeps every byte in RAM) the serve process's peak RSS
 (VmHWM) after ingesting a 1 GB file (target < 150 MB), and that of a process that only
@@ -208,6 +210,25 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def cpu_per_run(processes: dict[str, int], run: Callable[[int], None]) -> dict[str, float]:
+    """CPU milliseconds each process spends per run (10 runs), and the wall time."""
+    runs = 10
+    before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    started = time.perf_counter()
+    for n in range(runs):
+        run(1000 + n)
+    wall = time.perf_counter() - started
+    spent = {
+        name: (cpu_seconds(pid) - before[name]) / runs * 1000 for name, pid in processes.items()
+    }
+    return {**spent, "wall": wall / runs * 1000}
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -310,6 +331,7 @@ class Result:
     bucket: str
     figures: list[Figure]
     paced: list[Paced] = field(default_factory=list)
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)
     serve_peak_before_mb: float | None = None
     serve_peak_mb: float | None = None
     store_peak_mb: float | None = None
@@ -342,6 +364,20 @@ def bench_server(
                 figures = interleaved(path.stat().st_size, repeats, runs)
                 result.figures.append(Figure(label, *figures))
                 print(f"  {name} {label}: done", file=sys.stderr)
+            if s3.daemons and "10 MB" in files:
+                path = files["10 MB"]
+                processes = {
+                    "radosgw": s3.daemons["radosgw"],
+                    "ceph-osd": s3.daemons["ceph-osd"],
+                    "serve": service.proc.pid,
+                    "client": os.getpid(),
+                }
+                result.cpu = {
+                    "raw put_object": cpu_per_run(
+                        processes, raw_put(s3.shared_client, path, "cpu")
+                    ),
+                    "ingest": cpu_per_run(processes, ingest(service, path)),
+                }
             if locked:
                 for label in ("10 MB", "100 MB"):
                     if label in files:
@@ -357,7 +393,7 @@ def bench_server(
 def _ceph() -> Iterator[S3Server]:
     with ceph_rgw() as rgw:
         print(f"  Ceph RGW up in {rgw.started_in_s:.1f} s", file=sys.stderr)
-        yield S3Server("ceph", rgw.endpoint_url, rgw.access_key, rgw.secret_key)
+        yield S3Server("ceph", rgw.endpoint_url, rgw.access_key, rgw.secret_key, rgw.daemon_pids())
 
 
 def _moto() -> Iterator[S3Server]:
@@ -403,6 +439,14 @@ def report(result: Result) -> None:
             f"{f.store:>8.1f}  {f.ingest:>8.1f}  {f.ratio:>6.2f}"
         )
     print("  ratio = ingest / the better raw boto3 figure (target >= 0.7 at 10 MB)")
+    if result.cpu:
+        names = [n for n in next(iter(result.cpu.values())) if n != "wall"]
+        print("  CPU milliseconds per 10 MB file, by process (2 cores in all):")
+        print(f"  {'':>16}" + "".join(f"  {n:>8}" for n in names) + f"  {'all':>6}  {'wall':>6}")
+        for label, spent in result.cpu.items():
+            cells = "".join(f"  {spent[n]:>8.1f}" for n in names)
+            total = sum(spent[n] for n in names)
+            print(f"  {label:>16}{cells}  {total:>6.1f}  {spent['wall']:>6.1f}")
     if result.paced:
         print(
             f"  a client sending at {CLIENT_RATE / MB:.0f} MB/s, seconds to the 201 (median of 3):"

@@ -75,6 +75,10 @@ class CephRGW:
     started_in_s: float
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
 
+    def daemon_pids(self) -> dict[str, int]:
+        """The process id of each daemon, by its program's name (ceph-mon, ceph-osd, radosgw)."""
+        return {Path(str(p.args[0])).name: p.pid for p in self._procs}
+
     def log(self, name: str) -> str:
         path = self.directory / "log" / f"ceph-{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""

@@ -8,7 +8,8 @@ server.client()                                        # raw boto3, to tamper wi
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ class S3Server:
     endpoint_url: str
     access_key: str
     secret_key: str
+    daemons: Mapping[str, int] = field(default_factory=dict)  # name → pid, where known
 
     def config(self, **overrides: Any) -> S3Config:
         return S3Config(endpoint_url=self.endpoint_url, **overrides)
