@@ -223,10 +223,12 @@ def _submit(
             return Submission(replay, replayed=True)
     existing = _require_same_filing(ingest.catalog, correcting, metadata) if correcting else None
     _refuse_same_content(ingest.catalog, metadata, upload)
-    usable = streamed is not None and metadata.file_sha256 == upload.sha256 and not correcting
-    staged = streamed if usable and streamed else _stage_payload(ingest, metadata, upload, existing)
-    if staged is not streamed and streamed is not None:
-        streamed.abort()  # the file is not the one declared: it goes again, from the spool
+    if streamed is not None and metadata.file_sha256 == upload.sha256 and not correcting:
+        staged = streamed
+    else:
+        if streamed is not None:
+            streamed.abort()  # not the file declared: it goes again, from the spool
+        staged = _stage_payload(ingest, metadata, upload, existing)
     try:
         return _validate_and_archive(
             ingest,
