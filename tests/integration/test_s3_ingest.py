@@ -19,15 +19,20 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from service.api.app import create_app
 from service.archive.packages import package_prefix
-from service.bootstrap import Container
+from service.bootstrap import Container, build_container
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import Delivered
 from service.delivery.worker import Worker, WorkerConfig
+from service.settings import Settings
 from tests.fakes import ScriptedPortal
-from tests.support.bodies import sample_metadata
+from tests.support.bodies import sample_metadata, write_registry
+from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH, write_padded_docx
+from tests.support.proxy import tcp_proxy
 from tests.support.s3 import S3Server
+from tests.support.servers import app_in_thread
 
 TOKEN = "demo-s3-ingest-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -328,3 +333,72 @@ def test_a_livelihood_item_is_locked_30_years_or_permanently_if_it_records_a_maj
         assert head["ObjectLockMode"] == "COMPLIANCE"
         assert head.get("ObjectLockLegalHoldStatus") == ("ON" if major_decision else None), key
         assert years in ((70, 69) if major_decision else (30, 29)), key
+
+
+# -- an outage of the store in the middle of an upload ----------------------------
+
+
+def _paced(body: bytes, bytes_per_s: float) -> Iterator[bytes]:
+    """The body as a slow network delivers it."""
+    chunk = 256 * 1024
+    for start in range(0, len(body), chunk):
+        yield body[start : start + chunk]
+        time.sleep(chunk / bytes_per_s)
+
+
+def test_an_outage_mid_upload_answers_503_and_the_retry_with_the_same_key_succeeds(
+    ceph_s3: S3Server, bucket: str, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ceph_s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", ceph_s3.secret_key)
+    url = urlsplit(ceph_s3.endpoint_url)
+    body = _multipart(sample_metadata(file_sha256=_sha256(report)), report.read_bytes())
+    headers = {
+        **AUTH,
+        "Idempotency-Key": "outage-s3-0001",
+        "Content-Type": "multipart/form-data; boundary=b0undary",
+        "Content-Length": str(len(body)),
+    }
+    with tcp_proxy((url.hostname or "127.0.0.1", url.port or 80)) as proxy:
+        settings = Settings.model_validate(
+            {
+                "data_dir": tmp_path / "var",
+                "orgs_file": write_registry(tmp_path),
+                "demo_token": TOKEN,
+                "archive_url": f"s3://{bucket}/archive",
+                "s3_endpoint_url": proxy.url,
+                "s3_max_attempts": 2,
+            }
+        )
+        container = build_container(settings, clock=FakeClock())
+        with (
+            app_in_thread(create_app(container)) as base,
+            httpx.Client(base_url=base, timeout=60) as api,
+            ThreadPoolExecutor(1) as pool,
+        ):
+            answer = pool.submit(
+                lambda: api.post("/v1/filings", headers=headers, content=_paced(body, 4e6))
+            )
+            assert _eventually(lambda: _unfinished_uploads(ceph_s3, bucket) != [])
+            proxy.cut()  # the store goes away with the upload under way
+            failed = answer.result()
+            assert failed.status_code == 503, failed.text
+            assert failed.json()["error"]["code"] == "archive_unavailable"
+            assert _objects(ceph_s3, bucket) == []
+            proxy.restore()
+
+            retried = api.post("/v1/filings", headers=headers, content=body)
+
+            assert retried.status_code == 201, retried.text
+            filings = api.get("/v1/filings", headers=AUTH).json()["filings"]
+            assert [f["id"] for f in filings] == [retried.json()["id"]]
+        container.close()
+    stored = _objects(ceph_s3, bucket)
+    assert len(stored) == 5 and all(retried.json()["id"] in key for key in stored)
+    # The failed attempt could not abort its upload while the store was away: invisible,
+    # and what reconcile reports as an unfinished write (a lifecycle rule removes it).
+    [left] = _unfinished_uploads(ceph_s3, bucket)
+    assert retried.json()["id"] not in left
+    later = datetime.now(UTC) + timedelta(hours=2)
+    store = ceph_s3.store(bucket, "archive")
+    assert [key for key, _ in store.unfinished(later)] == [left.removeprefix("archive/")]
