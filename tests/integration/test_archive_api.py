@@ -8,7 +8,6 @@ import json
 import os
 import threading
 import zipfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,11 @@ import httpx
 import pytest
 
 from service.bootstrap import Container
-from service.delivery.policy import RetryPolicy
 from service.delivery.port import Delivered
-from service.delivery.worker import Worker, WorkerConfig
 from tests.fakes import ScriptedPortal
 from tests.support.bodies import sample_metadata
 from tests.support.documents import SAMPLE_PATH, docx_from_text
+from tests.support.worker import run_worker_once
 
 TOKEN = "demo-archive-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -69,14 +67,7 @@ def _deliver(container: Container) -> None:
             for i in range(10)
         ]
     )
-    config = WorkerConfig("w", 2, timedelta(seconds=30), 0.01, RetryPolicy.of_seconds([0], 60))
-    Worker(
-        catalog=container.catalog,
-        packages=container.packages,
-        adapters={"portal": portal},
-        config=config,
-        clock=container.clock,
-    ).run_once()
+    run_worker_once(container, {"portal": portal}, concurrency=2)
 
 
 def _archive_file(container: Container, filing: dict[str, Any], version: int = 1) -> Path:

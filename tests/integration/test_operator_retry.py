@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from service.bootstrap import Container
-from service.delivery.policy import RetryPolicy
 from service.delivery.port import Failed
-from service.delivery.worker import Worker, WorkerConfig
 from tests.fakes import ScriptedPortal
 from tests.support.bodies import sample_metadata
 from tests.support.documents import SAMPLE_PATH
+from tests.support.worker import run_worker_once
 
 OPERATOR = "demo-retry-operator"
 AUDITOR = "compliance-token-for-every-body-0002"
@@ -39,14 +37,7 @@ def _failed_filing(api: httpx.Client, container: Container) -> str:
     )
     assert response.status_code == 201, response.text
     portal = ScriptedPortal([Failed("forbidden", "configuration: channel not permitted", 403)])
-    config = WorkerConfig("w", 1, timedelta(seconds=30), 0.01, RetryPolicy.of_seconds([0], 60))
-    Worker(
-        catalog=container.catalog,
-        packages=container.packages,
-        adapters={"portal": portal},
-        config=config,
-        clock=container.clock,
-    ).run_once()
+    run_worker_once(container, {"portal": portal})
     return str(response.json()["id"])
 
 

@@ -22,9 +22,7 @@ import pytest
 from service.api.app import create_app
 from service.archive.packages import package_prefix
 from service.bootstrap import Container, build_container
-from service.delivery.policy import RetryPolicy
 from service.delivery.port import Delivered
-from service.delivery.worker import Worker, WorkerConfig
 from service.settings import Settings
 from tests.fakes import ScriptedPortal
 from tests.support.bodies import sample_metadata, write_registry
@@ -33,6 +31,7 @@ from tests.support.documents import SAMPLE_PATH, write_padded_docx
 from tests.support.proxy import tcp_proxy
 from tests.support.s3 import S3Server
 from tests.support.servers import app_in_thread
+from tests.support.worker import run_worker_once
 
 TOKEN = "demo-s3-ingest-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -287,17 +286,8 @@ def test_with_the_file_part_first_a_declared_filing_is_archived_after_it_arrives
 
 def _deliver(container: Container) -> None:
     """One worker pass with a portal that publishes everything: receipts get archived."""
-    portal = ScriptedPortal(
-        [Delivered({"article_id": "art_1", "url": "https://portal/art_1.html"})]
-    )
-    config = WorkerConfig("w", 1, timedelta(seconds=30), 0.01, RetryPolicy.of_seconds([0], 60))
-    Worker(
-        catalog=container.catalog,
-        packages=container.packages,
-        adapters={"portal": portal},
-        config=config,
-        clock=container.clock,
-    ).run_once()
+    published = Delivered({"article_id": "art_1", "url": "https://portal/art_1.html"})
+    run_worker_once(container, {"portal": ScriptedPortal([published])})
 
 
 LIVELIHOOD_TEXT = "招生安排\n2024年春季学期义务教育阶段学校招生工作按照就近入学原则进行，报名时间为3月1日至3月10日。"
