@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from service.domain import errors
 
@@ -60,6 +61,18 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         body = {"code": code, "message_zh": "请求无法处理", "message_en": str(exc.detail)}
         return JSONResponse({"error": body}, status_code=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        """A client that hangs up mid-body is no server error; nobody reads the answer."""
+        log.info("client_disconnected")
+        return error_response(
+            errors.InvalidInput(
+                "客户端在请求体发送完毕前断开了连接",
+                "The client went away before it had sent the whole body",
+                code="client_disconnected",
+            )
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -235,7 +235,11 @@ def test_a_file_that_is_not_the_one_declared_is_refused_and_leaves_nothing(
 
 
 def test_a_client_that_goes_away_mid_upload_leaves_nothing(
-    s3_api: httpx.Client, ceph_s3: S3Server, bucket: str, report: Path
+    s3_api: httpx.Client,
+    ceph_s3: S3Server,
+    bucket: str,
+    report: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     body = _multipart(sample_metadata(file_sha256=_sha256(report)), report.read_bytes())
     url = urlsplit(str(s3_api.base_url))
@@ -255,6 +259,8 @@ def test_a_client_that_goes_away_mid_upload_leaves_nothing(
     assert _eventually(lambda: _unfinished_uploads(ceph_s3, bucket) == [])
     assert _objects(ceph_s3, bucket) == []
     assert s3_api.get("/v1/filings", headers=AUTH).json()["filings"] == []
+    logged = capfd.readouterr().out
+    assert "client_disconnected" in logged and "unhandled_error" not in logged
 
 
 def test_with_the_file_part_first_a_declared_filing_is_archived_after_it_arrives(
