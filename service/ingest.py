@@ -223,7 +223,7 @@ def _submit(
             return Submission(replay, replayed=True)
     existing = _require_same_filing(ingest.catalog, correcting, metadata) if correcting else None
     _refuse_same_content(ingest.catalog, metadata, upload)
-    if streamed is not None and metadata.file_sha256 == upload.sha256 and not correcting:
+    if streamed is not None and _streamed_fits(streamed, metadata, upload, correcting):
         staged = streamed
     else:
         if streamed is not None:
@@ -242,6 +242,14 @@ def _submit(
         )
     finally:
         staged.abort()  # does nothing once committed
+
+
+def _streamed_fits(
+    streamed: StagedPayload, metadata: FilingMetadata, upload: Upload, correcting: str | None
+) -> bool:
+    """The file sent as it arrived is the one declared, for the filing submitted to."""
+    same_filing = streamed.number == 1 if correcting is None else streamed.filing_id == correcting
+    return metadata.file_sha256 == upload.sha256 and same_filing
 
 
 @dataclass(frozen=True)
@@ -267,19 +275,26 @@ def stream_payload(
     filename: str,
     path: Path,
     size_hint: int | None,
+    *,
+    correcting: FilingRecord | None = None,
 ) -> StagedPayload | None:
-    """Start archiving a new filing's file while it is still being received into `path`,
-    as version 1 of a filing id chosen now: only when its metadata declares the file's
-    SHA-256 (the archive records it before the last byte is in) and the principal may
-    file for the body. Nothing is visible until `submit_filing` commits it. Waits on no
-    I/O (it opens `path` and hands work to the store's threads), so it may run on the
-    event loop."""
+    """Start archiving a file while it is still being received into `path`: a new
+    filing's as version 1 of a filing id chosen now, or a correction's (`correcting`,
+    read before the body) as its next version. Only when its metadata declares the
+    file's SHA-256 (the archive records it before the last byte is in), the principal
+    may file for the body and a correction keeps its filing's body, kind and period.
+    Nothing is visible until `submit_filing` commits it. Waits on no I/O (it opens
+    `path` and hands work to the store's threads), so it may run on the event loop."""
     if metadata.file_sha256 is None:
         return None
     if principal.role not in SUBMITTING_ROLES or not principal.may_act_for(metadata.org_code):
         return None
-    filing_id = new_id("fil")
-    prefix = package_prefix(metadata.org_code, metadata.category, metadata.period, filing_id, 1)
+    if correcting is not None and not _same_filing(correcting, metadata):
+        return None
+    filing_id, number = _predicted_version(correcting)
+    prefix = package_prefix(
+        metadata.org_code, metadata.category, metadata.period, filing_id, number
+    )
     payload = ingest.packages.stage_payload(
         prefix,
         filename,
@@ -288,7 +303,15 @@ def stream_payload(
         size_hint=size_hint,
         retention=_retention(metadata),
     )
-    return StagedPayload(filing_id, 1, payload)
+    return StagedPayload(filing_id, number, payload)
+
+
+def _predicted_version(existing: FilingRecord | None) -> tuple[str, int]:
+    """(filing id, version) a submission will most likely get: v1 of a new id, or the
+    next number of the filing it corrects (unless a concurrent one takes it first)."""
+    if existing is None:
+        return new_id("fil"), 1
+    return existing.id, max((v.version for v in existing.versions), default=0) + 1
 
 
 def _retention(metadata: FilingMetadata) -> Period | None:
@@ -298,10 +321,7 @@ def _retention(metadata: FilingMetadata) -> Period | None:
 def _stage_payload(
     ingest: Ingest, metadata: FilingMetadata, upload: Upload, existing: FilingRecord | None
 ) -> StagedPayload:
-    if existing is None:
-        filing_id, number = new_id("fil"), 1
-    else:
-        filing_id, number = existing.id, max((v.version for v in existing.versions), default=0) + 1
+    filing_id, number = _predicted_version(existing)
     prefix = package_prefix(
         metadata.org_code, metadata.category, metadata.period, filing_id, number
     )
@@ -489,12 +509,7 @@ def _require_same_filing(
     existing = catalog.get_filing(filing_id, with_attempts=False)
     if existing is None:
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
-    same = (existing.org_code, existing.category, existing.period) == (
-        metadata.org_code,
-        metadata.category.value,
-        metadata.period,
-    )
-    if not same:
+    if not _same_filing(existing, metadata):
         raise Rejected(
             [
                 error_finding(
@@ -506,6 +521,15 @@ def _require_same_filing(
             ]
         )
     return existing
+
+
+def _same_filing(existing: FilingRecord, metadata: FilingMetadata) -> bool:
+    """A correction keeps its filing's body, kind and period."""
+    return (existing.org_code, existing.category, existing.period) == (
+        metadata.org_code,
+        metadata.category.value,
+        metadata.period,
+    )
 
 
 def _archive(

@@ -19,7 +19,8 @@ from service.api.deps import ContainerDep, PrincipalDep
 from service.api.multipart import OnFile, SubmissionBody, boundary_of
 from service.api.views import filing_view
 from service.archive.port import StagedPut
-from service.catalog.records import AuditEvent, FilingQuery
+from service.bootstrap import Container
+from service.catalog.records import AuditEvent, FilingQuery, FilingRecord
 from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.filing import Category, DeliveryStatus, Destination, VersionStatus
@@ -125,23 +126,41 @@ def _submitted(submission: Submission) -> JSONResponse:
 
 
 class _Streaming:
-    """The file of a new filing archived as it arrives (`stream_payload`), when the
-    metadata part came first and declares the file's SHA-256."""
+    """The file archived as it arrives (`stream_payload`), when the metadata part came
+    first and declares the file's SHA-256."""
 
-    def __init__(self, ingest: Ingest, principal: Principal, request: Request) -> None:
+    def __init__(
+        self,
+        ingest: Ingest,
+        principal: Principal,
+        request: Request,
+        existing: FilingRecord | None,
+        *,
+        streamable: bool,
+    ) -> None:
         self._ingest = ingest
         self._principal = principal
+        self._existing = existing
+        self._streamable = streamable
         length = request.headers.get("content-length", "")
         self._size_hint = int(length) if length.isdigit() else None
         self.staged: StagedPayload | None = None
 
     def on_file(self, fields: Mapping[str, str], filename: str, path: Path) -> SpoolListener | None:
+        if not self._streamable:
+            return None
         try:
             metadata = FilingMetadata.model_validate(json.loads(fields.get("metadata", "")))
         except (ValidationError, ValueError):
             return None  # answered properly once the body is read
         self.staged = stream_payload(
-            self._ingest, self._principal, metadata, filename, path, self._size_hint
+            self._ingest,
+            self._principal,
+            metadata,
+            filename,
+            path,
+            self._size_hint,
+            correcting=self._existing,
         )
         if self.staged is None or self.staged.payload.staged is None:
             return None
@@ -180,8 +199,37 @@ async def submit(
     """Idempotency-Key (optional): the same key and body give the same filing (200, replayed).
     With `file_sha256` in the metadata part, sent before the file part, the file goes to
     the archive while it is received."""
+    return await _accept(request, container, principal, correcting=None)
+
+
+@router.post(
+    "/filings/{filing_id}/versions",
+    status_code=201,
+    summary="提交更正版本 Submit a corrected version",
+)
+async def correct(
+    filing_id: str, request: Request, container: ContainerDep, principal: PrincipalDep
+) -> JSONResponse:
+    """As `POST /v1/filings`, for version n+1 of the filing."""
+    return await _accept(request, container, principal, correcting=filing_id)
+
+
+async def _accept(
+    request: Request, container: Container, principal: Principal, correcting: str | None
+) -> JSONResponse:
     key = _idempotency_key(request)
-    streaming = _Streaming(container.ingest, principal, request)
+    existing = None
+    if correcting is not None:  # read before the body, to stream the correction too
+        existing = await run_in_threadpool(
+            lambda: container.catalog.get_filing(correcting, with_attempts=False)
+        )
+    streaming = _Streaming(
+        container.ingest,
+        principal,
+        request,
+        existing,
+        streamable=correcting is None or bool(existing),
+    )
     try:
         metadata, upload = await read_submission(
             request, container.settings.max_upload_bytes, on_file=streaming.on_file
@@ -197,6 +245,7 @@ async def submit(
                 metadata,
                 upload,
                 _origin(request),
+                correcting=correcting,
                 idempotency_key=key,
                 streamed=streaming.staged,
             )
@@ -206,33 +255,6 @@ async def submit(
         raise
     finally:
         upload.path.unlink(missing_ok=True)  # submit_filing settles the streamed payload
-    return _submitted(submission)
-
-
-@router.post(
-    "/filings/{filing_id}/versions",
-    status_code=201,
-    summary="提交更正版本 Submit a corrected version",
-)
-async def correct(
-    filing_id: str, request: Request, container: ContainerDep, principal: PrincipalDep
-) -> JSONResponse:
-    key = _idempotency_key(request)
-    metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
-    try:
-        submission = await run_in_threadpool(
-            lambda: submit_filing(
-                container.ingest,
-                principal,
-                metadata,
-                upload,
-                _origin(request),
-                correcting=filing_id,
-                idempotency_key=key,
-            )
-        )
-    finally:
-        upload.path.unlink(missing_ok=True)
     return _submitted(submission)
 
 

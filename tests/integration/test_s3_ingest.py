@@ -187,14 +187,23 @@ def test_a_duplicate_large_filing_is_refused_and_leaves_nothing_more(
     assert _unfinished_uploads(ceph_s3, bucket) == []
 
 
+@pytest.mark.parametrize(
+    "declared", [False, True], ids=["received first", "declared, as it arrives"]
+)
 def test_a_large_correction_goes_up_in_parts_as_the_next_version(
-    s3_api: httpx.Client, ceph_s3: S3Server, bucket: str, report: Path, tmp_path: Path
+    s3_api: httpx.Client,
+    ceph_s3: S3Server,
+    bucket: str,
+    report: Path,
+    tmp_path: Path,
+    declared: bool,
 ) -> None:
     filing = _post(s3_api, report, sample_metadata()).json()
     text = SAMPLE_PATH.read_text("utf-8") + "\n（更正：补充附件说明）"
     corrected = write_padded_docx(tmp_path / "corrected.docx", text, LARGE)
+    metadata = sample_metadata(file_sha256=_sha256(corrected)) if declared else sample_metadata()
 
-    response = _post(s3_api, corrected, sample_metadata(), f"/v1/filings/{filing['id']}/versions")
+    response = _post(s3_api, corrected, metadata, f"/v1/filings/{filing['id']}/versions")
 
     assert response.status_code == 201, response.text
     versions = {v["version"]: v["status"] for v in response.json()["versions"]}
@@ -234,31 +243,49 @@ def test_a_file_that_is_not_the_one_declared_is_refused_and_leaves_nothing(
     assert _eventually(lambda: _unfinished_uploads(ceph_s3, bucket) == [])
 
 
+def _send_part_of(api: httpx.Client, path: str, body: bytes, sent: int) -> socket.socket:
+    """A raw connection that sends the request's head and the first `sent` bytes."""
+    url = urlsplit(str(api.base_url))
+    sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 80))
+    sock.sendall(
+        (
+            f"POST {path} HTTP/1.1\r\n"
+            f"Host: {url.netloc}\r\n"
+            f"Authorization: Bearer {TOKEN}\r\n"
+            "Content-Type: multipart/form-data; boundary=b0undary\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body[:sent]
+    )
+    return sock
+
+
+@pytest.mark.parametrize("kind", ["new filing", "correction"])
 def test_a_client_that_goes_away_mid_upload_leaves_nothing(
     s3_api: httpx.Client,
     ceph_s3: S3Server,
     bucket: str,
     report: Path,
     capfd: pytest.CaptureFixture[str],
+    kind: str,
 ) -> None:
-    body = _multipart(sample_metadata(file_sha256=_sha256(report)), report.read_bytes())
-    url = urlsplit(str(s3_api.base_url))
-    with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80)) as sock:
-        sock.sendall(
-            (
-                "POST /v1/filings HTTP/1.1\r\n"
-                f"Host: {url.netloc}\r\n"
-                f"Authorization: Bearer {TOKEN}\r\n"
-                "Content-Type: multipart/form-data; boundary=b0undary\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            + body[: 5 * MiB + MiB // 2]  # more than a part of the file: the upload has begun
-        )
+    path, before = "/v1/filings", []
+    if kind == "correction":
+        filing = _post(s3_api, report, sample_metadata()).json()
+        path, before = f"/v1/filings/{filing['id']}/versions", _objects(ceph_s3, bucket)
+    corrected = report.read_bytes() + b"\0"  # other bytes, the same document
+    body = _multipart(sample_metadata(file_sha256=hashlib.sha256(corrected).hexdigest()), corrected)
+
+    # More than a part of the file: its upload has begun, under the version it will get.
+    with _send_part_of(s3_api, path, body, 5 * MiB + MiB // 2):
         assert _eventually(lambda: _unfinished_uploads(ceph_s3, bucket) != [])
+        [under_way] = _unfinished_uploads(ceph_s3, bucket)
+        assert under_way.endswith(
+            "/v2/data/报告.docx" if kind == "correction" else "/v1/data/报告.docx"
+        )
 
     assert _eventually(lambda: _unfinished_uploads(ceph_s3, bucket) == [])
-    assert _objects(ceph_s3, bucket) == []
-    assert s3_api.get("/v1/filings", headers=AUTH).json()["filings"] == []
+    assert _objects(ceph_s3, bucket) == before
     logged = capfd.readouterr().out
     assert "client_disconnected" in logged and "unhandled_error" not in logged
 
