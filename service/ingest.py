@@ -221,7 +221,11 @@ def _submit(
         replay = _replay(ingest.catalog, principal, idempotency_key, fingerprint, ingest.clock())
         if replay is not None:
             return Submission(replay, replayed=True)
-    existing = _require_same_filing(ingest.catalog, correcting, metadata) if correcting else None
+    existing = (
+        _require_same_filing(ingest.catalog, principal, correcting, metadata)
+        if correcting
+        else None
+    )
     _refuse_same_content(ingest.catalog, metadata, upload)
     if streamed is not None and _streamed_fits(streamed, metadata, upload, correcting):
         staged = streamed
@@ -504,10 +508,12 @@ def _refuse_same_content(catalog: Catalog, metadata: FilingMetadata, upload: Upl
 
 
 def _require_same_filing(
-    catalog: Catalog, filing_id: str, metadata: FilingMetadata
+    catalog: Catalog, principal: Principal, filing_id: str, metadata: FilingMetadata
 ) -> FilingRecord:
+    """The filing corrected; NotFound also for one of a body the principal may not act
+    for, so that its existence is not told."""
     existing = catalog.get_filing(filing_id, with_attempts=False)
-    if existing is None:
+    if existing is None or not principal.may_act_for(existing.org_code):
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
     if not _same_filing(existing, metadata):
         raise Rejected(

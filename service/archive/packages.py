@@ -240,17 +240,16 @@ class Packages:
         incomplete; every argument is checked before the first write. A prefix that
         holds anything is refused (`AlreadyExists`) at once: one listing instead of each
         object's early refusal. `metadata.json`, `bagit.txt` and (when every payload
-        file's size is given) `bag-info.txt` go out while the payload does.
+        file's size is given) `bag-info.txt` go out together.
 
         `bag_info` adds lines such as `Source-Organization`. Organization-Code, Category,
         Period and External-Identifier come from the prefix (given ones must agree);
         Bagging-Date, Bag-Software-Agent and Payload-Oxum are computed (never given).
         `retention`: every object's, where not its category's (`filing_period`).
 
-        The small files go out once the payload's bytes are all with the store (a
-        staged payload's `sent`; a payload from a source, once put), while the staged
-        payload is made visible: a failed transfer leaves nothing for them to orphan,
-        and under Object Lock an orphan could never be removed."""
+        The small files go out, side by side, once the payload is archived: a payload
+        that fails leaves nothing for them to orphan, and under Object Lock an orphan
+        could never be removed."""
         package = PackageId.from_prefix(prefix)
         _check_payload(prefix, payload)
         metadata_json = _json_bytes(metadata)
@@ -261,7 +260,7 @@ class Packages:
             raise AlreadyExists(f"package {prefix} already holds objects")
         # The whole prefix was found empty just now.
         put = partial(self._put_bytes, absent_checked=True, retention=retention)
-        sent = [self._send_payload(prefix, f, retention) for f in payload]
+        files = [self._put_payload(prefix, f, retention) for f in payload]
         tags = [
             self._pool.submit(put, f"{prefix}data/{METADATA}", metadata_json, "application/json"),
             self._pool.submit(put, prefix + BAGIT, _BAGIT_TXT),
@@ -269,15 +268,7 @@ class Packages:
         if len(known_sizes) == len(sizes):
             info = self._bag_info(package, bag_info, known_sizes)
             tags.append(self._pool.submit(put, prefix + BAG_INFO, info))
-        try:
-            files = [
-                stored or self._commit_payload(prefix, f)
-                for f, stored in zip(payload, sent, strict=True)
-            ]
-        finally:
-            wait(tags)
-        files.append(tags[0].result())
-        _results(tags)
+        files.append(_results(tags)[0])
         if len(known_sizes) == len(sizes):
             _check_sizes(files, known_sizes)
         else:
@@ -308,26 +299,23 @@ class Packages:
         )
         return PayloadFile(name, expected_sha256=sha256, staged=staged, size=size)
 
-    def _send_payload(
+    def _put_payload(
         self, prefix: str, file: PayloadFile, retention: Period | None
-    ) -> StoredObject | None:
-        """A payload file from a source, put; a staged one, all sent (None: to commit)."""
+    ) -> StoredObject:
+        """A staged payload file committed (its bytes mostly sent already), or one from
+        a source put."""
         if file.staged is not None:
-            file.staged.sent()
-            return None
-        assert file.source is not None
-        stored = self._store.put_new(
-            f"{prefix}data/{payload_name(file.name)}",
-            file.source,
-            content_type=file.media_type,
-            absent_checked=True,
-            retention=retention,
-        )
+            stored = file.staged.commit()
+        else:
+            assert file.source is not None
+            stored = self._store.put_new(
+                f"{prefix}data/{payload_name(file.name)}",
+                file.source,
+                content_type=file.media_type,
+                absent_checked=True,
+                retention=retention,
+            )
         return _expected(stored, file)
-
-    def _commit_payload(self, prefix: str, file: PayloadFile) -> StoredObject:
-        assert file.staged is not None
-        return _expected(file.staged.commit(), file)
 
     def _put_bytes(
         self,

@@ -79,12 +79,6 @@ class StagedPut(Protocol):
         """The file is complete at `size` bytes."""
         ...
 
-    def sent(self) -> None:
-        """Once sealed: wait until the store holds every byte, so that `commit` has only
-        to make the object visible (nothing to wait for where `commit` writes it all);
-        raise, having aborted, if sending failed."""
-        ...
-
     def commit(self) -> StoredObject:
         """Make the object visible once, as `put_new` would, and return it: `AlreadyExists`
         if the key is taken, `FixityMismatch` if the file does not hash to the SHA-256
@@ -129,8 +123,8 @@ class ArchiveStore(Protocol):
         """Start writing the file at `path`, which hashes to `sha256`, under `key`,
         invisibly until `StagedPut.commit`. `size` when the file is complete (it is then
         sealed), else it is still being written and `size_hint` may say how large it
-        will about be. Returns at once, waiting on no I/O; errors surface at `sent` or
-        `commit`. This
+        will about be. Returns at once, waiting on no I/O; errors surface at `commit`.
+        This
         default writes everything at `commit`. `retention` as for `put_new`."""
         return DeferredPut(self, check_key(key), path, sha256, content_type, retention)
 
@@ -176,9 +170,6 @@ class DeferredPut:
         pass
 
     def seal(self, size: int) -> None:
-        pass
-
-    def sent(self) -> None:
         pass
 
     def commit(self) -> StoredObject:

@@ -621,9 +621,6 @@ class _FilePut:
     def seal(self, size: int) -> None:
         pass
 
-    def sent(self) -> None:
-        pass
-
     def commit(self) -> StoredObject:
         with self.path.open("rb") as source:
             return self.store.put_new(
@@ -733,21 +730,15 @@ class _StagedUpload:
                     lambda: hash_stream(self._body.reader(0, size))[0]
                 )
 
-    def sent(self) -> None:
-        try:
-            with self._store._translated(self.key):
-                upload = self._begun()
-                if upload is not None and self._parts:
-                    self._parts_sent()
-        except BaseException:
-            self.abort()
-            raise
-
     def commit(self) -> StoredObject:
         try:
             with self._store._translated(self.key):
-                upload = self._begun()
-                if upload is None or not self._parts:  # an unversioned bucket; under a part
+                if not self._sealed or self._settled:
+                    raise RuntimeError(f"{self.key}: the staged put is unsealed or settled")
+                if not self._parts:  # under a part: an upload created for the hint goes
+                    return self._put_whole()
+                upload = self._created.result() if self._created is not None else None
+                if upload is None:  # not a versioned bucket
                     return self._put_whole()
                 stored = self._complete(upload, self._parts_sent())
         except BaseException:
@@ -764,11 +755,6 @@ class _StagedUpload:
         self._stop_jobs()
         self._abort_upload()
         self._close()
-
-    def _begun(self) -> _Upload | None:
-        if not self._sealed or self._settled:
-            raise RuntimeError(f"{self.key}: the staged put is unsealed or settled")
-        return self._created.result() if self._created is not None else None
 
     def _stop_jobs(self) -> None:
         """Cancel what has not started and wait for the rest, so that no job reads the

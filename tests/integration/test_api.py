@@ -193,6 +193,14 @@ def test_a_filing_of_another_body_is_not_found_for_its_operator(
     assert response.status_code == 404
     listed = api.get("/v1/filings", headers={"Authorization": f"Bearer {BOUND}"}).json()
     assert listed["filings"] == []
+    correcting = api.post(  # with its own body's metadata: still not even "exists"
+        f"/v1/filings/{filing['id']}/versions",
+        headers={"Authorization": f"Bearer {BOUND}"},
+        data={"metadata": json.dumps(sample_metadata(org_code=OTHER_BODY))},
+        files={"file": ("report.docx", sample_docx)},
+    )
+    assert correcting.status_code == 404
+    assert correcting.json()["error"]["code"] == "filing_not_found"
 
 
 def test_filings_are_filtered_by_body_category_period_and_status(

@@ -468,6 +468,25 @@ def test_staged_puts_aborted_at_once_leave_no_unfinished_upload(
     assert list(store.list("k/")) == []
 
 
+def test_a_small_file_goes_in_one_put_though_the_upload_made_for_its_hint_failed(
+    ceph: S3Server, tmp_path: Path
+) -> None:
+    bucket = ceph.new_bucket("locked")
+    store = S3Store(
+        bucket, "archive", ceph.config(), client=_failing(ceph, "CreateMultipartUpload")
+    )
+    path = tmp_path / "payload"
+    path.write_bytes(payload(64 * 1024))
+
+    staged = store.stage(
+        "k/a.pdf", path, sha256=hashlib.sha256(payload(64 * 1024)).hexdigest(), size_hint=40 * MiB
+    )
+    staged.seal(64 * 1024)
+    stored = staged.commit()
+
+    assert read(store, "k/a.pdf") == payload(64 * 1024) and stored.size == 64 * 1024
+
+
 def test_a_failed_early_refusal_leaves_no_unfinished_upload(ceph: S3Server, tmp_path: Path) -> None:
     bucket = ceph.new_bucket("locked")
     store = S3Store(bucket, "archive", ceph.config(), client=_failing(ceph, "ListObjectVersions"))
@@ -481,16 +500,27 @@ def test_a_failed_early_refusal_leaves_no_unfinished_upload(ceph: S3Server, tmp_
     assert _unfinished_uploads(ceph, bucket) == []
 
 
+@pytest.mark.parametrize(
+    ("size", "failing"),
+    [(200 * 1024, "PutObject"), (6 * MiB, "UploadPart"), (6 * MiB, "CompleteMultipartUpload")],
+    ids=["one PUT", "a part", "the completion"],
+)
 def test_a_payload_that_fails_to_go_up_leaves_no_file_of_its_package(
-    ceph: S3Server, tmp_path: Path
+    ceph: S3Server, tmp_path: Path, size: int, failing: str
 ) -> None:
     bucket = ceph.new_bucket("locked")
-    store = S3Store(bucket, "archive", ceph.config(), client=_failing(ceph, "UploadPart"))
-    packages = Packages(store)
+    client = ceph.client()
+
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key", "").endswith(".docx"):  # the payload's requests only
+            raise EndpointConnectionError(endpoint_url=ceph.endpoint_url)
+
+    client.meta.events.register(f"provide-client-params.s3.{failing}", fail)
+    packages = Packages(S3Store(bucket, "archive", ceph.config(), client=client))
     path = tmp_path / "payload"
-    path.write_bytes(payload(6 * MiB))
-    sha256 = hashlib.sha256(payload(6 * MiB)).hexdigest()
-    staged = packages.stage_payload(LIVELIHOOD_KEY, "公告.docx", path, sha256=sha256, size=6 * MiB)
+    path.write_bytes(payload(size))
+    sha256 = hashlib.sha256(payload(size)).hexdigest()
+    staged = packages.stage_payload(LIVELIHOOD_KEY, "公告.docx", path, sha256=sha256, size=size)
 
     with pytest.raises(ArchiveUnavailable):
         packages.put_package(LIVELIHOOD_KEY, [staged], {"filing_id": "F2"}, {})

@@ -66,6 +66,9 @@ class TcpProxy:
             except OSError:
                 _reset(client)
                 continue
+            upstream.settimeout(
+                None
+            )  # the timeout was for connecting; then wait as long as the client
             with self._lock:
                 self._open.update((client, upstream))
             for source, sink in ((client, upstream), (upstream, client)):
@@ -77,6 +80,12 @@ class TcpProxy:
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+        with self._lock:
+            self._open.discard(source)
+            both_done = sink not in self._open
+        if both_done:
+            source.close()
+            sink.close()
 
 
 def _reset(conn: socket.socket) -> None:

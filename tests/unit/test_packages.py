@@ -169,6 +169,21 @@ def test_a_failure_before_the_manifest_leaves_a_package_that_is_never_served(
     assert list(packages.iter_packages()) == ([PREFIX] if store.put_order else [])  # reconcile
 
 
+def test_a_staged_payload_that_fails_leaves_no_tag_file_to_orphan(tmp_path: Path) -> None:
+    store = InMemoryStore(fail_on_put=1)  # the payload is put first: it fails
+    packages = Packages(store)
+    path = tmp_path / "report.docx"
+    path.write_bytes(REPORT_BYTES)
+    staged = packages.stage_payload(
+        PREFIX, REPORT, path, sha256=sha256(REPORT_BYTES), size=len(REPORT_BYTES)
+    )
+
+    with pytest.raises(ArchiveUnavailable):
+        packages.put_package(PREFIX, [staged], METADATA, BAG_INFO)
+
+    assert store.put_order == []
+
+
 def test_an_unexpected_sha256_raises_fixity_mismatch_and_writes_no_manifest(
     memory: InMemoryStore,
 ) -> None:
