@@ -295,19 +295,9 @@ def stream_payload(
         return None
     if correcting is not None and not _same_filing(correcting, metadata):
         return None
-    filing_id, number = _predicted_version(correcting)
-    prefix = package_prefix(
-        metadata.org_code, metadata.category, metadata.period, filing_id, number
+    return _stage(
+        ingest, metadata, correcting, filename, path, metadata.file_sha256, size_hint=size_hint
     )
-    payload = ingest.packages.stage_payload(
-        prefix,
-        filename,
-        path,
-        sha256=metadata.file_sha256,
-        size_hint=size_hint,
-        retention=_retention(metadata),
-    )
-    return StagedPayload(filing_id, number, payload)
 
 
 def _predicted_version(existing: FilingRecord | None) -> tuple[str, int]:
@@ -325,16 +315,34 @@ def _retention(metadata: FilingMetadata) -> Period | None:
 def _stage_payload(
     ingest: Ingest, metadata: FilingMetadata, upload: Upload, existing: FilingRecord | None
 ) -> StagedPayload:
+    return _stage(
+        ingest, metadata, existing, upload.filename, upload.path, upload.sha256, size=upload.size
+    )
+
+
+def _stage(
+    ingest: Ingest,
+    metadata: FilingMetadata,
+    existing: FilingRecord | None,
+    filename: str,
+    path: Path,
+    sha256: str,
+    *,
+    size: int | None = None,
+    size_hint: int | None = None,
+) -> StagedPayload:
+    """Stage the file under the version the submission will most likely get."""
     filing_id, number = _predicted_version(existing)
     prefix = package_prefix(
         metadata.org_code, metadata.category, metadata.period, filing_id, number
     )
     payload = ingest.packages.stage_payload(
         prefix,
-        upload.filename,
-        upload.path,
-        size=upload.size,
-        sha256=upload.sha256,
+        filename,
+        path,
+        sha256=sha256,
+        size=size,
+        size_hint=size_hint,
         retention=_retention(metadata),
     )
     return StagedPayload(filing_id, number, payload)
