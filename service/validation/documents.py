@@ -3,7 +3,8 @@ its text as paragraphs, each with where it came from, plus the tables of a DOCX.
 input becomes findings, never an exception.
 
     file_empty             0 bytes, or only whitespace
-    file_type_unsupported  not DOCX, PDF, OFD or UTF-8/GB18030 text
+    file_type_unsupported  not DOCX, PDF, OFD or UTF-8/GB18030 text; says what it is
+                           when its content tells (「PNG 图片，不是 PDF/DOCX/OFD/TXT」)
     file_type_mismatch     the extension names another type than the content
     file_unreadable        corrupt or encrypted PDF, broken zip, zip without a Word part
     file_too_complex       over a DocumentLimits bound (pages, text, zip bomb …)
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from service.domain.findings import Finding, error
+from service.validation.content_types import identify
 from service.validation.docx_files import docx_content, is_docx
 from service.validation.extracted import NOWHERE, Block, Extracted, Origin, Table
 from service.validation.limits import (
@@ -31,7 +33,7 @@ from service.validation.limits import (
 )
 from service.validation.ofd_files import is_ofd, ofd_content
 from service.validation.pdf_files import pdf_content
-from service.validation.text_files import decode_text
+from service.validation.text_files import decode_text, plausible_text
 from service.validation.zip_parts import zip_names
 
 __all__ = ["Document", "DocumentLimits", "Table", "read_document", "read_document_bytes"]
@@ -62,6 +64,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BOM = b"\xef\xbb\xbf"
 # A PDF header may follow up to 1 KiB of leading junk (as Acrobat allows).
 _PDF_HEADER_WINDOW = 1024
+_HEAD_BYTES = 8192  # enough for every signature the content types look for
 # Extraction junk: control characters, U+FFFD, private-use glyphs and pdfminer's
 # "(cid:123)" for glyphs with no Unicode mapping.
 _JUNK = re.compile(r"\(cid:\d+\)|[\x00-\x08\x0e-\x1f\x7f\ufffd\ue000-\uf8ff]")
@@ -86,7 +89,12 @@ class Document:
     paragraphs: tuple[str, ...]  # non-empty, whitespace-stripped, in reading order
     # Where each paragraph came from (page, table cell); empty when every one is plain.
     origins: tuple[Origin, ...] = field(default=(), compare=False)
-    tables: tuple[Table, ...] = field(default=(), compare=False)  # DOCX tables
+    tables: tuple[Table, ...] = field(default=(), compare=False)  # DOCX and PDF tables
+
+    @property
+    def levels(self) -> tuple[int | None, ...]:
+        """Each paragraph's outline level where the document's styles give one."""
+        return tuple(origin.level for origin in self.origins)
 
     def origin(self, index: int) -> Origin:
         return self.origins[index] if index < len(self.origins) else NOWHERE
@@ -97,33 +105,34 @@ class Document:
 
 
 def read_document(
-    path: Path, filename: str, limits: DocumentLimits = DEFAULT_LIMITS
+    path: Path, filename: str, limits: DocumentLimits = DEFAULT_LIMITS, *, tables: bool = False
 ) -> tuple[Document | None, list[Finding]]:
-    """Detect the type from content and extract paragraphs. (None, [errors]) when the
-    file is unreadable; a readable file may still come with an error (a type mismatch)."""
+    """Detect the type from content and extract paragraphs (and, with `tables`, the
+    tables of a PDF too; a DOCX's always come). (None, [errors]) when the file is
+    unreadable; a readable file may still come with an error (a type mismatch)."""
     try:
         with path.open("rb") as source:
-            return _read(source, filename, limits)
+            return _read(source, filename, limits, tables)
     except OSError:
         return None, [_finding(unreadable("无法打开文件", "the file cannot be opened"))]
 
 
 def read_document_bytes(
-    data: bytes, filename: str, limits: DocumentLimits = DEFAULT_LIMITS
+    data: bytes, filename: str, limits: DocumentLimits = DEFAULT_LIMITS, *, tables: bool = False
 ) -> tuple[Document | None, list[Finding]]:
     """As read_document, for bytes already in memory."""
-    return _read(io.BytesIO(data), filename, limits)
+    return _read(io.BytesIO(data), filename, limits, tables)
 
 
 def _read(
-    source: BinaryIO, filename: str, limits: DocumentLimits
+    source: BinaryIO, filename: str, limits: DocumentLimits, tables: bool
 ) -> tuple[Document | None, list[Finding]]:
     """The file is read from the stream as each format needs it (PDF objects, zip members,
     text up to the character limit), never whole into memory."""
     if _blank(source):
         return None, [_empty()]
     try:
-        detected, media_type, extracted = _extract(source, limits)
+        detected, media_type, extracted = _extract(source, limits, tables)
         paragraphs, origins = _paragraphs(extracted, limits)
     except ReadProblem as problem:
         return None, [_finding(problem)]
@@ -150,17 +159,23 @@ def _blank(source: BinaryIO) -> bool:
     return True
 
 
-def _extract(source: BinaryIO, limits: DocumentLimits) -> tuple[str, str, Extracted]:
+def _extract(source: BinaryIO, limits: DocumentLimits, tables: bool) -> tuple[str, str, Extracted]:
     """(detected kind, media type, content); the kind is "txt" for any text."""
-    head = source.read(_PDF_HEADER_WINDOW)
+    head = source.read(_HEAD_BYTES)
     source.seek(0)
-    if b"%PDF-" in head:
-        return "pdf", "application/pdf", _checked(pdf_content(source, limits), "PDF")
+    if b"%PDF-" in head[:_PDF_HEADER_WINDOW]:
+        content = pdf_content(source, limits, tables=tables)
+        return "pdf", "application/pdf", _checked(content, "PDF")
     if head.startswith(b"PK\x03\x04"):
         return _extract_zip(source, limits)
     if head.startswith(_OLE_MAGIC):
         raise unsupported(
             "旧版 Word (.doc) 或加密的 Office 文件", "a legacy Word (.doc) or encrypted Office file"
+        )
+    other = None if plausible_text(head) else identify(head)
+    if other is not None:
+        raise unsupported(
+            f"{other[0]}，不是 PDF/DOCX/OFD/TXT", f"{other[1]}, not a PDF/DOCX/OFD/TXT"
         )
     if source.seek(0, io.SEEK_END) > limits.max_chars * _MAX_BYTES_PER_CHAR:
         raise too_complex(f"文字超过 {limits.max_chars} 字", f"over {limits.max_chars} characters")
@@ -175,8 +190,8 @@ def _extract_zip(source: BinaryIO, limits: DocumentLimits) -> tuple[str, str, Ex
         return "ofd", OFD_MEDIA_TYPE, _checked(ofd_content(source, limits), "OFD")
     if names is not None and not is_docx(names):
         other = next((label for part, label in _OTHER_ZIP_FORMATS.items() if part in names), None)
-        if other is not None:
-            raise unsupported(*other)
+        zh, en = other or ("ZIP 压缩包", "a zip archive")
+        raise unsupported(f"{zh}，不是 PDF/DOCX/OFD/TXT", f"{en}, not a PDF/DOCX/OFD/TXT")
     return "docx", DOCX_MEDIA_TYPE, _checked(docx_content(source, limits), "DOCX")
 
 

@@ -2,8 +2,10 @@
 national format, the tables (gia_tables, gia_checks) and the deadline by the body's level.
 
     gia_title_missing / gia_title_year_mismatch
-    gia_missing_<part>       one code per part; part 一 (from the format, not the statute)
-                             is a warning, parts 二–六 (条例 第五十条) are errors
+    gia_missing_<part>       one code per part, found by a part's heading (never by the
+                             opening sentence that lists the parts); part 一 (from the
+                             format, not the statute) is a warning, parts 二–六 (条例
+                             第五十条) are errors
     gia_tables_not_checked   neither table JSON in the metadata nor Word tables to read
     gia_late                 received after 1月31日 (department) / 3月31日 (district government)
 """
@@ -28,6 +30,7 @@ from service.validation.gia_format import FORMAT_2021, report_format
 from service.validation.gia_tables import TableData, from_docx, from_json, t2_format_findings
 from service.validation.lines import Line, excerpt, to_lines
 from service.validation.metadata_checks import period_year
+from service.validation.outline import read_outline
 from service.validation.titles import find_year_title, title_patterns
 
 WHERE_TITLE = "标题"
@@ -38,45 +41,46 @@ _TITLES = title_patterns(r"政府信息公开(工作)?(年度)?(工作)?报告")
 
 @dataclass(frozen=True)
 class Part:
+    """A part of the national format, named in a heading by its core terms: every
+    pattern must match (「四、因政府信息公开工作被申请行政复议、提起行政诉讼情况」 has 复议
+    and 诉讼)."""
+
     key: str
     heading: str
-    pattern: re.Pattern[str]
+    terms: tuple[re.Pattern[str], ...]
     make: Callable[..., Finding]
 
     @property
     def code(self) -> str:
         return f"gia_missing_{self.key}"
 
+    def named_by(self, heading: str) -> bool:
+        return all(term.search(heading) for term in self.terms)
+
+
+def _part(key: str, heading: str, make: Callable[..., Finding], *terms: str) -> Part:
+    return Part(key, heading, tuple(re.compile(t) for t in terms), make)
+
 
 PARTS = (
-    Part("overview", "一、总体情况", re.compile(r"总体情况|基本情况|总体概述|工作概述"), warning),
-    Part(
-        "proactive",
-        "二、主动公开政府信息情况",
-        re.compile(r"主动公开(政府)?信息(的)?(工作)?情况|主动公开情况"),
-        error,
-    ),
-    Part(
+    _part("overview", "一、总体情况", warning, r"总体|基本情况|概述|概况"),
+    _part("proactive", "二、主动公开政府信息情况", error, r"主动公开"),
+    _part(
         "requests",
         "三、收到和处理政府信息公开申请情况",
-        re.compile(
-            r"(收到|受理)(和|及|与|、)?处理(政府信息公开)?申请|依申请公开(政府信息)?(的)?(工作)?情况"
-        ),
         error,
+        r"申请",
+        r"依申请|收到|受理|办理|处理|答复",
     ),
-    Part(
-        "review_litigation",
-        "四、政府信息公开行政复议、行政诉讼情况",
-        re.compile(r"行政复议(、|和|及|与)行政诉讼|复议(、|和|及|与)诉讼"),
-        error,
-    ),
-    Part(
+    _part("review_litigation", "四、政府信息公开行政复议、行政诉讼情况", error, r"复议", r"诉讼"),
+    _part(
         "problems",
         "五、存在的主要问题及改进情况",
-        re.compile(r"存在的?(主要)?问题(及|和|与|、)?(改进|整改)|(问题|不足)(及|和|与)改进"),
         error,
+        r"问题|不足|差距|短板",
+        r"存在|改进|整改|措施|方向",
     ),
-    Part("other", "六、其他需要报告的事项", re.compile(r"其他需要报告"), error),
+    _part("other", "六、其他需要报告的事项", error, r"其他", r"事项|需要报告|情况"),
 )
 
 
@@ -93,8 +97,9 @@ def check_gov_info(document: Document, filing: FilingContext) -> GovInfoCheck:
     year = period_year(filing.metadata)
     title = find_year_title(prose, _TITLES)
     findings = _title_findings(title.text if title else None, title.year if title else None, year)
-    text = "".join(line.plain for line in prose)
-    findings += [_missing(part) for part in PARTS if not part.pattern.search(text)]
+    body = prose[prose.index(title.lines[-1]) + 1 :] if title else prose
+    headings = [part.heading.text for part in read_outline(body).parts]
+    findings += [_missing(part) for part in PARTS if not any(map(part.named_by, headings))]
     fmt = report_format(year) if year is not None else FORMAT_2021
     findings += _table_findings(document, filing, fmt, year, lines, in_table)
     if year is not None:

@@ -35,17 +35,21 @@ class Closing:
     date_line: Line | None
     date: DateMention | None
     issuers: tuple[str, ...]  # plain forms of the issuer line(s), top to bottom
+    start: int  # the position of its first line among the lines read; their count when none
 
 
 def find_closing(lines: Sequence[Line]) -> Closing:
     tail = list(lines[-_TAIL_LINES:])
+    offset = len(lines) - len(tail)
     for pos in range(len(tail) - 1, -1, -1):
         mention = _closing_date(tail[pos])
         if mention is not None:
             prefix = tail[pos].plain[: mention.start]
             above = _issuers_above(tail[:pos])
-            return Closing(tail[pos], mention, (*above, prefix) if len(prefix) >= 2 else above)
-    return Closing(None, None, _issuers_above(tail))
+            issuers = (*above, prefix) if len(prefix) >= 2 else above
+            return Closing(tail[pos], mention, issuers, offset + pos - len(above))
+    above = _issuers_above(tail)
+    return Closing(None, None, above, len(lines) - len(above))
 
 
 def closing_findings(

@@ -1,10 +1,14 @@
-"""The four required parts of a rule-of-law report (厅字〔2019〕28号), found by phrase.
+"""The four required items of a rule-of-law report (厅字〔2019〕28号), read from the
+report's outline (DOMAIN.md §2).
 
-Real reports number and word their headings freely, so a part counts as present when
-either a *strong* phrase occurs anywhere in the text (主要举措, 存在的不足, 第一责任人,
-主要安排 — phrases that hardly occur outside their part) or a *heading* phrase occurs in
-a heading. Heading phrases are the short, common words (问题, 成效, 打算); in body text
-they prove nothing: "解决问题" or "提升工作成效" turn up in every part.
+Item 1 — the year's measures and results — is found by structure, not by its words: a
+part that reports the year's work under whatever heading the body chose (「一、坚持党的
+领导，……」, 「一、2022年工作情况」, 「一、工作开展情况」) is item 1, unless its heading
+names only the shortcomings, the first-responsible-person duties, the next year's plan
+or 其他需要报告的情况. Items 2–4 are found by their words, in a heading at any level or
+in a paragraph: a *heading* phrase (问题, 打算, 主要负责人 …) only in a heading, where
+it names the part; a *strong* phrase (存在的不足, 第一责任人, 下一步工作安排 …) anywhere.
+A report without headings is read by the first sentence of each paragraph.
 
 Headings that name a year are checked too: parts 1–3 report on the period, part 4
 plans the next year.
@@ -13,14 +17,18 @@ plans the next year.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from service.domain.findings import Finding, error
-from service.validation.lines import Heading, Line, excerpt, headings
+from service.validation.lines import Line, excerpt
+from service.validation.outline import Heading, Outline, Section, read_outline
 
 WHERE = "正文"
+MIN_WORK_CHARS = 60  # less than this under a heading is no account of a year's work
 _AND = "[和及与、]?"
+_INTRO = re.compile(r"如下[:。]?$")
+_LEAD = re.compile(r"^[^,。;:!?]{1,30}")  # a paragraph's first clause
 
 
 @dataclass(frozen=True)
@@ -28,8 +36,8 @@ class Item:
     key: str
     name_zh: str
     name_en: str
-    strong: re.Pattern[str]
-    heading: re.Pattern[str]
+    strong: re.Pattern[str]  # proves the item wherever it occurs
+    heading: re.Pattern[str]  # names the item in a heading
 
     @property
     def code(self) -> str:
@@ -41,9 +49,9 @@ MEASURES = Item(
     "主要举措和成效",
     "main measures and results",
     re.compile(
-        rf"主要举措|举措{_AND}成效|主要做法|做法{_AND}成效|主要成效|取得的成效|成效{_AND}经验"
+        r"主要举措|举措{_AND}成效|主要做法|做法{_AND}成效|主要成效|取得的成效|成效{_AND}经验"
     ),
-    re.compile(r"举措|成效|成绩|做法|成果|进展|亮点"),
+    re.compile(r"举措|成效|成绩|做法|成果|进展|亮点|主要措施|工作(开展)?情况|开展情况"),
 )
 SHORTCOMINGS = Item(
     "shortcomings",
@@ -51,7 +59,8 @@ SHORTCOMINGS = Item(
     "shortcomings and their causes",
     re.compile(
         rf"不足{_AND}原因|问题{_AND}(不足|原因)|(不足|问题){_AND}(短板|差距)"
-        r"|存在的?(主要)?(不足|短板)|不足之处|薄弱环节"
+        rf"|(短板|差距){_AND}(不足|问题)|存在的?(主要)?(不足|短板|差距)|不足之处|薄弱环节"
+        r"|(仍然|依然|仍|还|也)存在(一些|不少|着)?(问题|不足|短板|差距|薄弱)"
     ),
     re.compile(
         r"不足|短板|差距|薄弱|弱项|存在的?(主要)?(问题|困难)|面临的?(问题|困难)"
@@ -62,50 +71,105 @@ FIRST_RESPONSIBLE = Item(
     "first_responsible",
     "党政主要负责人履行推进法治建设第一责任人职责情况",
     "how the principal leaders fulfilled their duty as first responsible persons",
-    re.compile(r"第一责任人|主要负责(人|同志)履行"),
-    re.compile(r"第一责任人|主要负责(人|同志)|主要领导|一把手"),
+    re.compile(
+        r"第一责任人|主要负责(人|同志)(切实|认真|带头|严格)?履行|履行推进法治(政府)?建设(第一)?(责任|职责)"
+    ),
+    re.compile(r"第一责任人|主要负责(人|同志)|主要领导|一把手|党政(主要)?负责人"),
 )
 NEXT_YEAR_PLAN = Item(
     "next_year_plan",
     "下一年度主要安排",
     "main plans for the next year",
     re.compile(
-        r"主要安排|工作打算|下一?步(工作)?(安排|打算|计划|思路)"
-        r"|(下一年度?|明年)(工作)?(安排|打算|计划|思路)"
+        r"主要安排|工作打算|下一?步(工作)?(安排|打算|计划|思路|重点)|下一步,?[^。]{0,8}将"
+        r"|(下一?年度?|明年)的?(工作)?(安排|打算|计划|思路|重点)"
     ),
-    re.compile(r"打算|主要安排|下一?步|下一年|明年|今后|展望|努力方向"),
+    re.compile(r"打算|主要安排|工作安排|计划|思路|下一?步|下一年|明年|今后|展望|努力方向|工作重点"),
 )
+OTHER = re.compile(r"其他(需要|需)?(报告|说明)的?(情况|事项)|^其他(情况|事项)$")
 ITEMS = (MEASURES, SHORTCOMINGS, FIRST_RESPONSIBLE, NEXT_YEAR_PLAN)
 
 # 2023年 / 2021—2025年 / 2021年至2025年 (not 2024年1月10日, a date)
 _YEARS = re.compile(r"(?<!\d)(\d{4})(?:年?[-—–~至到](\d{4}))?年(?!\d{1,2}月)")
 # Words that look back on the year. 举措 and 做法 do not: "2024年工作举措" is a plan.
-_RESULTS = re.compile(r"成效|成绩|成果|亮点|进展|主要做法")
+_RESULTS = re.compile(r"成效|成绩|成果|亮点|进展|主要做法|工作(开展)?情况")
 
 
-def content_findings(lines: Sequence[Line], period_year: int | None) -> list[Finding]:
-    full = "".join(line.plain for line in lines)
-    heads = headings(lines)
-    findings = [_missing(item) for item in ITEMS if not _present(item, full, heads, period_year)]
+def content_findings(body: Sequence[Line], period_year: int | None) -> list[Finding]:
+    """`body`: the report between its title and its closing lines."""
+    outline = read_outline(body)
+    found = _found(outline, body, period_year)
+    findings = [_missing(item) for item in ITEMS if item not in found]
     if period_year is not None:
-        findings += [f for h in heads if (f := _heading_year(h, period_year)) is not None]
+        findings += [f for h in outline.headings() if (f := _heading_year(h, period_year))]
     return findings
 
 
-def _present(item: Item, full: str, heads: Sequence[Heading], year: int | None) -> bool:
-    if item.strong.search(full):
-        return True
-    return any(_heading_names(item, h.text, year) for h in heads)
+def _found(outline: Outline, body: Sequence[Line], year: int | None) -> set[Item]:
+    full = "".join(line.plain for line in body)
+    found = {item for item in ITEMS[1:] if item.strong.search(full)}
+    if not outline.parts:
+        found |= _lead_items(outline.preamble, year)
+        return found | ({MEASURES} if _work_paragraphs(outline.preamble, year) else set())
+    for section in outline.sections():
+        top = section in outline.parts
+        found |= names(section.heading.text, year, top=top) - {MEASURES}
+    if _substantive(outline.preamble) or any(_reports_work(p, year) for p in outline.parts):
+        found.add(MEASURES)
+    return found
 
 
-def _heading_names(item: Item, text: str, year: int | None) -> bool:
-    """Whether a heading's words name `item`. A plan heading ("2024年工作举措",
-    "下一步工作举措") names future measures, not the year's results."""
-    if item is NEXT_YEAR_PLAN:
-        return bool(item.heading.search(text)) or (year is not None and _names_year(text, year + 1))
-    if item is MEASURES and _heading_names(NEXT_YEAR_PLAN, text, year):
-        return False
-    return bool(item.heading.search(text))
+def names(text: str, year: int | None, *, top: bool = True) -> set[Item]:
+    """The items a heading's words name. A part's heading names the plan by any plan word
+    or the next year; a sub-heading (「（二）制定年度普法计划」) only by a strong phrase.
+    A plan heading ("2024年工作举措", "下一步工作举措") names future measures, not the
+    year's results; any other heading that names nothing else reports the year's work."""
+    found = {item for item in (SHORTCOMINGS, FIRST_RESPONSIBLE) if item.heading.search(text)}
+    if _names_plan(text, year, top=top):
+        found.add(NEXT_YEAR_PLAN)
+    if (_RESULTS.search(text) if NEXT_YEAR_PLAN in found else MEASURES.heading.search(text)) or (
+        not found and not OTHER.search(text)
+    ):
+        found.add(MEASURES)
+    return found
+
+
+def _names_plan(text: str, year: int | None, *, top: bool) -> bool:
+    pattern = NEXT_YEAR_PLAN.heading if top else NEXT_YEAR_PLAN.strong
+    return bool(pattern.search(text)) or (year is not None and _names_year(text, year + 1))
+
+
+def _reports_work(part: Section, year: int | None) -> bool:
+    return MEASURES in names(part.heading.text, year) and part.content_chars >= MIN_WORK_CHARS
+
+
+def _substantive(preamble: Sequence[Line]) -> bool:
+    """A preamble that is more than an opening: an account of the year before any part."""
+    return sum(len(line.plain) for line in preamble if not _INTRO.search(line.plain)) >= (
+        MIN_WORK_CHARS * 4
+    )
+
+
+def _work_paragraphs(paragraphs: Sequence[Line], year: int | None) -> bool:
+    """In a report without headings: paragraphs on the year's work before the first one
+    that opens on the shortcomings, the duties or the plan."""
+    chars = 0
+    for line in paragraphs:
+        lead = _lead(line)
+        if names(lead, year) - {MEASURES}:
+            break
+        if not _INTRO.search(line.plain):
+            chars += len(line.plain)
+    return chars >= MIN_WORK_CHARS
+
+
+def _lead_items(paragraphs: Iterable[Line], year: int | None) -> set[Item]:
+    return {item for line in paragraphs for item in names(_lead(line), year)} - {MEASURES}
+
+
+def _lead(line: Line) -> str:
+    match = _LEAD.match(line.plain)
+    return match.group() if match else ""
 
 
 def _names_year(text: str, year: int) -> bool:

@@ -33,10 +33,12 @@ def check_rule_of_law(
     compare against it are skipped (period_invalid already says why)."""
     lines = to_lines(paragraphs)
     title = find_title(lines)
+    closing = find_closing(lines)
+    start = lines.index(title.lines[-1]) + 1 if title else 0
     findings = title_findings(title, period_year)
-    findings += content_findings(lines, period_year)
+    findings += content_findings(lines[start : max(start, closing.start)], period_year)
     findings += closing_findings(
-        find_closing(lines),
+        closing,
         period_year=period_year,
         names=names,
         received_on=received_on,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from service.validation.limits import unsupported
+from service.validation.limits import ReadProblem, unsupported
 
 # A few stray control characters (a DOS end-of-file mark, a pasted backspace) do not
 # make a file binary; more than this share of them does.
@@ -41,6 +41,26 @@ def decode_text(data: bytes) -> tuple[str, str]:
     if _looks_like_text(text) and _common_share(text) >= _MIN_COMMON_SHARE:
         return text, "gb18030"
     raise unsupported("内容不是文本", "the content is not text")
+
+
+def plausible_text(head: bytes) -> bool:
+    """Whether the first bytes of a file read as text in either charset (the head may
+    end inside a character)."""
+    try:
+        decode_text(head)
+    except ReadProblem:
+        return _gb18030_head(head)
+    return True
+
+
+def _gb18030_head(head: bytes) -> bool:
+    for cut in range(4):  # a GB18030 character is at most 4 bytes
+        try:
+            text = head[: len(head) - cut].decode("gb18030")
+        except UnicodeDecodeError:
+            continue
+        return _looks_like_text(text) and _common_share(text) >= _MIN_COMMON_SHARE
+    return False
 
 
 def _utf8(data: bytes) -> str | None:

@@ -173,11 +173,41 @@ def test_text_under_any_text_extension_or_none_is_no_mismatch(filename: str) -> 
         "文本\x00中间有空字符".encode(),
         "报告".encode("utf-16"),
         _zip({"xl/workbook.xml": b"<workbook/>"}),
+        _zip({"hello.txt": b"hello"}),
     ],
-    ids=["random", "png", "ole", "nul", "utf16", "xlsx"],
+    ids=["random", "png", "ole", "nul", "utf16", "xlsx", "zip"],
 )
 def test_content_that_is_no_docx_pdf_or_text_is_unsupported(data: bytes) -> None:
     assert _failure(data, "a.docx") == "file_type_unsupported"
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "PNG 图片，不是 PDF/DOCX/OFD/TXT"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200), "图片，不是 PDF/DOCX/OFD/TXT"),
+        (b"Rar!\x1a\x07\x00" + bytes(200), "RAR 压缩包"),
+        (b"MZ\x90\x00" + bytes(200), "可执行程序"),
+        (b"{\\rtf1\\ansi\\deff0 {\\fonttbl}" + bytes(200), "RTF 文档"),
+        (_zip({"hello.txt": b"hello"}), "ZIP 压缩包，不是 PDF/DOCX/OFD/TXT"),
+    ],
+    ids=["png", "jpeg", "rar", "exe", "rtf", "zip"],
+)
+def test_a_file_that_is_no_document_is_named_by_its_content_not_its_name(
+    data: bytes, says: str
+) -> None:
+    document, findings = _read(data, "report.pdf")
+    assert document is None
+    (finding,) = findings
+    assert finding.code == "file_type_unsupported"
+    assert says in finding.message_zh
+    assert "UTF-8" not in finding.message_zh.split("。")[0]
+
+
+@pytest.mark.parametrize("text", ["MZ 开头的一份报告", "BM公司的报告", "II 号文件"])
+def test_text_that_happens_to_start_like_a_binary_signature_is_still_text(text: str) -> None:
+    assert _read((text + "\n第二段").encode(), "a.txt")[1] == []
+    assert _read((text + "\n第二段").encode("gb18030"), "a.txt")[1] == []
 
 
 @pytest.mark.parametrize(
@@ -186,7 +216,6 @@ def test_content_that_is_no_docx_pdf_or_text_is_unsupported(data: bytes) -> None
         (pdf_from_text(SAMPLE_TEXT)[:3000], "a.pdf"),
         (b"%PDF-1.4\n" + bytes(300) + b"\n%%EOF\n", "a.pdf"),
         (_pdf(lambda c: c.drawString(72, 720, "secret"), encrypt="password"), "a.pdf"),
-        (_zip({"hello.txt": b"hello"}), "a.docx"),
         (b"PK\x03\x04" + random.Random(1).randbytes(300), "a.docx"),
         (docx_from_text(SHORT_TEXT)[:2000], "a.docx"),
         (_zip({k: v for k, v in _docx_members().items() if k != "word/document.xml"}), "a.docx"),
@@ -196,7 +225,6 @@ def test_content_that_is_no_docx_pdf_or_text_is_unsupported(data: bytes) -> None
         "truncated-pdf",
         "garbage-pdf",
         "encrypted-pdf",
-        "zip-not-docx",
         "broken-zip",
         "truncated-docx",
         "docx-without-document-xml",
