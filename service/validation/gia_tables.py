@@ -1,8 +1,10 @@
 """The tables of a 政府信息公开工作年度报告 (DOMAIN.md §3) as the checks see them, read
-from the metadata's JSON or from a DOCX's Word tables (the formats: gia_format).
+from the metadata's JSON or from the document's own tables — Word tables, or those a
+PDF draws (the formats: gia_format).
 
     TableData.t3["withheld.3"]   → (自然人, 商业企业, 科研机构, 社会公益组织, 法律服务机构, 其他, 总计)
-    None is a blank cell (or "/"), which counts as 0 in a sum but is "not filled".
+    None is a blank cell (or "/", "—"), which counts as 0 in a sum but is "not filled";
+    a cell's number is the number in it: 「6件」 is 6, 「251000元」 is 251000.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from service.validation.gia_format import (
     t3_rows,
 )
 
-__all__ = ["FORMAT_2021", "TableData", "from_docx", "from_json", "t2_format_findings"]
+__all__ = ["FORMAT_2021", "TableData", "from_json", "from_tables", "t2_format_findings"]
 
 Value = int | None
 Number = float | None
@@ -133,11 +135,11 @@ def _shape(group: str, fmt: int, expected: int, given: int) -> Finding:
     )
 
 
-# -- reading the DOCX's Word tables ---------------------------------------------------
+# -- reading the document's tables ------------------------------------------------------
 
-_BLANKS = frozenset({"", "/", "-", "—", "–", "－", "无"})
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_BLANKS = frozenset({"", "/", "-", "—", "——", "–", "－", "无", "\\"})
+# a number, then at most a unit or counter: 6件, 251000元, 1.5万元, 3人次
+_NUMBER = re.compile(r"^(?P<number>[+-]?\d+(\.\d+)?)(万元|元|件|个|条|宗|起|项|人次|人|次|家|%)?$")
 
 
 def plain_cell(text: str) -> str:
@@ -145,12 +147,11 @@ def plain_cell(text: str) -> str:
 
 
 def parse_count(text: str) -> tuple[bool, Value]:
-    """(readable, value): blank and "/" are None; anything but a whole number is unreadable."""
-    cell = plain_cell(text)
-    if cell in _BLANKS:
-        return True, None
-    if _INTEGER.match(cell):
-        return True, int(cell)
+    """(readable, value): blank, "/" and "—" are None; a whole number, with or without
+    its unit, is its value; anything else is unreadable."""
+    readable, number = parse_number(text)
+    if number is None or number.is_integer():
+        return readable, None if number is None else int(number)
     return False, None
 
 
@@ -158,31 +159,35 @@ def parse_number(text: str) -> tuple[bool, Number]:
     cell = plain_cell(text)
     if cell in _BLANKS:
         return True, None
-    if _DECIMAL.match(cell):
-        return True, float(cell)
-    return False, None
+    match = _NUMBER.match(cell)
+    return (True, float(match["number"])) if match else (False, None)
 
 
-def from_docx(tables: Sequence[Table], fmt: int) -> TableData:
+def from_tables(tables: Sequence[Table], fmt: int) -> TableData:
     data = TableData("文档")
     for table in tables:
         text = plain_cell(" ".join(" ".join(row) for row in table.grid()))
         if not data.t3 and "自然人" in text and ("法人或其他组织" in text or "商业企业" in text):
-            _docx_t3(table, fmt, data)
+            _read_t3(table, fmt, data)
         elif not data.t4 and "行政复议" in text and "行政诉讼" in text and "维持" in text:
-            _docx_t4(table, data)
+            _read_t4(table, data)
         elif not data.t2 and "规章" in text and ("行政许可" in text or "第二十条" in text):
-            _docx_t2(table, fmt, data)
+            _read_t2(table, fmt, data)
     return data
 
 
-def _docx_t3(table: Table, fmt: int, data: TableData) -> None:
+def _read_t3(table: Table, fmt: int, data: TableData) -> None:
+    """Rows by their labels. A numbered sub-row (「2.其他法律行政法规禁止公开」) whose
+    group's label the table does not repeat beside it belongs to the group above."""
     width = len(T3_COLUMNS)
     found: dict[str, tuple[Value, ...]] = {}
+    group: str | None = None
     for r, row in enumerate(table.grid()):
         if len(row) < width + 1:
             continue
-        key = _t3_key("".join(dict.fromkeys(plain_cell(c) for c in row[:-width] if c)))
+        key, group = _t3_key(
+            "".join(dict.fromkeys(plain_cell(c) for c in row[:-width] if c)), group
+        )
         if key is None or key in found:
             continue
         values: list[Value] = []
@@ -199,7 +204,8 @@ def _docx_t3(table: Table, fmt: int, data: TableData) -> None:
             data.findings.append(_missing_row(key, fmt))
 
 
-def _t3_key(label: str) -> str | None:
+def _t3_key(label: str, group: str | None) -> tuple[str | None, str | None]:
+    """(the row's key, the group it is in) for a row's label."""
     for key, text in (
         ("carried_forward", "结转下年度"),
         ("carried_over", "上年结转"),
@@ -209,17 +215,19 @@ def _t3_key(label: str) -> str | None:
         ("partially_disclosed", "(二)部分公开"),
     ):
         if text in label:
-            return key
-    for group, (name, _) in GROUPS.items():
-        head = plain_cell(name)
+            return key, None
+    for name, (title, _) in GROUPS.items():
+        head = plain_cell(title)
         if head in label:
-            rest = label[label.index(head) + len(head) :]
-            number = re.match(r"(\d)", rest)
-            return f"{group}.{number.group(1) if number else 1}"
-    return None
+            number = re.match(r"(\d)", label[label.index(head) + len(head) :])
+            return f"{name}.{number.group(1) if number else 1}", name
+    sub = re.match(r"^(\d)[.、]", label)
+    if group is not None and sub:
+        return f"{group}.{sub.group(1)}", group
+    return None, group
 
 
-def _docx_t4(table: Table, data: TableData) -> None:
+def _read_t4(table: Table, data: TableData) -> None:
     width = len(T4_GROUPS) * len(T4_COLUMNS)
     grid = table.grid()
     for r in range(len(grid) - 1, -1, -1):
@@ -239,7 +247,7 @@ def _docx_t4(table: Table, data: TableData) -> None:
         return
 
 
-def _docx_t2(table: Table, fmt: int, data: TableData) -> None:
+def _read_t2(table: Table, fmt: int, data: TableData) -> None:
     """Each labelled row's numbers, named by the format's columns in order ("#n" past them).
     Raw cells, not the grid: a number spanning three columns is one number."""
     fields = t2_fields(fmt)

@@ -27,7 +27,7 @@ from service.validation.gia_checks import (
     t4_findings,
 )
 from service.validation.gia_format import FORMAT_2021, report_format
-from service.validation.gia_tables import TableData, from_docx, from_json, t2_format_findings
+from service.validation.gia_tables import TableData, from_json, from_tables, t2_format_findings
 from service.validation.lines import Line, excerpt, to_lines
 from service.validation.metadata_checks import period_year
 from service.validation.outline import read_outline
@@ -117,7 +117,7 @@ def _table_findings(
 ) -> list[Finding]:
     given = filing.metadata.annual_report
     declared = from_json(given, fmt) if given is not None else None
-    read = from_docx(document.tables, fmt) if document.tables else None
+    read = from_tables(document.tables, fmt) if document.tables else None
     if read is not None and not (read.has_t3 or read.has_t4 or read.t2):
         read = None
     primary = declared if declared is not None and _has_tables(declared) else read

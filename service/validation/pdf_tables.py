@@ -4,9 +4,11 @@ page break.
 
 pdfplumber gives each table's cells as rectangles; their edges make the table's grid,
 so a merged cell knows the columns and rows it covers (TableCell.span, .continued) as
-a Word table's does. A table whose piece on the next page starts that page, ends its
-own page and has the same columns continues it; the header rows that the continuation
-repeats (as Word and WPS do) are dropped.
+a Word table's does. A table whose piece on the next page starts that page, follows
+one that ends its page, and has the same right edge and no column edge the first piece
+lacks continues it (a piece may show fewer columns: pdfplumber sees only the lines drawn
+on its page, and rows whose labels span columns draw fewer); its cells are placed on the
+first piece's grid, and the header rows it repeats (as Word and WPS do) are dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 _EDGE_TOLERANCE = 2.0  # points: edges closer than this are one grid line
 _MAX_HEADER_ROWS = 5
+_SHARED_EDGES = 0.7  # of its column edges a continuation shares with the piece before
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class PageTable:
     page: int  # 1-based
     order: int  # its place among the page's tables, top first
     bbox: tuple[float, float, float, float]  # x0, top, x1, bottom from the page's top left
-    columns: tuple[float, ...]  # the grid's column edges
+    edges: tuple[float, ...]  # the grid's column edges, the right edge last
     rows: tuple[tuple[TableCell, ...], ...]
     last_on_page: bool = False
 
@@ -82,7 +85,8 @@ def _page_table(number: int, order: int, table: pdfplumber.table.Table, *, last:
                 covered.setdefault(below, []).append(TableCell("", column, span, continued=True))
         rows.append(tuple(sorted(line, key=lambda c: c.column)))
     x0, top, x1, bottom = (float(v) for v in table.bbox)
-    return PageTable(number, order, (x0, top, x1, bottom), tuple(columns), tuple(rows), last)
+    edges = (*columns, right)
+    return PageTable(number, order, (x0, top, x1, bottom), edges, tuple(rows), last)
 
 
 def _edges(values: Any) -> list[float]:
@@ -106,28 +110,54 @@ def _clean(text: str | None) -> str:
 
 def join_tables(tables: Sequence[PageTable]) -> list[list[PageTable]]:
     """The tables grouped into whole tables: each group one table, over one page or
-    more; the rows a continuation repeats from its table's header are dropped."""
+    more, every piece on the grid of all the group's column edges; the rows a
+    continuation repeats from its table's header are dropped."""
     groups: list[list[PageTable]] = []
     for table in tables:
         if groups and _continues(groups[-1][-1], table):
-            head = groups[-1][0]
-            groups[-1].append(replace(table, rows=_without_header(table.rows, head.rows)))
+            groups[-1].append(table)
         else:
             groups.append([table])
-    return groups
+    return [_on_one_grid(group) for group in groups]
 
 
 def _continues(before: PageTable, table: PageTable) -> bool:
+    """`table` starts the page after the one `before` ends, with the same outer edges
+    and mostly the same column edges (each piece draws the lines of its own rows)."""
+    shared = sum(_edge_index(before.edges, x) is not None for x in table.edges)
     return (
         table.page == before.page + 1
         and table.order == 0
         and before.last_on_page
-        and len(table.columns) == len(before.columns)
-        and all(
-            abs(a - b) <= _EDGE_TOLERANCE
-            for a, b in zip(table.columns, before.columns, strict=True)
-        )
+        and abs(table.edges[0] - before.edges[0]) <= _EDGE_TOLERANCE
+        and abs(table.edges[-1] - before.edges[-1]) <= _EDGE_TOLERANCE
+        and shared >= _SHARED_EDGES * min(len(table.edges), len(before.edges))
     )
+
+
+def _edge_index(edges: Sequence[float], x: float) -> int | None:
+    return next((i for i, edge in enumerate(edges) if abs(edge - x) <= _EDGE_TOLERANCE), None)
+
+
+def _on_one_grid(group: list[PageTable]) -> list[PageTable]:
+    edges = tuple(_edges(x for table in group for x in table.edges))
+    placed = [_on_grid(table, edges) for table in group]
+    head = placed[0].rows
+    return [placed[0], *(replace(t, rows=_without_header(t.rows, head)) for t in placed[1:])]
+
+
+def _on_grid(table: PageTable, edges: tuple[float, ...]) -> PageTable:
+    """`table` with its cells' columns and spans counted on `edges` (a finer grid)."""
+    if table.edges == edges:
+        return table
+
+    def placed(cell: TableCell) -> TableCell:
+        start = _edge_index(edges, table.edges[cell.column]) or 0
+        end = _edge_index(edges, table.edges[min(cell.column + cell.span, len(table.edges) - 1)])
+        return replace(cell, column=start, span=max(1, (end or start + 1) - start))
+
+    rows = tuple(tuple(placed(cell) for cell in row) for row in table.rows)
+    return replace(table, edges=edges, rows=rows)
 
 
 def _without_header(
