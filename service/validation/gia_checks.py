@@ -8,7 +8,7 @@ the metadata's JSON), against last year's report, and against its own narrative.
     gia_total_not_filled   a blank 总计 beside non-zero cells (warning, never an error)
     gia_table_mismatch     a DOCX cell differs from the metadata's JSON
     gia_carry_over_mismatch  this year's 上年结转 ≠ last year's 结转下年度 (warning)
-    gia_narrative_mismatch   a number in the text ≠ the table (warning)
+    (gia_narrative_mismatch, the text against the tables: gia_narrative)
 
 A blank cell counts as 0 in a sum; the 总计 column's own vertical sums are checked only
 when the cells involved are all filled, because many reports fill 总计 only for the
@@ -17,7 +17,6 @@ rows 一, 二, （七） and 四.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from service.domain.findings import Finding, error, warning
@@ -34,7 +33,6 @@ from service.validation.gia_format import (
     t3_rows,
 )
 from service.validation.gia_tables import TableData, Value
-from service.validation.lines import Line
 
 _PARTS = TOTAL_COLUMN  # the six applicant columns before 总计
 
@@ -270,65 +268,3 @@ def carry_over_findings(current: TableData, previous: TableData, period_year: in
                 )
             )
     return findings
-
-
-# -- the narrative -------------------------------------------------------------------------
-
-_STOP = r"[^。，,；;:：\d]"
-_REQUESTS = re.compile(rf"(收到|新收|受理){_STOP}{{0,14}}?申请{_STOP}{{0,4}}?(\d+)\s*(件|条|个|宗)")
-_RECONSIDERATION = re.compile(rf"行政复议{_STOP}{{0,8}}?(\d+)\s*(件|起|宗)")
-_LITIGATION = re.compile(rf"行政诉讼{_STOP}{{0,8}}?(\d+)\s*(件|起|宗)")
-
-
-def narrative_findings(
-    lines: Sequence[Line], data: TableData, in_table: Sequence[bool]
-) -> list[Finding]:
-    """Numbers the text states that the tables contradict (warnings); table cells are
-    not narrative."""
-    findings: list[Finding] = []
-    new = _row_sum(data, "new_received")
-    carried = _row_sum(data, "carried_over")
-    for line, cell in zip(lines, in_table, strict=True):
-        if cell:
-            continue
-        if data.has_t3:
-            for m in _REQUESTS.finditer(line.plain):
-                stated = int(m.group(2))
-                accepted = {new, new + carried} if m.group(1) == "受理" else {new}
-                if stated not in accepted:
-                    findings.append(_narrative(line, m.group(), stated, new, "表三“一、本年新收”"))
-        if data.has_t4:
-            findings += _case_narrative(
-                line, _RECONSIDERATION, group_total(data, "reconsideration"), "行政复议"
-            )
-            litigation = group_total(data, "litigation_direct") + group_total(
-                data, "litigation_after_reconsideration"
-            )
-            findings += _case_narrative(line, _LITIGATION, litigation, "行政诉讼")
-    return findings
-
-
-def _row_sum(data: TableData, row: str) -> int:
-    values = data.t3.get(row, ())
-    if not values:
-        return 0
-    total = values[TOTAL_COLUMN]
-    return total if total is not None else _sum(values[:_PARTS])
-
-
-def _case_narrative(line: Line, pattern: re.Pattern[str], table: int, label: str) -> list[Finding]:
-    return [
-        _narrative(line, m.group(), int(m.group(1)), table, f"表四“{label}”")
-        for m in pattern.finditer(line.plain)
-        if int(m.group(1)) != table
-    ]
-
-
-def _narrative(line: Line, quote: str, stated: int, table: int, label: str) -> Finding:
-    return warning(
-        "gia_narrative_mismatch",
-        f"正文称“{quote[:30]}”（{stated}），与{label}（{table}）不一致",
-        f"The text states {stated}, the table {table}",
-        where=line.where,
-        excerpt=quote[:40],
-    )

@@ -22,11 +22,11 @@ from service.validation.documents import Document
 from service.validation.gia_checks import (
     carry_over_findings,
     cross_check,
-    narrative_findings,
     t3_findings,
     t4_findings,
 )
 from service.validation.gia_format import FORMAT_2021, report_format
+from service.validation.gia_narrative import narrative_findings
 from service.validation.gia_tables import TableData, from_json, from_tables, t2_format_findings
 from service.validation.lines import Line, excerpt, to_lines
 from service.validation.metadata_checks import period_year
@@ -130,7 +130,8 @@ def _table_findings(
     previous = filing.previous.annual_report if filing.previous else None
     if previous is not None and year is not None:
         findings += carry_over_findings(primary, from_json(previous, report_format(year - 1)), year)
-    findings += narrative_findings(lines, primary, in_table)
+    prose = [line for line, cell in zip(lines, in_table, strict=True) if not cell]
+    findings += narrative_findings(prose, primary, fmt)
     return findings
 
 

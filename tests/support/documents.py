@@ -79,7 +79,10 @@ def pdf_from_text(text: str) -> bytes:
 
 
 def wrap(line: str, max_width: float) -> list[str]:
-    """`line` cut into pieces no wider than `max_width` points in the PDF font."""
+    """`line` cut into pieces no wider than `max_width` points in the PDF font, as a word
+    processor sets Chinese: no piece starts with closing punctuation (。，、 …) and none
+    is a single character (each takes a character from the piece before). Without an
+    embedded font PDFium drops a one-character text line, which real PDFs never lose."""
     pieces: list[str] = []
     current = ""
     for char in line:
@@ -87,7 +90,14 @@ def wrap(line: str, max_width: float) -> list[str]:
             pieces.append(current)
             current = ""
         current += char
-    return [*pieces, current] if current else pieces
+    pieces = [*pieces, current] if current else pieces
+    for i in range(1, len(pieces)):
+        while len(pieces[i - 1]) > 2 and (pieces[i][0] in _NO_LINE_START or len(pieces[i]) < 2):
+            pieces[i - 1], pieces[i] = pieces[i - 1][:-1], pieces[i - 1][-1] + pieces[i]
+    return pieces
+
+
+_NO_LINE_START = "，。、；：？！）》」”’"
 
 
 # -- OFD (GB/T 33190): a zip of XML ------------------------------------------------------
