@@ -30,44 +30,59 @@ _QUOTES = re.compile(r"[\"'“”‘’「」『』〝〞\s]")
 
 @dataclass(frozen=True)
 class TableSpec:
+    """A table, known by the core terms of its title (DOMAIN.md §4): every group of
+    `all_of` has a term in the title, no term of `none_of` is in it. 「收入决算总表」 is
+    the 收入支出决算总表; 「“三公”经费及会议费、培训费支出决算表」 the 三公 table; 部门,
+    单位 and the year in front change nothing."""
+
     title: str
-    pattern: re.Pattern[str]
+    all_of: tuple[tuple[str, ...], ...]
+    none_of: tuple[str, ...] = ()
+
+    def names(self, line: str) -> bool:
+        return all(any(t in line for t in group) for group in self.all_of) and not any(
+            t in line for t in self.none_of
+        )
 
 
-def _spec(title: str, pattern: str) -> TableSpec:
-    return TableSpec(title, re.compile(pattern))
+def _spec(title: str, *all_of: str, none: str = "") -> TableSpec:
+    return TableSpec(
+        title, tuple(tuple(g.split("|")) for g in all_of), tuple(none.split("|")) if none else ()
+    )
 
 
-# A table's title as real reports vary it: 部门 dropped, 预算 inserted, quotes dropped.
+_FUNDS = "一般公共|政府性基金|国有资本"
 BUDGET_TABLES = (
-    _spec("部门收支总表", r"(?<!拨款)收支(预算)?总表"),
-    _spec("部门收入总表", r"(?<!拨款)收入(预算)?总表"),
-    _spec("部门支出总表", r"(?<!拨款)支出(预算)?总表"),
-    _spec("财政拨款收支总表", r"财政拨款收支(预算)?总表"),
-    _spec("一般公共预算支出表", r"一般公共预算(财政拨款)?支出(预算)?表"),
-    _spec("一般公共预算基本支出表", r"一般公共预算(财政拨款)?基本支出(预算)?表"),
-    _spec("一般公共预算“三公”经费支出表", r"三公经费(财政拨款)?支出(预算)?表"),
-    _spec("政府性基金预算支出表", r"政府性基金(预算)?(财政拨款)?(收入)?支出(预算)?表"),
-    _spec("国有资本经营预算支出表", r"国有资本经营(预算)?(财政拨款)?支出(预算)?表"),
+    _spec("部门收支总表", "收支|收入支出", "总表", none="财政拨款"),
+    _spec("部门收入总表", "收入", "总表", none="支出|收支|财政拨款"),
+    _spec("部门支出总表", "支出", "总表", none="收入|收支|财政拨款"),
+    _spec("财政拨款收支总表", "财政拨款", "收支|收入支出", "总表"),
+    _spec("一般公共预算支出表", "一般公共预算", "支出", "表", none="基本|三公|总表"),
+    _spec("一般公共预算基本支出表", "一般公共预算", "基本支出", "表"),
+    _spec("一般公共预算“三公”经费支出表", "三公", "表"),
+    _spec("政府性基金预算支出表", "政府性基金", "表"),
+    _spec("国有资本经营预算支出表", "国有资本经营", "表"),
 )
 FINAL_ACCOUNTS_TABLES = (
-    _spec("收入支出决算总表", r"(?<!拨款)收入支出决算总表"),
-    _spec("收入决算表", r"收入决算表"),
-    _spec("支出决算表", r"(?<!拨款)(?<!基本)(?<!收入)(?<!经费)支出决算表"),
-    _spec("财政拨款收入支出决算总表", r"财政拨款收入支出决算总表"),
-    _spec("一般公共预算财政拨款支出决算表", r"一般公共预算财政拨款支出决算表"),
-    _spec("一般公共预算财政拨款基本支出决算表", r"一般公共预算财政拨款基本支出决算表"),
-    _spec("一般公共预算财政拨款“三公”经费支出决算表", r"三公经费支出决算表"),
-    _spec("政府性基金预算财政拨款收入支出决算表", r"政府性基金预算财政拨款收入支出决算表"),
-    _spec("国有资本经营预算财政拨款支出决算表", r"国有资本经营预算财政拨款支出决算表"),
+    _spec("收入支出决算总表", "收入|收支", "决算", "总表", none="财政拨款"),
+    _spec("收入决算表", "收入决算表", none="支出|总表|财政拨款"),
+    _spec("支出决算表", "支出决算", "表", none=f"收入|财政拨款|基本|三公|总表|{_FUNDS}"),
+    _spec("财政拨款收入支出决算总表", "财政拨款", "收支|收入支出", "决算", "总表"),
+    _spec("一般公共预算财政拨款支出决算表", "一般公共预算", "支出决算", "表", none="基本|三公"),
+    _spec("一般公共预算财政拨款基本支出决算表", "一般公共预算", "基本支出", "决算"),
+    _spec("一般公共预算财政拨款“三公”经费支出决算表", "三公", "决算"),
+    _spec("政府性基金预算财政拨款收入支出决算表", "政府性基金", "决算"),
+    _spec("国有资本经营预算财政拨款支出决算表", "国有资本经营", "决算"),
 )
 TABLES = {BudgetKind.BUDGET: BUDGET_TABLES, BudgetKind.FINAL_ACCOUNTS: FINAL_ACCOUNTS_TABLES}
 KIND_LABELS = {BudgetKind.BUDGET: "部门预算", BudgetKind.FINAL_ACCOUNTS: "部门决算"}
+_TITLE_MAX = 60  # a table's title is a short line that names a table (…表)
 
 
 def check_budget(document: Document, filing: FilingContext) -> list[Finding]:
     details = filing.metadata.budget
-    text = _plain(document.paragraphs)
+    lines = [_plain((p,)) for p in document.paragraphs]
+    titles = [line for line in lines if len(line) <= _TITLE_MAX and "表" in line]
     findings = _approval_findings(filing)
     kind = details.kind if details and details.kind else _kind_from_title(document.paragraphs)
     if kind is None:
@@ -80,12 +95,13 @@ def check_budget(document: Document, filing: FilingContext) -> list[Finding]:
             )
         )
     else:
-        findings += [_table_missing(kind, t) for t in TABLES[kind] if not t.pattern.search(text)]
+        findings += [
+            _table_missing(kind, table)
+            for table in TABLES[kind]
+            if not any(map(table.names, titles))
+        ]
     # 基本支出 in a table's title ("…基本支出决算表") does not disclose it.
-    untitled = text
-    for table in (*BUDGET_TABLES, *FINAL_ACCOUNTS_TABLES):
-        untitled = table.pattern.sub("", untitled)
-    findings += _expenditure_findings(untitled)
+    findings += _expenditure_findings("".join(line for line in lines if line not in titles))
     return findings
 
 

@@ -376,6 +376,55 @@ def test_a_missing_table_is_named() -> None:
     assert "“支出决算表”" in finding.message_zh
 
 
+# Table titles as real bodies write them (DOMAIN.md §4): matched by their core terms.
+REAL_FINAL_ACCOUNTS_TITLES = [
+    ("一、收入支出决算总表", "表1 南开区合作交流办2023年度收入决算总表"),
+    ("一、收入支出决算总表", "附件1：2023年度部门收支决算总表"),
+    ("二、收入决算表", "表2 收入决算表（单位：万元）"),
+    ("三、支出决算表", "3.2023年度单位支出决算表"),
+    ("四、财政拨款收入支出决算总表", "表4 财政拨款收支决算总表"),
+    ("五、一般公共预算财政拨款支出决算表", "五、一般公共预算支出决算表"),
+    ("六、一般公共预算财政拨款基本支出决算表", "六、一般公共预算财政拨款基本支出决算明细表"),
+    ("七、一般公共预算财政拨款“三公”经费支出决算表", "七、“三公”经费及会议费、培训费支出决算表"),
+    (
+        "七、一般公共预算财政拨款“三公”经费支出决算表",
+        "七、一般公共预算财政拨款‘三公’经费支出决算表",
+    ),
+    ("八、政府性基金预算财政拨款收入支出决算表", "八、政府性基金预算财政拨款支出决算表"),
+    ("九、国有资本经营预算财政拨款支出决算表", "九、国有资本经营预算财政拨款收入支出决算表"),
+]
+REAL_BUDGET_TITLES = [
+    ("一、部门收支总表", "表1 2024年南开区合作交流办收支预算总表"),
+    ("二、部门收入总表", "表2 部门收入预算总表"),
+    ("三、部门支出总表", "表3 单位支出预算总表"),
+    ("四、财政拨款收支总表", "表4 财政拨款收支预算总表"),
+    ("五、一般公共预算支出表", "表5 一般公共预算财政拨款支出预算表"),
+    ("七、一般公共预算“三公”经费支出表", "表7 一般公共预算“三公”经费支出预算表"),
+]
+
+
+@pytest.mark.parametrize(("official", "real"), REAL_FINAL_ACCOUNTS_TITLES + REAL_BUDGET_TITLES)
+def test_a_table_titled_as_a_real_body_titles_it_is_found(official: str, real: str) -> None:
+    example = final_accounts if (official, real) in REAL_FINAL_ACCOUNTS_TITLES else budget
+    assert _codes(_text(official, real)(example())) == set()
+
+
+@pytest.mark.parametrize(
+    ("official", "other"),
+    [
+        ("一、收入支出决算总表", "一、财政拨款收入支出决算表"),
+        ("三、支出决算表", "三、一般公共预算财政拨款支出决算表"),
+        ("二、部门收入总表", "二、财政拨款收入总表"),
+    ],
+)
+def test_a_similar_title_of_another_table_does_not_stand_in_for_it(
+    official: str, other: str
+) -> None:
+    assert ("budget_table_missing", WARNING) in _codes(
+        _text(official, other)(final_accounts() if "决算" in official else budget())
+    )
+
+
 def test_the_budget_delay_is_configuration() -> None:
     rules = ValidationRules(budget_publish_days=30)
     assert _codes(_with(received_on=date(2024, 9, 9))(final_accounts()), rules) == set()
