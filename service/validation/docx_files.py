@@ -1,13 +1,18 @@
 """DOCX: the main document part's paragraphs in body order (table cells included, as
-paragraphs whose origin is their cell) and its tables with merged cells.
+paragraphs whose origin is their cell), each heading's outline level where its style
+gives one (「标题 1」, Heading 2, or an outline level of its own), and its tables with
+merged cells.
 
 The main part is parsed as it decompresses (zip_parts), so memory follows the text,
-not the size of the XML; the relationships part names the main part.
+not the size of the XML; paragraphs are counted as they open. The relationships part
+names the main part; the styles part says which styles are headings.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
+from dataclasses import replace
 from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
@@ -20,6 +25,9 @@ _RELS = "_rels/.rels"
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 _MAX_SPAN = 63  # Word allows 63 columns
 _BREAKS = {"tab": "\t", "br": "\n", "cr": "\n"}
+_STYLES = "word/styles.xml"
+_HEADING_STYLE = re.compile(r"^(heading|标题)\s*([1-9])$", re.IGNORECASE)
+_BODY_LEVEL = 9  # w:outlineLvl 9 is body text
 
 
 def is_docx(names: frozenset[str]) -> bool:
@@ -28,10 +36,36 @@ def is_docx(names: frozenset[str]) -> bool:
 
 def docx_content(source: BinaryIO, limits: DocumentLimits) -> Extracted:
     with zip_container(source, limits, "DOCX") as parts:
-        walker = _Walker(limits)
+        walker = _Walker(limits, _heading_styles(parts))
         for event, element in parts.events(_main_part_name(parts)):
             walker.handle(event, element)
         return walker.result()
+
+
+def _heading_styles(parts: ZipParts) -> dict[str, int]:
+    """Style id → outline level (1 for 「标题 1」), for the styles that are headings: by
+    their own outline level, else by their name."""
+    if _STYLES not in parts.names:
+        return {}
+    levels: dict[str, int] = {}
+    for style in parts.parse(_STYLES):
+        if local_name(style.tag) != "style":
+            continue
+        ident = next((v for k, v in style.attrib.items() if local_name(k) == "styleId"), "")
+        level = _style_level(style)
+        if ident and level is not None:
+            levels[ident] = level
+    return levels
+
+
+def _style_level(style: ET.Element) -> int | None:
+    for element in style.iter():
+        value = next((v for k, v in element.attrib.items() if local_name(k) == "val"), "")
+        if local_name(element.tag) == "outlineLvl" and value.isdigit():
+            return int(value) + 1 if int(value) < _BODY_LEVEL else None
+        if local_name(element.tag) == "name" and (match := _HEADING_STYLE.match(value)):
+            return int(match.group(2))
+    return None
 
 
 def _main_part_name(parts: ZipParts) -> str:
@@ -101,8 +135,12 @@ class _TableBuilder:
 class _Walker:
     """Turns the main part's start/end events into paragraphs and tables."""
 
-    def __init__(self, limits: DocumentLimits) -> None:
+    def __init__(self, limits: DocumentLimits, styles: dict[str, int]) -> None:
         self._limits = limits
+        self._styles = styles
+        self._paragraphs = 0
+        # every table cell holds a paragraph, so a document may have this many
+        self._max_paragraphs = limits.max_paragraphs + limits.max_table_cells
         self._w: str | None = None  # the WordprocessingML namespace, as "{…}"
         self._texts: list[str] = []
         self._origins: list[Origin] = []
@@ -126,8 +164,6 @@ class _Walker:
             self._start(el.tag[len(w) :])
         else:
             self._end(el.tag[len(w) :], el)
-        if event == "end":
-            el.clear()
 
     def _root(self, el: ET.Element) -> None:
         if local_name(el.tag) != "document":
@@ -137,6 +173,7 @@ class _Walker:
     def _start(self, tag: str) -> None:
         table = self._tables[-1] if self._tables else None
         if tag == "p":
+            self._count_paragraph()
             self._texts.append("")
             self._origins.append(table.origin() if table and table.in_cell else Origin())
             self._open.append((len(self._texts) - 1, []))
@@ -148,14 +185,34 @@ class _Walker:
         elif tag == "tc" and table:
             table.start_cell()
 
+    def _count_paragraph(self) -> None:
+        self._paragraphs += 1
+        if self._paragraphs > self._max_paragraphs:
+            raise too_complex(
+                f"段落超过 {self._max_paragraphs} 个", f"over {self._max_paragraphs} paragraphs"
+            )
+
     def _end(self, tag: str, el: ET.Element) -> None:
         if tag in ("t", "tab", "br", "cr"):
             if self._open:
                 self._open[-1][1].append(_BREAKS.get(tag, el.text or ""))
         elif tag == "p" and self._open:
             self._end_paragraph()
+        elif tag in ("pStyle", "outlineLvl") and self._open:
+            self._set_level(tag, el.get(f"{self._w}val") or "")
         elif self._tables:
             self._end_table_part(tag, el, self._tables[-1])
+
+    def _set_level(self, tag: str, value: str) -> None:
+        """A heading's outline level, from its style or its own w:outlineLvl (which wins)."""
+        slot = self._open[-1][0]
+        origin = self._origins[slot]
+        if tag == "pStyle":
+            level = self._styles.get(value)
+        else:
+            level = int(value) + 1 if value.isdigit() and int(value) < _BODY_LEVEL else None
+        if origin.cell is None and (level is not None or tag == "outlineLvl"):
+            self._origins[slot] = replace(origin, level=level)
 
     def _end_paragraph(self) -> None:
         slot, parts = self._open.pop()

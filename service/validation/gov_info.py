@@ -98,7 +98,7 @@ def check_gov_info(document: Document, filing: FilingContext) -> GovInfoCheck:
     title = find_year_title(prose, _TITLES)
     findings = _title_findings(title.text if title else None, title.year if title else None, year)
     body = prose[prose.index(title.lines[-1]) + 1 :] if title else prose
-    headings = [part.heading.text for part in read_outline(body).parts]
+    headings = [part.heading.text for part in read_outline(body, document.levels).parts]
     findings += [_missing(part) for part in PARTS if not any(map(part.named_by, headings))]
     fmt = report_format(year) if year is not None else FORMAT_2021
     findings += _table_findings(document, filing, fmt, year, lines, in_table)

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 class DocumentLimits:
     """What one document may cost to read; every bound is a setting (DISCLOSURE_DOCUMENT_*).
 
-    Zip containers (DOCX, OFD) are streamed: XML parts are parsed as they decompress, so
-    memory follows the extracted text (max_chars), not the part's size; only small
-    index parts (relationships, OFD.xml, Document.xml) are read whole, up to
-    max_part_bytes each."""
+    Zip containers (DOCX, OFD) are streamed: XML parts are parsed as they decompress and
+    each element is dropped once read, so memory follows the extracted text
+    (max_chars), not the part's size; elements, their depth and paragraphs are counted
+    as they are parsed, so a small file that inflates to millions of elements stops at
+    the bound. Only small index parts (relationships, styles, OFD.xml, Document.xml) are
+    read whole, up to max_part_bytes each."""
 
     max_paragraphs: int = 20_000
     max_chars: int = 5_000_000  # total extracted text
@@ -23,7 +25,9 @@ class DocumentLimits:
     max_pdf_pages: int = 2_000  # PDF and OFD pages
     max_part_bytes: int = 16 * 1024 * 1024  # a zip part read whole
     max_zip_members: int = 10_000
-    max_table_cells: int = 200_000  # all DOCX table cells together
+    max_table_cells: int = 200_000  # all table cells together (DOCX, PDF)
+    max_xml_elements: int = 1_000_000  # elements of a DOCX's or OFD page's XML, counted as parsed
+    max_xml_depth: int = 256  # how deep XML elements nest (Word nests a few dozen at most)
 
 
 class ReadProblem(Exception):

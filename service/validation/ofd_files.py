@@ -94,8 +94,6 @@ def _codes(parts: ZipParts, page: str) -> list[_Code]:
             y = _number(element.get("Y"), y)
             if element.text and element.text.strip():
                 codes.append(_Code(origin_y + y, origin_x + x, element.text))
-        if event == "end":
-            element.clear()
     return codes
 
 

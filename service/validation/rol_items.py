@@ -95,9 +95,12 @@ _YEARS = re.compile(r"(?<!\d)(\d{4})(?:年?[-—–~至到](\d{4}))?年(?!\d{1,2
 _RESULTS = re.compile(r"成效|成绩|成果|亮点|进展|主要做法|工作(开展)?情况")
 
 
-def content_findings(body: Sequence[Line], period_year: int | None) -> list[Finding]:
-    """`body`: the report between its title and its closing lines."""
-    outline = read_outline(body)
+def content_findings(
+    body: Sequence[Line], period_year: int | None, levels: Sequence[int | None] = ()
+) -> list[Finding]:
+    """`body`: the report between its title and its closing lines; `levels`: the outline
+    level of each paragraph of the document where its styles give one."""
+    outline = read_outline(body, levels)
     found = _found(outline, body, period_year)
     findings = [_missing(item) for item in ITEMS if item not in found]
     if period_year is not None:

@@ -24,19 +24,21 @@ class RuleOfLawCheck:
 def check_rule_of_law(
     paragraphs: Sequence[str],
     *,
+    levels: Sequence[int | None] = (),
     period_year: int | None,
     names: Sequence[str],
     received_on: date,
     rules: ValidationRules,
 ) -> RuleOfLawCheck:
     """`period_year` is None when the metadata's period is invalid: the checks that
-    compare against it are skipped (period_invalid already says why)."""
+    compare against it are skipped (period_invalid already says why). `levels`: each
+    paragraph's outline level where the document's styles give one."""
     lines = to_lines(paragraphs)
     title = find_title(lines)
     closing = find_closing(lines)
     start = lines.index(title.lines[-1]) + 1 if title else 0
     findings = title_findings(title, period_year)
-    findings += content_findings(lines[start : max(start, closing.start)], period_year)
+    findings += content_findings(lines[start : max(start, closing.start)], period_year, levels)
     findings += closing_findings(
         closing,
         period_year=period_year,

@@ -97,6 +97,7 @@ def _metadata_texts(value: Any, path: str) -> Iterator[Text]:
 def _rule_of_law(document: Document, filing: FilingContext) -> ValidationResult:
     check = check_rule_of_law(
         document.paragraphs,
+        levels=document.levels,
         period_year=period_year(filing.metadata),
         names=[plain(n) for n in filing.names],
         received_on=filing.received_on,

@@ -6,7 +6,9 @@
             ...
 
 Every byte decompressed counts against one budget (`max_decompressed_bytes`), so a
-zip bomb stops at the budget: `file_too_complex`, never memory exhaustion. A member
+zip bomb stops at the budget: `file_too_complex`, never memory exhaustion. A streamed
+part's elements are counted and their nesting measured as they are parsed, and each is
+dropped once read (`max_xml_elements`, `max_xml_depth`). A member
 whose declared size is over the budget is refused before anything is inflated. XML is
 parsed by the standard library's expat, which expands no external entities; a
 DOCTYPE or ENTITY declaration, which neither Word nor OFD writers emit, is refused.
@@ -18,7 +20,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from xml.etree import ElementTree as ET
 
 from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
@@ -82,20 +84,22 @@ class ZipParts:
             ) from exc
 
     def events(self, name: str) -> Iterator[tuple[str, ET.Element]]:
-        """("start" | "end", element) for a part parsed as it decompresses. The caller may
-        clear() an element at its end event to keep memory flat."""
+        """("start" | "end", element) for a part parsed as it decompresses. An element is
+        whole at its end event; once the caller has it, it is cleared and dropped from its
+        parent, so memory holds only the open elements, never the part."""
         parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
         tail = b""
         run = 0  # bytes since the last "<" or ">"
+        tree = _Tree(self._limits, self._label)
         try:
             for chunk in self.chunks(name):
                 _refuse_declarations(tail + chunk)
                 tail = chunk[-_OVERLAP:]
                 run = _run_after(chunk, run)
                 parser.feed(chunk)
-                yield from parser.read_events()  # type: ignore[misc]
+                yield from tree.walk(parser.read_events())
             parser.close()
-            yield from parser.read_events()  # type: ignore[misc]
+            yield from tree.walk(parser.read_events())
         except ET.ParseError as exc:
             raise unreadable(
                 f"{name[:60]} 的 XML 格式错误", f"malformed XML in {name[:60]}"
@@ -108,6 +112,45 @@ class ZipParts:
                 f"{self._label} 解压后过大（疑似压缩炸弹）",
                 f"the {self._label} decompresses too large (a zip bomb?)",
             )
+
+
+class _Tree:
+    """The open elements of a part being parsed, bounded in count and depth."""
+
+    def __init__(self, limits: DocumentLimits, label: str) -> None:
+        self._limits = limits
+        self._label = label
+        self._open: list[ET.Element] = []
+        self._seen = 0
+
+    def walk(self, events: Iterator[Any]) -> Iterator[tuple[str, ET.Element]]:
+        for event, element in events:
+            if event == "start":
+                self._enter(element)
+                yield event, element
+            else:
+                yield event, element
+                self._leave(element)
+
+    def _enter(self, element: ET.Element) -> None:
+        self._open.append(element)
+        self._seen += 1
+        if len(self._open) > self._limits.max_xml_depth:
+            raise too_complex(
+                f"{self._label} 的 XML 嵌套超过 {self._limits.max_xml_depth} 层",
+                f"the {self._label}'s XML nests over {self._limits.max_xml_depth} deep",
+            )
+        if self._seen > self._limits.max_xml_elements:
+            raise too_complex(
+                f"{self._label} 的 XML 元素超过 {self._limits.max_xml_elements} 个",
+                f"the {self._label}'s XML has over {self._limits.max_xml_elements} elements",
+            )
+
+    def _leave(self, element: ET.Element) -> None:
+        self._open.pop()
+        element.clear()
+        if self._open:
+            del self._open[-1][:]  # a parent's only child at this point is the one that ended
 
 
 @contextmanager
