@@ -21,6 +21,7 @@ from service.archive.port import ArchiveStore
 from service.archive.retention import RetentionPolicy
 from service.catalog.database import make_engine, make_sessions, migrate
 from service.catalog.repository import Catalog, utcnow
+from service.checking import Checks
 from service.delivery.legal_platform import (
     AppCredentials,
     LegalPlatformAdapter,
@@ -34,6 +35,7 @@ from service.domain.access import ALL_BODIES, Principal, Role
 from service.domain.org import OrgRegistry
 from service.ingest import Ingest
 from service.orgs import load_registry
+from service.reading import DocumentReader, PooledReader, ReadingBudget
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
 from service.validation import ValidationRules, WorkingCalendar, load_holiday_overrides
 from service.validation.documents import DocumentLimits
@@ -60,6 +62,7 @@ class Container:
     clock: Callable[[], datetime]
 
     def close(self) -> None:
+        self.ingest.checks.reader.close()
         self.engine.dispose()
 
 
@@ -133,6 +136,28 @@ def document_limits(settings: Settings) -> DocumentLimits:
         max_decompressed_bytes=settings.document_max_decompressed_bytes,
         max_part_bytes=settings.document_max_part_bytes,
         max_zip_members=settings.document_max_zip_members,
+        max_table_cells=settings.document_max_table_cells,
+        max_xml_elements=settings.document_max_xml_elements,
+        max_xml_depth=settings.document_max_xml_depth,
+    )
+
+
+def document_reader(settings: Settings) -> PooledReader:
+    budget = ReadingBudget(
+        workers=settings.reading_workers,
+        memory_mib=settings.reading_memory_mib,
+        seconds=settings.reading_seconds,
+    )
+    return PooledReader(document_limits(settings), budget)
+
+
+def build_checks(settings: Settings, registry: OrgRegistry, reader: DocumentReader) -> Checks:
+    return Checks(
+        registry=registry,
+        routes=settings.routes,
+        rules=validation_rules(settings),
+        reader=reader,
+        require_registered_body=settings.env is Env.PRODUCTION,
     )
 
 
@@ -165,16 +190,8 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     packages = Packages(store, clock=clock)
     registry = load_registry(settings.orgs_file)
     tokens, demo = build_tokens(settings)
-    ingest = Ingest(
-        catalog=catalog,
-        packages=packages,
-        registry=registry,
-        routes=settings.routes,
-        rules=validation_rules(settings),
-        document_limits=document_limits(settings),
-        require_registered_body=settings.env is Env.PRODUCTION,
-        clock=clock,
-    )
+    checks = build_checks(settings, registry, document_reader(settings))
+    ingest = Ingest(catalog=catalog, packages=packages, checks=checks, clock=clock)
     return Container(
         settings, engine, catalog, store, packages, registry, tokens, demo, ingest, clock
     )

@@ -141,36 +141,36 @@ def _check_file(
     received_on: date | None,
     check_review: bool,
 ) -> tuple[Any, list[Finding], str | None]:
-    """Read and validate `file` with the installation's rules, limits and registry, as a
-    submission would be (no catalog: no cross-year check; no principal: no waiver)."""
+    """Check `file` as the service checks a submission (service.checking: the
+    installation's rules, limits, registry and routes, destinations' file types
+    included), read in this process; no catalog, so no cross-year check; no principal,
+    so no waiver."""
+    from dataclasses import replace
     from zoneinfo import ZoneInfo
 
-    from service.bootstrap import ConfigurationError, document_limits, validation_rules
-    from service.domain.filing import Destination
+    from service.bootstrap import ConfigurationError, build_checks, document_limits
+    from service.checking import check_submission
+    from service.domain.errors import Rejected
     from service.orgs import RegistryError, load_registry
-    from service.validation import apply_waivers, validate_filing
-    from service.validation.documents import read_document
+    from service.reading import InProcessReader
+    from service.uploads import hashed_upload
 
     try:
-        rules, limits = validation_rules(settings), document_limits(settings)
         registry = load_registry(settings.orgs_file)
+        checks = build_checks(settings, registry, InProcessReader(document_limits(settings)))
     except (ConfigurationError, RegistryError) as exc:
         raise _fail("配置有误 Invalid settings", str(exc)) from exc
-    document, findings = read_document(file, file.name, limits)
-    if document is None:
-        return None, findings, None
-    public = Destination.PORTAL in settings.routes.get(meta.category, ())
-    result = validate_filing(
-        document,
-        meta,
-        registry.get(meta.org_code),
-        received_on=received_on or datetime.now(ZoneInfo("Asia/Shanghai")).date(),
-        rules=rules,
-        require_review=check_review and public,
-        public=public,
-    )
-    findings, _ = apply_waivers(findings + result.findings, meta.waivers, by=None, may_waive=False)
-    return document, findings, result.title
+    today = received_on or datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    upload = hashed_upload(file, file.name)
+    try:
+        check = check_submission(checks, meta, upload, received_on=today, review=check_review)
+    except Rejected as rejected:
+        return None, list(rejected.findings), None
+    if meta.org_code == NO_ORG_CODE:  # no body named: there is none to look up
+        check = replace(
+            check, findings=[f for f in check.findings if f.code != "org_not_registered"]
+        )
+    return check.document, check.findings, check.title
 
 
 @app.command()

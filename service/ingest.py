@@ -26,8 +26,8 @@ from service.archive.packages import PackageRef, Packages, PayloadFile, package_
 from service.archive.retention import Period, filing_period
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
 from service.catalog.repository import STALE_RESERVATION, Catalog, new_id
+from service.checking import Check, Checks, check_submission
 from service.domain.access import Principal, Role
-from service.domain.destinations import LIMITS, check_destination
 from service.domain.errors import (
     ArchiveError,
     ArchiveUnavailable,
@@ -38,19 +38,13 @@ from service.domain.errors import (
     duplicate_filing,
 )
 from service.domain.filing import Category, Destination, VersionStatus
-from service.domain.findings import Finding, has_errors, warning
 from service.domain.findings import error as error_finding
 from service.domain.metadata import FilingMetadata
-from service.domain.org import OrgRegistry
 from service.uploads import Upload
-from service.validation import AppliedWaiver, ValidationRules, apply_waivers, validate_filing
-from service.validation.documents import Document, DocumentLimits, read_document
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 log = structlog.get_logger()
-# Who may waive an error finding (豁免) with a written reason.
-WAIVING_ROLES = frozenset({Role.ADMIN})
 SUBMITTING_ROLES = (Role.OPERATOR, Role.ADMIN)
 
 
@@ -60,12 +54,12 @@ class Ingest:
 
     catalog: Catalog
     packages: Packages
-    registry: OrgRegistry
-    routes: Mapping[Category, Sequence[Destination]]
-    rules: ValidationRules
-    document_limits: DocumentLimits
-    require_registered_body: bool
+    checks: Checks
     clock: Callable[[], datetime]
+
+    @property
+    def routes(self) -> Mapping[Category, Sequence[Destination]]:
+        return self.checks.routes
 
 
 @dataclass(frozen=True)
@@ -76,18 +70,6 @@ class Origin:
     request_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Check:
-    document: Document | None
-    findings: list[Finding]
-    title: str | None
-    waivers: tuple[AppliedWaiver, ...] = ()  # the errors an authorised principal waived
-
-    @property
-    def valid(self) -> bool:
-        return self.document is not None and not has_errors(self.findings)
-
-
 def check_filing(
     ingest: Ingest,
     metadata: FilingMetadata,
@@ -95,53 +77,16 @@ def check_filing(
     *,
     principal: Principal | None = None,
 ) -> Check:
-    """Validate a submission without storing anything. A filing bound for the portal
-    needs its 保密审查 record; the metadata's waivers are honoured only for a
-    `principal` whose role may waive."""
-    findings = _body_findings(ingest, metadata) + _digest_findings(metadata, upload)
-    document, document_findings = read_document(
-        upload.path, upload.filename, ingest.document_limits
-    )
-    findings += document_findings
-    if document is None:
-        return Check(None, findings, None)
-    received_on = ingest.clock().astimezone(SHANGHAI).date()
-    public = Destination.PORTAL in ingest.routes.get(metadata.category, ())
-    result = validate_filing(
-        document,
+    """Validate a submission without storing anything (service.checking), today's date
+    and last period's archived filing of the body and kind as the catalog knows them."""
+    return check_submission(
+        ingest.checks,
         metadata,
-        ingest.registry.get(metadata.org_code),
-        received_on=received_on,
-        rules=ingest.rules,
+        upload,
+        received_on=ingest.clock().astimezone(SHANGHAI).date(),
+        principal=principal,
         previous=_previous_period(ingest.catalog, metadata),
-        require_review=public,
-        public=public,
     )
-    findings += result.findings
-    for destination in ingest.routes.get(metadata.category, ()):
-        findings += check_destination(document.kind, upload.size, LIMITS[destination])
-    findings, waivers = apply_waivers(
-        findings,
-        metadata.waivers,
-        by=principal.name if principal else None,
-        may_waive=principal is not None and principal.role in WAIVING_ROLES,
-    )
-    return Check(document, findings, result.title, tuple(waivers))
-
-
-def _digest_findings(metadata: FilingMetadata, upload: Upload) -> list[Finding]:
-    if metadata.file_sha256 is None or metadata.file_sha256 == upload.sha256:
-        return []
-    return [
-        error_finding(
-            "file_sha256_mismatch",
-            f"文件的 SHA-256 为 {upload.sha256}，与元数据 file_sha256 不符：文件可能在传输中损坏，"
-            "或发错了文件",
-            f"The file's SHA-256 is {upload.sha256}, not the metadata's file_sha256: the file "
-            "was damaged on the way, or it is the wrong file",
-            where="file",
-        )
-    ]
 
 
 def _previous_period(catalog: Catalog, metadata: FilingMetadata) -> FilingMetadata | None:
@@ -155,24 +100,6 @@ def _previous_period(catalog: Catalog, metadata: FilingMetadata) -> FilingMetada
         return FilingMetadata.model_validate(found) if found is not None else None
     except ValueError:  # archived under an older shape: no cross-year check
         return None
-
-
-def _body_findings(ingest: Ingest, metadata: FilingMetadata) -> list[Finding]:
-    if ingest.registry.get(metadata.org_code) is not None:
-        return []
-    if ingest.require_registered_body:
-        raise Rejected([_unregistered(metadata.org_code, error=True)])
-    return [_unregistered(metadata.org_code, error=False)]
-
-
-def _unregistered(org_code: str, *, error: bool) -> Finding:
-    make = error_finding if error else warning
-    return make(
-        "org_not_registered",
-        f"单位 {org_code} 不在单位名录中" + ("，不予受理" if error else "（开发模式下允许报送）"),
-        f"Body {org_code} is not in the registry" + ("" if error else " (allowed in development)"),
-        where="metadata.org_code",
-    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,17 @@ class Upload:
     sha256: str
 
 
+def hashed_upload(path: Path, filename: str) -> Upload:
+    """A file already on disk as an Upload (the CLI's), hashed as it is read."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return Upload(filename, path, size, digest.hexdigest())
+
+
 def _too_large(limit: int) -> TooLarge:
     return TooLarge(
         f"文件超过上传大小上限 {limit} 字节",

@@ -17,7 +17,7 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 from service.validation.extracted import Block, Extracted, Origin, Table, TableCell
-from service.validation.limits import DocumentLimits, too_complex, unreadable
+from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
 from service.validation.zip_parts import ZipParts, local_name, zip_container
 
 MAIN_PART = "word/document.xml"
@@ -28,6 +28,11 @@ _BREAKS = {"tab": "\t", "br": "\n", "cr": "\n"}
 _STYLES = "word/styles.xml"
 _HEADING_STYLE = re.compile(r"^(heading|标题)\s*([1-9])$", re.IGNORECASE)
 _BODY_LEVEL = 9  # w:outlineLvl 9 is body text
+# Bounds that refuse a flood in milliseconds, long before the element budget: a real
+# paragraph holds at most a few thousand elements (runs and their properties), a real
+# document a few hundred empty paragraphs and tables.
+_MAX_ELEMENTS_PER_PARAGRAPH = 50_000
+_MAX_TABLES = 10_000
 
 
 def is_docx(names: frozenset[str]) -> bool:
@@ -83,6 +88,7 @@ def _main_part_name(parts: ZipParts) -> str:
 class _TableBuilder:
     def __init__(self, index: int) -> None:
         self.index = index
+        self.width = 0
         self.rows: list[tuple[TableCell, ...]] = []
         self._row: list[TableCell] = []
         self._column = 0
@@ -126,7 +132,13 @@ class _TableBuilder:
         if self._texts is not None:
             self.end_cell()
         self.rows.append(tuple(self._row))
+        self.width = max(self.width, self._column)
         self._row, self._column = [], 0
+
+    @property
+    def grid_cells(self) -> int:
+        """The cells of its grid so far, merged cells expanded (what grid() would build)."""
+        return self.width * len(self.rows)
 
     def build(self) -> Table:
         return Table(self.index, tuple(self.rows))
@@ -139,6 +151,8 @@ class _Walker:
         self._limits = limits
         self._styles = styles
         self._paragraphs = 0
+        self._empty_paragraphs = 0
+        self._since_paragraph = 0  # elements since the last paragraph opened
         # every table cell holds a paragraph, so a document may have this many
         self._max_paragraphs = limits.max_paragraphs + limits.max_table_cells
         self._w: str | None = None  # the WordprocessingML namespace, as "{…}"
@@ -155,6 +169,12 @@ class _Walker:
     def handle(self, event: str, el: ET.Element) -> None:
         if self._w is None:
             self._root(el)
+        if event == "start":
+            self._since_paragraph += 1
+            if self._since_paragraph > _MAX_ELEMENTS_PER_PARAGRAPH:
+                raise _too_many(
+                    "段落中的 XML 元素", "XML elements in a paragraph", _MAX_ELEMENTS_PER_PARAGRAPH
+                )
         w = self._w or ""
         if el.tag == _FALLBACK:
             self._fallback += 1 if event == "start" else -1
@@ -180,6 +200,8 @@ class _Walker:
         elif tag == "tbl":
             self._tables.append(_TableBuilder(self._table_count))
             self._table_count += 1
+            if self._table_count > _MAX_TABLES:
+                raise _too_many("表格", "tables", _MAX_TABLES)
         elif tag == "tr" and table:
             table.start_row()
         elif tag == "tc" and table:
@@ -187,10 +209,9 @@ class _Walker:
 
     def _count_paragraph(self) -> None:
         self._paragraphs += 1
+        self._since_paragraph = 0
         if self._paragraphs > self._max_paragraphs:
-            raise too_complex(
-                f"段落超过 {self._max_paragraphs} 个", f"over {self._max_paragraphs} paragraphs"
-            )
+            raise _too_many("段落", "paragraphs", self._max_paragraphs)
 
     def _end(self, tag: str, el: ET.Element) -> None:
         if tag in ("t", "tab", "br", "cr"):
@@ -219,6 +240,10 @@ class _Walker:
         text = "".join(parts)
         self._texts[slot] = text
         self._chars += len(text)
+        if not text.strip():
+            self._empty_paragraphs += 1
+            if self._empty_paragraphs > self._limits.max_paragraphs:
+                raise _too_many("空段落", "empty paragraphs", self._limits.max_paragraphs)
         if self._chars > self._limits.max_chars:
             raise too_complex(
                 f"文字超过 {self._limits.max_chars} 字", f"over {self._limits.max_chars} characters"
@@ -244,6 +269,8 @@ class _Walker:
                 )
         elif tag == "tr":
             table.end_row()
+            if table.grid_cells > self._limits.max_table_cells:
+                raise too_complex("表格过大", "a table is too large")
         elif tag == "tbl":
             self._end_table(self._tables.pop())
 
@@ -260,6 +287,10 @@ class _Walker:
         blocks = tuple(Block(t, o) for t, o in zip(self._texts, self._origins, strict=True))
         tables = tuple(sorted(self._done, key=lambda t: t.index))
         return Extracted(blocks, tables)
+
+
+def _too_many(zh: str, en: str, bound: int) -> ReadProblem:
+    return too_complex(f"{zh}超过 {bound} 个", f"over {bound} {en}")
 
 
 def _int(value: str | None, default: int) -> int:

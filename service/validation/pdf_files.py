@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
@@ -33,6 +34,9 @@ _EOF_WINDOW = 1024
 _SENTENCE_END = re.compile(r"[。！？；：!?;:」”）)]$")
 _MARGIN_CHARS = 1.5  # a line ending this many characters short of the margin is full
 _TABLE_PATHS = 8  # a page drawing this many paths (cell borders) may hold a table
+# PDFium is not thread-safe: two threads reading two documents at once crash the process.
+_PDFIUM = threading.Lock()
+_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -54,34 +58,47 @@ def pdf_content(source: BinaryIO, limits: DocumentLimits, *, tables: bool = Fals
     `tables`). `source` is a seekable stream that PDFium reads as it needs."""
     if b"%%EOF" not in _tail(source):
         raise unreadable("PDF 不完整（缺少文件结尾）", "the PDF is truncated (no %%EOF)")
+    with _PDFIUM:
+        pages = _read_pages(source, limits, tables)
+    drawn = [page.number for page in pages if page.draws_paths]
+    try:
+        found = read_tables(source, drawn, limits) if drawn else []
+    except ReadProblem:
+        raise
+    except MemoryError as exc:
+        raise _too_large() from exc
+    except RecursionError as exc:
+        raise too_complex("PDF 结构嵌套过深", "the PDF is nested too deeply") from exc
+    except Exception:  # a table pdfplumber cannot read: the text stands without it
+        found = []
+    return _assemble(pages, found)
+
+
+def _too_large() -> ReadProblem:
+    return too_complex("PDF 读取所需内存超出上限", "reading the PDF needs more memory than allowed")
+
+
+def _read_pages(source: BinaryIO, limits: DocumentLimits, tables: bool) -> list[_Page]:
     import pypdfium2 as pdfium
 
     try:
         pdf = pdfium.PdfDocument(source)
     except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
+        if getattr(exc, "err_code", None) == _PASSWORD_ERROR or "password" in str(exc).lower():
             raise unreadable("PDF 已加密", "the PDF is encrypted") from exc
         raise unreadable("PDF 已损坏", "the PDF is corrupt") from exc
     try:
-        pages = _pages(pdf, limits, tables)
+        return _pages(pdf, limits, tables)
     except ReadProblem:
         raise
+    except MemoryError as exc:
+        raise _too_large() from exc
     # PDFium raises several unrelated types on malformed input; each means the same
     # thing to the person uploading.
     except Exception as exc:
         raise unreadable("PDF 已损坏", "the PDF is corrupt") from exc
     finally:
         pdf.close()
-    drawn = [page.number for page in pages if page.draws_paths]
-    try:
-        found = read_tables(source, drawn, limits) if drawn else []
-    except ReadProblem:
-        raise
-    except RecursionError as exc:
-        raise too_complex("PDF 结构嵌套过深", "the PDF is nested too deeply") from exc
-    except Exception:  # a table pdfplumber cannot read: the text stands without it
-        found = []
-    return _assemble(pages, found)
 
 
 def _tail(source: BinaryIO) -> bytes:

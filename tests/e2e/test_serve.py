@@ -185,11 +185,13 @@ def test_production_refuses_to_start(tmp_path: Path, extra: dict[str, str], ment
     assert "拒绝启动" in result.stdout + result.stderr
 
 
-def test_validate_command_passes_the_sample_clean() -> None:
+def test_validate_command_passes_the_sample_clean(tmp_path: Path) -> None:
+    report = tmp_path / "report.docx"
+    report.write_bytes(docx_from_text(SAMPLE_PATH.read_text("utf-8")))
     result = run_command(
         [
             "validate",
-            str(SAMPLE_PATH),
+            str(report),
             "--category",
             "rule_of_law_report",
             "--org-name",

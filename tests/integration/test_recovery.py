@@ -46,17 +46,15 @@ from service.domain.errors import ArchiveUnavailable, Conflict
 from service.domain.filing import Category, Destination
 from service.domain.findings import warning
 from service.domain.metadata import FilingMetadata
-from service.domain.org import OrgRegistry
 from service.ingest import Ingest, Origin, package_metadata, submit_filing
 from service.recovery import ProblemKind, SkipKind, rebuild_catalog, reconcile
 from service.settings import Settings
 from service.uploads import spool
-from service.validation import ValidationRules
-from service.validation.documents import DocumentLimits
 from service.verification import verify_filing
 from tests.fakes import InMemoryStore
 from tests.support.bodies import NANKAI_OFFICE as NANKAI
 from tests.support.bodies import sample_metadata
+from tests.support.checks import checks_for
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH
 from tests.support.s3 import S3Server
@@ -145,11 +143,7 @@ def _ingest(catalog: Catalog, packages: Packages, clock: FakeClock) -> Ingest:
     return Ingest(
         catalog=catalog,
         packages=packages,
-        registry=OrgRegistry(),
-        routes=ROUTES,
-        rules=ValidationRules(),
-        document_limits=DocumentLimits(),
-        require_registered_body=False,
+        checks=checks_for(ROUTES),
         clock=clock,
     )
 

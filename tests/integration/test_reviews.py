@@ -19,15 +19,13 @@ from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import Principal, Role
 from service.domain.filing import Category, Destination
 from service.domain.metadata import FilingMetadata
-from service.domain.org import OrgRegistry
 from service.ingest import Ingest, Origin, submit_filing
 from service.simulators.legal_platform import SimulatorConfig, start_in_thread
 from service.uploads import spool
-from service.validation import ValidationRules
-from service.validation.documents import DocumentLimits
 from service.verification import verify_filing
 from tests.fakes import InMemoryStore
 from tests.support.bodies import sample_metadata
+from tests.support.checks import checks_for
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH, docx_from_text
 
@@ -49,11 +47,7 @@ def _ingest(catalog: Catalog, packages: Packages, clock: FakeClock) -> Ingest:
     return Ingest(
         catalog=catalog,
         packages=packages,
-        registry=OrgRegistry(),
-        routes={Category.RULE_OF_LAW_REPORT: [Destination.LEGAL_PLATFORM]},
-        rules=ValidationRules(),
-        document_limits=DocumentLimits(),
-        require_registered_body=False,
+        checks=checks_for({Category.RULE_OF_LAW_REPORT: [Destination.LEGAL_PLATFORM]}),
         clock=clock,
     )
 

@@ -15,13 +15,11 @@ from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import Principal, Role
 from service.domain.filing import Category, Destination
 from service.domain.metadata import FilingMetadata
-from service.domain.org import OrgRegistry
 from service.ingest import Ingest, Origin, submit_filing
 from service.uploads import spool
-from service.validation import ValidationRules
-from service.validation.documents import DocumentLimits
 from tests.fakes import InMemoryStore, ScriptedPortal
 from tests.support.bodies import sample_metadata
+from tests.support.checks import checks_for
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH
 
@@ -42,11 +40,7 @@ def _submit(catalog: Catalog, packages: Packages, clock: FakeClock) -> str:
     ingest = Ingest(
         catalog=catalog,
         packages=packages,
-        registry=OrgRegistry(),
-        routes={Category.RULE_OF_LAW_REPORT: [Destination.PORTAL]},
-        rules=ValidationRules(),
-        document_limits=DocumentLimits(),
-        require_registered_body=False,
+        checks=checks_for({Category.RULE_OF_LAW_REPORT: [Destination.PORTAL]}),
         clock=clock,
     )
     upload = spool([SAMPLE_PATH.read_bytes()], "report.txt", 10**7)

@@ -15,7 +15,12 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from tests.support.bodies import sample_metadata
-from tests.support.documents import SAMPLE_PATH, annual_report_docx, annual_report_tables
+from tests.support.documents import (
+    SAMPLE_PATH,
+    annual_report_docx,
+    annual_report_tables,
+    docx_from_text,
+)
 
 RUNNER = CliRunner()
 ENV = {"DISCLOSURE_LOG_FORMAT": "json", "COLUMNS": "200"}
@@ -45,13 +50,14 @@ def _write(tmp_path: Path, name: str, content: bytes | dict[str, Any]) -> Path:
 
 
 CASES = [
-    ("rule_of_law_report", sample_metadata(), SAMPLE_PATH.read_bytes(), "report.txt", "2024-01-12", 0, set()),
+    ("rule_of_law_report", sample_metadata(), docx_from_text(SAMPLE_PATH.read_text("utf-8")), "report.docx", "2024-01-12", 0, set()),
+    ("rule_of_law_report-as-text", sample_metadata(), SAMPLE_PATH.read_bytes(), "report.txt", "2024-01-12", 1, {"destination_file_type"}),
     ("gov_info_annual_report", sample_metadata(category="gov_info_annual_report", annual_report=annual_report_tables()), annual_report_docx(), "年报.docx", "2024-01-20", 0, set()),
     ("leadership", sample_metadata(category="leadership", period="2024-01-05", leadership={"leaders": [{"name": "张伟", "post": "主任"}]}), "主任：张伟".encode(), "a.txt", "2024-01-12", 1, {"leadership_field_missing"}),
     ("organization", sample_metadata(category="organization", period="2024-01-05"), "职能：对口支援。内设机构：办公室。地址：红旗路1号。办公时间：工作日。电话：022-27350000".encode(), "a.txt", "2024-01-12", 0, set()),
     ("budget_final_accounts", sample_metadata(category="budget_final_accounts"), "2023年度部门决算\n基本支出、项目支出、机关运行经费".encode(), "a.txt", "2024-08-20", 1, {"budget_approval_missing"}),
     ("livelihood", sample_metadata(category="livelihood", period="2024-01-05", livelihood={"field": "教育"}), "招生安排\n2024年春季学期义务教育阶段学校招生工作按照就近入学原则进行。".encode(), "a.txt", "2024-01-12", 0, set()),
-    ("without-review", {k: v for k, v in sample_metadata().items() if k != "review"}, SAMPLE_PATH.read_bytes(), "report.txt", "2024-01-12", 1, {"review_missing"}),
+    ("without-review", {k: v for k, v in sample_metadata().items() if k != "review"}, docx_from_text(SAMPLE_PATH.read_text("utf-8")), "report.docx", "2024-01-12", 1, {"review_missing"}),
 ]  # fmt: skip
 
 

@@ -1,0 +1,134 @@
+"""Checking a submission without storing anything: the one answer the API's submit and
+validate routes and `disclosure validate` all give for the same file and metadata —
+the document read (in the reading pool where the service has one), the category's
+rules, the 保密审查 record and the personal-data scan where it goes to the portal, what
+each routed destination can take, and the waivers an authorised principal may grant.
+
+    checks = Checks(registry, routes, rules, reader, require_registered_body=False)
+    check = check_submission(checks, metadata, upload, received_on=date(2024, 1, 12))
+    check.valid, check.findings, check.title
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from service.domain.access import Principal, Role
+from service.domain.destinations import LIMITS, check_destination
+from service.domain.errors import Rejected
+from service.domain.filing import Category, Destination
+from service.domain.findings import Finding, has_errors, warning
+from service.domain.findings import error as error_finding
+from service.domain.metadata import FilingMetadata
+from service.domain.org import OrgRegistry
+from service.reading import DocumentReader
+from service.uploads import Upload
+from service.validation import AppliedWaiver, ValidationRules, apply_waivers, validate_filing
+from service.validation.documents import Document
+
+# Who may waive an error finding (豁免) with a written reason.
+WAIVING_ROLES = frozenset({Role.ADMIN})
+# The kinds whose checks read the document's tables (a PDF's are read only when asked).
+READS_TABLES = frozenset({Category.GOV_INFO_ANNUAL_REPORT})
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What checking needs, built once by the composition root (or by the CLI)."""
+
+    registry: OrgRegistry
+    routes: Mapping[Category, Sequence[Destination]]
+    rules: ValidationRules
+    reader: DocumentReader
+    require_registered_body: bool
+
+
+@dataclass(frozen=True)
+class Check:
+    document: Document | None
+    findings: list[Finding]
+    title: str | None
+    waivers: tuple[AppliedWaiver, ...] = ()  # the errors an authorised principal waived
+
+    @property
+    def valid(self) -> bool:
+        return self.document is not None and not has_errors(self.findings)
+
+
+def check_submission(
+    checks: Checks,
+    metadata: FilingMetadata,
+    upload: Upload,
+    *,
+    received_on: date,
+    principal: Principal | None = None,
+    previous: FilingMetadata | None = None,
+    review: bool = True,
+) -> Check:
+    """A filing bound for the portal needs its 保密审查 record (`review=False` skips it:
+    the CLI's flags cannot carry one); the metadata's waivers are honoured only for a
+    `principal` whose role may waive; `previous` is last period's filing of the body
+    and kind, for the cross-year checks."""
+    findings = _body_findings(checks, metadata) + _digest_findings(metadata, upload)
+    tables = metadata.category in READS_TABLES
+    document, read = checks.reader.read(upload.path, upload.filename, tables=tables)
+    findings += read
+    if document is None:
+        return Check(None, findings, None)
+    routes = checks.routes.get(metadata.category, ())
+    public = Destination.PORTAL in routes
+    result = validate_filing(
+        document,
+        metadata,
+        checks.registry.get(metadata.org_code),
+        received_on=received_on,
+        rules=checks.rules,
+        previous=previous,
+        require_review=public and review,
+        public=public,
+    )
+    findings += result.findings
+    for destination in routes:
+        findings += check_destination(document.kind, upload.size, LIMITS[destination])
+    findings, waivers = apply_waivers(
+        findings,
+        metadata.waivers,
+        by=principal.name if principal else None,
+        may_waive=principal is not None and principal.role in WAIVING_ROLES,
+    )
+    return Check(document, findings, result.title, tuple(waivers))
+
+
+def _digest_findings(metadata: FilingMetadata, upload: Upload) -> list[Finding]:
+    if metadata.file_sha256 is None or metadata.file_sha256 == upload.sha256:
+        return []
+    return [
+        error_finding(
+            "file_sha256_mismatch",
+            f"文件的 SHA-256 为 {upload.sha256}，与元数据 file_sha256 不符：文件可能在传输中损坏，"
+            "或发错了文件",
+            f"The file's SHA-256 is {upload.sha256}, not the metadata's file_sha256: the file "
+            "was damaged on the way, or it is the wrong file",
+            where="file",
+        )
+    ]
+
+
+def _body_findings(checks: Checks, metadata: FilingMetadata) -> list[Finding]:
+    if checks.registry.get(metadata.org_code) is not None:
+        return []
+    if checks.require_registered_body:
+        raise Rejected([_unregistered(metadata.org_code, error=True)])
+    return [_unregistered(metadata.org_code, error=False)]
+
+
+def _unregistered(org_code: str, *, error: bool) -> Finding:
+    make = error_finding if error else warning
+    return make(
+        "org_not_registered",
+        f"单位 {org_code} 不在单位名录中" + ("，不予受理" if error else "（开发模式下允许报送）"),
+        f"Body {org_code} is not in the registry" + ("" if error else " (allowed in development)"),
+        where="metadata.org_code",
+    )

@@ -1,0 +1,22 @@
+"""The checks a test's ingest runs: no registry, the rules' defaults, documents read in
+process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from service.checking import Checks
+from service.domain.filing import Category, Destination
+from service.domain.org import OrgRegistry
+from service.reading import InProcessReader
+from service.validation import DocumentLimits, ValidationRules
+
+
+def checks_for(routes: Mapping[Category, Sequence[Destination]]) -> Checks:
+    return Checks(
+        registry=OrgRegistry(),
+        routes=routes,
+        rules=ValidationRules(),
+        reader=InProcessReader(DocumentLimits()),
+        require_registered_body=False,
+    )
