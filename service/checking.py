@@ -73,7 +73,8 @@ def check_submission(
     and kind, for the cross-year checks."""
     findings = _body_findings(checks, metadata) + _digest_findings(metadata, upload)
     tables = metadata.category in READS_TABLES
-    document, read = checks.reader.read(upload.path, upload.filename, tables=tables)
+    owner = principal.name if principal else None
+    document, read = checks.reader.read(upload.path, upload.filename, tables=tables, owner=owner)
     findings += read
     if document is None:
         return Check(None, findings, None)

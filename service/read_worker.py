@@ -1,10 +1,12 @@
-"""A reading worker: `python -m service.read_worker MEMORY_BYTES NICENESS`, started and
-fed by service.reading. It confines itself (address space, CPU priority), then reads
+"""A reading worker: `nice python -m service.read_worker MEMORY_BYTES`, started and fed
+by service.reading. It confines its address space, then reads
 one document per request from stdin and answers on stdout, both as length-prefixed
 JSON (never pickle: the parent does not trust a process that parsed a hostile file).
 
     request   {"path": "…", "filename": "年报.pdf", "tables": true, "limits": {…}}
     answer    {"read": [document | null, [finding, …]]}   or   {"failed": "memory"}
+
+Once its libraries are loaded it says so with an empty message: it is warm.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def main() -> None:
-    memory, niceness = int(sys.argv[1]), int(sys.argv[2])
+    memory = int(sys.argv[1])
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever a library prints goes to stderr, never into the answers
     _warm()
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    os.nice(niceness)
+    send(answers, b"")
     requests = sys.stdin.buffer
     while (request := receive(requests, MAX_REQUEST_BYTES)) is not None:
         send(answers, _answer(json.loads(request)))

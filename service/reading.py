@@ -1,22 +1,24 @@
-"""Reading an uploaded document so that no file can take the service down.
+"""Reading an uploaded document so that no file can take the service down or hold it up.
 
-PDFs are read by PDFium and pdfplumber, whose memory no Python bound can hold while
-they parse: a 50 MB content stream of drawing operators once took `serve` past 2 GB,
-and PDFium aborts the process when an allocation fails. So a PDF (and an OFD, the other
-format laid out by page) is read in a small warm pool of worker processes
-(service.read_worker), each
-under an address-space limit (RLIMIT_AS), at a lower CPU priority than the service,
-within a time budget. A worker that goes over is killed and replaced; the upload gets a
+Every upload is read in a small warm pool of worker processes (service.read_worker),
+each under an address-space limit (RLIMIT_AS), niced below the service, within a time
+budget. A worker that goes over is killed and replaced; the upload gets a
 `file_too_complex` finding, never a 500 or a grown process.
 
-    reader = PooledReader(limits, ReadingBudget(workers=2, memory_mib=160, seconds=15))
-    document, findings = reader.read(path, "年报.pdf", tables=True)
-    reader.close()
+- Memory: PDFium and pdfplumber cannot be bounded from Python while they parse (a
+  50 MB content stream of drawing operators once took `serve` past 2 GB), and PDFium
+  aborts the process when an allocation fails.
+- Time: parsing is CPU work under the GIL. Done in the service's process, even a
+  DOCX refused in 50 ms holds up every request that waits on I/O (each time it wants
+  the GIL back), so two hostile files made a normal submission four times slower.
+- Fairness: one principal (token) holds at most `workers - 1` workers at a time (at
+  least one), so another's submission is not queued behind its uploads; and a worker
+  its file killed counts as held by it until the replacement is warm, so another never
+  gets a worker that is still starting.
 
-DOCX and text are read in the calling process: their readers are pure Python and
-bounded while they parse (elements per paragraph, depth, paragraphs, empty paragraphs,
-table grids, characters, decompressed bytes), so a hostile one is refused in tens of
-milliseconds and never waits behind a PDF.
+    reader = PooledReader(limits, ReadingBudget(workers=2, memory_mib=128, seconds=15))
+    document, findings = reader.read(path, "年报.pdf", tables=True, owner="operator-wang")
+    reader.close()
 
     InProcessReader(limits)        the same answers, in process: the CLI, tests
 
@@ -28,6 +30,7 @@ subverted run code in the service.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -36,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -45,7 +49,7 @@ from pydantic import ValidationError
 
 from service.domain.findings import Finding, error
 from service.read_worker import HEADER, READ, send
-from service.validation.documents import Document, DocumentLimits, page_format, read_document
+from service.validation.documents import Document, DocumentLimits, read_document
 from service.validation.limits import ReadProblem, too_complex
 
 log = structlog.get_logger()
@@ -59,25 +63,36 @@ Read = tuple[Document | None, list[Finding]]
 
 
 class DocumentReader(Protocol):
-    def read(self, path: Path, filename: str, *, tables: bool = False) -> Read: ...
+    def read(
+        self, path: Path, filename: str, *, tables: bool = False, owner: str | None = None
+    ) -> Read:
+        """`owner`: who asks (a principal's name), for a fair share of the readers."""
+        ...
 
     def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class ReadingBudget:
-    """What reading one PDF may cost: the DISCLOSURE_READING_* settings."""
+    """What reading one upload may cost: the DISCLOSURE_READING_* settings."""
 
-    workers: int = 2  # PDFs read at once; more wait their turn
-    memory_mib: int = 160  # address space of a worker, the Python runtime and libraries included
+    workers: int = 2  # uploads read at once; more wait their turn
+    memory_mib: int = 128  # address space of a worker, its Python runtime and libraries included
     seconds: float = 15.0  # wall time for one document
+
+    @property
+    def share(self) -> int:
+        """The workers one owner may hold at once."""
+        return max(1, self.workers - 1)
 
 
 class InProcessReader:
     def __init__(self, limits: DocumentLimits) -> None:
         self._limits = limits
 
-    def read(self, path: Path, filename: str, *, tables: bool = False) -> Read:
+    def read(
+        self, path: Path, filename: str, *, tables: bool = False, owner: str | None = None
+    ) -> Read:
         return read_document(path, filename, self._limits, tables=tables)
 
     def close(self) -> None:
@@ -95,18 +110,28 @@ class _Failed(Exception):
 class _Worker:
     def __init__(self, budget: ReadingBudget) -> None:
         env = {**os.environ, "MALLOC_ARENA_MAX": "1"}
-        command = [sys.executable, "-m", "service.read_worker", str(budget.memory_mib * MiB)]
+        # niced from its first instruction: starting up (imports) yields to the service too
+        command = ["nice", "-n", str(_NICENESS), sys.executable, "-m", "service.read_worker"]
         self.process = subprocess.Popen(
-            [*command, str(_NICENESS)],
+            [*command, str(budget.memory_mib * MiB)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
         )
         self.tasks = 0
+        self.warm = False
+
+    def wait_warm(self, deadline: float) -> None:
+        """Until it has loaded its libraries (it says so with an empty message)."""
+        assert self.process.stdout is not None
+        if not self.warm:
+            _read_by(self.process.stdout.fileno(), HEADER.size, deadline)
+            self.warm = True
 
     def ask(self, request: dict[str, object], deadline: float, limit: int) -> bytes:
         assert self.process.stdin is not None and self.process.stdout is not None
+        self.wait_warm(deadline)
         self.tasks += 1
         try:
             send(self.process.stdin, json.dumps(request).encode())
@@ -127,38 +152,39 @@ class _Worker:
 
 
 class PooledReader:
-    """PDFs and OFDs in the pool of workers, DOCX and text in process."""
+    """Every document read in the pool; the pool starts with the first one."""
 
     def __init__(self, limits: DocumentLimits, budget: ReadingBudget) -> None:
         self._limits = limits
         self._budget = budget
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._lock = threading.Lock()
+        self._idle: queue.Queue[_Worker] = queue.Queue()  # the longest idle first: warm
+        self._holding: Counter[str] = Counter()  # workers held, by owner
+        self._turn = threading.Condition()
         self._started = False
         self._closed = False
 
-    def read(self, path: Path, filename: str, *, tables: bool = False) -> Read:
-        if not page_format(path):
-            return read_document(path, filename, self._limits, tables=tables)
+    def read(
+        self, path: Path, filename: str, *, tables: bool = False, owner: str | None = None
+    ) -> Read:
         request = {"path": str(path), "filename": filename, "tables": tables}
         request["limits"] = asdict(self._limits)
-        worker = self._take()
+        holder = owner or ""
+        worker = self._take(holder)
         try:
-            answer = worker.ask(
-                request, time.monotonic() + self._budget.seconds, self._answer_limit
-            )
+            answer = worker.ask(request, time.monotonic() + self._budget.seconds, self._answer_limit)
             read = _parse(answer)
         except _Failed as failed:
-            log.warning(
-                "document_refused_by_budget", filename=filename, reason=failed.problem.message_en
-            )
+            log.warning("document_refused_by_budget", filename=filename, reason=failed.problem.message_en)
             self._replace(worker)
             return None, [_finding(failed.problem)]
-        self._give_back(worker)
-        return read
+        else:
+            self._give_back(worker)
+            return read
+        finally:
+            self._release(holder)
 
     def close(self) -> None:
-        with self._lock:
+        with self._turn:
             self._closed = True
         while True:
             try:
@@ -168,17 +194,24 @@ class PooledReader:
 
     @property
     def _answer_limit(self) -> int:
-        return (
-            self._limits.max_chars * 6 + _ANSWER_OVERHEAD
-        )  # 6: the JSON escape of a CJK character
+        return self._limits.max_chars * 6 + _ANSWER_OVERHEAD  # 6: the JSON escape of a CJK character
 
-    def _take(self) -> _Worker:
-        with self._lock:
+    def _take(self, owner: str) -> _Worker:
+        """A worker, once `owner` holds fewer than its share."""
+        with self._turn:
             if not self._started:
                 self._started = True
                 for _ in range(self._budget.workers):
                     self._idle.put(_Worker(self._budget))
+            while self._holding[owner] >= self._budget.share:
+                self._turn.wait()
+            self._holding[owner] += 1
         return self._idle.get()
+
+    def _release(self, owner: str) -> None:
+        with self._turn:
+            self._holding[owner] -= 1
+            self._turn.notify_all()
 
     def _give_back(self, worker: _Worker) -> None:
         if worker.tasks >= _TASKS_PER_WORKER:
@@ -187,12 +220,15 @@ class PooledReader:
             self._idle.put(worker)
 
     def _replace(self, worker: _Worker) -> None:
-        """Stop `worker` and start its replacement at once, so the pool stays warm."""
+        """Stop `worker` and start its replacement, which joins the pool once warm."""
         worker.stop()
-        with self._lock:
+        with self._turn:
             if self._closed:
                 return
-        self._idle.put(_Worker(self._budget))
+        replacement = _Worker(self._budget)
+        with contextlib.suppress(_Failed):  # slow to start: the next to take it waits for it
+            replacement.wait_warm(time.monotonic() + self._budget.seconds)
+        self._idle.put(replacement)
 
 
 def _read_by(fd: int, size: int, deadline: float) -> bytes:
@@ -219,7 +255,7 @@ def _parse(answer: bytes) -> Read:
     except (ValueError, ValidationError, TypeError):
         raise _Failed(too_complex("读取结果无法解析", "the worker's answer is malformed")) from None
     if message.get("failed") == "depth":
-        raise _Failed(too_complex("PDF 结构嵌套过深", "the PDF is nested too deeply"))
+        raise _Failed(too_complex("文件结构嵌套过深", "the file is nested too deeply"))
     raise _Failed(_died())
 
 

@@ -130,11 +130,11 @@ class Settings(BaseSettings):
     document_max_table_cells: int = Field(default=200_000, ge=100)
     document_max_xml_elements: int = Field(default=1_000_000, ge=10_000)
     document_max_xml_depth: int = Field(default=256, ge=32)
-    # PDFs and OFDs are read in a pool of worker processes (service.reading): how many at
-    # once, the address space of each (its Python runtime and libraries included), and
-    # the wall time for one document.
+    # Uploads are read in a pool of worker processes (service.reading): how many at once,
+    # the address space of each (its Python runtime and libraries included), and the
+    # wall time for one document.
     reading_workers: int = Field(default=2, ge=1, le=32)
-    reading_memory_mib: int = Field(default=160, ge=64)
+    reading_memory_mib: int = Field(default=128, ge=64)
     reading_seconds: float = Field(default=15.0, gt=0)
 
     @field_validator("tokens", mode="before")

@@ -117,20 +117,6 @@ def read_document(
         return None, [_finding(unreadable("无法打开文件", "the file cannot be opened"))]
 
 
-def page_format(path: Path) -> bool:
-    """Whether `read_document` would read the file as a PDF or an OFD (by its content,
-    not its name): the formats laid out by page, read by PDFium or page by page."""
-    try:
-        with path.open("rb") as source:
-            head = source.read(_PDF_HEADER_WINDOW)
-            if b"%PDF-" in head:
-                return True
-            names = zip_names(source) if head.startswith(b"PK\x03\x04") else None
-            return names is not None and is_ofd(names)
-    except OSError:
-        return False
-
-
 def read_document_bytes(
     data: bytes, filename: str, limits: DocumentLimits = DEFAULT_LIMITS, *, tables: bool = False
 ) -> tuple[Document | None, list[Finding]]:

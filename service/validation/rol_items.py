@@ -114,8 +114,9 @@ def _found(outline: Outline, body: Sequence[Line], year: int | None) -> set[Item
     if not outline.parts:
         found |= _lead_items(outline.preamble, year)
         return found | ({MEASURES} if _work_paragraphs(outline.preamble, year) else set())
+    parts = {id(part) for part in outline.parts}
     for section in outline.sections():
-        top = section in outline.parts
+        top = id(section) in parts
         found |= names(section.heading.text, year, top=top) - {MEASURES}
     if _substantive(outline.preamble) or any(_reports_work(p, year) for p in outline.parts):
         found.add(MEASURES)
