@@ -171,10 +171,14 @@ class PooledReader:
         holder = owner or ""
         worker = self._take(holder)
         try:
-            answer = worker.ask(request, time.monotonic() + self._budget.seconds, self._answer_limit)
+            answer = worker.ask(
+                request, time.monotonic() + self._budget.seconds, self._answer_limit
+            )
             read = _parse(answer)
         except _Failed as failed:
-            log.warning("document_refused_by_budget", filename=filename, reason=failed.problem.message_en)
+            log.warning(
+                "document_refused_by_budget", filename=filename, reason=failed.problem.message_en
+            )
             self._replace(worker)
             return None, [_finding(failed.problem)]
         else:
@@ -194,7 +198,9 @@ class PooledReader:
 
     @property
     def _answer_limit(self) -> int:
-        return self._limits.max_chars * 6 + _ANSWER_OVERHEAD  # 6: the JSON escape of a CJK character
+        return (
+            self._limits.max_chars * 6 + _ANSWER_OVERHEAD
+        )  # 6: the JSON escape of a CJK character
 
     def _take(self, owner: str) -> _Worker:
         """A worker, once `owner` holds fewer than its share."""

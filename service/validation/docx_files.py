@@ -41,36 +41,36 @@ def is_docx(names: frozenset[str]) -> bool:
 
 def docx_content(source: BinaryIO, limits: DocumentLimits) -> Extracted:
     with zip_container(source, limits, "DOCX") as parts:
-        walker = _Walker(limits, _heading_styles(parts))
+        walker = _Walker(limits)
         for event, element in parts.events(_main_part_name(parts)):
             walker.handle(event, element)
-        return walker.result()
+        styles = _heading_styles(parts, walker.w) if walker.styled else {}
+        return walker.result(styles)
 
 
-def _heading_styles(parts: ZipParts) -> dict[str, int]:
-    """Style id → outline level (1 for 「标题 1」), for the styles that are headings: by
-    their own outline level, else by their name."""
+def _heading_styles(parts: ZipParts, w: str) -> dict[str, int]:
+    """Style id → outline level (1 for 「标题 1」), for the paragraph styles that are
+    headings: by their own outline level, else by their name. Read only when the
+    document styles a paragraph."""
     if _STYLES not in parts.names:
         return {}
     levels: dict[str, int] = {}
-    for style in parts.parse(_STYLES):
-        if local_name(style.tag) != "style":
-            continue
-        ident = next((v for k, v in style.attrib.items() if local_name(k) == "styleId"), "")
-        level = _style_level(style)
+    for style in parts.parse(_STYLES).iterfind(f"{w}style"):
+        ident = style.get(f"{w}styleId")
+        level = _style_level(style, w)
         if ident and level is not None:
             levels[ident] = level
     return levels
 
 
-def _style_level(style: ET.Element) -> int | None:
-    for element in style.iter():
-        value = next((v for k, v in element.attrib.items() if local_name(k) == "val"), "")
-        if local_name(element.tag) == "outlineLvl" and value.isdigit():
-            return int(value) + 1 if int(value) < _BODY_LEVEL else None
-        if local_name(element.tag) == "name" and (match := _HEADING_STYLE.match(value)):
-            return int(match.group(2))
-    return None
+def _style_level(style: ET.Element, w: str) -> int | None:
+    outline = style.find(f"{w}pPr/{w}outlineLvl")
+    value = outline.get(f"{w}val", "") if outline is not None else ""
+    if value.isdigit():
+        return int(value) + 1 if int(value) < _BODY_LEVEL else None
+    name = style.find(f"{w}name")
+    match = _HEADING_STYLE.match(name.get(f"{w}val", "") if name is not None else "")
+    return int(match.group(2)) if match else None
 
 
 def _main_part_name(parts: ZipParts) -> str:
@@ -147,9 +147,9 @@ class _TableBuilder:
 class _Walker:
     """Turns the main part's start/end events into paragraphs and tables."""
 
-    def __init__(self, limits: DocumentLimits, styles: dict[str, int]) -> None:
+    def __init__(self, limits: DocumentLimits) -> None:
         self._limits = limits
-        self._styles = styles
+        self.styled: list[tuple[int, str]] = []  # (paragraph, style id), levels unknown yet
         self._paragraphs = 0
         self._empty_paragraphs = 0
         self._since_paragraph = 0  # elements since the last paragraph opened
@@ -225,15 +225,17 @@ class _Walker:
             self._end_table_part(tag, el, self._tables[-1])
 
     def _set_level(self, tag: str, value: str) -> None:
-        """A heading's outline level, from its style or its own w:outlineLvl (which wins)."""
+        """A paragraph's own w:outlineLvl now; its style's once the styles are read. A
+        table cell's paragraph is no heading of the document's outline."""
         slot = self._open[-1][0]
         origin = self._origins[slot]
+        if origin.cell is not None:
+            return
         if tag == "pStyle":
-            level = self._styles.get(value)
+            self.styled.append((slot, value))
         else:
             level = int(value) + 1 if value.isdigit() and int(value) < _BODY_LEVEL else None
-        if origin.cell is None and (level is not None or tag == "outlineLvl"):
-            self._origins[slot] = replace(origin, level=level)
+            self._origins[slot] = replace(origin, level=level, own_level=True)
 
     def _end_paragraph(self) -> None:
         slot, parts = self._open.pop()
@@ -281,9 +283,17 @@ class _Walker:
             raise too_complex("表格过大", "a table is too large")
         self._done.append(table)
 
-    def result(self) -> Extracted:
+    @property
+    def w(self) -> str:
+        return self._w or ""
+
+    def result(self, styles: dict[str, int]) -> Extracted:
+        """Paragraphs and tables; `styles` gives the heading styles' outline levels."""
         if self._w is None:
             raise unreadable("主文档部件为空", "the main part is empty")
+        for slot, style in self.styled:
+            if not self._origins[slot].own_level and style in styles:
+                self._origins[slot] = replace(self._origins[slot], level=styles[style])
         blocks = tuple(Block(t, o) for t, o in zip(self._texts, self._origins, strict=True))
         tables = tuple(sorted(self._done, key=lambda t: t.index))
         return Extracted(blocks, tables)

@@ -8,7 +8,7 @@ Table(0, rows).grid()                           merged cells expanded, for readi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Origin:
     page: int | None = None  # 1-based
     cell: tuple[int, int, int] | None = None  # (table, row, grid column), 0-based
     level: int | None = None  # 1 for 「标题 1」/Heading 1 …
+    own_level: bool = field(default=False, compare=False)  # set by the paragraph, not its style
 
     def describe(self, paragraph_index: int) -> str:
         if self.cell is not None:
