@@ -5,28 +5,23 @@
 
 Text codes are placed by coordinates (millimetres), not in reading order, so a page's
 codes are grouped into lines by their baseline and each line read left to right.
-OFD has no table structure (tables are drawn lines), so no tables are returned.
+OFD has no table structure (tables are drawn lines and placed text): a run of lines of
+several cells is read as a table from where its cells stand (ofd_layout), so a 年报's
+tables are checked from its text layer as a PDF's are.
 """
 
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from typing import BinaryIO
 
-from service.validation.extracted import Block, Extracted, Origin
+from service.validation.extracted import Block, Extracted, Origin, Table
 from service.validation.limits import DocumentLimits, too_complex, unreadable
+from service.validation.ofd_layout import Code, LaidOutTable, Line, lines, split
 from service.validation.zip_parts import ZipParts, local_name, zip_container
 
 ROOT_PART = "OFD.xml"
-_LINE_TOLERANCE_MM = 1.5  # codes whose baselines differ by less are on one line
-
-
-@dataclass(frozen=True)
-class _Code:
-    y: float
-    x: float
-    text: str
+_DEFAULT_SIZE_MM = 3.5  # 五号 (10.5 pt), when a text object does not say
 
 
 def is_ofd(names: frozenset[str]) -> bool:
@@ -42,16 +37,35 @@ def ofd_content(source: BinaryIO, limits: DocumentLimits) -> Extracted:
                 f"OFD 超过 {limits.max_pdf_pages} 页", f"over {limits.max_pdf_pages} pages"
             )
         blocks: list[Block] = []
+        tables: list[Table] = []
         chars = 0
         for number, page in enumerate(pages, start=1):
-            text = "\n".join(_lines(_codes(parts, page)))
-            chars += len(text)
+            laid_out = lines(_codes(parts, page))
+            chars += sum(len(line.text) for line in laid_out)
             if chars > limits.max_chars:
                 raise too_complex(
                     f"文字超过 {limits.max_chars} 字", f"over {limits.max_chars} characters"
                 )
-            blocks.append(Block(text, Origin(page=number)))
-        return Extracted(tuple(blocks))
+            blocks += _page_blocks(number, laid_out, tables)
+        return Extracted(tuple(blocks), tuple(tables))
+
+
+def _page_blocks(number: int, page: list[Line], tables: list[Table]) -> list[Block]:
+    """The page's prose as blocks, and each table's cells as blocks of their own (the
+    table added to `tables`)."""
+    blocks: list[Block] = []
+    for piece in split(page):
+        if isinstance(piece, LaidOutTable):
+            table = Table(len(tables), piece.rows, (number,) * len(piece.rows))
+            tables.append(table)
+            blocks += [
+                Block(cell.text, Origin(page=number, cell=(table.index, r, cell.column)))
+                for r, row in enumerate(table.rows)
+                for cell in row
+            ]
+        else:
+            blocks.append(Block("\n".join(line.text for line in piece), Origin(page=number)))
+    return blocks
 
 
 def _document_part(parts: ZipParts) -> str:
@@ -80,31 +94,23 @@ def _resolve(base: str, location: str) -> str:
     return posixpath.normpath(posixpath.join(base, location))
 
 
-def _codes(parts: ZipParts, page: str) -> list[_Code]:
-    codes: list[_Code] = []
+def _codes(parts: ZipParts, page: str) -> list[Code]:
+    codes: list[Code] = []
     origin_x = origin_y = 0.0
     x = y = 0.0
+    size = _DEFAULT_SIZE_MM
     for event, element in parts.events(page):
         name = local_name(element.tag)
         if event == "start" and name == "TextObject":
             origin_x, origin_y = _boundary(element.get("Boundary"))
+            size = _number(element.get("Size"), _DEFAULT_SIZE_MM)
             x = y = 0.0
         elif event == "end" and name == "TextCode":
             x = _number(element.get("X"), x)
             y = _number(element.get("Y"), y)
             if element.text and element.text.strip():
-                codes.append(_Code(origin_y + y, origin_x + x, element.text))
+                codes.append(Code(origin_y + y, origin_x + x, element.text, size))
     return codes
-
-
-def _lines(codes: list[_Code]) -> list[str]:
-    lines: list[list[_Code]] = []
-    for code in sorted(codes, key=lambda c: (c.y, c.x)):
-        if lines and code.y - lines[-1][0].y < _LINE_TOLERANCE_MM:
-            lines[-1].append(code)
-        else:
-            lines.append([code])
-    return ["".join(c.text for c in sorted(line, key=lambda c: c.x)) for line in lines]
 
 
 def _boundary(value: str | None) -> tuple[float, float]:

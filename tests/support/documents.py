@@ -12,6 +12,7 @@ import os
 import struct
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,25 @@ def ofd_from_text(text: str, lines_per_page: int = 40, *, reverse: bool = False)
     first, as some generators do, so a reader must order them by position."""
     lines = text.splitlines()
     pages = [lines[i : i + lines_per_page] for i in range(0, len(lines), lines_per_page)] or [[]]
+    placed = [
+        [Placed(20, 20 + 8 * i, line, 4) for i, line in enumerate(page) if line.strip()]
+        for page in pages
+    ]
+    return ofd_from_pages([list(reversed(page)) if reverse else page for page in placed])
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Text placed on an OFD page: its left edge and top in mm, its font size in mm."""
+
+    x: float
+    top: float
+    text: str
+    size: float = 3.5
+
+
+def ofd_from_pages(pages: list[list[Placed]]) -> bytes:
+    """An OFD of A4 pages, each text a TextObject of its own, in the order given."""
     members = {
         "OFD.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="{OFD_NS}" Version="1.0" '
@@ -123,20 +143,18 @@ def ofd_from_text(text: str, lines_per_page: int = 40, *, reverse: bool = False)
             "<ofd:Pages>"
             + "".join(
                 f'<ofd:Page ID="{n + 1}" BaseLoc="Pages/Page_{n}/Content.xml"/>'
-                for n in range(len(pages))
+                for n in range(len(pages) or 1)
             )
             + "</ofd:Pages></ofd:Document>"
         ),
     }
-    for n, page in enumerate(pages):
+    for n, page in enumerate(pages or [[]]):
         objects = [
-            f'<ofd:TextObject ID="{100 + i}" Boundary="20 {20 + 8 * i} 170 8" Font="1" Size="4">'
-            f'<ofd:TextCode X="0" Y="6">{_xml_escape(line)}</ofd:TextCode></ofd:TextObject>'
-            for i, line in enumerate(page)
-            if line.strip()
+            f'<ofd:TextObject ID="{100 + i}" Boundary="{t.x} {t.top} {210 - t.x} {t.size * 2}" '
+            f'Font="1" Size="{t.size}"><ofd:TextCode X="0" Y="{t.size * 1.5}">'
+            f"{_xml_escape(t.text)}</ofd:TextCode></ofd:TextObject>"
+            for i, t in enumerate(page)
         ]
-        if reverse:
-            objects.reverse()
         members[f"Doc_0/Pages/Page_{n}/Content.xml"] = (
             f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{OFD_NS}"><ofd:Content>'
             f'<ofd:Layer ID="2">{"".join(objects)}</ofd:Layer></ofd:Content></ofd:Page>'
