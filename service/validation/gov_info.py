@@ -173,7 +173,7 @@ def _missing(part: Part) -> Finding:
 
 
 def _not_checked(kind: str) -> Finding:
-    how = "DOCX 中未识别出表三、表四" if kind == "docx" else f"{kind.upper()} 文件中的表格无法读取"
+    how = "文本文件中没有表格" if kind in ("txt", "md") else f"{kind.upper()} 中未识别出表三、表四"
     return warning(
         "gia_tables_not_checked",
         f"未核对表格勾稽关系：{how}，且元数据未提供 annual_report 表格数据",
