@@ -270,4 +270,5 @@ def build_worker(container: Container, adapters: dict[str, DestinationAdapter]) 
         adapters=adapters,
         config=config,
         clock=container.clock,
+        reader=container.ingest.checks.reader,
     )

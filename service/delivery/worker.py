@@ -44,7 +44,7 @@ from service.domain.errors import (
     Unavailable,
 )
 from service.domain.filing import DeliveryStatus, source_id
-from service.validation.documents import DocumentLimits, read_document
+from service.reading import DocumentReader
 
 log = structlog.get_logger()
 # One receipt object per delivery: a repeat after a crash finds it instead of writing a second.
@@ -95,10 +95,14 @@ class Worker:
         adapters: Mapping[str, DestinationAdapter],
         config: WorkerConfig,
         clock: Callable[[], datetime],
+        reader: DocumentReader,
     ) -> None:
+        """`reader` reads an archived document when an adapter needs its paragraphs (in
+        `serve`, the reading pool, so no document is parsed in the serving process)."""
         self._catalog = catalog
         self._packages = packages
         self._adapters = adapters
+        self._reader = reader
         self._config = config
         self._clock = clock
         self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="delivery")
@@ -236,7 +240,7 @@ class Worker:
         paragraphs: tuple[str, ...] = ()
         adapter = self._adapters[delivery.destination]
         if getattr(adapter, "uses_paragraphs", True) and "article_body" not in state:
-            document, _ = read_document(local, version.filename, DocumentLimits())
+            document, _ = self._reader.read(local, version.filename)
             paragraphs = document.paragraphs if document else ()
         meta = version.metadata
         return DeliveryJob(

@@ -54,7 +54,7 @@ from service.verification import verify_filing
 from tests.fakes import InMemoryStore
 from tests.support.bodies import NANKAI_OFFICE as NANKAI
 from tests.support.bodies import sample_metadata
-from tests.support.checks import checks_for
+from tests.support.checks import checks_for, in_process_reader
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH
 from tests.support.s3 import S3Server
@@ -235,7 +235,14 @@ def _worker(
     # on PostgreSQL (reported to the lead), and this test compares statuses.
     config = WorkerConfig("w1", 1, timedelta(seconds=30), 0.01, RetryPolicy.of_seconds([60], 3600))
     adapters = {d.destination: d for d in destinations}
-    return Worker(catalog=catalog, packages=packages, adapters=adapters, config=config, clock=clock)
+    return Worker(
+        catalog=catalog,
+        packages=packages,
+        adapters=adapters,
+        config=config,
+        clock=clock,
+        reader=in_process_reader(),
+    )
 
 
 def _wipe(engine: Engine) -> None:

@@ -25,7 +25,7 @@ from service.uploads import spool
 from service.verification import verify_filing
 from tests.fakes import InMemoryStore
 from tests.support.bodies import sample_metadata
-from tests.support.checks import checks_for
+from tests.support.checks import checks_for, in_process_reader
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH, docx_from_text
 
@@ -70,6 +70,7 @@ def _deliver(
         adapters={"legal_platform": adapter},
         config=config,
         clock=clock,
+        reader=in_process_reader(),
     ).run_once()
 
 

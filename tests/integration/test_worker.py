@@ -19,7 +19,7 @@ from service.ingest import Ingest, Origin, submit_filing
 from service.uploads import spool
 from tests.fakes import InMemoryStore, ScriptedPortal
 from tests.support.bodies import sample_metadata
-from tests.support.checks import checks_for
+from tests.support.checks import checks_for, in_process_reader
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH
 
@@ -61,7 +61,12 @@ def _worker(
         policy=RetryPolicy.of_seconds([0, 60], 3600),
     )
     return Worker(
-        catalog=catalog, packages=packages, adapters={"portal": portal}, config=config, clock=clock
+        catalog=catalog,
+        packages=packages,
+        adapters={"portal": portal},
+        config=config,
+        clock=clock,
+        reader=in_process_reader(),
     )
 
 

@@ -12,11 +12,15 @@ from service.reading import InProcessReader
 from service.validation import DocumentLimits, ValidationRules
 
 
+def in_process_reader() -> InProcessReader:
+    return InProcessReader(DocumentLimits())
+
+
 def checks_for(routes: Mapping[Category, Sequence[Destination]]) -> Checks:
     return Checks(
         registry=OrgRegistry(),
         routes=routes,
         rules=ValidationRules(),
-        reader=InProcessReader(DocumentLimits()),
+        reader=in_process_reader(),
         require_registered_body=False,
     )

@@ -26,4 +26,5 @@ def run_worker_once(
         adapters=adapters,
         config=config,
         clock=container.clock,
+        reader=container.ingest.checks.reader,
     ).run_once()
