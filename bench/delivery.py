@@ -36,7 +36,7 @@ from service.archive.filesystem import FilesystemStore  # noqa: E402
 from service.archive.packages import Packages, PayloadFile, package_prefix  # noqa: E402
 from service.catalog.database import make_engine, make_sessions, migrate  # noqa: E402
 from service.catalog.records import AuditEvent, NewVersion  # noqa: E402
-from service.catalog.repository import Catalog  # noqa: E402
+from service.catalog.sql import SqlCatalog  # noqa: E402
 from tests.support.databases import throwaway_postgres  # noqa: E402
 from tests.support.servers import DISCLOSURE, base_env, free_port, start_process, start_worker  # noqa: E402
 
@@ -66,7 +66,7 @@ def _version(n: int, digest: str, meta: dict[str, str], filing_id: str, number: 
 def fill_queue(database_url: str, archive: Path, count: int) -> None:
     migrate(database_url)
     engine = make_engine(database_url)
-    catalog = Catalog(make_sessions(engine))
+    catalog = SqlCatalog(make_sessions(engine))
     packages = Packages(FilesystemStore(archive))
     digest = hashlib.sha256(BODY).hexdigest()
     meta = {

@@ -32,9 +32,9 @@ from zoneinfo import ZoneInfo
 
 from service.archive.fixity import hash_stream
 from service.archive.port import ArchiveStore
+from service.catalog.ports import Catalog
 from service.catalog.records import AuditEntry, AuditEvent
-from service.catalog.repository import Catalog
-from service.catalog.restore import CatalogRestore
+from service.catalog.sql.restore import CatalogRestore
 from service.domain.errors import AlreadyExists, Conflict, DamagedArchive, InvalidInput
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -20,7 +20,9 @@ from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.archive.retention import RetentionPolicy
 from service.catalog.database import make_engine, make_sessions, migrate
-from service.catalog.repository import Catalog, utcnow
+from service.catalog.ports import Catalog
+from service.catalog.sql import SqlCatalog
+from service.catalog.sql.unit import utcnow
 from service.checking import Checks
 from service.delivery.legal_platform import (
     AppCredentials,
@@ -185,7 +187,7 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     url = settings.resolved_database_url
     migrate(url)
     engine = make_engine(url)
-    catalog = Catalog(make_sessions(engine), clock=clock)
+    catalog = SqlCatalog(make_sessions(engine), clock=clock)
     store = build_store(settings.resolved_archive_url, settings)
     packages = Packages(store, clock=clock)
     registry = load_registry(settings.orgs_file)

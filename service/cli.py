@@ -359,7 +359,7 @@ def audit(
 
 def _restore(container: Any) -> Any:
     from service.catalog.database import make_sessions
-    from service.catalog.restore import CatalogRestore
+    from service.catalog.sql.restore import CatalogRestore
 
     return CatalogRestore(make_sessions(container.engine), clock=container.clock)
 

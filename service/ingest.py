@@ -24,8 +24,8 @@ import structlog
 from service import __version__
 from service.archive.packages import PackageRef, Packages, PayloadFile, package_prefix
 from service.archive.retention import Period, filing_period
+from service.catalog.ports import STALE_RESERVATION, Catalog
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
-from service.catalog.repository import STALE_RESERVATION, Catalog, new_id
 from service.checking import Check, Checks, check_submission
 from service.domain.access import Principal, Role
 from service.domain.errors import (
@@ -39,6 +39,7 @@ from service.domain.errors import (
 )
 from service.domain.filing import Category, Destination, VersionStatus
 from service.domain.findings import error as error_finding
+from service.domain.ids import new_id
 from service.domain.metadata import FilingMetadata
 from service.uploads import Upload
 

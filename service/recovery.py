@@ -55,10 +55,10 @@ from service.catalog.records import (
     VersionRecord,
     VersionState,
 )
-from service.catalog.repository import new_id
-from service.catalog.restore import CatalogRestore, Restorer
+from service.catalog.sql.restore import CatalogRestore, Restorer
 from service.domain.errors import ArchiveError, ObjectMissing
 from service.domain.filing import DeliveryStatus, VersionStatus, idempotency_key
+from service.domain.ids import new_id
 
 LIVE = frozenset({VersionStatus.ARCHIVED, VersionStatus.PUBLISHED, VersionStatus.DELIVERY_FAILED})
 STUCK_AFTER = timedelta(hours=1)  # far longer than any package write takes

@@ -14,7 +14,7 @@ import structlog
 from service.audit_export import export_pending_days
 from service.bootstrap import Container
 from service.catalog.database import make_sessions
-from service.catalog.restore import CatalogRestore
+from service.catalog.sql.restore import CatalogRestore
 from service.delivery.port import DestinationAdapter
 from service.delivery.reviews import ReviewRound, ReviewSource, poll_reviews
 from service.delivery.worker import Worker

@@ -14,8 +14,8 @@ from typing import Any
 
 from service.archive.fixity import FixityReport
 from service.archive.packages import Packages
+from service.catalog.ports import Catalog
 from service.catalog.records import AuditEvent, FilingRecord, FixityCheck, VersionRecord
-from service.catalog.repository import Catalog
 from service.domain.errors import NotFound
 from service.domain.filing import VersionStatus
 

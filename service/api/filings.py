@@ -23,7 +23,7 @@ from service.bootstrap import Container
 from service.catalog.records import AuditEvent, FilingQuery, FilingRecord
 from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound
-from service.domain.filing import Category, DeliveryStatus, Destination, VersionStatus
+from service.domain.filing import Category, DeliveryStatus, Destination, ReviewState, VersionStatus
 from service.domain.metadata import FilingMetadata
 from service.ingest import (
     Ingest,
@@ -302,9 +302,7 @@ def list_filings(
     period: str | None = None,
     status: VersionStatus | None = None,
     delivery_status: DeliveryStatus | None = None,
-    review_status: Annotated[
-        str | None, Query(pattern="^(RECEIVED|ACCEPTED|RETURNED|UNKNOWN_RECEIPT)$")
-    ] = None,
+    review_status: ReviewState | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -313,8 +311,8 @@ def list_filings(
         org_code=org_code,
         category=category.value if category else None,
         period=period,
-        status=status.value if status else None,
-        delivery_status=delivery_status.value if delivery_status else None,
+        status=status,
+        delivery_status=delivery_status,
         review_status=review_status,
         limit=limit,
         offset=offset,

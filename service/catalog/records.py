@@ -1,10 +1,13 @@
-"""What the catalog hands out: plain records, never ORM rows or sessions."""
+"""What the catalog hands out: plain records, never ORM rows or sessions. Statuses are
+the domain's enums; categories and destinations are the codes their registries know."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class DeliveryRecord:
     version: int
     destination: str
     idempotency_key: str
-    status: str
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime
     first_attempt_at: datetime | None
@@ -51,7 +54,7 @@ class DeliveryRecord:
     receipt_key: str | None
     receipt_sha256: str | None
     last_error: str | None
-    review_status: str | None
+    review_status: ReviewState | None
     review_reason: str | None
     review_checked_at: datetime | None
     review_receipt_key: str | None
@@ -66,7 +69,7 @@ class DeliveryRecord:
 class VersionRecord:
     filing_id: str
     version: int
-    status: str
+    status: VersionStatus
     supersedes: int | None
     filename: str
     kind: str
@@ -121,9 +124,9 @@ class FilingQuery:
     org_code: str | None = None
     category: str | None = None
     period: str | None = None
-    status: str | None = None
-    delivery_status: str | None = None
-    review_status: str | None = None
+    status: VersionStatus | None = None
+    delivery_status: DeliveryStatus | None = None
+    review_status: ReviewState | None = None
     limit: int = 100
     offset: int = 0
 
@@ -163,6 +166,6 @@ class VersionState:
 
     filing_id: str
     version: int
-    status: str
+    status: VersionStatus
     package_prefix: str
     created_at: datetime

@@ -13,8 +13,8 @@ import structlog
 
 from service.archive.packages import Packages
 from service.archive.retention import filing_period
+from service.catalog.ports import Catalog
 from service.catalog.records import AuditEvent, DeliveryRecord
-from service.catalog.repository import Catalog
 from service.delivery.legal_platform import (
     ReviewPoll,
     ReviewStatus,
@@ -22,10 +22,10 @@ from service.delivery.legal_platform import (
     UnknownReceipt,
 )
 from service.domain.errors import AlreadyExists
+from service.domain.filing import ReviewState
 
 log = structlog.get_logger()
 REVIEW_RECEIPT_SEQ = 2  # seq 1 is the delivery receipt (service.delivery.worker)
-UNKNOWN = "UNKNOWN_RECEIPT"
 
 
 class ReviewSource(Protocol):
@@ -93,12 +93,12 @@ def _settle(
         bound.warning("review_poll_unavailable", code=poll.code, permanent=poll.permanent)
         return
     if isinstance(poll, ReviewStatus) and not poll.is_final:
-        catalog.record_review(delivery.id, status=poll.status, reason=None)
+        catalog.record_review(delivery.id, status=ReviewState(poll.status), reason=None)
         return
     status, reason = (
-        (UNKNOWN, poll.message)
+        (ReviewState.UNKNOWN_RECEIPT, poll.message)
         if isinstance(poll, UnknownReceipt)
-        else (poll.status, poll.return_reason)
+        else (ReviewState(poll.status), poll.return_reason)
     )
     key, sha256 = _archive(packages, catalog, delivery, poll, clock)
     catalog.record_review(
@@ -115,9 +115,9 @@ def _settle(
             detail={"receipt_no": poll.receipt_no, "reason": reason},
         ),
     )
-    round_.accepted += status == "ACCEPTED"
-    round_.returned += status == "RETURNED"
-    round_.unknown += status == UNKNOWN
+    round_.accepted += status is ReviewState.ACCEPTED
+    round_.returned += status is ReviewState.RETURNED
+    round_.unknown += status is ReviewState.UNKNOWN_RECEIPT
     bound.info("review_recorded", status=status)
 
 
@@ -137,7 +137,11 @@ def _archive(
         "kind": "review",
         "received_at": clock().isoformat(),
         "review": (
-            {"receipt_no": poll.receipt_no, "status": UNKNOWN, "message": poll.message}
+            {
+                "receipt_no": poll.receipt_no,
+                "status": ReviewState.UNKNOWN_RECEIPT.value,
+                "message": poll.message,
+            }
             if isinstance(poll, UnknownReceipt)
             else {
                 "receipt_no": poll.receipt_no,

@@ -24,8 +24,8 @@ import structlog
 
 from service.archive.packages import Packages
 from service.archive.retention import filing_period
+from service.catalog.ports import Catalog
 from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord, VersionRecord
-from service.catalog.repository import Catalog
 from service.delivery.policy import Action, Decision, RetryPolicy, decide
 from service.delivery.port import (
     ArchivedFile,

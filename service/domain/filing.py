@@ -54,6 +54,21 @@ class DeliveryStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class ReviewState(StrEnum):
+    """Where a destination's review of a delivered item stands (the legal platform
+    reviews what it receives): RECEIVED until ACCEPTED or RETURNED; UNKNOWN_RECEIPT
+    when the platform knows no such receipt."""
+
+    RECEIVED = "RECEIVED"
+    ACCEPTED = "ACCEPTED"
+    RETURNED = "RETURNED"
+    UNKNOWN_RECEIPT = "UNKNOWN_RECEIPT"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not ReviewState.RECEIVED
+
+
 class Destination(StrEnum):
     PORTAL = "portal"
     LEGAL_PLATFORM = "legal_platform"

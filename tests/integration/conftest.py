@@ -11,8 +11,9 @@ from sqlalchemy import text
 from service.api.app import create_app
 from service.bootstrap import Container, build_container
 from service.catalog.database import make_engine, make_sessions, migrate
-from service.catalog.repository import Catalog
-from service.catalog.tables import Base
+from service.catalog.ports import Catalog
+from service.catalog.sql import SqlCatalog
+from service.catalog.sql.tables import Base
 from service.settings import Settings
 from tests.support.bodies import write_registry
 from tests.support.ceph import ceph_missing, ceph_rgw
@@ -32,7 +33,13 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
+    return fresh_database(request.param, request, tmp_path)
+
+
+def fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated catalog database: a SQLite file, or the session's PostgreSQL
+    database emptied."""
+    if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
         migrate(url)
         return url
@@ -53,7 +60,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def catalog(database_url: str, clock: FakeClock) -> Iterator[Catalog]:
     engine = make_engine(database_url)
-    yield Catalog(make_sessions(engine), clock=clock)
+    yield SqlCatalog(make_sessions(engine), clock=clock)
     engine.dispose()
 
 

@@ -19,9 +19,9 @@ from service.audit_export import (
     parse_audit_lines,
 )
 from service.catalog.database import make_engine, make_sessions
+from service.catalog.ports import Catalog
 from service.catalog.records import AuditEvent
-from service.catalog.repository import Catalog
-from service.catalog.restore import CatalogRestore
+from service.catalog.sql.restore import CatalogRestore
 from service.domain.errors import Conflict, InvalidInput
 from tests.fakes import InMemoryStore
 from tests.support.clock import FakeClock

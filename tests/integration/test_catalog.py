@@ -1,13 +1,17 @@
-"""The catalog and its outbox, on SQLite and on PostgreSQL."""
+"""The catalog's contract: every port, on SQLite, on PostgreSQL and in memory (the fake
+the use cases' unit tests run on). A backend passes only if it does exactly this."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from service.catalog.database import make_engine, make_sessions
+from service.catalog.ports import Catalog
 from service.catalog.records import (
     AttemptRecord,
     AuditEvent,
@@ -15,12 +19,26 @@ from service.catalog.records import (
     FilingQuery,
     NewVersion,
 )
-from service.catalog.repository import Catalog
+from service.catalog.sql import SqlCatalog
 from service.domain.errors import Conflict
 from service.domain.filing import DeliveryStatus, VersionStatus
+from tests.fakes import MemoryCatalog
+from tests.integration.conftest import fresh_database
 from tests.support.clock import FakeClock
 
 ORG = "111201990000123458"
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
+def catalog(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Catalog]:
+    if request.param == "memory":
+        yield MemoryCatalog(clock=clock)
+        return
+    engine = make_engine(fresh_database(request.param, request, tmp_path))
+    yield SqlCatalog(make_sessions(engine), clock=clock)
+    engine.dispose()
+
+
 LEASE = timedelta(seconds=60)
 
 

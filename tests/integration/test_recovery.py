@@ -25,6 +25,7 @@ from service.archive.port import ArchiveStore
 from service.audit_export import day_bounds, export_audit_day
 from service.bootstrap import build_container
 from service.catalog.database import make_engine, make_sessions
+from service.catalog.ports import Catalog
 from service.catalog.records import (
     AuditEvent,
     DeliveryRecord,
@@ -33,9 +34,9 @@ from service.catalog.records import (
     NewVersion,
     VersionRecord,
 )
-from service.catalog.repository import Catalog
-from service.catalog.restore import CatalogRestore
-from service.catalog.tables import Base
+from service.catalog.sql import SqlCatalog
+from service.catalog.sql.restore import CatalogRestore
+from service.catalog.sql.tables import Base
 from service.delivery.legal_platform import ReviewStatus
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome, RetryLater
@@ -110,7 +111,7 @@ class ReturnsEveryReport:
         return ReviewStatus(receipt_no, "RETURNED", "请补充第三部分", "2024-01-12T10:00:00+08:00")
 
 
-class CrashingCatalog(Catalog):
+class CrashingCatalog(SqlCatalog):
     """The process dies after the package is written, before the catalog commits."""
 
     def complete_version(self, *args: Any, **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from service.archive.packages import Packages
-from service.catalog.repository import Catalog
+from service.catalog.ports import Catalog
 from service.delivery.legal_platform import LegalPlatformAdapter, LegalPlatformConfig
 from service.delivery.policy import RetryPolicy
 from service.delivery.reviews import poll_reviews

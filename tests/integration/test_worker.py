@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from service.archive.packages import Packages
-from service.catalog.repository import Catalog
+from service.catalog.ports import Catalog
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import Delivered, Failed, RetryLater
 from service.delivery.worker import Worker, WorkerConfig

@@ -5,7 +5,6 @@ request_id that keeps a lost answer from filing twice."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import io
@@ -37,6 +36,7 @@ from service.delivery.port import (
     Outcome,
     RetryLater,
 )
+from tests.fakes import RecordingJournal, Sleeps
 
 BASE = "https://legal.test"
 REPORTS = "/openapi/v1/reports"
@@ -56,26 +56,6 @@ RECEIVED = {
 
 
 # -- fakes ------------------------------------------------------------------------------------
-
-
-class RecordingJournal:
-    def __init__(self) -> None:
-        self.saves: list[dict[str, Any]] = []
-
-    def save(self, state: Mapping[str, Any]) -> None:
-        self.saves.append(copy.deepcopy(dict(state)))
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.saves[-1] if self.saves else {}
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 def make_job(

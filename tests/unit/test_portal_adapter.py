@@ -3,7 +3,6 @@ table, the token's life, and the idempotency that keeps a lost response from pub
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from service.delivery.port import (
     RetryLater,
 )
 from service.delivery.portal import SHANGHAI, PortalAdapter, PortalConfig
+from tests.fakes import RecordingJournal, Sleeps
 
 BASE = "https://portal.test"
 ARTICLES = "/api/v1/channels/fzzfjs/articles"
@@ -45,26 +45,6 @@ CREATED = {
 
 
 # -- fakes ------------------------------------------------------------------------------------
-
-
-class RecordingJournal:
-    def __init__(self) -> None:
-        self.saves: list[dict[str, Any]] = []
-
-    def save(self, state: Mapping[str, Any]) -> None:
-        self.saves.append(copy.deepcopy(dict(state)))
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.saves[-1] if self.saves else {}
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from service.catalog.tables import Base
+from service.catalog.sql.tables import Base
 
 config = context.config
 

@@ -32,14 +32,17 @@ from service.catalog.records import (
     VersionRecord,
     VersionState,
 )
-from service.catalog.repository import UnitOfWork
-from service.catalog.tables import AuditRow, Base, DeliveryRow, FilingRow, VersionRow
+from service.catalog.sql.tables import AuditRow, Base, DeliveryRow, FilingRow, VersionRow
+from service.catalog.sql.unit import UnitOfWork
 from service.domain.errors import Conflict
+from service.domain.filing import VersionStatus
 
 BATCH_ROWS = 500  # rows per executemany: bounded memory, few round trips
 
 
 class CatalogRestore(UnitOfWork):
+    """service.catalog.ports.Restore on SQL."""
+
     # -- reading --------------------------------------------------------------
 
     def version_states(self) -> list[VersionState]:
@@ -53,7 +56,7 @@ class CatalogRestore(UnitOfWork):
                     VersionRow.created_at,
                 ).order_by(VersionRow.package_prefix)
             )
-            return [VersionState(*row) for row in rows]
+            return [VersionState(f, v, VersionStatus(status), p, c) for f, v, status, p, c in rows]
 
     def recorded_receipt_keys(self) -> frozenset[str]:
         """The archive keys of every delivery receipt and review outcome the catalog records."""

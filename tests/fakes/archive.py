@@ -1,19 +1,17 @@
-"""In-memory fakes of our own ports, for unit tests. Each passes its port's contract suite."""
+"""An in-memory `ArchiveStore`, passing the store contract suite."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from service.archive.filesystem import check_key
 from service.archive.fixity import iter_chunks
 from service.archive.port import ArchiveStore, StoredObject
 from service.archive.retention import Period
-from service.delivery.port import DeliveryJob, Journal, Outcome
 from service.domain.errors import AlreadyExists, ArchiveUnavailable, ObjectMissing
 
 
@@ -90,22 +88,3 @@ class InMemoryStore(ArchiveStore):
     def corrupt(self, key: str, data: bytes) -> None:
         with self._lock:
             self._objects[key] = (data, self._objects[key][1])
-
-
-@dataclass
-class ScriptedPortal:
-    """A fake destination that answers from a script and remembers the jobs it saw."""
-
-    outcomes: list[Outcome]
-    save: Mapping[str, Any] | None = None
-    destination: str = "portal"
-    jobs: list[DeliveryJob] = field(default_factory=list)
-
-    def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome:
-        self.jobs.append(job)
-        if self.save is not None:
-            journal.save(self.save)
-        outcome = self.outcomes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome

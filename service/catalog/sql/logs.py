@@ -1,0 +1,72 @@
+"""Fixity checks and the audit log on SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from service.catalog.records import AuditEvent, FixityCheck, VersionRecord
+from service.catalog.sql.tables import AuditRow, FixityCheckRow, VersionRow
+from service.catalog.sql.unit import UnitOfWork, audit_row, record, version_record
+from service.domain.filing import VersionStatus
+
+
+class SqlFixity(UnitOfWork):
+    def record_fixity(self, check: FixityCheck, event: AuditEvent | None = None) -> None:
+        with self._transaction() as session:
+            session.add(FixityCheckRow(**dataclasses.asdict(check)))
+            session.execute(
+                update(VersionRow)
+                .where(VersionRow.filing_id == check.filing_id, VersionRow.version == check.version)
+                .values(last_verified_at=check.checked_at, last_verified_ok=check.ok)
+            )
+            if event is not None:
+                session.add(audit_row(event, self._clock()))
+
+    def fixity_checks(self, filing_id: str) -> list[FixityCheck]:
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(FixityCheckRow)
+                .where(FixityCheckRow.filing_id == filing_id)
+                .order_by(FixityCheckRow.id)
+            )
+            return [record(FixityCheck, r) for r in rows]
+
+    def versions_to_verify(
+        self, *, not_verified_since: datetime | None, limit: int | None, random_order: bool
+    ) -> list[VersionRecord]:
+        """Archived versions, oldest check first; those checked since a time are left out
+        (which makes an interrupted audit resumable)."""
+        with self._transaction() as session:
+            stmt = select(VersionRow).where(
+                VersionRow.status.notin_([VersionStatus.RESERVED, VersionStatus.ABANDONED])
+            )
+            if not_verified_since is not None:
+                stmt = stmt.where(
+                    (VersionRow.last_verified_at.is_(None))
+                    | (VersionRow.last_verified_at < not_verified_since)
+                )
+            order = (
+                func.random() if random_order else VersionRow.last_verified_at.asc().nulls_first()
+            )
+            stmt = stmt.order_by(order, VersionRow.filing_id, VersionRow.version)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            return [version_record(r) for r in session.scalars(stmt)]
+
+
+class SqlAuditLog(UnitOfWork):
+    def audit(self, event: AuditEvent) -> None:
+        with self._transaction() as session:
+            session.add(audit_row(event, self._clock()))
+
+    def audit_events(
+        self, subject_prefix: str | None = None, limit: int = 1000
+    ) -> list[AuditEvent]:
+        with self._transaction() as session:
+            stmt = select(AuditRow).order_by(AuditRow.id).limit(limit)
+            if subject_prefix:
+                stmt = stmt.where(AuditRow.subject.startswith(subject_prefix))
+            return [record(AuditEvent, r) for r in session.scalars(stmt)]

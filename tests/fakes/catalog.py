@@ -1,0 +1,671 @@
+"""The catalog in memory: every port of service.catalog.ports over dicts, one lock for
+a transaction. It passes the same contract suite as the SQL catalog
+(tests/integration/test_catalog.py), so use cases can be tested on it with no database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from service.catalog.ports import STALE_RESERVATION
+from service.catalog.records import (
+    AttemptRecord,
+    AuditEntry,
+    AuditEvent,
+    DeliveryRecord,
+    FilingQuery,
+    FilingRecord,
+    FixityCheck,
+    IngestKey,
+    NewVersion,
+    VersionRecord,
+    VersionState,
+)
+from service.domain.errors import Conflict, NotFound, duplicate_filing
+from service.domain.filing import (
+    DeliveryStatus,
+    ReviewState,
+    VersionStatus,
+    idempotency_key,
+)
+from service.domain.ids import new_id
+from service.domain.outbox import settled_status, supersedable
+
+_UNACKNOWLEDGED = (VersionStatus.RESERVED, VersionStatus.ABANDONED)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryCatalog:
+    """`MemoryCatalog(clock=FakeClock())`; `available = False` makes every call
+    raise Unavailable, as a database that cannot be reached does."""
+
+    def __init__(self, *, clock: Callable[[], datetime] = _now) -> None:
+        self._clock = clock
+        self._lock = threading.RLock()
+        self.filings: dict[str, FilingRecord] = {}  # without versions and deliveries
+        self.versions: dict[tuple[str, int], VersionRecord] = {}
+        self.deliveries: dict[str, DeliveryRecord] = {}
+        self.attempts: dict[str, list[AttemptRecord]] = {}
+        self.ingest_keys: dict[tuple[str, str], IngestKey] = {}
+        self.fixity: list[FixityCheck] = []
+        self.audit_log: list[AuditEntry] = []
+        self.available = True
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        from service.domain.errors import Unavailable
+
+        if not self.available:
+            raise Unavailable(
+                "目录数据库暂不可用，请稍后重试", "The catalog database is unavailable"
+            )
+        with self._lock:
+            yield
+
+    # -- Reservations ---------------------------------------------------------
+
+    def reserve_version(
+        self,
+        *,
+        filing_id: str | None,
+        org_code: str,
+        org_name: str,
+        category: str,
+        period: str,
+        actor: str,
+        make_version: Callable[[str, int], NewVersion],
+        ingest_key: tuple[str, str] | None = None,
+        content_sha256: str | None = None,
+        new_filing_id: str | None = None,
+    ) -> tuple[str, int]:
+        now = self._clock()
+        with self._transaction():
+            if content_sha256 is not None:
+                self._refuse_same_content(org_code, category, period, content_sha256, now)
+            if ingest_key is not None and (actor, ingest_key[0]) in self.ingest_keys:
+                raise _version_conflict()
+            if filing_id is None:
+                filing_id = new_filing_id or new_id("fil")
+                if filing_id in self.filings:
+                    raise _version_conflict()
+                self.filings[filing_id] = FilingRecord(
+                    filing_id, org_code, org_name, category, period, 0, now, actor
+                )
+            elif filing_id not in self.filings:
+                raise _version_conflict()  # SQL: the version's foreign key fails
+            number = 1 + max((n for f, n in self.versions if f == filing_id), default=0)
+            self.versions[(filing_id, number)] = _version(
+                filing_id, number, make_version(filing_id, number), actor, now
+            )
+            if ingest_key is not None:
+                key, fingerprint = ingest_key
+                self.ingest_keys[(actor, key)] = IngestKey(
+                    actor, key, fingerprint, filing_id, number
+                )
+        return filing_id, number
+
+    def _refuse_same_content(
+        self, org_code: str, category: str, period: str, sha256: str, now: datetime
+    ) -> None:
+        for version in self._versions_of(org_code, category, period):
+            if version.sha256 != sha256 or version.status is VersionStatus.ABANDONED:
+                continue
+            if version.status is VersionStatus.RESERVED:
+                if now - version.created_at >= STALE_RESERVATION:
+                    continue
+                raise Conflict(
+                    "相同文件的另一次提交正在处理中，请稍后重试",
+                    "A submission of the same file is being processed; retry later",
+                    code="duplicate_in_progress",
+                )
+            raise duplicate_filing(version.filing_id, version.version)
+
+    def _versions_of(self, org_code: str, category: str, period: str) -> list[VersionRecord]:
+        ids = {
+            f.id
+            for f in self.filings.values()
+            if (f.org_code, f.category, f.period) == (org_code, category, period)
+        }
+        return [v for (f, _), v in self.versions.items() if f in ids]
+
+    def complete_version(
+        self,
+        filing_id: str,
+        version: int,
+        destinations: Sequence[str],
+        event: AuditEvent,
+        *,
+        manifest_sha256: str | None = None,
+    ) -> list[DeliveryRecord]:
+        now = self._clock()
+        with self._transaction():
+            row = self.versions.get((filing_id, version))
+            if row is None or row.status is not VersionStatus.RESERVED:
+                raise NotFound(code="version_not_reserved")
+            status = VersionStatus.ARCHIVED if destinations else VersionStatus.PUBLISHED
+            self.versions[(filing_id, version)] = dataclasses.replace(
+                row, status=status, manifest_sha256=manifest_sha256
+            )
+            filing = self.filings[filing_id]
+            if filing.latest_version < version:
+                self.filings[filing_id] = dataclasses.replace(filing, latest_version=version)
+            due = max(now, row.publish_at) if row.publish_at else now
+            created = [_delivery(filing_id, version, d, due, now) for d in destinations]
+            self.deliveries.update((d.id, d) for d in created)
+            for older in self._supersede_untried(filing_id, version, destinations, now):
+                self._settle(filing_id, older)
+            self._audit(event, now)
+            return created
+
+    def _supersede_untried(
+        self, filing_id: str, version: int, destinations: Sequence[str], now: datetime
+    ) -> set[int]:
+        touched: set[int] = set()
+        for d in list(self.deliveries.values()):
+            older = d.filing_id == filing_id and d.version < version
+            if older and d.destination in destinations and supersedable(d):
+                self.deliveries[d.id] = dataclasses.replace(
+                    d, status=DeliveryStatus.SUPERSEDED, updated_at=now
+                )
+                touched.add(d.version)
+        return touched
+
+    def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> bool:
+        with self._transaction():
+            row = self.versions.get((filing_id, version))
+            if row is None or row.status is not VersionStatus.RESERVED:
+                return False
+            self.versions[(filing_id, version)] = dataclasses.replace(
+                row, status=VersionStatus.ABANDONED
+            )
+            for key, found in list(self.ingest_keys.items()):
+                if (found.filing_id, found.version) == (filing_id, version):
+                    del self.ingest_keys[key]
+            self._audit(event, self._clock())
+            return True
+
+    def find_ingest_key(self, principal: str, key: str) -> IngestKey | None:
+        with self._transaction():
+            return self.ingest_keys.get((principal, key))
+
+    def find_same_content(
+        self, org_code: str, category: str, period: str, sha256: str
+    ) -> tuple[str, int] | None:
+        with self._transaction():
+            for v in self._versions_of(org_code, category, period):
+                if v.sha256 == sha256 and v.status not in _UNACKNOWLEDGED:
+                    return v.filing_id, v.version
+            return None
+
+    def latest_metadata(self, org_code: str, category: str, period: str) -> dict[str, Any] | None:
+        with self._transaction():
+            live = [
+                v for v in self._versions_of(org_code, category, period)
+                if v.status not in _UNACKNOWLEDGED
+            ]  # fmt: skip
+            newest = max(live, key=lambda v: (v.created_at, v.version), default=None)
+            return None if newest is None else dict(newest.metadata)
+
+    # -- Outbox ---------------------------------------------------------------
+
+    def claim_due_deliveries(
+        self, worker: str, limit: int, lease: timedelta, *, exclude: Collection[str] = ()
+    ) -> list[DeliveryRecord]:
+        now = self._clock()
+        with self._transaction():
+            due = sorted(
+                (d for d in self.deliveries.values() if self._due(d, now, exclude)),
+                key=lambda d: d.next_attempt_at,
+            )[:limit]
+            claimed = [
+                dataclasses.replace(
+                    d,
+                    lease_owner=f"{worker}:{secrets.token_hex(6)}",
+                    lease_expires_at=now + lease,
+                    first_attempt_at=d.first_attempt_at or now,
+                    updated_at=now,
+                )
+                for d in due
+            ]
+            self.deliveries.update((d.id, d) for d in claimed)
+            return claimed
+
+    def _due(self, d: DeliveryRecord, now: datetime, exclude: Collection[str]) -> bool:
+        if d.status is not DeliveryStatus.PENDING or d.next_attempt_at > now or d.id in exclude:
+            return False
+        if d.lease_expires_at is not None and d.lease_expires_at >= now:
+            return False
+        return not any(
+            e.filing_id == d.filing_id
+            and e.destination == d.destination
+            and e.version < d.version
+            and e.status is DeliveryStatus.PENDING
+            for e in self.deliveries.values()
+        )
+
+    def save_delivery_state(
+        self, delivery_id: str, lease_token: str, state: dict[str, Any], renew: timedelta
+    ) -> bool:
+        now = self._clock()
+        with self._transaction():
+            d = self.deliveries.get(delivery_id)
+            if d is None or d.lease_owner != lease_token:
+                return False
+            self.deliveries[delivery_id] = dataclasses.replace(
+                d, state=dict(state), lease_expires_at=now + renew, updated_at=now
+            )
+            return True
+
+    def finish_attempt(
+        self,
+        delivery_id: str,
+        lease_token: str,
+        attempt: AttemptRecord,
+        *,
+        status: DeliveryStatus,
+        next_attempt_at: datetime | None,
+        last_error: str | None = None,
+        receipt: dict[str, Any] | None = None,
+        receipt_key: str | None = None,
+        receipt_sha256: str | None = None,
+        events: Sequence[AuditEvent] = (),
+    ) -> bool:
+        now = self._clock()
+        with self._transaction():
+            self.attempts.setdefault(delivery_id, []).append(attempt)
+            d = self.deliveries.get(delivery_id)
+            if d is None or d.lease_owner != lease_token:
+                return False
+            changes: dict[str, Any] = {
+                "status": DeliveryStatus(status),
+                "attempts": d.attempts + 1,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "last_error": last_error,
+                "updated_at": now,
+                "next_attempt_at": next_attempt_at or d.next_attempt_at,
+            }
+            if receipt is not None:
+                changes.update(
+                    receipt=receipt,
+                    receipt_key=receipt_key,
+                    receipt_sha256=receipt_sha256,
+                    delivered_at=now,
+                )
+            self.deliveries[delivery_id] = dataclasses.replace(d, **changes)
+            self._settle(d.filing_id, d.version)
+            for event in events:
+                self._audit(event, now)
+            return True
+
+    def _settle(self, filing_id: str, version: int) -> None:
+        statuses = {
+            d.status
+            for d in self.deliveries.values()
+            if (d.filing_id, d.version) == (filing_id, version)
+        }
+        new_status = settled_status(statuses)
+        if new_status is not None:
+            row = self.versions[(filing_id, version)]
+            self.versions[(filing_id, version)] = dataclasses.replace(row, status=new_status)
+
+    def release_leases(self, worker: str) -> int:
+        now = self._clock()
+        with self._transaction():
+            held = [
+                d for d in self.deliveries.values()
+                if d.lease_owner and d.lease_owner.startswith(f"{worker}:")
+            ]  # fmt: skip
+            for d in held:
+                self.deliveries[d.id] = dataclasses.replace(
+                    d, lease_owner=None, lease_expires_at=None, updated_at=now
+                )
+            return len(held)
+
+    def requeue_failed_delivery(
+        self, filing_id: str, destination: str, event: AuditEvent
+    ) -> DeliveryRecord:
+        now = self._clock()
+        with self._transaction():
+            failed = [
+                d for d in self.deliveries.values()
+                if (d.filing_id, d.destination, d.status) == (filing_id, destination, DeliveryStatus.FAILED)
+            ]  # fmt: skip
+            if not failed:
+                raise NotFound(
+                    "该报送没有投递失败、可重新投递的记录",
+                    "No failed delivery to that destination to retry",
+                    code="no_failed_delivery",
+                )
+            row = max(failed, key=lambda d: d.version)
+            self._refuse_if_newer_went(row)
+            requeued = dataclasses.replace(
+                row,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                first_attempt_at=None,
+                last_error=None,
+                updated_at=now,
+            )
+            self.deliveries[row.id] = requeued
+            version = self.versions[(row.filing_id, row.version)]
+            self.versions[(row.filing_id, row.version)] = dataclasses.replace(
+                version, status=VersionStatus.ARCHIVED
+            )
+            self._audit(event, now)
+            return requeued
+
+    def _refuse_if_newer_went(self, row: DeliveryRecord) -> None:
+        for d in self.deliveries.values():
+            newer = (d.filing_id, d.destination) == (row.filing_id, row.destination)
+            if (
+                newer
+                and d.version > row.version
+                and d.status
+                in (
+                    DeliveryStatus.PENDING,
+                    DeliveryStatus.DELIVERED,
+                )
+            ):
+                raise Conflict(
+                    f"该报送已有更新的第 {d.version} 版投递，不能重新投递旧的第 {row.version} 版",
+                    f"Version {d.version} goes (or went) to that destination; version "
+                    f"{row.version} cannot be sent after it",
+                    code="newer_version_delivered",
+                )
+
+    def delivered_receipt_before(
+        self, filing_id: str, version: int, destination: str
+    ) -> dict[str, Any] | None:
+        with self._transaction():
+            earlier = [
+                d for d in self.deliveries.values()
+                if (d.filing_id, d.destination, d.status) == (filing_id, destination, DeliveryStatus.DELIVERED)
+                and d.version < version
+            ]  # fmt: skip
+            newest = max(earlier, key=lambda d: d.version, default=None)
+            return None if newest is None else newest.receipt
+
+    def count_deliveries(self, status: DeliveryStatus | None = None) -> int:
+        with self._transaction():
+            return sum(1 for d in self.deliveries.values() if status is None or d.status == status)
+
+    # -- Reviews --------------------------------------------------------------
+
+    def deliveries_awaiting_review(
+        self, destination: str, *, checked_before: datetime, limit: int
+    ) -> list[DeliveryRecord]:
+        with self._transaction():
+            waiting = [
+                d for d in self.deliveries.values()
+                if d.destination == destination
+                and d.status is DeliveryStatus.DELIVERED
+                and d.review_status in (None, ReviewState.RECEIVED)
+                and (d.review_checked_at is None or d.review_checked_at < checked_before)
+            ]  # fmt: skip
+            never = datetime.min.replace(tzinfo=UTC)
+            waiting.sort(key=lambda d: (d.review_checked_at or never, d.id))
+            return waiting[:limit]
+
+    def record_review(
+        self,
+        delivery_id: str,
+        *,
+        status: ReviewState,
+        reason: str | None,
+        receipt_key: str | None = None,
+        receipt_sha256: str | None = None,
+        event: AuditEvent | None = None,
+    ) -> None:
+        now = self._clock()
+        with self._transaction():
+            d = self.deliveries[delivery_id]
+            changes: dict[str, Any] = {
+                "review_status": ReviewState(status),
+                "review_reason": reason,
+                "review_checked_at": now,
+                "updated_at": now,
+            }
+            if receipt_key is not None:
+                changes.update(review_receipt_key=receipt_key, review_receipt_sha256=receipt_sha256)
+            self.deliveries[delivery_id] = dataclasses.replace(d, **changes)
+            if event is not None:
+                self._audit(event, now)
+
+    # -- Fixity ---------------------------------------------------------------
+
+    def record_fixity(self, check: FixityCheck, event: AuditEvent | None = None) -> None:
+        with self._transaction():
+            self.fixity.append(check)
+            key = (check.filing_id, check.version)
+            if key in self.versions:
+                self.versions[key] = dataclasses.replace(
+                    self.versions[key], last_verified_at=check.checked_at, last_verified_ok=check.ok
+                )
+            if event is not None:
+                self._audit(event, self._clock())
+
+    def fixity_checks(self, filing_id: str) -> list[FixityCheck]:
+        with self._transaction():
+            return [c for c in self.fixity if c.filing_id == filing_id]
+
+    def versions_to_verify(
+        self, *, not_verified_since: datetime | None, limit: int | None, random_order: bool
+    ) -> list[VersionRecord]:
+        with self._transaction():
+            found = [
+                v for v in self.versions.values()
+                if v.status not in _UNACKNOWLEDGED
+                and (not_verified_since is None or v.last_verified_at is None
+                     or v.last_verified_at < not_verified_since)
+            ]  # fmt: skip
+            never = datetime.min.replace(tzinfo=UTC)
+            found.sort(key=lambda v: (v.last_verified_at or never, v.filing_id, v.version))
+            if random_order:
+                secrets.SystemRandom().shuffle(found)
+            return found[:limit] if limit is not None else found
+
+    # -- AuditLog -------------------------------------------------------------
+
+    def audit(self, event: AuditEvent) -> None:
+        with self._transaction():
+            self._audit(event, self._clock())
+
+    def _audit(self, event: AuditEvent, now: datetime) -> None:
+        self.audit_log.append(AuditEntry(now, event))
+
+    def audit_events(
+        self, subject_prefix: str | None = None, limit: int = 1000
+    ) -> list[AuditEvent]:
+        with self._transaction():
+            return [
+                e.event for e in self.audit_log
+                if not subject_prefix or e.event.subject.startswith(subject_prefix)
+            ][:limit]  # fmt: skip
+
+    # -- Filings --------------------------------------------------------------
+
+    def ping(self) -> None:
+        with self._transaction():
+            return
+
+    def get_filing(self, filing_id: str, *, with_attempts: bool = True) -> FilingRecord | None:
+        with self._transaction():
+            filing = self.filings.get(filing_id)
+            return None if filing is None else self._whole(filing, with_attempts=with_attempts)
+
+    def _whole(self, filing: FilingRecord, *, with_attempts: bool) -> FilingRecord:
+        versions = sorted(
+            (v for (f, _), v in self.versions.items() if f == filing.id), key=lambda v: v.version
+        )
+        deliveries = sorted(
+            (d for d in self.deliveries.values() if d.filing_id == filing.id),
+            key=lambda d: (d.version, d.destination),
+        )
+        if with_attempts:
+            deliveries = [
+                dataclasses.replace(d, attempt_log=tuple(self.attempts.get(d.id, ())))
+                for d in deliveries
+            ]
+        return dataclasses.replace(filing, versions=tuple(versions), deliveries=tuple(deliveries))
+
+    def get_version(self, filing_id: str, version: int) -> VersionRecord | None:
+        with self._transaction():
+            return self.versions.get((filing_id, version))
+
+    def list_filings(self, query: FilingQuery) -> list[FilingRecord]:
+        with self._transaction():
+            whole = [self._whole(f, with_attempts=False) for f in self.filings.values()]
+            found = [f for f in whole if _matches(f, query)]
+            found.sort(key=lambda f: f.id)
+            found.sort(key=lambda f: f.created_at, reverse=True)
+            return found[query.offset : query.offset + query.limit]
+
+    # -- Restore --------------------------------------------------------------
+
+    def version_states(self) -> list[VersionState]:
+        with self._transaction():
+            states = [
+                VersionState(v.filing_id, v.version, v.status, v.package_prefix, v.created_at)
+                for v in self.versions.values()
+            ]
+            return sorted(states, key=lambda s: s.package_prefix)
+
+    def recorded_receipt_keys(self) -> frozenset[str]:
+        with self._transaction():
+            keys = (
+                k for d in self.deliveries.values() for k in (d.receipt_key, d.review_receipt_key)
+            )
+            return frozenset(k for k in keys if k is not None)
+
+    def audit_entries(self, start: datetime, end: datetime) -> list[AuditEntry]:
+        with self._transaction():
+            return sorted((e for e in self.audit_log if start <= e.at < end), key=lambda e: e.at)
+
+    def first_audit_at(self) -> datetime | None:
+        with self._transaction():
+            return min((e.at for e in self.audit_log), default=None)
+
+    def is_empty(self) -> bool:
+        with self._transaction():
+            return not (self.filings or self.versions or self.deliveries or self.audit_log)
+
+    @contextmanager
+    def restoring(self) -> Iterator[_MemoryRestorer]:
+        with self._transaction():
+            if not self.is_empty():
+                raise Conflict(
+                    "目录数据库不为空，拒绝重建；请换用一个空的数据库",
+                    "The catalog is not empty; a rebuild needs an empty database",
+                    code="catalog_not_empty",
+                )
+            yield _MemoryRestorer(self)
+
+
+class _MemoryRestorer:
+    def __init__(self, catalog: MemoryCatalog) -> None:
+        self._catalog = catalog
+
+    def add_filing(self, filing: FilingRecord) -> None:
+        c = self._catalog
+        c.filings[filing.id] = dataclasses.replace(filing, versions=(), deliveries=())
+        c.versions.update(((v.filing_id, v.version), v) for v in filing.versions)
+        c.deliveries.update(
+            (d.id, dataclasses.replace(d, attempt_log=())) for d in filing.deliveries
+        )
+
+    def add_audit(self, entries: Iterable[AuditEntry]) -> None:
+        self._catalog.audit_log.extend(entries)
+
+
+def _matches(filing: FilingRecord, query: FilingQuery) -> bool:
+    if not any(v.status not in _UNACKNOWLEDGED for v in filing.versions):
+        return False  # never acknowledged: not listed
+    if query.org_codes is not None and filing.org_code not in query.org_codes:
+        return False
+    for field_name in ("org_code", "category", "period"):
+        wanted = getattr(query, field_name)
+        if wanted is not None and getattr(filing, field_name) != wanted:
+            return False
+    latest = [v for v in filing.versions if v.version == filing.latest_version]
+    if query.status is not None and not any(v.status == query.status for v in latest):
+        return False
+    if query.delivery_status is not None and not any(
+        d.status == query.delivery_status for d in filing.deliveries
+    ):
+        return False
+    return query.review_status is None or any(
+        d.version == filing.latest_version and d.review_status == query.review_status
+        for d in filing.deliveries
+    )
+
+
+def _version_conflict() -> Conflict:
+    return Conflict(
+        "该报送的版本号或幂等键已被并发提交占用，请稍后重试",
+        "That version number or idempotency key was taken by a concurrent request; retry",
+        code="version_conflict",
+    )
+
+
+def _version(
+    filing_id: str, number: int, spec: NewVersion, actor: str, now: datetime
+) -> VersionRecord:
+    return VersionRecord(
+        filing_id=filing_id,
+        version=number,
+        status=VersionStatus.RESERVED,
+        supersedes=number - 1 if number > 1 else None,
+        filename=spec.filename,
+        kind=spec.kind,
+        media_type=spec.media_type,
+        size=spec.size,
+        sha256=spec.sha256,
+        title=spec.title,
+        package_prefix=spec.package_prefix,
+        metadata=dict(spec.metadata),
+        findings=list(spec.findings),
+        publish_at=spec.publish_at,
+        created_at=now,
+        created_by=actor,
+    )
+
+
+def _delivery(
+    filing_id: str, version: int, destination: str, due: datetime, now: datetime
+) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=new_id("dlv"),
+        filing_id=filing_id,
+        version=version,
+        destination=destination,
+        idempotency_key=idempotency_key(filing_id, version, destination),
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=due,
+        first_attempt_at=None,
+        lease_owner=None,
+        lease_expires_at=None,
+        state={},
+        receipt=None,
+        receipt_key=None,
+        receipt_sha256=None,
+        last_error=None,
+        review_status=None,
+        review_reason=None,
+        review_checked_at=None,
+        review_receipt_key=None,
+        review_receipt_sha256=None,
+        created_at=now,
+        updated_at=now,
+        delivered_at=None,
+    )

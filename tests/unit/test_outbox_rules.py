@@ -1,0 +1,62 @@
+"""The outbox's rules as the domain states them: when a version is settled by its
+deliveries, and which older delivery a newer version supersedes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from service.domain.filing import DeliveryStatus, VersionStatus
+from service.domain.outbox import settled_status, supersedable
+
+PENDING, DELIVERED = DeliveryStatus.PENDING, DeliveryStatus.DELIVERED
+FAILED, SUPERSEDED = DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED
+NOW = datetime(2024, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("deliveries", "version"),
+    [
+        ({DELIVERED}, VersionStatus.PUBLISHED),
+        ({DELIVERED, SUPERSEDED}, VersionStatus.PUBLISHED),
+        ({SUPERSEDED}, VersionStatus.SUPERSEDED),
+        ({FAILED}, VersionStatus.DELIVERY_FAILED),
+        ({FAILED, DELIVERED}, VersionStatus.DELIVERY_FAILED),
+        ({FAILED, PENDING}, VersionStatus.DELIVERY_FAILED),
+        ({PENDING}, None),
+        ({PENDING, DELIVERED}, None),
+        ({PENDING, SUPERSEDED}, None),
+        (set(), None),
+    ],
+)
+def test_a_version_settles_by_its_deliveries(
+    deliveries: set[DeliveryStatus], version: VersionStatus | None
+) -> None:
+    assert settled_status(deliveries) is version
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: DeliveryStatus = PENDING
+    attempts: int = 0
+    first_attempt_at: datetime | None = None
+    lease_owner: str | None = None
+
+
+@pytest.mark.parametrize(
+    ("delivery", "expected"),
+    [
+        (Delivery(), True),
+        (Delivery(attempts=1), False),
+        (Delivery(first_attempt_at=NOW), False),  # claimed, perhaps delivered, no record yet
+        (Delivery(lease_owner="w1:abc"), False),
+        (Delivery(status=DELIVERED), False),
+        (Delivery(status=FAILED), False),
+        (Delivery(status=SUPERSEDED), False),
+    ],
+    ids=["never-tried", "tried", "claimed", "leased", "delivered", "failed", "superseded"],
+)
+def test_only_a_delivery_never_claimed_is_superseded(delivery: Delivery, expected: bool) -> None:
+    assert supersedable(delivery) is expected
