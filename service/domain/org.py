@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from stdnum.cn import uscc
+
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 
 
 class Level(StrEnum):
@@ -17,14 +18,20 @@ class Level(StrEnum):
 
 def uscc_check_character(first17: str) -> str:
     """The 18th character for the first 17 (ValueError if a character is not allowed)."""
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
+    if len(first17) != 17 or any(c not in USCC_ALPHABET for c in first17):
+        raise ValueError(f"not 17 characters of the USCC alphabet: {first17!r}")
+    return uscc.calc_check_digit(first17)
 
 
 def is_valid_uscc(code: str) -> bool:
+    """18 characters of the alphabet, the last python-stdnum's check character for the rest.
+
+    Not `stdnum.cn.uscc.is_valid`: it upper-cases the code and drops spaces and dashes
+    first (a filing's code must be written exactly), and it wants positions 1–8 to be
+    digits, while GB 32100 also has Y (其他), A and N as the 登记管理部门."""
     if len(code) != 18 or any(c not in USCC_ALPHABET for c in code):
         return False
-    return uscc_check_character(code[:17]) == code[17]
+    return uscc.calc_check_digit(code[:17]) == code[17]
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from stdnum import luhn as _luhn
+from stdnum.cn import ric
+
 from service.domain.findings import Finding, error, warning
 
 EXCERPT_CHARS = 40
 NEAR_CHARS = 20
 MAX_PER_CODE = 50
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 # 省级行政区划代码: the first two digits of every real ID number.
 _PROVINCES = frozenset(
     str(code)
@@ -142,15 +143,18 @@ def _personal_hits(text: str, own_codes: Sequence[str]) -> list[_Hit]:
 
 
 def valid_id_18(number: str) -> bool:
-    """GB 11643-1999: a real birth date and the check character."""
-    if not _id_shaped(number):
-        return False
-    total = sum(int(c) * w for c, w in zip(number[:17], _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11] == number[17].upper()
+    """GB 11643-1999: a real birth date and the check character (python-stdnum's).
+
+    Not `ric.is_valid`, which also wants the six-digit region code in stdnum's table and
+    in use in the birth year: a number issued later in a new district (120116 滨海新区, born
+    1985) would be no finding, and a missed ID number is the costly mistake here.
+    python-stdnum 2.2 even raises KeyError for some codes (120199...)."""
+    return _id_shaped(number) and ric.calc_check_digit(number) == number[17].upper()
 
 
 def valid_id_15(number: str) -> bool:
-    """The old 15-digit number: region, then a real date 19YYMMDD."""
+    """The old 15-digit number: region, then a real date 19YYMMDD (stdnum.cn.ric reads
+    only 18-digit numbers)."""
     return number[:2] in _PROVINCES and _real_date(
         1900 + int(number[6:8]), number[8:10], number[10:12]
     )
@@ -177,11 +181,11 @@ def _real_date(year: int, month: str, day: str) -> bool:
 
 
 def luhn(digits: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        n = int(c) * (2 if i % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
+    """The Luhn check (python-stdnum's), over decimal digits of any script, as `\\d`
+    matches them; stdnum counts only 0–9."""
+    if not digits.isascii():
+        digits = "".join(str(int(c)) for c in digits)
+    return _luhn.is_valid(digits)
 
 
 def _card_like(digits: str) -> bool:

@@ -10,8 +10,9 @@ zip bomb stops at the budget: `file_too_complex`, never memory exhaustion. A str
 part's elements are counted and their nesting measured as they are parsed, and each is
 dropped once read (`max_xml_elements`, `max_xml_depth`). A member
 whose declared size is over the budget is refused before anything is inflated. XML is
-parsed by the standard library's expat, which expands no external entities; a
-DOCTYPE or ENTITY declaration, which neither Word nor OFD writers emit, is refused.
+parsed by expat through defusedxml, whole parts and streamed ones alike: a DOCTYPE (and
+so any ENTITY declaration), which neither Word nor OFD writers emit, is refused as the
+parser meets it, in whatever encoding the part is written.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO
 from xml.etree import ElementTree as ET
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+from defusedxml.ElementTree import fromstring as defused_fromstring
+
 from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
 
 _CHUNK = 64 * 1024
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
-_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
-_OVERLAP = 16  # bytes kept from the previous chunk, so a declaration split by a chunk is seen
 # The XML parser buffers a text run or a tag until it ends; Word and OFD writers never
 # write megabytes without markup, so a longer stretch is refused instead of buffered.
 _MAX_RUN = 4 * 1024 * 1024
@@ -75,26 +78,24 @@ class ZipParts:
 
     def parse(self, name: str) -> ET.Element:
         xml = self.read(name)
-        _refuse_declarations(xml)
         try:
-            return ET.fromstring(xml)
+            return defused_fromstring(xml, forbid_dtd=True)
         except ET.ParseError as exc:
             raise unreadable(
                 f"{name[:60]} 的 XML 格式错误", f"malformed XML in {name[:60]}"
             ) from exc
+        except DefusedXmlException as exc:
+            raise _declarations() from exc
 
     def events(self, name: str) -> Iterator[tuple[str, ET.Element]]:
         """("start" | "end", element) for a part parsed as it decompresses. An element is
         whole at its end event; once the caller has it, it is cleared and dropped from its
         parent, so memory holds only the open elements, never the part."""
-        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-        tail = b""
+        parser = _PullParser()
         run = 0  # bytes since the last "<" or ">"
         tree = _Tree(self._limits, self._label)
         try:
             for chunk in self.chunks(name):
-                _refuse_declarations(tail + chunk)
-                tail = chunk[-_OVERLAP:]
                 run = _run_after(chunk, run)
                 parser.feed(chunk)
                 yield from tree.walk(parser.read_events())
@@ -104,6 +105,8 @@ class ZipParts:
             raise unreadable(
                 f"{name[:60]} 的 XML 格式错误", f"malformed XML in {name[:60]}"
             ) from exc
+        except DefusedXmlException as exc:
+            raise _declarations() from exc
 
     def _spend(self, n: int) -> None:
         self._left -= n
@@ -112,6 +115,53 @@ class ZipParts:
                 f"{self._label} 解压后过大（疑似压缩炸弹）",
                 f"the {self._label} decompresses too large (a zip bomb?)",
             )
+
+
+class _PullParser:
+    """ET.XMLPullParser(events=("start", "end")) over defusedxml's parser, where a DOCTYPE
+    raises DefusedXmlException from `feed`. XMLPullParser takes another parser only through
+    its private `_parser`, whose workings CPython is changing (gh-63102)."""
+
+    def __init__(self) -> None:
+        self._builder = _QueueingBuilder()
+        self._parser = DefusedXMLParser(target=self._builder, forbid_dtd=True)
+        self._error: SyntaxError | None = None
+
+    def feed(self, data: bytes) -> None:
+        try:
+            self._parser.feed(data)
+        except SyntaxError as exc:  # raised after the events before it, as XMLPullParser does
+            self._error = exc
+
+    def close(self) -> None:
+        self._parser.close()  # raises at once, as XMLPullParser.close does
+
+    def read_events(self) -> Iterator[tuple[str, ET.Element]]:
+        yield from self._builder.take()
+        if self._error is not None:
+            raise self._error
+
+
+class _QueueingBuilder(ET.TreeBuilder):
+    """A TreeBuilder that also queues ("start" | "end", element) as it builds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._events: list[tuple[str, ET.Element]] = []
+
+    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
+        element = super().start(tag, attrs)
+        self._events.append(("start", element))
+        return element
+
+    def end(self, tag: str) -> ET.Element:
+        element = super().end(tag)
+        self._events.append(("end", element))
+        return element
+
+    def take(self) -> list[tuple[str, ET.Element]]:
+        events, self._events = self._events, []
+        return events
 
 
 class _Tree:
@@ -207,6 +257,5 @@ def _run_after(chunk: bytes, run: int) -> int:
     return run
 
 
-def _refuse_declarations(xml: bytes) -> None:
-    if any(d in xml for d in _DECLARATIONS):
-        raise unreadable("XML 含有 DOCTYPE/ENTITY 声明", "the XML declares a DOCTYPE or entities")
+def _declarations() -> ReadProblem:
+    return unreadable("XML 含有 DOCTYPE/ENTITY 声明", "the XML declares a DOCTYPE or entities")
