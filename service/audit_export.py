@@ -32,9 +32,8 @@ from zoneinfo import ZoneInfo
 
 from service.archive.fixity import hash_stream
 from service.archive.port import ArchiveStore
-from service.catalog.ports import Catalog
+from service.catalog.ports import Catalog, Restore
 from service.catalog.records import AuditEntry, AuditEvent
-from service.catalog.sql.restore import CatalogRestore
 from service.domain.errors import AlreadyExists, Conflict, DamagedArchive, InvalidInput
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -138,7 +137,7 @@ def last_closed_day(now: datetime, settle: timedelta = SETTLE) -> date:
 
 
 def export_audit_day(
-    restore: CatalogRestore,
+    restore: Restore,
     catalog: Catalog,
     store: ArchiveStore,
     day: date,
@@ -188,7 +187,7 @@ def export_audit_day(
 
 
 def export_pending_days(
-    restore: CatalogRestore,
+    restore: Restore,
     catalog: Catalog,
     store: ArchiveStore,
     *,

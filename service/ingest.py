@@ -1,8 +1,14 @@
-"""Submitting a filing: check it, reserve its version, archive its package, queue its
-deliveries — and only then acknowledge (DESIGN.md invariant 1).
+"""Submitting a filing, the one use case behind POST /v1/filings and its corrections:
+check it, reserve its version, archive its package, queue its deliveries — and only
+then acknowledge (DESIGN.md invariant 1).
 
-    reserve (filing, version)  ─▶  write package (payload…, manifest last)  ─▶
-    commit version archived + outbox rows + audit  ─▶  201
+    intake = begin_intake(ingest, principal, correcting=None, size_hint=…)
+    …the body arrives; intake.on_file(…) may start sending the file (service.staging)…
+    submission = intake.submit(metadata, upload, origin, idempotency_key="…")
+    intake.close()                    # whatever was sent and not committed is aborted
+
+    check ─▶ reserve (filing, version) ─▶ write package (payload…, manifest last) ─▶
+    commit version archived + outbox rows + audit ─▶ 201
 
 A failure while archiving abandons the reservation and answers 503; the objects
 already written stay (the archive never deletes) and `reconcile` reports them.
@@ -10,21 +16,21 @@ already written stay (the archive never deletes) and `reconcile` reports them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Protocol
 
 import structlog
+from pydantic import ValidationError
 
-from service import __version__
 from service.archive.packages import PackageRef, Packages, PayloadFile, package_prefix
-from service.archive.retention import Period, filing_period
-from service.catalog.ports import STALE_RESERVATION, Catalog
+from service.archive.version_metadata import FileFacts, VersionMetadata
+from service.catalog.ports import STALE_RESERVATION, Filings, Reservations
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
 from service.checking import Check, Checks, check_submission
 from service.domain.access import Principal, Role
@@ -38,22 +44,26 @@ from service.domain.errors import (
     duplicate_filing,
 )
 from service.domain.filing import Category, Destination, VersionStatus
+from service.domain.findings import Finding
 from service.domain.findings import error as error_finding
-from service.domain.ids import new_id
 from service.domain.metadata import FilingMetadata
-from service.uploads import Upload
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from service.domain.time import shanghai_date
+from service.staging import PayloadStaging, retention_of
+from service.uploads import SpoolListener, Upload
 
 log = structlog.get_logger()
 SUBMITTING_ROLES = (Role.OPERATOR, Role.ADMIN)
+
+
+class IngestCatalog(Reservations, Filings, Protocol):
+    """What submitting asks of the catalog."""
 
 
 @dataclass(frozen=True)
 class Ingest:
     """Everything submitting needs, built once by the composition root."""
 
-    catalog: Catalog
+    catalog: IngestCatalog
     packages: Packages
     checks: Checks
     clock: Callable[[], datetime]
@@ -71,42 +81,34 @@ class Origin:
     request_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Submission:
+    filing: FilingRecord
+    replayed: bool = False  # the same Idempotency-Key and body came before: nothing new was stored
+
+
 def check_filing(
-    ingest: Ingest,
-    metadata: FilingMetadata,
-    upload: Upload,
-    *,
-    principal: Principal | None = None,
+    ingest: Ingest, metadata: FilingMetadata, upload: Upload, *, principal: Principal | None = None
 ) -> Check:
-    """Validate a submission without storing anything (service.checking), today's date
-    and last period's archived filing of the body and kind as the catalog knows them."""
+    """Validate a submission without storing anything (service.checking), on today's
+    date and against last period's archived filing of the body and kind."""
     return check_submission(
         ingest.checks,
         metadata,
         upload,
-        received_on=ingest.clock().astimezone(SHANGHAI).date(),
+        received_on=shanghai_date(ingest.clock()),
         principal=principal,
         previous=_previous_period(ingest.catalog, metadata),
     )
 
 
-def _previous_period(catalog: Catalog, metadata: FilingMetadata) -> FilingMetadata | None:
-    """Last year's 年报 of this body, when archived, for the cross-year checks."""
-    if metadata.category is not Category.GOV_INFO_ANNUAL_REPORT or not metadata.period.isdigit():
-        return None
-    found = catalog.latest_metadata(
-        metadata.org_code, metadata.category.value, str(int(metadata.period) - 1)
-    )
-    try:
-        return FilingMetadata.model_validate(found) if found is not None else None
-    except ValueError:  # archived under an older shape: no cross-year check
-        return None
-
-
-@dataclass(frozen=True)
-class Submission:
-    filing: FilingRecord
-    replayed: bool = False  # the same Idempotency-Key and body came before: nothing new was stored
+def begin_intake(
+    ingest: Ingest, principal: Principal, *, correcting: str | None, size_hint: int | None
+) -> Intake:
+    """A submission about to be received. A correction's filing is read now, before
+    the body, so that the correction too can be sent while it arrives."""
+    existing = ingest.catalog.get_filing(correcting, with_attempts=False) if correcting else None
+    return Intake(ingest, principal, correcting, existing, size_hint)
 
 
 def submit_filing(
@@ -118,263 +120,243 @@ def submit_filing(
     *,
     correcting: str | None = None,
     idempotency_key: str | None = None,
-    streamed: StagedPayload | None = None,
 ) -> Submission:
-    """Accept a new filing (or, with `correcting`, a new version of that filing).
-    `streamed`: the payload as `stream_payload` started sending it while it arrived
-    (used only when the file is the one its metadata declared; aborted otherwise)."""
+    """A file already received (the CLI, tests): the same steps as an intake's."""
+    intake = begin_intake(ingest, principal, correcting=correcting, size_hint=upload.size)
     try:
-        return _submit(
-            ingest, principal, metadata, upload, origin, correcting, idempotency_key, streamed
-        )
+        return intake.submit(metadata, upload, origin, idempotency_key=idempotency_key)
     finally:
-        if streamed is not None:
-            streamed.abort()  # does nothing once committed
+        intake.close(wait=True)
 
 
-def _submit(
-    ingest: Ingest,
-    principal: Principal,
-    metadata: FilingMetadata,
-    upload: Upload,
-    origin: Origin,
-    correcting: str | None,
-    idempotency_key: str | None,
-    streamed: StagedPayload | None,
-) -> Submission:
-    principal.require_role(*SUBMITTING_ROLES)
-    principal.require_body(metadata.org_code)
-    fingerprint = _fingerprint(metadata, upload, correcting)
-    if idempotency_key is not None:
-        replay = _replay(ingest.catalog, principal, idempotency_key, fingerprint, ingest.clock())
-        if replay is not None:
-            return Submission(replay, replayed=True)
-    existing = (
-        _require_same_filing(ingest.catalog, principal, correcting, metadata)
-        if correcting
-        else None
-    )
-    _refuse_same_content(ingest.catalog, metadata, upload)
-    if streamed is not None and _streamed_fits(streamed, metadata, upload, correcting):
-        staged = streamed
-    else:
-        if streamed is not None:
-            streamed.abort()  # not the file declared: it goes again, from the spool
-        staged = _stage_payload(ingest, metadata, upload, existing)
-    try:
-        return _validate_and_archive(
-            ingest,
-            principal,
-            metadata,
-            upload,
-            origin,
-            staged,
-            correcting,
-            (idempotency_key, fingerprint) if idempotency_key else None,
-        )
-    finally:
-        staged.abort()  # does nothing once committed
+class Intake:
+    """One submission from its first byte to its answer; owns its payload's staging."""
 
+    def __init__(
+        self,
+        ingest: Ingest,
+        principal: Principal,
+        correcting: str | None,
+        existing: FilingRecord | None,
+        size_hint: int | None,
+    ) -> None:
+        self._ingest = ingest
+        self._principal = principal
+        self._correcting = correcting
+        self._existing = existing
+        self._size_hint = size_hint
+        self._staging: PayloadStaging | None = None
 
-def _streamed_fits(
-    streamed: StagedPayload, metadata: FilingMetadata, upload: Upload, correcting: str | None
-) -> bool:
-    """The file sent as it arrived is the one declared, for the filing submitted to."""
-    same_filing = streamed.number == 1 if correcting is None else streamed.filing_id == correcting
-    return metadata.file_sha256 == upload.sha256 and same_filing
+    def on_file(self, fields: Mapping[str, str], filename: str, path: Path) -> SpoolListener | None:
+        """The file part begins: send it while it arrives when the metadata part came
+        first, declares the file's SHA-256, and names a body the principal files for
+        (and, for a correction, its filing's body, kind and period)."""
+        metadata = _parsed(fields.get("metadata"))
+        if metadata is None or not self._may_stream(metadata):
+            return None
+        self._staging = PayloadStaging(self._ingest.packages, metadata, self._existing)
+        return self._staging.stream(filename, path, self._size_hint)
+
+    def _may_stream(self, metadata: FilingMetadata) -> bool:
+        p = self._principal
+        if metadata.file_sha256 is None or p.role not in SUBMITTING_ROLES:
+            return False
+        if not p.may_act_for(metadata.org_code):
+            return False
+        if self._correcting is None:
+            return True
+        return self._existing is not None and _same_filing(self._existing, metadata)
+
+    def submit(
+        self,
+        metadata: FilingMetadata,
+        upload: Upload,
+        origin: Origin,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        ingest, principal = self._ingest, self._principal
+        principal.require_role(*SUBMITTING_ROLES)
+        principal.require_body(metadata.org_code)
+        fingerprint = _fingerprint(metadata, upload, self._correcting)
+        if idempotency_key is not None:
+            replay = _replay(ingest, principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return Submission(replay, replayed=True)
+        existing = self._require_filing(metadata) if self._correcting else None
+        _refuse_same_content(ingest.catalog, metadata, upload)
+        staging = self._staging or PayloadStaging(ingest.packages, metadata, existing)
+        self._staging = staging
+        key = (idempotency_key, fingerprint) if idempotency_key else None
+        try:
+            staging.stage(upload)
+            acceptance = _Acceptance(
+                ingest, principal, metadata, upload, origin, staging, self._correcting, key
+            )
+            return _accept(acceptance)
+        finally:
+            staging.abort()  # at once, on this thread: does nothing once committed
+
+    def _require_filing(self, metadata: FilingMetadata) -> FilingRecord:
+        """The filing corrected; NotFound also for one of a body the principal may not
+        act for, so that its existence is not told."""
+        assert self._correcting is not None
+        existing = self._ingest.catalog.get_filing(self._correcting, with_attempts=False)
+        if existing is None or not self._principal.may_act_for(existing.org_code):
+            raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+        if not _same_filing(existing, metadata):
+            raise Rejected([_correction_mismatch()])
+        return existing
+
+    def close(self, *, wait: bool = False) -> None:
+        """Abort whatever was staged and not committed: from a thread of its own unless
+        `wait` (an abort waits for the parts in flight; the event loop must not)."""
+        if self._staging is not None:
+            (self._staging.abort if wait else self._staging.abort_aside)()
 
 
 @dataclass(frozen=True)
-class StagedPayload:
-    """The payload sent ahead, under the version it will most likely get: a new filing's
-    v1 under an id chosen now, or a correction's next number. Sending starts before
-    validation and the reservation; it becomes visible only if both succeed and the
-    reservation gives that very version (else it is aborted and the file sent again)."""
+class _Acceptance:
+    ingest: Ingest
+    principal: Principal
+    metadata: FilingMetadata
+    upload: Upload
+    origin: Origin
+    staging: PayloadStaging
+    correcting: str | None
+    ingest_key: tuple[str, str] | None
 
-    filing_id: str
-    number: int
-    payload: PayloadFile
-
-    def abort(self) -> None:
-        if self.payload.staged is not None:
-            self.payload.staged.abort()
-
-
-def stream_payload(
-    ingest: Ingest,
-    principal: Principal,
-    metadata: FilingMetadata,
-    filename: str,
-    path: Path,
-    size_hint: int | None,
-    *,
-    correcting: FilingRecord | None = None,
-) -> StagedPayload | None:
-    """Start archiving a file while it is still being received into `path`: a new
-    filing's as version 1 of a filing id chosen now, or a correction's (`correcting`,
-    read before the body) as its next version. Only when its metadata declares the
-    file's SHA-256 (the archive records it before the last byte is in), the principal
-    may file for the body and a correction keeps its filing's body, kind and period.
-    Nothing is visible until `submit_filing` commits it. Waits on no I/O (it opens
-    `path` and hands work to the store's threads), so it may run on the event loop."""
-    if metadata.file_sha256 is None:
-        return None
-    if principal.role not in SUBMITTING_ROLES or not principal.may_act_for(metadata.org_code):
-        return None
-    if correcting is not None and not _same_filing(correcting, metadata):
-        return None
-    return _stage(
-        ingest, metadata, correcting, filename, path, metadata.file_sha256, size_hint=size_hint
-    )
+    def event(self, action: str, filing_id: str, number: int) -> AuditEvent:
+        return AuditEvent(
+            actor=self.principal.name,
+            role=self.principal.role.value,
+            action=action,
+            subject=f"{filing_id}/v{number}",
+            org_code=self.metadata.org_code,
+            source=self.origin.source,
+            request_id=self.origin.request_id,
+            detail={"category": self.metadata.category.value, "period": self.metadata.period},
+        )
 
 
-def _predicted_version(existing: FilingRecord | None) -> tuple[str, int]:
-    """(filing id, version) a submission will most likely get: v1 of a new id, or the
-    next number of the filing it corrects (unless a concurrent one takes it first)."""
-    if existing is None:
-        return new_id("fil"), 1
-    return existing.id, max((v.version for v in existing.versions), default=0) + 1
-
-
-def _retention(metadata: FilingMetadata) -> Period | None:
-    return filing_period(metadata.model_dump(mode="json"))
-
-
-def _stage_payload(
-    ingest: Ingest, metadata: FilingMetadata, upload: Upload, existing: FilingRecord | None
-) -> StagedPayload:
-    return _stage(
-        ingest, metadata, existing, upload.filename, upload.path, upload.sha256, size=upload.size
-    )
-
-
-def _stage(
-    ingest: Ingest,
-    metadata: FilingMetadata,
-    existing: FilingRecord | None,
-    filename: str,
-    path: Path,
-    sha256: str,
-    *,
-    size: int | None = None,
-    size_hint: int | None = None,
-) -> StagedPayload:
-    """Stage the file under the version the submission will most likely get."""
-    filing_id, number = _predicted_version(existing)
-    prefix = package_prefix(
-        metadata.org_code, metadata.category, metadata.period, filing_id, number
-    )
-    payload = ingest.packages.stage_payload(
-        prefix,
-        filename,
-        path,
-        sha256=sha256,
-        size=size,
-        size_hint=size_hint,
-        retention=_retention(metadata),
-    )
-    return StagedPayload(filing_id, number, payload)
-
-
-def _validate_and_archive(
-    ingest: Ingest,
-    principal: Principal,
-    metadata: FilingMetadata,
-    upload: Upload,
-    origin: Origin,
-    staged: StagedPayload,
-    correcting: str | None,
-    ingest_key: tuple[str, str] | None,
-) -> Submission:
-    check = check_filing(ingest, metadata, upload, principal=principal)
+def _accept(a: _Acceptance) -> Submission:
+    check = check_filing(a.ingest, a.metadata, a.upload, principal=a.principal)
     if not check.valid:
         raise Rejected(check.findings)
+    make_version = functools.partial(_new_version, a, check)
+    filing_id, number = a.ingest.catalog.reserve_version(
+        filing_id=a.correcting,
+        new_filing_id=a.staging.filing_id,
+        org_code=a.metadata.org_code,
+        org_name=a.metadata.org_name,
+        category=a.metadata.category,
+        period=a.metadata.period,
+        actor=a.principal.name,
+        make_version=make_version,
+        ingest_key=a.ingest_key,
+        content_sha256=a.upload.sha256,
+    )
+    version = make_version(filing_id, number)
+    ref = _archive_or_abandon(a, filing_id, number, version)
+    _complete(a, check, filing_id, number, ref)
+    record = a.ingest.catalog.get_filing(filing_id)
+    assert record is not None
+    return Submission(record)
+
+
+def _new_version(a: _Acceptance, check: Check, filing_id: str, number: int) -> NewVersion:
     assert check.document is not None
-    destinations = list(ingest.routes.get(metadata.category, ()))
-    title = (
-        check.title
-        or metadata.title
-        or f"{metadata.org_name}{metadata.period}年度{metadata.category.label_zh}"
+    m = a.metadata
+    return NewVersion(
+        filename=a.upload.filename,
+        kind=check.document.kind,
+        media_type=check.document.media_type,
+        size=a.upload.size,
+        sha256=a.upload.sha256,
+        title=check.title or m.title or f"{m.org_name}{m.period}年度{m.category.label_zh}",
+        package_prefix=package_prefix(m.org_code, m.category, m.period, filing_id, number),
+        metadata=m.model_dump(mode="json"),
+        findings=[f.to_dict() for f in check.findings],
+        publish_at=m.publish_at,
     )
 
-    def new_version(filing_id: str, number: int) -> NewVersion:
-        return NewVersion(
-            filename=upload.filename,
-            kind=check.document.kind,  # type: ignore[union-attr]
-            media_type=check.document.media_type,  # type: ignore[union-attr]
-            size=upload.size,
-            sha256=upload.sha256,
-            title=title,
-            package_prefix=package_prefix(
-                metadata.org_code, metadata.category, metadata.period, filing_id, number
-            ),
-            metadata=metadata.model_dump(mode="json"),
-            findings=[f.to_dict() for f in check.findings],
-            publish_at=metadata.publish_at,
-        )
 
-    filing_id, number = ingest.catalog.reserve_version(
-        filing_id=correcting,
-        new_filing_id=staged.filing_id,
-        org_code=metadata.org_code,
-        org_name=metadata.org_name,
-        category=metadata.category,
-        period=metadata.period,
-        actor=principal.name,
-        make_version=new_version,
-        ingest_key=ingest_key,
-        content_sha256=upload.sha256,
-    )
-    payload = staged.payload
-    resend = (filing_id, number) != (staged.filing_id, staged.number)
-    if resend:
-        log.info("staged_payload_resent", filing_id=filing_id, version=number)
-        staged.abort()
-    version = new_version(filing_id, number)
-    event = _event(
-        principal,
-        origin,
-        "filing.submitted" if number == 1 else "filing.corrected",
-        filing_id,
-        number,
-        metadata,
-    )
-    if check.waivers:
-        event = replace(
-            event, detail={**event.detail, "waivers": [w.to_dict() for w in check.waivers]}
-        )
+def _archive_or_abandon(
+    a: _Acceptance, filing_id: str, number: int, version: NewVersion
+) -> PackageRef:
+    payload = a.staging.payload_for(filing_id, number, a.upload)
     try:
-        if resend:
-            payload = PayloadFile(upload.filename, upload.path.open("rb"), upload.sha256)
-        ref = _archive(
-            ingest, filing_id, number, version, payload, metadata, destinations, principal
-        )
+        return _archive(a, filing_id, number, version, payload)
     except (ArchiveError, ArchiveUnavailable, OSError) as exc:
-        _abandon(ingest, principal, origin, filing_id, number, metadata)
+        _abandon(a, filing_id, number)
         log.error("archive_write_failed", filing_id=filing_id, version=number, error=repr(exc))
         raise ArchiveUnavailable() from exc
     except BaseException:
-        _abandon(ingest, principal, origin, filing_id, number, metadata)
+        _abandon(a, filing_id, number)
         raise
     finally:
         if payload.source is not None:
             payload.source.close()
-    ingest.catalog.complete_version(
-        filing_id,
-        number,
-        [d.value for d in destinations],
-        event,
-        manifest_sha256=ref.manifest.sha256,
-    )
-    log.info(
-        "filing_archived",
+
+
+def _archive(
+    a: _Acceptance, filing_id: str, number: int, version: NewVersion, payload: PayloadFile
+) -> PackageRef:
+    m = a.metadata
+    destinations = tuple(d.value for d in a.ingest.routes.get(m.category, ()))
+    document = VersionMetadata(
         filing_id=filing_id,
         version=number,
-        destinations=[d.value for d in destinations],
+        title=version.title,
+        submitted=version.metadata,
+        file=FileFacts(
+            version.filename, version.kind, version.media_type, version.size, version.sha256
+        ),
+        findings=version.findings,
+        destinations=destinations,
+        archived_at=a.ingest.clock(),
+        archived_by=a.principal.name,
     )
-    record = ingest.catalog.get_filing(filing_id)
-    assert record is not None
-    return Submission(record)
+    return a.ingest.packages.put_package(
+        version.package_prefix,
+        [replace(payload, size=version.size)],
+        document.to_json(),
+        {
+            "Source-Organization": m.org_name,
+            "Organization-Code": m.org_code,
+            "Category": m.category.value,
+            "Period": m.period,
+        },
+        retention=retention_of(m),
+    )
+
+
+def _complete(a: _Acceptance, check: Check, filing_id: str, number: int, ref: PackageRef) -> None:
+    destinations = [d.value for d in a.ingest.routes.get(a.metadata.category, ())]
+    event = a.event("filing.submitted" if number == 1 else "filing.corrected", filing_id, number)
+    if check.waivers:
+        waivers = [w.to_dict() for w in check.waivers]
+        event = replace(event, detail={**event.detail, "waivers": waivers})
+    a.ingest.catalog.complete_version(
+        filing_id, number, destinations, event, manifest_sha256=ref.manifest.sha256
+    )
+    log.info("filing_archived", filing_id=filing_id, version=number, destinations=destinations)
+
+
+def _abandon(a: _Acceptance, filing_id: str, number: int) -> None:
+    a.ingest.catalog.abandon_version(
+        filing_id, number, a.event("filing.abandoned", filing_id, number)
+    )
+
+
+# -- before any work -------------------------------------------------------------------
+
+
+def _parsed(raw: str | None) -> FilingMetadata | None:
+    try:
+        return FilingMetadata.model_validate(json.loads(raw or ""))
+    except (ValidationError, ValueError):
+        return None  # answered properly once the body is read
 
 
 def _fingerprint(metadata: FilingMetadata, upload: Upload, correcting: str | None) -> str:
@@ -392,8 +374,9 @@ def _fingerprint(metadata: FilingMetadata, upload: Upload, correcting: str | Non
 
 
 def _replay(
-    catalog: Catalog, principal: Principal, key: str, fingerprint: str, now: datetime
+    ingest: Ingest, principal: Principal, key: str, fingerprint: str
 ) -> FilingRecord | None:
+    catalog = ingest.catalog
     known = catalog.find_ingest_key(principal.name, key)
     if known is None:
         return None
@@ -407,34 +390,32 @@ def _replay(
     record = catalog.get_filing(known.filing_id)
     assert record is not None
     version = next(v for v in record.versions if v.version == known.version)
-    if version.status == VersionStatus.RESERVED and now - version.created_at > STALE_RESERVATION:
-        # The request that reserved it died between archive and commit: never acknowledged.
-        # Abandon it (reconcile lists its objects) so this retry can go through — unless it
-        # completed meanwhile, and then this is a replay after all.
-        abandoned = catalog.abandon_version(
-            known.filing_id,
-            known.version,
-            AuditEvent(
-                actor=principal.name,
-                role=principal.role.value,
-                action="filing.abandoned",
-                subject=f"{known.filing_id}/v{known.version}",
-                detail={"reason": "stale reservation; retried with the same Idempotency-Key"},
-            ),
-        )
-        if abandoned:
-            return None
-        return _replay(catalog, principal, key, fingerprint, now)
-    if version.status == VersionStatus.RESERVED:
+    if version.status is not VersionStatus.RESERVED:
+        return record
+    if ingest.clock() - version.created_at <= STALE_RESERVATION:
         raise Conflict(
             "使用该幂等键的提交仍在处理中，请稍后重试",
             "A submission with this Idempotency-Key is still being processed; retry later",
             code="idempotency_key_in_use",
         )
-    return record
+    # The request that reserved it died between archive and commit: never acknowledged.
+    # Abandon it (reconcile lists its objects) so this retry can go through — unless it
+    # completed meanwhile, and then this is a replay after all.
+    abandoned = catalog.abandon_version(
+        known.filing_id,
+        known.version,
+        AuditEvent(
+            actor=principal.name,
+            role=principal.role.value,
+            action="filing.abandoned",
+            subject=f"{known.filing_id}/v{known.version}",
+            detail={"reason": "stale reservation; retried with the same Idempotency-Key"},
+        ),
+    )
+    return None if abandoned else _replay(ingest, principal, key, fingerprint)
 
 
-def _refuse_same_content(catalog: Catalog, metadata: FilingMetadata, upload: Upload) -> None:
+def _refuse_same_content(catalog: IngestCatalog, metadata: FilingMetadata, upload: Upload) -> None:
     """Early, before any validation work; reserve_version checks again atomically."""
     same = catalog.find_same_content(
         metadata.org_code, metadata.category.value, metadata.period, upload.sha256
@@ -443,26 +424,17 @@ def _refuse_same_content(catalog: Catalog, metadata: FilingMetadata, upload: Upl
         raise duplicate_filing(*same)
 
 
-def _require_same_filing(
-    catalog: Catalog, principal: Principal, filing_id: str, metadata: FilingMetadata
-) -> FilingRecord:
-    """The filing corrected; NotFound also for one of a body the principal may not act
-    for, so that its existence is not told."""
-    existing = catalog.get_filing(filing_id, with_attempts=False)
-    if existing is None or not principal.may_act_for(existing.org_code):
-        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
-    if not _same_filing(existing, metadata):
-        raise Rejected(
-            [
-                error_finding(
-                    "correction_mismatch",
-                    "更正版本的单位、类别和期间必须与原报送一致",
-                    "A correction must keep the body, category and period of its filing",
-                    where="metadata",
-                )
-            ]
-        )
-    return existing
+def _previous_period(catalog: IngestCatalog, metadata: FilingMetadata) -> FilingMetadata | None:
+    """Last year's 年报 of this body, when archived, for the cross-year checks."""
+    if metadata.category is not Category.GOV_INFO_ANNUAL_REPORT or not metadata.period.isdigit():
+        return None
+    found = catalog.latest_metadata(
+        metadata.org_code, metadata.category.value, str(int(metadata.period) - 1)
+    )
+    try:
+        return FilingMetadata.model_validate(found) if found is not None else None
+    except ValueError:  # archived under an older shape: no cross-year check
+        return None
 
 
 def _same_filing(existing: FilingRecord, metadata: FilingMetadata) -> bool:
@@ -474,112 +446,10 @@ def _same_filing(existing: FilingRecord, metadata: FilingMetadata) -> bool:
     )
 
 
-def _archive(
-    ingest: Ingest,
-    filing_id: str,
-    number: int,
-    version: NewVersion,
-    payload: PayloadFile,
-    metadata: FilingMetadata,
-    destinations: Sequence[Destination],
-    principal: Principal,
-) -> PackageRef:
-    now = ingest.clock()
-    document_metadata = package_metadata(
-        filing_id, number, version, destinations, principal.name, now
+def _correction_mismatch() -> Finding:
+    return error_finding(
+        "correction_mismatch",
+        "更正版本的单位、类别和期间必须与原报送一致",
+        "A correction must keep the body, category and period of its filing",
+        where="metadata",
     )
-    return ingest.packages.put_package(
-        version.package_prefix,
-        [replace(payload, size=version.size)],
-        document_metadata,
-        {
-            "Source-Organization": metadata.org_name,
-            "Organization-Code": metadata.org_code,
-            "Category": metadata.category.value,
-            "Period": metadata.period,
-        },
-        retention=_retention(metadata),
-    )
-
-
-def package_metadata(
-    filing_id: str,
-    number: int,
-    version: NewVersion,
-    destinations: Sequence[Destination],
-    actor: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """metadata.json: everything the catalog holds about this version (invariant 8)."""
-    return {
-        "filing_id": filing_id,
-        "version": number,
-        "supersedes": number - 1 if number > 1 else None,
-        "title": version.title,
-        "submitted": version.metadata,
-        "file": {
-            "name": version.filename,
-            "kind": version.kind,
-            "media_type": version.media_type,
-            "size": version.size,
-            "sha256": version.sha256,
-        },
-        "findings": version.findings,
-        "waivers": waivers_of(version.findings),
-        "destinations": [d.value for d in destinations],
-        "archived_at": now.isoformat(),
-        "archived_by": actor,
-        "service_version": __version__,
-    }
-
-
-def waivers_of(findings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The waivers applied to a version, from its findings: code, reason, who, how many."""
-    waived: dict[tuple[str, str, str], int] = {}
-    for f in findings:
-        if f.get("waived_by"):
-            key = (f["code"], f.get("waiver_reason") or "", f["waived_by"])
-            waived[key] = waived.get(key, 0) + 1
-    return [
-        {"code": code, "reason": reason, "waived_by": by, "findings": count}
-        for (code, reason, by), count in waived.items()
-    ]
-
-
-def _abandon(
-    ingest: Ingest,
-    principal: Principal,
-    origin: Origin,
-    filing_id: str,
-    number: int,
-    metadata: FilingMetadata,
-) -> None:
-    ingest.catalog.abandon_version(
-        filing_id,
-        number,
-        _event(principal, origin, "filing.abandoned", filing_id, number, metadata),
-    )
-
-
-def _event(
-    principal: Principal,
-    origin: Origin,
-    action: str,
-    filing_id: str,
-    number: int,
-    metadata: FilingMetadata,
-) -> AuditEvent:
-    return AuditEvent(
-        actor=principal.name,
-        role=principal.role.value,
-        action=action,
-        subject=f"{filing_id}/v{number}",
-        org_code=metadata.org_code,
-        source=origin.source,
-        request_id=origin.request_id,
-        detail={"category": metadata.category.value, "period": metadata.period},
-    )
-
-
-def today_in_shanghai(now: datetime) -> date:
-    return now.astimezone(SHANGHAI).date()

@@ -46,7 +46,9 @@ from typing import Any
 from service.archive.fixity import verifying_reader
 from service.archive.packages import MANIFEST, METADATA, PackageId, Packages, package_prefix_of
 from service.archive.port import ArchiveStore
+from service.archive.version_metadata import VersionMetadata, aware
 from service.audit_export import AUDIT_PREFIX, day_of_key, parse_audit_lines
+from service.catalog.ports import Restore, RestoreWriter
 from service.catalog.records import (
     AuditEntry,
     AuditEvent,
@@ -55,9 +57,8 @@ from service.catalog.records import (
     VersionRecord,
     VersionState,
 )
-from service.catalog.sql.restore import CatalogRestore, Restorer
 from service.domain.errors import ArchiveError, ObjectMissing
-from service.domain.filing import DeliveryStatus, VersionStatus, idempotency_key
+from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus, idempotency_key
 from service.domain.ids import new_id
 
 LIVE = frozenset({VersionStatus.ARCHIVED, VersionStatus.PUBLISHED, VersionStatus.DELIVERY_FAILED})
@@ -159,7 +160,7 @@ class Reconciliation:
 
 
 def reconcile(
-    restore: CatalogRestore,
+    restore: Restore,
     packages: Packages,
     *,
     now: datetime,
@@ -318,7 +319,7 @@ class Rebuild:
 
 
 def rebuild_catalog(
-    restore: CatalogRestore,
+    restore: Restore,
     store: ArchiveStore,
     packages: Packages,
     *,
@@ -395,16 +396,15 @@ class _Reader:
             self._report.skip(SkipKind.INCOMPLETE, prefix, f"no {MANIFEST}")
             return None
         try:
-            metadata = self._packages.read_metadata(prefix)
+            metadata = VersionMetadata.from_json(self._packages.read_metadata(prefix))
             manifest = self._store.stat(prefix + MANIFEST)
             if manifest is None:
                 raise ObjectMissing(prefix + MANIFEST)
             version = _version(package, metadata, manifest.sha256)
-            destinations = [str(d) for d in metadata["destinations"]]
             due = max(self._now, version.publish_at) if version.publish_at else self._now
             receipts = self._receipts(prefix)
-            deliveries = tuple(_delivery(version, d, receipts, due) for d in destinations)
-            org_name = str(metadata["submitted"]["org_name"])
+            deliveries = tuple(_delivery(version, d, receipts, due) for d in metadata.destinations)
+            org_name = str(metadata.submitted["org_name"])
         except (ArchiveError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
             self._report.skip(SkipKind.DAMAGED, prefix, f"{METADATA}: {exc!r}")
             return None
@@ -528,14 +528,12 @@ def _read_receipt(store: ArchiveStore, key: str) -> _Receipt:
         document = json.loads(stream.read())
     if not isinstance(document, dict):
         raise ValueError("not a JSON object")
-    return _Receipt(key, stored.sha256, document, _time(document["received_at"]))
+    return _Receipt(key, stored.sha256, document, aware(document["received_at"]))
 
 
-def _version(
-    package: PackageId, metadata: Mapping[str, Any], manifest_sha256: str
-) -> VersionRecord:
-    submitted = dict(metadata["submitted"])
-    names = (metadata["filing_id"], metadata["version"])
+def _version(package: PackageId, metadata: VersionMetadata, manifest_sha256: str) -> VersionRecord:
+    submitted = metadata.submitted
+    names = (metadata.filing_id, metadata.version)
     body = (submitted["org_code"], submitted["category"], submitted["period"])
     if names != (package.filing_id, package.version) or body != (
         package.org_code,
@@ -543,25 +541,24 @@ def _version(
         package.period,
     ):
         raise ValueError(f"{METADATA} names another filing version than its package")
-    file = metadata["file"]
-    publish_at = submitted.get("publish_at")
+    file = metadata.file
     return VersionRecord(
         filing_id=package.filing_id,
         version=package.version,
         status=VersionStatus.ARCHIVED,
-        supersedes=metadata["supersedes"],
-        filename=str(file["name"]),
-        kind=str(file["kind"]),
-        media_type=str(file["media_type"]),
-        size=int(file["size"]),
-        sha256=str(file["sha256"]),
-        title=metadata["title"],
+        supersedes=metadata.supersedes,
+        filename=file.name,
+        kind=file.kind,
+        media_type=file.media_type,
+        size=file.size,
+        sha256=file.sha256,
+        title=metadata.title,
         package_prefix=package.prefix,
         metadata=submitted,
-        findings=list(metadata["findings"]),
-        publish_at=_time(publish_at) if publish_at else None,
-        created_at=_time(metadata["archived_at"]),
-        created_by=str(metadata["archived_by"]),
+        findings=metadata.findings,
+        publish_at=metadata.publish_at,
+        created_at=metadata.archived_at,
+        created_by=metadata.archived_by,
         manifest_sha256=manifest_sha256,
     )
 
@@ -591,7 +588,7 @@ def _delivery(
         receipt_key=receipt.key if receipt else None,
         receipt_sha256=receipt.sha256 if receipt else None,
         last_error=None,
-        review_status=outcome.get("status"),
+        review_status=ReviewState(outcome["status"]) if outcome.get("status") else None,
         review_reason=outcome.get("return_reason", outcome.get("message")),
         review_checked_at=review.received_at if review else None,
         review_receipt_key=review.key if review else None,
@@ -602,15 +599,8 @@ def _delivery(
     )
 
 
-def _time(value: Any) -> datetime:
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        raise ValueError(f"time without a zone: {value!r}")
-    return moment
-
-
 def _restore_audit(
-    store: ArchiveStore, writer: Restorer, report: Rebuild, progress: Progress
+    store: ArchiveStore, writer: RestoreWriter, report: Rebuild, progress: Progress
 ) -> None:
     for key in store.list(AUDIT_PREFIX):
         day = day_of_key(key)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,23 +14,14 @@ from python_multipart.exceptions import MultipartParseError
 from service.api.deps import ContainerDep, PrincipalDep
 from service.api.multipart import OnFile, SubmissionBody, boundary_of
 from service.api.views import filing_view
-from service.archive.port import StagedPut
 from service.bootstrap import Container
-from service.catalog.records import AuditEvent, FilingQuery, FilingRecord
+from service.catalog.records import AuditEvent, FilingQuery
 from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.filing import Category, DeliveryStatus, Destination, ReviewState, VersionStatus
 from service.domain.metadata import FilingMetadata
-from service.ingest import (
-    Ingest,
-    Origin,
-    StagedPayload,
-    Submission,
-    check_filing,
-    stream_payload,
-    submit_filing,
-)
-from service.uploads import SpoolListener, Upload
+from service.ingest import Origin, Submission, begin_intake, check_filing
+from service.uploads import Upload
 
 router = APIRouter(prefix="/v1", tags=["filings"])
 METADATA_PART_LIMIT = 256 * 1024
@@ -125,73 +112,6 @@ def _submitted(submission: Submission) -> JSONResponse:
     )
 
 
-class _Streaming:
-    """The file archived as it arrives (`stream_payload`), when the metadata part came
-    first and declares the file's SHA-256."""
-
-    def __init__(
-        self,
-        ingest: Ingest,
-        principal: Principal,
-        request: Request,
-        existing: FilingRecord | None,
-        *,
-        streamable: bool,
-    ) -> None:
-        self._ingest = ingest
-        self._principal = principal
-        self._existing = existing
-        self._streamable = streamable
-        length = request.headers.get("content-length", "")
-        self._size_hint = int(length) if length.isdigit() else None
-        self.staged: StagedPayload | None = None
-
-    def on_file(self, fields: Mapping[str, str], filename: str, path: Path) -> SpoolListener | None:
-        if not self._streamable:
-            return None
-        try:
-            metadata = FilingMetadata.model_validate(json.loads(fields.get("metadata", "")))
-        except (ValidationError, ValueError):
-            return None  # answered properly once the body is read
-        self.staged = stream_payload(
-            self._ingest,
-            self._principal,
-            metadata,
-            filename,
-            path,
-            self._size_hint,
-            correcting=self._existing,
-        )
-        if self.staged is None or self.staged.payload.staged is None:
-            return None
-        return _AbortingAside(self.staged.payload.staged)
-
-    def abort_aside(self) -> None:
-        if self.staged is not None:
-            _abort_aside(self.staged.abort)
-
-
-@dataclass(frozen=True)
-class _AbortingAside:
-    """A staged put told of the spool's growth on the event loop, where an abort, which
-    waits for the parts in flight, must not run."""
-
-    staged: StagedPut
-
-    def grown(self, size: int) -> None:
-        self.staged.grown(size)
-
-    def seal(self, size: int) -> None:
-        self.staged.seal(size)
-
-    def abort(self) -> None:
-        _abort_aside(self.staged.abort)
-
-
-def _abort_aside(abort: Callable[[], None]) -> None:
-    threading.Thread(target=abort, name="abort-streamed", daemon=True).start()
-
-
 @router.post("/filings", status_code=201, summary="提交报送 Submit a filing")
 async def submit(
     request: Request, container: ContainerDep, principal: PrincipalDep
@@ -218,43 +138,27 @@ async def _accept(
     request: Request, container: Container, principal: Principal, correcting: str | None
 ) -> JSONResponse:
     key = _idempotency_key(request)
-    existing = None
-    if correcting is not None:  # read before the body, to stream the correction too
-        existing = await run_in_threadpool(
-            lambda: container.catalog.get_filing(correcting, with_attempts=False)
+    length = request.headers.get("content-length", "")
+    intake = await run_in_threadpool(
+        lambda: begin_intake(
+            container.ingest,
+            principal,
+            correcting=correcting,
+            size_hint=int(length) if length.isdigit() else None,
         )
-    streaming = _Streaming(
-        container.ingest,
-        principal,
-        request,
-        existing,
-        streamable=correcting is None or bool(existing),
     )
     try:
         metadata, upload = await read_submission(
-            request, container.settings.max_upload_bytes, on_file=streaming.on_file
+            request, container.settings.max_upload_bytes, on_file=intake.on_file
         )
-    except BaseException:
-        streaming.abort_aside()
-        raise
-    try:
-        submission = await run_in_threadpool(
-            lambda: submit_filing(
-                container.ingest,
-                principal,
-                metadata,
-                upload,
-                _origin(request),
-                correcting=correcting,
-                idempotency_key=key,
-                streamed=streaming.staged,
+        try:
+            submission = await run_in_threadpool(
+                lambda: intake.submit(metadata, upload, _origin(request), idempotency_key=key)
             )
-        )
-    except BaseException:
-        streaming.abort_aside()  # in case submit_filing never ran (cancelled before)
-        raise
+        finally:
+            upload.path.unlink(missing_ok=True)
     finally:
-        upload.path.unlink(missing_ok=True)  # submit_filing settles the streamed payload
+        intake.close()  # whatever was sent ahead and not committed; never waits here
     return _submitted(submission)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from service.archive.filesystem import FilesystemStore
 from service.archive.packages import MANIFEST, Packages, PayloadFile, package_prefix
 from service.archive.port import ArchiveStore
+from service.archive.version_metadata import FileFacts, VersionMetadata
 from service.audit_export import day_bounds, export_audit_day
 from service.bootstrap import build_container
 from service.catalog.database import make_engine, make_sessions
@@ -47,7 +48,7 @@ from service.domain.errors import ArchiveUnavailable, Conflict
 from service.domain.filing import Category, Destination
 from service.domain.findings import warning
 from service.domain.metadata import FilingMetadata
-from service.ingest import Ingest, Origin, package_metadata, submit_filing
+from service.ingest import Ingest, Origin, submit_filing
 from service.recovery import ProblemKind, SkipKind, rebuild_catalog, reconcile
 from service.settings import Settings
 from service.uploads import spool
@@ -206,7 +207,19 @@ def _item(catalog: Catalog, packages: Packages, clock: FakeClock, text: str, **m
     ref = packages.put_package(
         version.package_prefix,
         [PayloadFile(version.filename, io.BytesIO(content), version.sha256)],
-        package_metadata(filing_id, number, version, destinations, OPERATOR.name, clock()),
+        VersionMetadata(
+            filing_id=filing_id,
+            version=number,
+            title=version.title,
+            submitted=version.metadata,
+            file=FileFacts(
+                version.filename, version.kind, version.media_type, version.size, version.sha256
+            ),
+            findings=version.findings,
+            destinations=tuple(d.value for d in destinations),
+            archived_at=clock(),
+            archived_by=OPERATOR.name,
+        ).to_json(),
         {"Source-Organization": metadata.org_name},
     )
     event = AuditEvent(
