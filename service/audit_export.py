@@ -28,15 +28,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from service.archive.fixity import hash_stream
 from service.archive.port import ArchiveStore
 from service.catalog.ports import Catalog, Restore
 from service.catalog.records import AuditEntry, AuditEvent
 from service.domain.errors import AlreadyExists, Conflict, DamagedArchive, InvalidInput
+from service.domain.time import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 AUDIT_PREFIX = "audit/"
 SETTLE = timedelta(minutes=10)
 MEDIA_TYPE = "application/jsonl"

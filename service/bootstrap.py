@@ -22,7 +22,6 @@ from service.archive.retention import RetentionPolicy
 from service.catalog.database import make_engine, make_sessions, migrate
 from service.catalog.ports import Catalog
 from service.catalog.sql import SqlCatalog
-from service.catalog.sql.unit import utcnow
 from service.checking import Checks
 from service.delivery.legal_platform import (
     AppCredentials,
@@ -35,6 +34,7 @@ from service.delivery.portal import DEFAULT_CHANNELS, PortalAdapter, PortalConfi
 from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import ALL_BODIES, Principal, Role
 from service.domain.org import OrgRegistry
+from service.domain.time import utcnow
 from service.ingest import Ingest
 from service.orgs import load_registry
 from service.reading import DocumentReader, PooledReader, ReadingBudget

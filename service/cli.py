@@ -146,11 +146,11 @@ def _check_file(
     included), read in this process; no catalog, so no cross-year check; no principal,
     so no waiver."""
     from dataclasses import replace
-    from zoneinfo import ZoneInfo
 
     from service.bootstrap import ConfigurationError, build_checks, document_limits
     from service.checking import check_submission
     from service.domain.errors import Rejected
+    from service.domain.time import shanghai_date, utcnow
     from service.orgs import RegistryError, load_registry
     from service.reading import InProcessReader
     from service.uploads import hashed_upload
@@ -160,7 +160,7 @@ def _check_file(
         checks = build_checks(settings, registry, InProcessReader(document_limits(settings)))
     except (ConfigurationError, RegistryError) as exc:
         raise _fail("配置有误 Invalid settings", str(exc)) from exc
-    today = received_on or datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = received_on or shanghai_date(utcnow())
     upload = hashed_upload(file, file.name)
     try:
         check = check_submission(checks, meta, upload, received_on=today, review=check_review)
@@ -312,7 +312,6 @@ def audit(
     since: Annotated[str | None, typer.Option(help="只校验此时间后未校验过的 (ISO 8601)")] = None,
 ) -> None:
     """巡检归档固定性并写出报告 Walk the archive re-hashing packages; write a report; exit 1 on damage."""
-    from datetime import datetime
 
     from rich.progress import Progress
 

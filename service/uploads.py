@@ -106,9 +106,3 @@ def spool(
         spooled.discard()
         raise
     return spooled.finish()
-
-
-def read_chunks(path: Path) -> Iterable[bytes]:
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            yield chunk

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -42,6 +42,7 @@ from service.archive.fixity import (
 from service.archive.port import ArchiveStore, StagedPut, StoredObject
 from service.archive.retention import Period
 from service.domain.errors import AlreadyExists, FixityMismatch, ObjectMissing
+from service.domain.time import SHANGHAI, utcnow
 
 MANIFEST = "manifest-sha256.txt"
 TAG_MANIFEST = "tagmanifest-sha256.txt"
@@ -49,7 +50,6 @@ BAGIT = "bagit.txt"
 BAG_INFO = "bag-info.txt"
 METADATA = "metadata.json"
 SOFTWARE_AGENT = f"disclosure-service/{__version__}"
-CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 TAG_WRITERS = 8
 MAX_NAME_BYTES = 200  # below NAME_MAX (255), leaving room for the store's own needs
 
@@ -211,14 +211,10 @@ class WritableStream(Protocol):
     def flush(self) -> None: ...
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Packages:
     """Writes, reads, verifies and exports packages in one `ArchiveStore`."""
 
-    def __init__(self, store: ArchiveStore, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, store: ArchiveStore, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._store = store
         self._clock = clock
         # The small files of a package go out beside its payload (whose own writes the
@@ -339,7 +335,7 @@ class Packages:
     ) -> bytes:
         source = {k: v for k, v in extra.items() if k == "Source-Organization"}
         computed = {
-            "Bagging-Date": self._clock().astimezone(CHINA_TIME).date().isoformat(),
+            "Bagging-Date": self._clock().astimezone(SHANGHAI).date().isoformat(),
             "Bag-Software-Agent": SOFTWARE_AGENT,
             "Payload-Oxum": f"{sum(sizes)}.{len(sizes)}",
         }
@@ -527,7 +523,7 @@ class Packages:
         return digest.hexdigest()
 
     def _zip_info(self, name: str, size: int) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, self._clock().astimezone(CHINA_TIME).timetuple()[:6])
+        info = zipfile.ZipInfo(name, self._clock().astimezone(SHANGHAI).timetuple()[:6])
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
         info.file_size = size  # lets zipfile choose ZIP64 for entries over 2 GiB

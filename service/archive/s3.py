@@ -80,7 +80,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
@@ -94,6 +94,7 @@ from service.archive.fixity import CHUNK_SIZE, hash_stream, iter_chunks
 from service.archive.port import MAX_KEY_BYTES, ArchiveStore, StagedPut, StoredObject, check_key
 from service.archive.retention import Lock, Period, RetentionPolicy
 from service.domain.errors import AlreadyExists, ArchiveUnavailable, FixityMismatch, ObjectMissing
+from service.domain.time import utcnow
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -189,10 +190,6 @@ class _BucketMode:
         return self.versioning is not None
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class S3Store(ArchiveStore):
     def __init__(
         self,
@@ -201,7 +198,7 @@ class S3Store(ArchiveStore):
         config: S3Config | None = None,
         *,
         client: Any = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._bucket = bucket
         self._prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""

@@ -45,7 +45,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
@@ -62,6 +61,7 @@ from service.delivery.quick_retry import (
     quick_retry,
     truncate,
 )
+from service.domain.time import utcnow
 
 MiB = 1024 * 1024
 MAX_FILE_BYTES = 20 * MiB
@@ -555,7 +555,7 @@ def _envelope(response: httpx.Response) -> _Envelope:
     if status == 413:
         raise Permanent("too_large", _text(response), http_status=status)
     if status == 429:  # not in the contract, but a gateway may say it
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), _utc_now)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), utcnow)
         raise Transient("http_429", _text(response), http_status=status, retry_after=retry_after)
     if status >= 500 or status == 408:
         raise Transient(f"http_{status}", _text(response), http_status=status)
@@ -642,10 +642,6 @@ def _peek_code(response: httpx.Response) -> int | None:
 def _text(response: httpx.Response) -> str:
     # A gateway's error page can be kilobytes of HTML: its start says all there is to say.
     return truncate(response.text.strip()) or response.reason_phrase
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _ms(started: float) -> int:

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
@@ -50,6 +50,7 @@ from service.delivery.quick_retry import (
     quick_retry,
     truncate,
 )
+from service.domain.time import SHANGHAI
 
 DEFAULT_CHANNELS: Mapping[str, str] = MappingProxyType(
     {
@@ -67,7 +68,6 @@ ATTACHMENT_KINDS = frozenset({"pdf", "ofd", "docx", "doc", "xlsx", "xls", "jpg",
 
 # China has had no daylight saving since 1991, so a fixed offset is exact and needs no tzdata
 # (which slim container images lack).
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 Log = Any  # a structlog bound logger (structlog.get_logger() is typed Any)
 

@@ -49,7 +49,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -59,6 +59,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
+from service.domain.time import SHANGHAI
 from service.simulators import RunningSimulator, run_in_thread
 from service.simulators.faults import (
     HTTP_FAULTS,
@@ -74,7 +75,6 @@ from service.simulators.faults import (
 )
 
 MiB = 1024 * 1024
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 REPORTS_PATH = "/openapi/v1/reports"
 MAX_REQUEST_ID_CHARS = 64
 NONCE = re.compile(r"[A-Za-z0-9]{16,64}")

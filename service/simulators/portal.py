@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -37,6 +37,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
+from service.domain.time import SHANGHAI
 from service.simulators import RunningSimulator, run_in_thread
 from service.simulators.faults import (
     FAULT_KINDS,
@@ -51,7 +52,6 @@ from service.simulators.faults import (
 
 MiB = 1024 * 1024
 DEFAULT_CHANNEL_CODES = ("fzzfjs", "zfxxgknb", "ldxx", "jgzn", "czyjs", "zdmsxx")
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 MAX_KEY_CHARS = 128
 MAX_SUMMARY_CHARS = 500
 

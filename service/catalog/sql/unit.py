@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
@@ -15,12 +15,9 @@ from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord, V
 from service.catalog.sql.tables import AttemptRow, AuditRow, DeliveryRow, VersionRow
 from service.domain.errors import Unavailable
 from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus
+from service.domain.time import utcnow
 
 R = TypeVar("R")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UnitOfWork:
