@@ -1,4 +1,6 @@
-"""The worker against a real catalog and archive, with fake destinations (our own port)."""
+"""The worker as a use case, on the fakes of its ports: the catalog in memory, the
+archive in memory, scripted destinations. No database: the catalog's SQL keeps the
+same contract (tests/integration/test_catalog.py)."""
 
 from __future__ import annotations
 
@@ -17,13 +19,23 @@ from service.domain.filing import Category, Destination
 from service.domain.metadata import FilingMetadata
 from service.ingest import Ingest, Origin, submit_filing
 from service.uploads import spool
-from tests.fakes import InMemoryStore, ScriptedPortal
+from tests.fakes import InMemoryStore, MemoryCatalog, ScriptedPortal
 from tests.support.bodies import sample_metadata
 from tests.support.checks import checks_for, in_process_reader
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def catalog(clock: FakeClock) -> MemoryCatalog:
+    return MemoryCatalog(clock=clock)
 
 
 @pytest.fixture
