@@ -31,7 +31,7 @@ from typing import Any
 
 from service.archive.fixity import hash_stream
 from service.archive.port import ArchiveStore
-from service.catalog.ports import Catalog, Restore
+from service.catalog.ports import AuditLog, Restore
 from service.catalog.records import AuditEntry, AuditEvent
 from service.domain.errors import AlreadyExists, Conflict, DamagedArchive, InvalidInput
 from service.domain.time import SHANGHAI
@@ -137,7 +137,7 @@ def last_closed_day(now: datetime, settle: timedelta = SETTLE) -> date:
 
 def export_audit_day(
     restore: Restore,
-    catalog: Catalog,
+    catalog: AuditLog,
     store: ArchiveStore,
     day: date,
     *,
@@ -187,7 +187,7 @@ def export_audit_day(
 
 def export_pending_days(
     restore: Restore,
-    catalog: Catalog,
+    catalog: AuditLog,
     store: ArchiveStore,
     *,
     now: datetime,

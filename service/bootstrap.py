@@ -1,12 +1,26 @@
-"""The composition root: the one place that builds real clients from settings."""
+"""The composition root: the one place that builds the service's parts from settings
+and the only module that imports concrete adapters (an import-linter contract).
+
+    container = build_container(settings)      # catalog, archive, registry, ingest …
+    create_app(container.api())                # the API gets only what it uses
+    build_worker(container, adapters)          # the worker: the outbox, the archive, adapters
+    tick_jobs(container, adapters, worker)     # the periodic job's parts
+    with destinations(settings) as found:      # each destination's URL; in development a
+        adapters = build_adapters(container, found.urls)   # simulator for one without
+
+Destinations and categories come from their registries (service.destinations,
+service.categories); entry points and use cases see limits, routes and adapters,
+never the registries.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 import socket
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,30 +29,30 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import Engine
 
 from service.api.auth import TokenRegistry
+from service.api.services import ApiServices
 from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.archive.retention import RetentionPolicy
 from service.catalog.database import make_engine, make_sessions, migrate
-from service.catalog.ports import Catalog
+from service.catalog.ports import Catalog, Restore
 from service.catalog.sql import SqlCatalog
+from service.catalog.sql.restore import CatalogRestore
 from service.checking import Checks
-from service.delivery.legal_platform import (
-    AppCredentials,
-    LegalPlatformAdapter,
-    LegalPlatformConfig,
-)
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
-from service.delivery.portal import DEFAULT_CHANNELS, PortalAdapter, PortalConfig
 from service.delivery.worker import Worker, WorkerConfig
+from service.destinations import destination_specs, limits_by_destination
 from service.domain.access import ALL_BODIES, Principal, Role
+from service.domain.destinations import Capability
+from service.domain.filing import Destination
 from service.domain.org import OrgRegistry
 from service.domain.time import utcnow
 from service.ingest import Ingest
 from service.orgs import load_registry
 from service.reading import DocumentReader, PooledReader, ReadingBudget
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
+from service.tick import TickJobs
 from service.validation import ValidationRules, WorkingCalendar, load_holiday_overrides
 from service.validation.documents import DocumentLimits
 
@@ -52,9 +66,13 @@ class ConfigurationError(Exception):
 
 @dataclass
 class Container:
+    """What one process built from its settings, and closes when it stops. Entry points
+    are handed parts of it (`api()`, `build_worker`, `tick_jobs`), never all of it."""
+
     settings: Settings
     engine: Engine
     catalog: Catalog
+    restore: Restore
     store: ArchiveStore
     packages: Packages
     registry: OrgRegistry
@@ -62,6 +80,17 @@ class Container:
     demo_token: str | None
     ingest: Ingest
     clock: Callable[[], datetime]
+
+    def api(self) -> ApiServices:
+        return ApiServices(
+            ingest=self.ingest,
+            catalog=self.catalog,
+            packages=self.packages,
+            store=self.store,
+            tokens=self.tokens,
+            max_upload_bytes=self.settings.max_upload_bytes,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
         self.ingest.checks.reader.close()
@@ -160,6 +189,7 @@ def build_checks(settings: Settings, registry: OrgRegistry, reader: DocumentRead
         rules=validation_rules(settings),
         reader=reader,
         require_registered_body=settings.env is Env.PRODUCTION,
+        limits=limits_by_destination(),
     )
 
 
@@ -187,70 +217,55 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     url = settings.resolved_database_url
     migrate(url)
     engine = make_engine(url)
-    catalog = SqlCatalog(make_sessions(engine), clock=clock)
+    sessions = make_sessions(engine)
+    catalog = SqlCatalog(sessions, clock=clock)
     store = build_store(settings.resolved_archive_url, settings)
     packages = Packages(store, clock=clock)
     registry = load_registry(settings.orgs_file)
     tokens, demo = build_tokens(settings)
     checks = build_checks(settings, registry, document_reader(settings))
     ingest = Ingest(catalog=catalog, packages=packages, checks=checks, clock=clock)
+    restore = CatalogRestore(sessions, clock=clock)
     return Container(
-        settings, engine, catalog, store, packages, registry, tokens, demo, ingest, clock
+        settings, engine, catalog, restore, store, packages, registry, tokens, demo, ingest, clock
     )
 
 
 @dataclass(frozen=True)
-class DestinationUrls:
-    """Where each destination is; None for one that no route uses."""
+class Found:
+    """Each destination's URL (None: no route goes there, so no adapter), and which of
+    them are simulators this process started."""
 
-    portal: str | None
-    legal_platform: str | None
+    urls: dict[Destination, str | None]
+    simulated: list[Destination] = field(default_factory=list)
 
 
-def legal_platform_config(
-    settings: Settings, url: str, registry: OrgRegistry
-) -> LegalPlatformConfig:
-    return LegalPlatformConfig(
-        base_url=url,
-        app_key=settings.legal_platform_app_key,
-        app_secret=settings.legal_platform_app_secret.get_secret_value(),
-        body_credentials={
-            body.org_code: AppCredentials(
-                body.legal_platform_app_key, body.legal_platform_app_secret
-            )
-            for body in registry.bodies.values()
-            if body.legal_platform_app_key and body.legal_platform_app_secret
-        },
-        timeout_s=settings.legal_platform_timeout_s,
-        quick_tries=settings.quick_tries,
-        backoff_initial_s=settings.backoff_initial_s,
-        backoff_max_s=settings.backoff_max_s,
-    )
+@contextmanager
+def destinations(settings: Settings) -> Iterator[Found]:
+    """The destinations' URLs; in development a simulator for each one without a URL,
+    running in this process until the block ends."""
+    with ExitStack() as stack:
+        found = Found({})
+        for spec in destination_specs():
+            url = spec.url(settings)
+            if not url and settings.routes_to(spec.destination):
+                if settings.env is not Env.DEVELOPMENT or spec.simulator is None:
+                    raise ConfigurationError(f"no URL for {spec.destination} (DISCLOSURE_…_URL)")
+                url = str(stack.enter_context(spec.simulator(settings)).url)
+                found.simulated.append(spec.destination)
+            found.urls[spec.destination] = url or None
+        yield found
 
 
 def build_adapters(
-    settings: Settings, urls: DestinationUrls, registry: OrgRegistry
+    container: Container, urls: dict[Destination, str | None]
 ) -> dict[str, DestinationAdapter]:
-    """An adapter for each destination that has a URL (a destination no route uses has none)."""
-    adapters: dict[str, DestinationAdapter] = {}
-    if urls.portal is not None:
-        adapters["portal"] = PortalAdapter(
-            PortalConfig(
-                base_url=urls.portal,
-                client_id=settings.portal_client_id,
-                client_secret=settings.portal_client_secret.get_secret_value(),
-                channels={**DEFAULT_CHANNELS, **settings.portal_channels},
-                timeout_s=settings.portal_timeout_s,
-                quick_tries=settings.quick_tries,
-                backoff_initial_s=settings.backoff_initial_s,
-                backoff_max_s=settings.backoff_max_s,
-            )
-        )
-    if urls.legal_platform is not None:
-        adapters["legal_platform"] = LegalPlatformAdapter(
-            legal_platform_config(settings, urls.legal_platform, registry)
-        )
-    return adapters
+    """An adapter for each destination that has a URL."""
+    return {
+        spec.destination.value: spec.build(container.settings, url, container.registry)
+        for spec in destination_specs()
+        if (url := urls.get(spec.destination))
+    }
 
 
 def worker_id() -> str:
@@ -273,4 +288,21 @@ def build_worker(container: Container, adapters: dict[str, DestinationAdapter]) 
         config=config,
         clock=container.clock,
         reader=container.ingest.checks.reader,
+    )
+
+
+def tick_jobs(
+    container: Container, adapters: dict[str, DestinationAdapter], worker: Worker | None
+) -> TickJobs:
+    s = container.settings
+    return TickJobs(
+        catalog=container.catalog,
+        packages=container.packages,
+        store=container.store,
+        restore=container.restore,
+        worker=worker,
+        reviewing=[a for a in adapters.values() if Capability.REVIEWS in a.capabilities],  # type: ignore[misc]
+        review_interval=timedelta(seconds=s.review_poll_interval_s),
+        fixity_sample=s.fixity_sample_per_tick,
+        clock=container.clock,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from service.domain.access import Principal, Role
-from service.domain.destinations import LIMITS, check_destination
+from service.domain.destinations import DestinationLimits, check_destination
 from service.domain.errors import Rejected
 from service.domain.filing import Category, Destination
 from service.domain.findings import Finding, has_errors, warning
@@ -43,6 +43,7 @@ class Checks:
     rules: ValidationRules
     reader: DocumentReader
     require_registered_body: bool
+    limits: Mapping[Destination, DestinationLimits]  # what each destination can take
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def check_submission(
     )
     findings += result.findings
     for destination in routes:
-        findings += check_destination(document.kind, upload.size, LIMITS[destination])
+        findings += check_destination(document.kind, upload.size, checks.limits[destination])
     findings, waivers = apply_waivers(
         findings,
         metadata.waivers,

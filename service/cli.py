@@ -356,13 +356,6 @@ def audit(
     raise typer.Exit(1 if failed else 0)
 
 
-def _restore(container: Any) -> Any:
-    from service.catalog.database import make_sessions
-    from service.catalog.sql.restore import CatalogRestore
-
-    return CatalogRestore(make_sessions(container.engine), clock=container.clock)
-
-
 @app.command()
 def reconcile(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 output JSON")] = False,
@@ -382,7 +375,7 @@ def reconcile(
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("核对归档包 checking packages", total=None)
         result = run_reconcile(
-            _restore(container),
+            container.restore,
             container.packages,
             now=container.clock(),
             stuck_after=timedelta(minutes=stuck_after),
@@ -424,7 +417,7 @@ def rebuild_catalog(
         with Progress(console=err_console, transient=True) as progress:
             task = progress.add_task("从归档重建目录 rebuilding from the archive", total=None)
             report = run_rebuild(
-                _restore(container),
+                container.restore,
                 container.store,
                 container.packages,
                 now=container.clock(),
@@ -475,7 +468,7 @@ def export_audit(
     except ValueError as exc:
         raise _fail("日期格式应为 YYYY-MM-DD", f"Not a date (YYYY-MM-DD): {day}") from exc
     container = _container()
-    restore, now = _restore(container), container.clock()
+    restore, now = container.restore, container.clock()
     try:
         if on is None:
             exports = export_pending_days(restore, container.catalog, container.store, now=now)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
 from types import FrameType
 from typing import Any
 
@@ -20,14 +18,16 @@ from service.api.app import create_app
 from service.bootstrap import (
     ConfigurationError,
     Container,
-    DestinationUrls,
+    Found,
     build_adapters,
     build_container,
     build_worker,
+    destinations,
+    tick_jobs,
 )
-from service.domain.filing import Destination
+from service.delivery.port import DestinationAdapter
 from service.orgs import RegistryError
-from service.settings import Env, Settings
+from service.settings import Settings
 
 log = structlog.get_logger()
 
@@ -40,67 +40,6 @@ def _container(settings: Settings, console: Console) -> Container:
         raise SystemExit(2) from exc
 
 
-@contextmanager
-def destinations(settings: Settings) -> Iterator[tuple[DestinationUrls, list[str]]]:
-    """The destinations' URLs; in development, a simulator for each one without a URL,
-    running in this process until the block ends. Yields the URLs and which are simulated."""
-    with ExitStack() as stack:
-        simulated: list[str] = []
-
-        def resolve(name: str, url: str | None, start: Callable[[], Any]) -> str | None:
-            if url:
-                return url
-            if not settings.routes_to(Destination(name)):
-                return None  # nothing is ever delivered there: no simulator, no adapter
-            if settings.env is not Env.DEVELOPMENT:  # production_problems() refused this already
-                raise ConfigurationError(f"no URL for {name} in production")
-            running = stack.enter_context(start())
-            simulated.append(name)
-            return str(running.url)
-
-        yield (
-            DestinationUrls(
-                portal=resolve("portal", settings.portal_url, lambda: _portal_simulator(settings)),
-                legal_platform=resolve(
-                    "legal_platform",
-                    settings.legal_platform_url,
-                    lambda: _legal_simulator(settings),
-                ),
-            ),
-            simulated,
-        )
-
-
-def _portal_simulator(settings: Settings) -> Any:
-    from service.simulators.portal import SimulatorConfig, start_in_thread
-
-    return start_in_thread(
-        "127.0.0.1",
-        0,
-        SimulatorConfig(
-            client_id=settings.portal_client_id,
-            client_secret=settings.portal_client_secret.get_secret_value(),
-        ),
-    )
-
-
-def _legal_simulator(settings: Settings) -> Any:
-    from service.simulators.legal_platform import SimulatorConfig, start_in_thread
-
-    # In the demo a reviewer accepts each report a minute after it arrives.
-    return start_in_thread(
-        "127.0.0.1",
-        0,
-        SimulatorConfig(
-            apps={
-                settings.legal_platform_app_key: settings.legal_platform_app_secret.get_secret_value()
-            },
-            review_after_s=60.0,
-            review_decision="ACCEPTED",
-        ),
-    )
-
-
 def _stop_on_signals(stop: threading.Event) -> None:
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping", signal=signal.Signals(signum).name)
@@ -110,13 +49,15 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, _stop)
 
 
-def _tick_loop(container: Container, adapters: Any, stop: threading.Event) -> None:
+def _tick_loop(
+    container: Container, adapters: dict[str, DestinationAdapter], stop: threading.Event
+) -> None:
     from service.tick import run_tick
 
-    interval = container.settings.tick_interval_s
-    while not stop.wait(interval):
+    jobs = tick_jobs(container, adapters, worker=None)
+    while not stop.wait(container.settings.tick_interval_s):
         try:
-            run_tick(container, adapters, worker=None)
+            run_tick(jobs)
         except Exception:  # one failed tick must not end the loop; the next one retries
             log.exception("tick_failed")
 
@@ -125,8 +66,8 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
     container = _container(settings, console)
     stop = threading.Event()
     threads: list[threading.Thread] = []
-    with destinations(settings) as (urls, simulated):
-        adapters = build_adapters(settings, urls, container.registry)
+    with destinations(settings) as found:
+        adapters = build_adapters(container, found.urls)
         if settings.serve_worker:
             worker = build_worker(container, adapters)
             threads.append(threading.Thread(target=worker.run, args=(stop,), name="worker"))
@@ -138,10 +79,10 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
             )
         for thread in threads:
             thread.start()
-        _banner(console, container, host, port, urls, simulated)
+        _banner(console, container, host, port, found)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(container), host=host, port=port, log_config=None, access_log=False
+                create_app(container.api()), host=host, port=port, log_config=None, access_log=False
             )
         )
         try:
@@ -157,8 +98,8 @@ def run_worker(settings: Settings) -> None:
     container = _container(settings, Console(stderr=True))
     stop = threading.Event()
     _stop_on_signals(stop)
-    with destinations(settings) as (urls, _):
-        worker = build_worker(container, build_adapters(settings, urls, container.registry))
+    with destinations(settings) as found:
+        worker = build_worker(container, build_adapters(container, found.urls))
         try:
             worker.run(stop)
         finally:
@@ -169,35 +110,25 @@ def run_tick_once(settings: Settings, console: Console) -> Any:
     from service.tick import run_tick
 
     container = _container(settings, console)
-    with destinations(settings) as (urls, _):
-        adapters = build_adapters(settings, urls, container.registry)
+    with destinations(settings) as found:
+        adapters = build_adapters(container, found.urls)
         try:
-            return run_tick(container, adapters, build_worker(container, adapters))
+            return run_tick(tick_jobs(container, adapters, build_worker(container, adapters)))
         finally:
             container.close()
 
 
-def _banner(
-    console: Console,
-    container: Container,
-    host: str,
-    port: int,
-    urls: DestinationUrls,
-    simulated: list[str],
-) -> None:
+def _banner(console: Console, container: Container, host: str, port: int, found: Found) -> None:
     base = f"http://{host}:{port}"
     console.print(
         f"[bold]政府信息公开报送服务 Disclosure service[/bold] {base}  (环境 env: {container.settings.env.value})"
     )
     console.print(f"  API 文档 docs: {base}/docs")
-    for name, label, url in (
-        ("portal", "门户网站 portal", urls.portal),
-        ("legal_platform", "法律顾问平台 legal platform", urls.legal_platform),
-    ):
+    for destination, url in found.urls.items():
         if url is None:
             continue
-        note = "  [yellow](模拟器 simulator)[/yellow]" if name in simulated else ""
-        console.print(f"  {label}: {url}{note}")
+        note = "  [yellow](模拟器 simulator)[/yellow]" if destination in found.simulated else ""
+        console.print(f"  {destination.label_zh} {destination.value}: {url}{note}")
     console.print(f"  归档 archive: {container.store.describe()}")
     if container.demo_token:
         console.print(

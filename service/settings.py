@@ -167,20 +167,14 @@ class Settings(BaseSettings):
         """Why this configuration must not start in production (empty when it may)."""
         if self.env is not Env.PRODUCTION:
             return []
-        problems = []
-        if not self.portal_url:
-            problems.append(
-                "DISCLOSURE_PORTAL_URL is not set (the simulator runs only in development)"
-            )
-        if self.portal_client_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-            problems.append("DISCLOSURE_PORTAL_CLIENT_SECRET is empty or a placeholder")
-        if self.routes_to(Destination.LEGAL_PLATFORM):
-            if not self.legal_platform_url:
-                problems.append(
-                    "DISCLOSURE_LEGAL_PLATFORM_URL is not set (the simulator runs only in development)"
-                )
-            if self.legal_platform_app_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-                problems.append("DISCLOSURE_LEGAL_PLATFORM_APP_SECRET is empty or a placeholder")
+        from service.destinations import destination_specs  # the registry imports the adapters
+
+        problems = [
+            problem
+            for spec in destination_specs()
+            if spec.destination is Destination.PORTAL or self.routes_to(spec.destination)
+            for problem in spec.problems(self)
+        ]
         if self.demo_token is not None:
             problems.append("DISCLOSURE_DEMO_TOKEN is set; demo tokens are for development only")
         for grant in self.tokens:

@@ -5,23 +5,43 @@ log to the archive."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
+from service.archive.packages import Packages
+from service.archive.port import ArchiveStore
 from service.audit_export import export_pending_days
-from service.bootstrap import Container
-from service.catalog.database import make_sessions
-from service.catalog.sql.restore import CatalogRestore
-from service.delivery.port import DestinationAdapter
-from service.delivery.reviews import ReviewRound, ReviewSource, poll_reviews
+from service.catalog.ports import AuditLog, Filings, Fixity, Restore, Reviews
+from service.delivery.port import ReviewingAdapter
+from service.delivery.reviews import ReviewRound, poll_reviews
 from service.delivery.worker import Worker
 from service.verification import AuditPlan, audit_versions, plan_versions
 
 log = structlog.get_logger()
 MAX_DRAIN_ROUNDS = 100  # a tick is bounded; what is left waits for the next one
+
+
+class TickCatalog(Reviews, Fixity, AuditLog, Filings, Protocol):
+    """What the periodic job asks of the catalog."""
+
+
+@dataclass(frozen=True)
+class TickJobs:
+    """The parts the periodic job uses, handed over by the composition root."""
+
+    catalog: TickCatalog
+    packages: Packages
+    store: ArchiveStore
+    restore: Restore
+    worker: Worker | None  # None inside `serve`, whose own worker drains the outbox
+    reviewing: Sequence[ReviewingAdapter]  # the destinations whose reviews are polled
+    review_interval: timedelta
+    fixity_sample: int
+    clock: Callable[[], datetime]
 
 
 @dataclass
@@ -34,25 +54,16 @@ class TickReport:
     audit_days_exported: int = 0
 
 
-def run_tick(
-    container: Container,
-    adapters: Mapping[str, DestinationAdapter],
-    worker: Worker | None,
-) -> TickReport:
+def run_tick(jobs: TickJobs) -> TickReport:
     report = TickReport()
-    if worker is not None:
-        _drain(worker, report)
-    legal = adapters.get("legal_platform")
-    if legal is not None:
-        report.reviews = poll_reviews(
-            container.catalog,
-            container.packages,
-            _as_review_source(legal),
-            clock=container.clock,
-            interval=timedelta(seconds=container.settings.review_poll_interval_s),
+    if jobs.worker is not None:
+        _drain(jobs.worker, report)
+    for adapter in jobs.reviewing:
+        report.reviews += poll_reviews(
+            jobs.catalog, jobs.packages, adapter, clock=jobs.clock, interval=jobs.review_interval
         )
-    _fixity_sample(container, report)
-    report.audit_days_exported = _export_audit_log(container)
+    _fixity_sample(jobs, report)
+    report.audit_days_exported = _export_audit_log(jobs)
     log.info(
         "tick",
         attempts=report.attempts,
@@ -65,11 +76,10 @@ def run_tick(
     return report
 
 
-def _export_audit_log(container: Container) -> int:
+def _export_audit_log(jobs: TickJobs) -> int:
     """Every closed day's audit events, as write-once JSON Lines in the archive (invariant 8)."""
-    restore = CatalogRestore(make_sessions(container.engine), clock=container.clock)
     exports = export_pending_days(
-        restore, container.catalog, container.store, now=container.clock(), actor="tick"
+        jobs.restore, jobs.catalog, jobs.store, now=jobs.clock(), actor="tick"
     )
     return sum(e.created for e in exports)
 
@@ -83,23 +93,12 @@ def _drain(worker: Worker, report: TickReport) -> None:
         report.attempts += claimed
 
 
-def _as_review_source(adapter: DestinationAdapter) -> ReviewSource:
-    if not hasattr(adapter, "poll_review"):
-        raise TypeError(f"{adapter.destination} cannot report reviews")
-    return adapter  # type: ignore[return-value]
-
-
-def _fixity_sample(container: Container, report: TickReport) -> None:
-    size = container.settings.fixity_sample_per_tick
-    if size <= 0:
+def _fixity_sample(jobs: TickJobs, report: TickReport) -> None:
+    if jobs.fixity_sample <= 0:
         return
-    versions = plan_versions(container.catalog, AuditPlan(sample=size))
+    versions = plan_versions(jobs.catalog, AuditPlan(sample=jobs.fixity_sample))
     for result in audit_versions(
-        container.catalog,
-        container.packages,
-        versions,
-        checked_by="audit:tick",
-        clock=container.clock,
+        jobs.catalog, jobs.packages, versions, checked_by="audit:tick", clock=jobs.clock
     ):
         report.fixity_checked += 1
         report.fixity_damaged += not result.ok

@@ -14,7 +14,7 @@ from typing import Any
 
 from service.archive.fixity import FixityReport
 from service.archive.packages import Packages
-from service.catalog.ports import Catalog
+from service.catalog.ports import FixityCatalog
 from service.catalog.records import AuditEvent, FilingRecord, FixityCheck, VersionRecord
 from service.domain.errors import NotFound
 from service.domain.filing import VersionStatus
@@ -77,7 +77,9 @@ def check_version(
     )
 
 
-def record(catalog: Catalog, result: VersionFixity, *, checked_by: str, now: datetime) -> None:
+def record(
+    catalog: FixityCatalog, result: VersionFixity, *, checked_by: str, now: datetime
+) -> None:
     check = FixityCheck(result.filing_id, result.version, now, checked_by, result.ok, result.report)
     event = AuditEvent(
         actor=checked_by,
@@ -90,7 +92,7 @@ def record(catalog: Catalog, result: VersionFixity, *, checked_by: str, now: dat
 
 
 def verify_filing(
-    catalog: Catalog, packages: Packages, filing_id: str, *, checked_by: str, now: datetime
+    catalog: FixityCatalog, packages: Packages, filing_id: str, *, checked_by: str, now: datetime
 ) -> list[VersionFixity]:
     """Re-hash every archived version of one filing from storage; record and return the results."""
     filing = catalog.get_filing(filing_id, with_attempts=False)
@@ -111,14 +113,14 @@ class AuditPlan:
     since: datetime | None = None
 
 
-def plan_versions(catalog: Catalog, plan: AuditPlan) -> list[VersionRecord]:
+def plan_versions(catalog: FixityCatalog, plan: AuditPlan) -> list[VersionRecord]:
     return catalog.versions_to_verify(
         not_verified_since=plan.since, limit=plan.sample, random_order=plan.sample is not None
     )
 
 
 def audit_versions(
-    catalog: Catalog,
+    catalog: FixityCatalog,
     packages: Packages,
     versions: Iterable[VersionRecord],
     *,

@@ -1,26 +1,24 @@
-"""Dependencies the routes declare: the container and the authenticated principal."""
+"""Dependencies the routes declare: the services and the authenticated principal."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.api.services import ApiServices
 from service.domain.access import Principal
 
-if TYPE_CHECKING:
-    from service.bootstrap import Container
 
-
-def get_container(request: Request) -> Container:
-    return request.app.state.container  # type: ignore[no-any-return]
+def get_services(request: Request) -> ApiServices:
+    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def get_principal(request: Request) -> Principal:
-    principal = get_container(request).tokens.authenticate(request.headers.get("authorization"))
+    principal = get_services(request).tokens.authenticate(request.headers.get("authorization"))
     request.scope.setdefault("state", {})["principal"] = principal.name
     return principal
 
 
-ContainerDep = Annotated["Container", Depends(get_container)]
+ServicesDep = Annotated[ApiServices, Depends(get_services)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from python_multipart.exceptions import MultipartParseError
 
-from service.api.deps import ContainerDep, PrincipalDep
+from service.api.deps import PrincipalDep, ServicesDep
 from service.api.multipart import OnFile, SubmissionBody, boundary_of
+from service.api.services import ApiServices
 from service.api.views import filing_view
-from service.bootstrap import Container
 from service.catalog.records import AuditEvent, FilingQuery
 from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound
@@ -113,13 +113,11 @@ def _submitted(submission: Submission) -> JSONResponse:
 
 
 @router.post("/filings", status_code=201, summary="提交报送 Submit a filing")
-async def submit(
-    request: Request, container: ContainerDep, principal: PrincipalDep
-) -> JSONResponse:
+async def submit(request: Request, services: ServicesDep, principal: PrincipalDep) -> JSONResponse:
     """Idempotency-Key (optional): the same key and body give the same filing (200, replayed).
     With `file_sha256` in the metadata part, sent before the file part, the file goes to
     the archive while it is received."""
-    return await _accept(request, container, principal, correcting=None)
+    return await _accept(request, services, principal, correcting=None)
 
 
 @router.post(
@@ -128,20 +126,20 @@ async def submit(
     summary="提交更正版本 Submit a corrected version",
 )
 async def correct(
-    filing_id: str, request: Request, container: ContainerDep, principal: PrincipalDep
+    filing_id: str, request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> JSONResponse:
     """As `POST /v1/filings`, for version n+1 of the filing."""
-    return await _accept(request, container, principal, correcting=filing_id)
+    return await _accept(request, services, principal, correcting=filing_id)
 
 
 async def _accept(
-    request: Request, container: Container, principal: Principal, correcting: str | None
+    request: Request, services: ApiServices, principal: Principal, correcting: str | None
 ) -> JSONResponse:
     key = _idempotency_key(request)
     length = request.headers.get("content-length", "")
     intake = await run_in_threadpool(
         lambda: begin_intake(
-            container.ingest,
+            services.ingest,
             principal,
             correcting=correcting,
             size_hint=int(length) if length.isdigit() else None,
@@ -149,7 +147,7 @@ async def _accept(
     )
     try:
         metadata, upload = await read_submission(
-            request, container.settings.max_upload_bytes, on_file=intake.on_file
+            request, services.max_upload_bytes, on_file=intake.on_file
         )
         try:
             submission = await run_in_threadpool(
@@ -164,13 +162,13 @@ async def _accept(
 
 @router.post("/validations", summary="仅校验，不归档 Validate without storing")
 async def validate(
-    request: Request, container: ContainerDep, principal: PrincipalDep
+    request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    metadata, upload = await read_submission(request, container.settings.max_upload_bytes)
+    metadata, upload = await read_submission(request, services.max_upload_bytes)
     try:
         principal.require_body(metadata.org_code)
         check = await run_in_threadpool(
-            lambda: check_filing(container.ingest, metadata, upload, principal=principal)
+            lambda: check_filing(services.ingest, metadata, upload, principal=principal)
         )
     finally:
         upload.path.unlink(missing_ok=True)
@@ -189,8 +187,8 @@ def _visible(principal: Principal, org_code: str) -> None:
 @router.get(
     "/filings/{filing_id}", summary="报送详情 A filing with its versions, deliveries and attempts"
 )
-def get_filing(filing_id: str, container: ContainerDep, principal: PrincipalDep) -> dict[str, Any]:
-    record = container.catalog.get_filing(filing_id)
+def get_filing(filing_id: str, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+    record = services.catalog.get_filing(filing_id)
     if record is None:
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
     _visible(principal, record.org_code)
@@ -199,7 +197,7 @@ def get_filing(filing_id: str, container: ContainerDep, principal: PrincipalDep)
 
 @router.get("/filings", summary="查询报送 Search filings")
 def list_filings(
-    container: ContainerDep,
+    services: ServicesDep,
     principal: PrincipalDep,
     org_code: str | None = None,
     category: Category | None = None,
@@ -221,7 +219,7 @@ def list_filings(
         limit=limit,
         offset=offset,
     )
-    return {"filings": [filing_view(f) for f in container.catalog.list_filings(query)]}
+    return {"filings": [filing_view(f) for f in services.catalog.list_filings(query)]}
 
 
 @router.post(
@@ -232,11 +230,11 @@ def retry_delivery(
     filing_id: str,
     destination: Destination,
     request: Request,
-    container: ContainerDep,
+    services: ServicesDep,
     principal: PrincipalDep,
 ) -> dict[str, Any]:
     principal.require_role(Role.OPERATOR, Role.ADMIN)
-    record = container.catalog.get_filing(filing_id, with_attempts=False)
+    record = services.catalog.get_filing(filing_id, with_attempts=False)
     if record is None:
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
     _visible(principal, record.org_code)
@@ -250,5 +248,5 @@ def retry_delivery(
         source=origin.source,
         request_id=origin.request_id,
     )
-    delivery = container.catalog.requeue_failed_delivery(filing_id, destination.value, event)
+    delivery = services.catalog.requeue_failed_delivery(filing_id, destination.value, event)
     return {"delivery_id": delivery.id, "version": delivery.version, "status": delivery.status}

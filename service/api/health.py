@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from service.api.deps import ContainerDep
+from service.api.deps import ServicesDep
 from service.domain.errors import ServiceError
 
 router = APIRouter(tags=["health"])
@@ -20,9 +20,9 @@ def healthz() -> dict[str, Any]:
 
 
 @router.get("/readyz")
-async def readyz(container: ContainerDep) -> JSONResponse:
+async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
-    for name, probe in (("catalog", container.catalog.ping), ("archive", container.store.check)):
+    for name, probe in (("catalog", services.catalog.ping), ("archive", services.store.check)):
         try:
             await run_in_threadpool(probe)
             checks[name] = "ok"

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from service.api.deps import ContainerDep, PrincipalDep
+from service.api.deps import PrincipalDep, ServicesDep
 from service.catalog.records import AuditEvent, FilingRecord
 from service.domain.access import Principal
 from service.domain.errors import DamagedArchive, FixityMismatch, NotFound
@@ -22,8 +22,8 @@ router = APIRouter(prefix="/v1", tags=["archive"])
 log = structlog.get_logger()
 
 
-def _visible_filing(container: Any, principal: Principal, filing_id: str) -> FilingRecord:
-    filing: FilingRecord | None = container.catalog.get_filing(filing_id, with_attempts=False)
+def _visible_filing(services: Any, principal: Principal, filing_id: str) -> FilingRecord:
+    filing: FilingRecord | None = services.catalog.get_filing(filing_id, with_attempts=False)
     if filing is None or not principal.may_act_for(filing.org_code):
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
     return filing
@@ -32,13 +32,13 @@ def _visible_filing(container: Any, principal: Principal, filing_id: str) -> Fil
 @router.get("/filings/{filing_id}/package", summary="下载归档包 Download a version's bag as a zip")
 async def download_package(
     filing_id: str,
-    container: ContainerDep,
+    services: ServicesDep,
     principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> FileResponse:
     """The BagIt bag of one version (the latest by default), receipts included as tag files.
     Every payload byte is re-hashed on the way; a mismatch refuses the download."""
-    filing = _visible_filing(container, principal, filing_id)
+    filing = _visible_filing(services, principal, filing_id)
     number = version or filing.latest_version
     chosen = next((v for v in filing.versions if v.version == number and v.status in LIVE), None)
     if chosen is None:
@@ -50,12 +50,12 @@ async def download_package(
     try:
         with os.fdopen(fd, "wb") as out:
             await run_in_threadpool(
-                container.packages.write_zip, chosen.package_prefix, out, bag_name=bag_name
+                services.packages.write_zip, chosen.package_prefix, out, bag_name=bag_name
             )
     except FixityMismatch as exc:
         os.unlink(path)
         log.error("download_refused_fixity", filing_id=filing.id, version=number, error=str(exc))
-        container.catalog.audit(
+        services.catalog.audit(
             AuditEvent(
                 actor=principal.name,
                 role=principal.role.value,
@@ -80,17 +80,15 @@ async def download_package(
 @router.post(
     "/filings/{filing_id}/verify", summary="固定性校验 Re-hash a filing's packages from storage"
 )
-async def verify(
-    filing_id: str, container: ContainerDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    filing = _visible_filing(container, principal, filing_id)
+async def verify(filing_id: str, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+    filing = _visible_filing(services, principal, filing_id)
     results = await run_in_threadpool(
         lambda: verify_filing(
-            container.catalog,
-            container.packages,
+            services.catalog,
+            services.packages,
             filing.id,
             checked_by=principal.name,
-            now=container.clock(),
+            now=services.clock(),
         )
     )
     return {

@@ -91,7 +91,7 @@ class RetentionPolicy:
 
     def period_for(self, key: str) -> Period:
         parts = key.split("/")
-        if len(parts) > 3 and parts[0] == "filings" and parts[2] in Category._value2member_map_:
+        if len(parts) > 3 and parts[0] == "filings" and parts[2] in Category:
             return self.periods.get(Category(parts[2]), self.default)
         return self.default
 

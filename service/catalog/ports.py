@@ -187,6 +187,18 @@ class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Protocol
     """All the ports: what the composition root builds and hands out in parts."""
 
 
+class DeliveryCatalog(Outbox, Filings, Protocol):
+    """What the delivery worker asks of the catalog."""
+
+
+class ReviewCatalog(Reviews, Filings, Protocol):
+    """What review polling asks of the catalog."""
+
+
+class FixityCatalog(Fixity, Filings, Protocol):
+    """What verifying and auditing the archive ask of the catalog."""
+
+
 class RestoreWriter(Protocol):
     def add_filing(self, filing: FilingRecord) -> None: ...
 

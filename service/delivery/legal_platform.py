@@ -52,7 +52,17 @@ from urllib.parse import quote
 import httpx
 import structlog
 
-from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome
+from service.delivery.port import (
+    Delivered,
+    DeliveryJob,
+    Failed,
+    Journal,
+    Outcome,
+    ReviewPoll,
+    ReviewStatus,
+    ReviewUnavailable,
+    UnknownReceipt,
+)
 from service.delivery.quick_retry import (
     Permanent,
     QuickRetryPolicy,
@@ -61,6 +71,7 @@ from service.delivery.quick_retry import (
     quick_retry,
     truncate,
 )
+from service.domain.destinations import Capability
 from service.domain.time import utcnow
 
 MiB = 1024 * 1024
@@ -125,48 +136,6 @@ class LegalPlatformConfig:
 
     def credentials_for(self, org_code: str) -> AppCredentials:
         return self.body_credentials.get(org_code) or AppCredentials(self.app_key, self.app_secret)
-
-
-# -- review results ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReviewStatus:
-    """Where the platform's review of a report stands."""
-
-    receipt_no: str
-    status: str  # RECEIVED | ACCEPTED | RETURNED
-    return_reason: str | None = None
-    updated_at: str | None = None
-
-    @property
-    def is_final(self) -> bool:
-        """ACCEPTED and RETURNED are final: stop polling that receipt."""
-        return self.status != "RECEIVED"
-
-
-@dataclass(frozen=True)
-class UnknownReceipt:
-    """40401: the platform knows no such receipt. Record it, stop polling, show it to people."""
-
-    receipt_no: str
-    message: str
-
-
-@dataclass(frozen=True)
-class ReviewUnavailable:
-    """The platform could not say this time. `permanent`: a configuration error (40101,
-    40301 …) no later poll fixes until the configuration changes; otherwise poll again,
-    not before `retry_after` seconds when given."""
-
-    code: str
-    message: str
-    http_status: int | None = None
-    retry_after: float | None = None
-    permanent: bool = False
-
-
-ReviewPoll = ReviewStatus | UnknownReceipt | ReviewUnavailable
 
 
 # -- request id, version, body ----------------------------------------------------------------
@@ -310,7 +279,8 @@ class _Envelope:
 
 class LegalPlatformAdapter:
     destination = "legal_platform"
-    uses_paragraphs = False  # the platform takes the file itself; the worker need not extract text
+    # the platform takes the file itself, and reviews it; no paragraphs to extract
+    capabilities = frozenset({Capability.REVIEWS})
 
     def __init__(
         self,

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
+from service.domain.destinations import Capability
+
 
 @dataclass(frozen=True)
 class ArchivedFile:
@@ -82,6 +84,60 @@ class Journal(Protocol):
 
 
 class DestinationAdapter(Protocol):
+    """One destination's client. `capabilities` says what it does besides delivering:
+    PARAGRAPHS (the worker reads the document's paragraphs for it), REVIEWS (it is a
+    ReviewingAdapter: the tick polls its review outcomes)."""
+
     destination: str
+    capabilities: frozenset[Capability]
 
     def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome: ...
+
+
+# -- reviews: what a destination that reviews what it receives answers a poll ----------------
+
+
+@dataclass(frozen=True)
+class ReviewStatus:
+    """Where the platform's review of a report stands."""
+
+    receipt_no: str
+    status: str  # RECEIVED | ACCEPTED | RETURNED
+    return_reason: str | None = None
+    updated_at: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """ACCEPTED and RETURNED are final: stop polling that receipt."""
+        return self.status != "RECEIVED"
+
+
+@dataclass(frozen=True)
+class UnknownReceipt:
+    """40401: the platform knows no such receipt. Record it, stop polling, show it to people."""
+
+    receipt_no: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ReviewUnavailable:
+    """The platform could not say this time. `permanent`: a configuration error (40101,
+    40301 …) no later poll fixes until the configuration changes; otherwise poll again,
+    not before `retry_after` seconds when given."""
+
+    code: str
+    message: str
+    http_status: int | None = None
+    retry_after: float | None = None
+    permanent: bool = False
+
+
+ReviewPoll = ReviewStatus | UnknownReceipt | ReviewUnavailable
+
+
+class ReviewingAdapter(DestinationAdapter, Protocol):
+    """A destination that reviews what it receives (Capability.REVIEWS): the tick polls
+    each delivered item's review until it is final."""
+
+    def poll_review(self, receipt_no: str, org_code: str) -> ReviewPoll: ...

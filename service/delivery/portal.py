@@ -50,6 +50,7 @@ from service.delivery.quick_retry import (
     quick_retry,
     truncate,
 )
+from service.domain.destinations import Capability
 from service.domain.time import SHANGHAI
 
 DEFAULT_CHANNELS: Mapping[str, str] = MappingProxyType(
@@ -169,6 +170,7 @@ class _Tokens:
 
 class PortalAdapter:
     destination = "portal"
+    capabilities = frozenset({Capability.PARAGRAPHS})  # an article body from the paragraphs
 
     def __init__(
         self,

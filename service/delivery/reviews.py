@@ -1,21 +1,22 @@
-"""Following the legal platform's review of delivered reports: RECEIVED → ACCEPTED or
-RETURNED. A final outcome is archived as its own write-once receipt beside the package,
-recorded in the catalog and audited; a RETURNED report shows as needing correction."""
+"""Following a destination's review of what it received (the legal platform reviews each
+report): RECEIVED → ACCEPTED or RETURNED. A final outcome is archived as its own
+write-once receipt beside the package, recorded in the catalog and audited; a RETURNED
+report shows as needing correction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import structlog
 
 from service.archive.packages import Packages
 from service.archive.retention import filing_period
-from service.catalog.ports import Catalog
+from service.catalog.ports import ReviewCatalog
 from service.catalog.records import AuditEvent, DeliveryRecord
-from service.delivery.legal_platform import (
+from service.delivery.port import (
+    ReviewingAdapter,
     ReviewPoll,
     ReviewStatus,
     ReviewUnavailable,
@@ -28,10 +29,6 @@ log = structlog.get_logger()
 REVIEW_RECEIPT_SEQ = 2  # seq 1 is the delivery receipt (service.delivery.worker)
 
 
-class ReviewSource(Protocol):
-    def poll_review(self, receipt_no: str, org_code: str) -> ReviewPoll: ...
-
-
 @dataclass
 class ReviewRound:
     polled: int = 0
@@ -40,11 +37,14 @@ class ReviewRound:
     unknown: int = 0
     unavailable: int = 0
 
+    def __add__(self, other: ReviewRound) -> ReviewRound:
+        return ReviewRound(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
 
 def poll_reviews(
-    catalog: Catalog,
+    catalog: ReviewCatalog,
     packages: Packages,
-    platform: ReviewSource,
+    platform: ReviewingAdapter,
     *,
     clock: Callable[[], datetime],
     interval: timedelta,
@@ -53,7 +53,7 @@ def poll_reviews(
     """Poll each delivered report not polled within `interval`; record what changed."""
     round_ = ReviewRound()
     due = catalog.deliveries_awaiting_review(
-        "legal_platform", checked_before=clock() - interval, limit=limit
+        platform.destination, checked_before=clock() - interval, limit=limit
     )
     for delivery in due:
         receipt_no = (delivery.receipt or {}).get("receipt_no")
@@ -71,14 +71,14 @@ def poll_reviews(
     return round_
 
 
-def _org(catalog: Catalog, delivery: DeliveryRecord) -> str:
+def _org(catalog: ReviewCatalog, delivery: DeliveryRecord) -> str:
     version = catalog.get_version(delivery.filing_id, delivery.version)
     assert version is not None
     return str(version.metadata["org_code"])
 
 
 def _settle(
-    catalog: Catalog,
+    catalog: ReviewCatalog,
     packages: Packages,
     delivery: DeliveryRecord,
     poll: ReviewPoll,
@@ -111,7 +111,7 @@ def _settle(
             actor="tick",
             role="system",
             action=f"review.{status.lower()}",
-            subject=f"{delivery.filing_id}/v{delivery.version}/legal_platform",
+            subject=f"{delivery.filing_id}/v{delivery.version}/{delivery.destination}",
             detail={"receipt_no": poll.receipt_no, "reason": reason},
         ),
     )
@@ -123,7 +123,7 @@ def _settle(
 
 def _archive(
     packages: Packages,
-    catalog: Catalog,
+    catalog: ReviewCatalog,
     delivery: DeliveryRecord,
     poll: ReviewStatus | UnknownReceipt,
     clock: Callable[[], datetime],
@@ -131,7 +131,7 @@ def _archive(
     version = catalog.get_version(delivery.filing_id, delivery.version)
     assert version is not None
     document = {
-        "destination": "legal_platform",
+        "destination": delivery.destination,
         "filing_id": delivery.filing_id,
         "version": delivery.version,
         "kind": "review",
@@ -154,13 +154,13 @@ def _archive(
     try:
         stored = packages.put_receipt(
             version.package_prefix,
-            "legal_platform",
+            delivery.destination,
             document,
             seq=REVIEW_RECEIPT_SEQ,
             retention=filing_period(version.metadata),
         )
     except AlreadyExists:
         stored = packages.existing_receipt(
-            version.package_prefix, "legal_platform", seq=REVIEW_RECEIPT_SEQ
+            version.package_prefix, delivery.destination, seq=REVIEW_RECEIPT_SEQ
         )
     return stored.key, stored.sha256

@@ -24,7 +24,7 @@ import structlog
 
 from service.archive.packages import Packages
 from service.archive.retention import filing_period
-from service.catalog.ports import Catalog
+from service.catalog.ports import DeliveryCatalog
 from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord, VersionRecord
 from service.delivery.policy import Action, Decision, RetryPolicy, decide
 from service.delivery.port import (
@@ -36,6 +36,7 @@ from service.delivery.port import (
     Outcome,
     RetryLater,
 )
+from service.domain.destinations import Capability
 from service.domain.errors import (
     AlreadyExists,
     ArchiveError,
@@ -70,7 +71,9 @@ class _Journal:
     `LeaseLost` when the lease has gone, so no call follows that the new owner might repeat
     with a different body."""
 
-    def __init__(self, catalog: Catalog, delivery: DeliveryRecord, renew: timedelta) -> None:
+    def __init__(
+        self, catalog: DeliveryCatalog, delivery: DeliveryRecord, renew: timedelta
+    ) -> None:
         assert delivery.lease_owner is not None, "a delivery is journaled only under a claim"
         self._catalog = catalog
         self._delivery_id = delivery.id
@@ -90,7 +93,7 @@ class Worker:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: DeliveryCatalog,
         packages: Packages,
         adapters: Mapping[str, DestinationAdapter],
         config: WorkerConfig,
@@ -239,7 +242,7 @@ class Worker:
     ) -> DeliveryJob:
         paragraphs: tuple[str, ...] = ()
         adapter = self._adapters[delivery.destination]
-        if getattr(adapter, "uses_paragraphs", True) and "article_body" not in state:
+        if Capability.PARAGRAPHS in adapter.capabilities and "article_body" not in state:
             document, _ = self._reader.read(local, version.filename)
             paragraphs = document.paragraphs if document else ()
         meta = version.metadata

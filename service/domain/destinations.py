@@ -1,14 +1,23 @@
-"""What each destination can take, checked at ingest so a filing never waits in the
-outbox for a delivery that can never succeed."""
+"""What a destination can take, checked at ingest so a filing never waits in the outbox
+for a delivery that can never succeed; and what an adapter can do besides delivering.
+Each destination's own figures are in its registry entry (service.destinations)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from service.domain.filing import Destination
 from service.domain.findings import Finding, error
 
 MiB = 1024 * 1024
+
+
+class Capability(StrEnum):
+    """What a destination's adapter declares it does, besides delivering."""
+
+    PARAGRAPHS = "paragraphs"  # builds what it publishes from the document's paragraphs
+    REVIEWS = "reviews"  # the destination reviews what it receives; its outcome is polled
 
 
 @dataclass(frozen=True)
@@ -17,23 +26,6 @@ class DestinationLimits:
     attachment_kinds: frozenset[str]
     text_only_kinds: frozenset[str]
     max_bytes: int
-
-
-PORTAL_LIMITS = DestinationLimits(
-    Destination.PORTAL,
-    attachment_kinds=frozenset({"pdf", "ofd", "docx", "doc", "xlsx", "xls", "jpg", "png"}),
-    text_only_kinds=frozenset({"txt", "md"}),
-    max_bytes=50 * MiB,
-)
-
-LEGAL_PLATFORM_LIMITS = DestinationLimits(
-    Destination.LEGAL_PLATFORM,
-    attachment_kinds=frozenset({"pdf", "ofd", "docx"}),
-    text_only_kinds=frozenset(),
-    max_bytes=20 * MiB,
-)
-
-LIMITS = {lim.destination: lim for lim in (PORTAL_LIMITS, LEGAL_PLATFORM_LIMITS)}
 
 
 def check_destination(kind: str, size: int, limits: DestinationLimits) -> list[Finding]:

@@ -1,31 +1,47 @@
-"""Filings, their categories, versions and deliveries: names and statuses."""
+"""Filings, their categories, versions and deliveries: names and statuses.
+
+Categories and destinations are open sets of codes (service.domain.codes): each is one
+entry in its registry (service.categories, service.destinations). Statuses are closed."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar
+
+from service.domain.codes import Code
 
 
-class Category(StrEnum):
-    RULE_OF_LAW_REPORT = "rule_of_law_report"
-    GOV_INFO_ANNUAL_REPORT = "gov_info_annual_report"
-    LEADERSHIP = "leadership"
-    ORGANIZATION = "organization"
-    BUDGET_FINAL_ACCOUNTS = "budget_final_accounts"
-    LIVELIHOOD = "livelihood"
+class Category(Code):
+    """A kind of filing (DOMAIN.md §1). Open: a kind is one entry in service.categories,
+    which registers its code here; the six statutory kinds are registered below."""
 
-    @property
-    def label_zh(self) -> str:
-        return CATEGORY_LABELS_ZH[self]
+    RULE_OF_LAW_REPORT: ClassVar[Category]
+    GOV_INFO_ANNUAL_REPORT: ClassVar[Category]
+    LEADERSHIP: ClassVar[Category]
+    ORGANIZATION: ClassVar[Category]
+    BUDGET_FINAL_ACCOUNTS: ClassVar[Category]
+    LIVELIHOOD: ClassVar[Category]
 
 
-CATEGORY_LABELS_ZH: dict[Category, str] = {
-    Category.RULE_OF_LAW_REPORT: "法治政府建设情况报告",
-    Category.GOV_INFO_ANNUAL_REPORT: "政府信息公开工作年度报告",
-    Category.LEADERSHIP: "领导信息",
-    Category.ORGANIZATION: "机构职能和设置",
-    Category.BUDGET_FINAL_ACCOUNTS: "部门预算/决算",
-    Category.LIVELIHOOD: "重大民生信息",
-}
+Category.RULE_OF_LAW_REPORT = Category.register(
+    "rule_of_law_report", "法治政府建设情况报告", "annual rule-of-law government report"
+)
+Category.GOV_INFO_ANNUAL_REPORT = Category.register(
+    "gov_info_annual_report",
+    "政府信息公开工作年度报告",
+    "government-information disclosure annual report",
+)
+Category.LEADERSHIP = Category.register("leadership", "领导信息", "leadership")
+Category.ORGANIZATION = Category.register(
+    "organization", "机构职能和设置", "functions and organisation"
+)
+Category.BUDGET_FINAL_ACCOUNTS = Category.register(
+    "budget_final_accounts", "部门预算/决算", "departmental budget and final accounts"
+)
+Category.LIVELIHOOD = Category.register(
+    "livelihood", "重大民生信息", "major livelihood information"
+)
+CATEGORY_LABELS_ZH = {c: c.label_zh for c in Category}  # the statutory six, for messages
 
 
 class VersionStatus(StrEnum):
@@ -69,13 +85,18 @@ class ReviewState(StrEnum):
         return self is not ReviewState.RECEIVED
 
 
-class Destination(StrEnum):
-    PORTAL = "portal"
-    LEGAL_PLATFORM = "legal_platform"
+class Destination(Code):
+    """Where filings go. Open: a destination is one entry in service.destinations,
+    which registers its code here; the portal and the legal platform are registered below."""
 
-    @property
-    def label_zh(self) -> str:
-        return {"portal": "门户网站", "legal_platform": "天津市法律顾问管理服务平台"}[self.value]
+    PORTAL: ClassVar[Destination]
+    LEGAL_PLATFORM: ClassVar[Destination]
+
+
+Destination.PORTAL = Destination.register("portal", "门户网站", "the government portal")
+Destination.LEGAL_PLATFORM = Destination.register(
+    "legal_platform", "天津市法律顾问管理服务平台", "the municipal legal-adviser platform"
+)
 
 
 def idempotency_key(filing_id: str, version: int, destination: Destination | str) -> str:

@@ -230,31 +230,31 @@ class FilingEnvelope(_Model):
 
 
 class RuleOfLawReportMetadata(FilingEnvelope):
-    category: Literal[Category.RULE_OF_LAW_REPORT]
+    category: Literal["rule_of_law_report"]  # type: ignore[assignment]  # one code of the open Category
 
 
 class GovInfoAnnualReportMetadata(FilingEnvelope):
-    category: Literal[Category.GOV_INFO_ANNUAL_REPORT]
+    category: Literal["gov_info_annual_report"]  # type: ignore[assignment]  # one code of the open Category
     annual_report: AnnualReportData | None = None
 
 
 class LeadershipMetadata(FilingEnvelope):
-    category: Literal[Category.LEADERSHIP]
+    category: Literal["leadership"]  # type: ignore[assignment]  # one code of the open Category
     leadership: LeadershipDetails | None = None
 
 
 class OrganizationMetadata(FilingEnvelope):
-    category: Literal[Category.ORGANIZATION]
+    category: Literal["organization"]  # type: ignore[assignment]  # one code of the open Category
     organization: OrganizationDetails | None = None
 
 
 class BudgetFinalAccountsMetadata(FilingEnvelope):
-    category: Literal[Category.BUDGET_FINAL_ACCOUNTS]
+    category: Literal["budget_final_accounts"]  # type: ignore[assignment]  # one code of the open Category
     budget: BudgetDetails | None = None
 
 
 class LivelihoodMetadata(FilingEnvelope):
-    category: Literal[Category.LIVELIHOOD]
+    category: Literal["livelihood"]  # type: ignore[assignment]  # one code of the open Category
     livelihood: LivelihoodDetails | None = None
 
 

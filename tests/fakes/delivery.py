@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.delivery.port import DeliveryJob, Journal, Outcome
+from service.domain.destinations import Capability
 
 
 @dataclass
@@ -19,6 +20,7 @@ class ScriptedPortal:
     save: Mapping[str, Any] | None = None
     destination: str = "portal"
     jobs: list[DeliveryJob] = field(default_factory=list)
+    capabilities: frozenset[Capability] = frozenset({Capability.PARAGRAPHS})
 
     def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome:
         self.jobs.append(job)

@@ -108,7 +108,7 @@ def container(tmp_path: Path, service_settings: dict[str, Any]) -> Iterator[Cont
 def api(container: Container) -> Iterator[httpx.Client]:
     """A real HTTP client against the service's API served by uvicorn on 127.0.0.1."""
     with (
-        app_in_thread(create_app(container)) as url,
+        app_in_thread(create_app(container.api())) as url,
         httpx.Client(base_url=url, timeout=30) as client,
     ):
         yield client

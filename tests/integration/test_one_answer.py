@@ -48,7 +48,7 @@ def api(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.
     container = build_container(Settings())
     try:
         with (
-            app_in_thread(create_app(container)) as url,
+            app_in_thread(create_app(container.api())) as url,
             httpx.Client(
                 base_url=url, timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}
             ) as client,

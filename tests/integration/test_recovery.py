@@ -38,12 +38,20 @@ from service.catalog.records import (
 from service.catalog.sql import SqlCatalog
 from service.catalog.sql.restore import CatalogRestore
 from service.catalog.sql.tables import Base
-from service.delivery.legal_platform import ReviewStatus
 from service.delivery.policy import RetryPolicy
-from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome, RetryLater
+from service.delivery.port import (
+    Delivered,
+    DeliveryJob,
+    Failed,
+    Journal,
+    Outcome,
+    RetryLater,
+    ReviewStatus,
+)
 from service.delivery.reviews import poll_reviews
 from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import Principal, Role
+from service.domain.destinations import Capability
 from service.domain.errors import ArchiveUnavailable, Conflict
 from service.domain.filing import Category, Destination
 from service.domain.findings import warning
@@ -102,12 +110,19 @@ class AnsweringDestination:
 
     destination: str
     answer: Callable[[DeliveryJob], Outcome]
+    capabilities: frozenset[Capability] = frozenset({Capability.PARAGRAPHS})
 
     def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome:
         return self.answer(job)
 
 
 class ReturnsEveryReport:
+    destination = "legal_platform"
+    capabilities = frozenset({Capability.REVIEWS})
+
+    def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome:
+        raise AssertionError("only polled")
+
     def poll_review(self, receipt_no: str, org_code: str) -> ReviewStatus:
         return ReviewStatus(receipt_no, "RETURNED", "请补充第三部分", "2024-01-12T10:00:00+08:00")
 

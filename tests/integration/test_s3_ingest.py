@@ -395,7 +395,7 @@ def test_an_outage_mid_upload_answers_503_and_the_retry_with_the_same_key_succee
         )
         container = build_container(settings, clock=FakeClock())
         with (
-            app_in_thread(create_app(container)) as base,
+            app_in_thread(create_app(container.api())) as base,
             httpx.Client(base_url=base, timeout=60) as api,
             ThreadPoolExecutor(1) as pool,
         ):

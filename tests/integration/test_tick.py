@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.bootstrap import Container, build_container, build_worker
+from service.bootstrap import Container, build_container, build_worker, tick_jobs
 from service.delivery.legal_platform import LegalPlatformAdapter, LegalPlatformConfig
 from service.delivery.port import Delivered, DestinationAdapter
 from service.domain.access import Principal, Role
@@ -69,7 +69,7 @@ def test_a_tick_delivers_follows_the_review_checks_fixity_and_exports_the_audit_
     ).filing.id
     clock.advance(2 * 86400)
 
-    report = run_tick(container, adapters, build_worker(container, adapters))
+    report = run_tick(tick_jobs(container, adapters, build_worker(container, adapters)))
 
     assert report.attempts == 2
     assert report.reviews.accepted == 1
@@ -80,4 +80,9 @@ def test_a_tick_delivers_follows_the_review_checks_fixity_and_exports_the_audit_
     [legal] = [d for d in filing.deliveries if d.destination == "legal_platform"]
     assert legal.review_status == "ACCEPTED"
     assert list(container.store.list("audit/"))
-    assert run_tick(container, adapters, build_worker(container, adapters)).audit_days_exported == 0
+    assert (
+        run_tick(
+            tick_jobs(container, adapters, build_worker(container, adapters))
+        ).audit_days_exported
+        == 0
+    )

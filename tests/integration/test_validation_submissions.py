@@ -185,7 +185,7 @@ def test_last_years_annual_report_in_the_catalog_is_checked_against(
 @pytest.fixture
 def api(container: Container) -> Iterator[httpx.Client]:
     with (
-        app_in_thread(create_app(container)) as url,
+        app_in_thread(create_app(container.api())) as url,
         httpx.Client(
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {DEMO}"}
         ) as client,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from service.checking import Checks
+from service.destinations import limits_by_destination
 from service.domain.filing import Category, Destination
 from service.domain.org import OrgRegistry
 from service.reading import InProcessReader
@@ -23,4 +24,5 @@ def checks_for(routes: Mapping[Category, Sequence[Destination]]) -> Checks:
         rules=ValidationRules(),
         reader=in_process_reader(),
         require_registered_body=False,
+        limits=limits_by_destination(),
     )

@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 
 from service.archive.packages import Packages
-from service.delivery.legal_platform import ReviewStatus, ReviewUnavailable, UnknownReceipt
 from service.delivery.policy import RetryPolicy
-from service.delivery.port import Delivered
+from service.delivery.port import Delivered, ReviewStatus, ReviewUnavailable, UnknownReceipt
 from service.delivery.reviews import ReviewPoll, poll_reviews
 from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import Principal, Role
+from service.domain.destinations import Capability
 from service.domain.filing import Category, Destination, ReviewState
 from service.domain.metadata import FilingMetadata
 from service.ingest import Ingest, Origin, submit_filing
@@ -36,6 +36,11 @@ class ScriptedPlatform:
 
     answers: list[ReviewPoll]
     asked: list[str] = field(default_factory=list)
+    destination: str = "legal_platform"
+    capabilities: frozenset[Capability] = frozenset({Capability.REVIEWS})
+
+    def deliver(self, job: object, journal: object) -> object:
+        raise AssertionError("only polled")
 
     def poll_review(self, receipt_no: str, org_code: str) -> ReviewPoll:
         self.asked.append(receipt_no)

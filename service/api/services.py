@@ -1,0 +1,30 @@
+"""What the API is handed by the composition root: the parts its routes use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from service.api.auth import TokenRegistry
+from service.archive.packages import Packages
+from service.archive.port import ArchiveStore
+from service.catalog.ports import AuditLog, Filings, Fixity, Outbox
+from service.ingest import Ingest
+
+
+class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Protocol):
+    """What the routes ask of the catalog besides submitting: reading, retrying a failed
+    delivery, auditing a download, verifying."""
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    ingest: Ingest
+    catalog: ApiCatalog
+    packages: Packages
+    store: ArchiveStore  # for readiness
+    tokens: TokenRegistry
+    max_upload_bytes: int
+    clock: Callable[[], datetime]

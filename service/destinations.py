@@ -1,0 +1,213 @@
+"""The destinations the service publishes to: one entry each. Adding a destination is
+one `DestinationSpec` here and one adapter module in service/delivery/ (the WeChat
+official account of issue 14 is the test of that).
+
+    spec = destination_spec(Destination.PORTAL)
+    spec.limits             what it can take (checked at ingest)
+    spec.capabilities       what its adapter does besides delivering (its class says)
+    spec.url(settings)      where it is, None when not configured
+    spec.build(settings, url, registry)    its adapter
+    spec.simulator(settings)               in development, a simulator for it
+    spec.after              the destinations whose receipts it needs first
+    spec.problems(settings) why production must not start with it as configured
+
+The composition root (service.bootstrap) is the only reader: it hands use cases the
+limits and the adapters, never this registry, so no use case imports an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from service.delivery.legal_platform import LegalPlatformAdapter
+from service.delivery.port import DestinationAdapter
+from service.delivery.portal import PortalAdapter
+from service.domain.destinations import Capability, DestinationLimits
+from service.domain.filing import Destination
+from service.domain.org import OrgRegistry
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+MiB = 1024 * 1024
+Simulator = Callable[["Settings"], AbstractContextManager[Any]]  # the running one has `.url`
+
+
+@dataclass(frozen=True)
+class DestinationSpec:
+    destination: Destination
+    limits: DestinationLimits
+    adapter: type[DestinationAdapter]
+    build: Callable[[Settings, str, OrgRegistry], DestinationAdapter]
+    url: Callable[[Settings], str | None]
+    simulator: Simulator | None = None
+    after: tuple[Destination, ...] = ()
+    problems: Callable[[Settings], list[str]] = field(default=lambda _: [])
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return self.adapter.capabilities
+
+
+_SPECS: dict[Destination, DestinationSpec] = {}
+
+
+def register(spec: DestinationSpec) -> DestinationSpec:
+    _SPECS[spec.destination] = spec
+    return spec
+
+
+def unregister(destination: Destination) -> None:
+    """For tests that register a destination of their own."""
+    _SPECS.pop(destination, None)
+    Destination.unregister(destination.value)
+
+
+def destination_spec(destination: Destination | str) -> DestinationSpec:
+    return _SPECS[Destination(destination)]
+
+
+def destination_specs() -> Iterator[DestinationSpec]:
+    return iter(list(_SPECS.values()))
+
+
+def limits_by_destination() -> dict[Destination, DestinationLimits]:
+    return {spec.destination: spec.limits for spec in destination_specs()}
+
+
+# -- the portal (门户网站) ------------------------------------------------------------------
+
+
+def _portal(settings: Settings, url: str, _: OrgRegistry) -> DestinationAdapter:
+    from service.delivery.portal import DEFAULT_CHANNELS, PortalConfig
+
+    return PortalAdapter(
+        PortalConfig(
+            base_url=url,
+            client_id=settings.portal_client_id,
+            client_secret=settings.portal_client_secret.get_secret_value(),
+            channels={**DEFAULT_CHANNELS, **settings.portal_channels},
+            timeout_s=settings.portal_timeout_s,
+            quick_tries=settings.quick_tries,
+            backoff_initial_s=settings.backoff_initial_s,
+            backoff_max_s=settings.backoff_max_s,
+        )
+    )
+
+
+def _portal_simulator(settings: Settings) -> AbstractContextManager[Any]:
+    from service.simulators.portal import SimulatorConfig, start_in_thread
+
+    return start_in_thread(
+        "127.0.0.1",
+        0,
+        SimulatorConfig(
+            client_id=settings.portal_client_id,
+            client_secret=settings.portal_client_secret.get_secret_value(),
+        ),
+    )
+
+
+def _portal_problems(settings: Settings) -> list[str]:
+    from service.settings import PLACEHOLDER_SECRETS
+
+    problems = []
+    if not settings.portal_url:
+        problems.append("DISCLOSURE_PORTAL_URL is not set (the simulator runs only in development)")
+    if settings.portal_client_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+        problems.append("DISCLOSURE_PORTAL_CLIENT_SECRET is empty or a placeholder")
+    return problems
+
+
+PORTAL = register(
+    DestinationSpec(
+        destination=Destination.PORTAL,
+        limits=DestinationLimits(
+            Destination.PORTAL,
+            attachment_kinds=frozenset({"pdf", "ofd", "docx", "doc", "xlsx", "xls", "jpg", "png"}),
+            text_only_kinds=frozenset({"txt", "md"}),
+            max_bytes=50 * MiB,
+        ),
+        adapter=PortalAdapter,
+        build=_portal,
+        url=lambda settings: settings.portal_url,
+        simulator=_portal_simulator,
+        problems=_portal_problems,
+    )
+)
+
+
+# -- the legal-adviser platform (天津市法律顾问管理服务平台) ----------------------------------
+
+
+def _legal_platform(settings: Settings, url: str, registry: OrgRegistry) -> DestinationAdapter:
+    from service.delivery.legal_platform import AppCredentials, LegalPlatformConfig
+
+    return LegalPlatformAdapter(
+        LegalPlatformConfig(
+            base_url=url,
+            app_key=settings.legal_platform_app_key,
+            app_secret=settings.legal_platform_app_secret.get_secret_value(),
+            body_credentials={
+                body.org_code: AppCredentials(
+                    body.legal_platform_app_key, body.legal_platform_app_secret
+                )
+                for body in registry.bodies.values()
+                if body.legal_platform_app_key and body.legal_platform_app_secret
+            },
+            timeout_s=settings.legal_platform_timeout_s,
+            quick_tries=settings.quick_tries,
+            backoff_initial_s=settings.backoff_initial_s,
+            backoff_max_s=settings.backoff_max_s,
+        )
+    )
+
+
+def _legal_simulator(settings: Settings) -> AbstractContextManager[Any]:
+    from service.simulators.legal_platform import SimulatorConfig, start_in_thread
+
+    secret = settings.legal_platform_app_secret.get_secret_value()
+    # In the demo a reviewer accepts each report a minute after it arrives.
+    return start_in_thread(
+        "127.0.0.1",
+        0,
+        SimulatorConfig(
+            apps={settings.legal_platform_app_key: secret},
+            review_after_s=60.0,
+            review_decision="ACCEPTED",
+        ),
+    )
+
+
+def _legal_platform_problems(settings: Settings) -> list[str]:
+    from service.settings import PLACEHOLDER_SECRETS
+
+    problems = []
+    if not settings.legal_platform_url:
+        problems.append(
+            "DISCLOSURE_LEGAL_PLATFORM_URL is not set (the simulator runs only in development)"
+        )
+    if settings.legal_platform_app_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+        problems.append("DISCLOSURE_LEGAL_PLATFORM_APP_SECRET is empty or a placeholder")
+    return problems
+
+
+LEGAL_PLATFORM = register(
+    DestinationSpec(
+        destination=Destination.LEGAL_PLATFORM,
+        limits=DestinationLimits(
+            Destination.LEGAL_PLATFORM,
+            attachment_kinds=frozenset({"pdf", "ofd", "docx"}),
+            text_only_kinds=frozenset(),
+            max_bytes=20 * MiB,
+        ),
+        adapter=LegalPlatformAdapter,
+        build=_legal_platform,
+        url=lambda settings: settings.legal_platform_url,
+        simulator=_legal_simulator,
+        problems=_legal_platform_problems,
+    )
+)
