@@ -28,30 +28,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from service.domain.filing import Category
+from service.domain.filing import PERMANENT, Category, Period
 
 LockMode = Literal["COMPLIANCE", "GOVERNANCE"]
-PERMANENT: Literal["permanent"] = "permanent"
-Period = int | Literal["permanent"]  # whole years, or permanent (永久)
+__all__ = ["PERMANENT", "Lock", "Period", "RetentionPolicy", "default_periods", "filing_period"]
 
-DEFAULT_PERIODS: dict[Category, Period] = {
-    Category.RULE_OF_LAW_REPORT: PERMANENT,
-    Category.GOV_INFO_ANNUAL_REPORT: PERMANENT,
-    Category.LEADERSHIP: PERMANENT,
-    Category.ORGANIZATION: PERMANENT,
-    Category.BUDGET_FINAL_ACCOUNTS: PERMANENT,
-    Category.LIVELIHOOD: 30,  # 永久 when it records a major decision: `filing_period`
-}
+
+def default_periods() -> dict[Category, Period]:
+    """Each registered category's period (DOMAIN.md §1 for the statutory six)."""
+    return {c: c.retention for c in Category}
 
 
 def filing_period(metadata: Mapping[str, Any]) -> Period | None:
-    """A filing's own period where it is not its category's: 永久 for a livelihood item
-    that records a major decision (DOMAIN.md §1), from its submitted metadata (as the
-    catalog and metadata.json keep it). None: the category's period."""
-    details = metadata.get("livelihood") or {}
-    if metadata.get("category") == Category.LIVELIHOOD.value and details.get("major_decision"):
-        return PERMANENT
-    return None
+    """A filing's own period where it is not its category's (永久 for a livelihood item
+    that records a major decision), from its submitted metadata as the catalog and
+    metadata.json keep it. None: the category's period."""
+    category = metadata.get("category")
+    return Category(category).retention_exception(metadata) if category in Category else None
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ class Lock:
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    periods: Mapping[Category, Period] = field(default_factory=lambda: dict(DEFAULT_PERIODS))
+    periods: Mapping[Category, Period] = field(default_factory=default_periods)
     default: Period = PERMANENT
     mode: LockMode = "COMPLIANCE"
     permanent_years: int = 70
@@ -87,7 +80,7 @@ class RetentionPolicy:
         permanent_years: int = 70,
     ) -> RetentionPolicy:
         """The DOMAIN.md defaults with `overrides` applied."""
-        return cls({**DEFAULT_PERIODS, **(overrides or {})}, default, mode, permanent_years)
+        return cls({**default_periods(), **(overrides or {})}, default, mode, permanent_years)
 
     def period_for(self, key: str) -> Period:
         parts = key.split("/")

@@ -5,15 +5,33 @@ entry in its registry (service.categories, service.destinations). Statuses are c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 from service.domain.codes import Code
+
+Period = int | Literal["permanent"]  # a retention period: whole years, or permanent (永久)
+PERMANENT: Literal["permanent"] = "permanent"
+RetentionException = Callable[[Mapping[str, Any]], Period | None]
+
+
+def _no_exception(_: Mapping[str, Any]) -> Period | None:
+    return None
 
 
 class Category(Code):
     """A kind of filing (DOMAIN.md §1). Open: a kind is one entry in service.categories,
-    which registers its code here; the six statutory kinds are registered below."""
+    which defines its code here with the facts the domain keeps about it:
+
+    annual      its period is a year ("2023"), else the date it was formed or changed
+    retention   how long its records are kept (国家档案局令第8号: 永久 / 30年 / 10年)
+    retention_exception   a filing's own period where it is not its kind's (None: not)
+    """
+
+    annual: bool
+    retention: Period
+    retention_exception: RetentionException
 
     RULE_OF_LAW_REPORT: ClassVar[Category]
     GOV_INFO_ANNUAL_REPORT: ClassVar[Category]
@@ -22,24 +40,55 @@ class Category(Code):
     BUDGET_FINAL_ACCOUNTS: ClassVar[Category]
     LIVELIHOOD: ClassVar[Category]
 
+    @classmethod
+    def define(
+        cls,
+        code: str,
+        label_zh: str,
+        label_en: str,
+        *,
+        annual: bool,
+        retention: Period = PERMANENT,
+        retention_exception: RetentionException = _no_exception,
+    ) -> Category:
+        member = cls.register(code, label_zh, label_en)
+        member.annual, member.retention = annual, retention
+        member.retention_exception = retention_exception
+        return member
 
-Category.RULE_OF_LAW_REPORT = Category.register(
-    "rule_of_law_report", "法治政府建设情况报告", "annual rule-of-law government report"
+
+def _major_decision(metadata: Mapping[str, Any]) -> Period | None:
+    """A livelihood item that records a major decision is kept permanently (DOMAIN.md §1)."""
+    details = metadata.get("livelihood") or {}
+    return PERMANENT if details.get("major_decision") else None
+
+
+Category.RULE_OF_LAW_REPORT = Category.define(
+    "rule_of_law_report",
+    "法治政府建设情况报告",
+    "annual rule-of-law government report",
+    annual=True,
 )
-Category.GOV_INFO_ANNUAL_REPORT = Category.register(
+Category.GOV_INFO_ANNUAL_REPORT = Category.define(
     "gov_info_annual_report",
     "政府信息公开工作年度报告",
     "government-information disclosure annual report",
+    annual=True,
 )
-Category.LEADERSHIP = Category.register("leadership", "领导信息", "leadership")
-Category.ORGANIZATION = Category.register(
-    "organization", "机构职能和设置", "functions and organisation"
+Category.LEADERSHIP = Category.define("leadership", "领导信息", "leadership", annual=False)
+Category.ORGANIZATION = Category.define(
+    "organization", "机构职能和设置", "functions and organisation", annual=False
 )
-Category.BUDGET_FINAL_ACCOUNTS = Category.register(
-    "budget_final_accounts", "部门预算/决算", "departmental budget and final accounts"
+Category.BUDGET_FINAL_ACCOUNTS = Category.define(
+    "budget_final_accounts", "部门预算/决算", "departmental budget and final accounts", annual=True
 )
-Category.LIVELIHOOD = Category.register(
-    "livelihood", "重大民生信息", "major livelihood information"
+Category.LIVELIHOOD = Category.define(
+    "livelihood",
+    "重大民生信息",
+    "major livelihood information",
+    annual=False,
+    retention=30,
+    retention_exception=_major_decision,
 )
 CATEGORY_LABELS_ZH = {c: c.label_zh for c in Category}  # the statutory six, for messages
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from service.domain.filing import Category
 from service.domain.findings import Finding, error
 from service.domain.metadata import FilingMetadata
 from service.domain.org import is_valid_uscc
 
-ANNUAL_CATEGORIES = frozenset(
-    {Category.RULE_OF_LAW_REPORT, Category.GOV_INFO_ANNUAL_REPORT, Category.BUDGET_FINAL_ACCOUNTS}
-)
 _YEAR = re.compile(r"\d{4}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -36,13 +32,13 @@ def metadata_findings(metadata: FilingMetadata) -> list[Finding]:
 
 def period_year(metadata: FilingMetadata) -> int | None:
     """The reported year of an annual filing with a valid period, else None."""
-    if metadata.category in ANNUAL_CATEGORIES and _valid_year(metadata.period):
+    if metadata.category.annual and _valid_year(metadata.period):
         return int(metadata.period)
     return None
 
 
 def _period_valid(metadata: FilingMetadata) -> bool:
-    if metadata.category in ANNUAL_CATEGORIES:
+    if metadata.category.annual:
         return _valid_year(metadata.period)
     return _valid_day(metadata.period)
 
@@ -63,7 +59,7 @@ def _valid_day(period: str) -> bool:
 
 
 def _period_invalid(metadata: FilingMetadata) -> Finding:
-    if metadata.category in ANNUAL_CATEGORIES:
+    if metadata.category.annual:
         zh, en = "应为四位年份，如 2023", "must be a four-digit year such as 2023"
     else:
         zh, en = (
