@@ -27,10 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from service.categories import content_rule
 from service.domain.metadata import FilingMetadata
 from service.reading import PooledReader, ReadingBudget
 from service.validation import DocumentLimits, read_document, validate_filing
-from service.validation.documents import Document
+from service.validation.formats.documents import Document
 from tests.support.annual_report_pdf import annual_report_pdf
 from tests.support.documents import SAMPLE_PATH, docx_from_text, pdf_from_text
 
@@ -112,7 +113,13 @@ def _validated(read: Reader, path: Path, metadata: FilingMetadata) -> Callable[[
 
     def run() -> None:
         document = read(path, path.name, tables)
-        result = validate_filing(document, metadata, None, received_on=date(2024, 1, 12))
+        result = validate_filing(
+            document,
+            metadata,
+            None,
+            content_rule=content_rule(metadata),
+            received_on=date(2024, 1, 12),
+        )
         assert not [f for f in result.findings if f.is_error], result.findings
 
     return run
@@ -173,7 +180,7 @@ def main() -> None:
 
 def _compare_pdf_readers(path: Path, label: str, pages: int, repeat: int) -> None:
     """Text extraction alone: pdfminer.six (the reader before) against PDFium (now)."""
-    from service.validation.pdf_files import pdf_content
+    from service.validation.formats.pdf_files import pdf_content
 
     def pdfium() -> None:
         with path.open("rb") as source:

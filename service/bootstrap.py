@@ -54,7 +54,7 @@ from service.reading import DocumentReader, PooledReader, ReadingBudget
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
 from service.tick import TickJobs
 from service.validation import ValidationRules, WorkingCalendar, load_holiday_overrides
-from service.validation.documents import DocumentLimits
+from service.validation.formats.documents import DocumentLimits
 
 if TYPE_CHECKING:
     from service.archive.s3 import S3Config
@@ -288,6 +288,11 @@ def build_worker(container: Container, adapters: dict[str, DestinationAdapter]) 
         config=config,
         clock=container.clock,
         reader=container.ingest.checks.reader,
+        after={
+            spec.destination.value: [d.value for d in spec.after]
+            for spec in destination_specs()
+            if spec.after
+        },
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from service.categories import category_spec
 from service.domain.access import Principal, Role
 from service.domain.destinations import DestinationLimits, check_destination
 from service.domain.errors import Rejected
@@ -26,12 +27,10 @@ from service.domain.org import OrgRegistry
 from service.reading import DocumentReader
 from service.uploads import Upload
 from service.validation import AppliedWaiver, ValidationRules, apply_waivers, validate_filing
-from service.validation.documents import Document
+from service.validation.formats.documents import Document
 
 # Who may waive an error finding (豁免) with a written reason.
 WAIVING_ROLES = frozenset({Role.ADMIN})
-# The kinds whose checks read the document's tables (a PDF's are read only when asked).
-READS_TABLES = frozenset({Category.GOV_INFO_ANNUAL_REPORT})
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,11 @@ def check_submission(
     `principal` whose role may waive; `previous` is last period's filing of the body
     and kind, for the cross-year checks."""
     findings = _body_findings(checks, metadata) + _digest_findings(metadata, upload)
-    tables = metadata.category in READS_TABLES
+    spec = category_spec(metadata.category)
     owner = principal.name if principal else None
-    document, read = checks.reader.read(upload.path, upload.filename, tables=tables, owner=owner)
+    document, read = checks.reader.read(
+        upload.path, upload.filename, tables=spec.reads_tables, owner=owner
+    )
     findings += read
     if document is None:
         return Check(None, findings, None)
@@ -85,6 +86,7 @@ def check_submission(
         document,
         metadata,
         checks.registry.get(metadata.org_code),
+        content_rule=spec.content_rule,
         received_on=received_on,
         rules=checks.rules,
         previous=previous,

@@ -22,8 +22,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from service.categories import portal_channels
 from service.delivery.legal_platform import LegalPlatformAdapter
 from service.delivery.port import DestinationAdapter
+from service.delivery.portal import ATTACHMENT_KINDS as PORTAL_ATTACHMENT_KINDS
 from service.delivery.portal import PortalAdapter
 from service.domain.destinations import Capability, DestinationLimits
 from service.domain.filing import Destination
@@ -82,14 +84,14 @@ def limits_by_destination() -> dict[Destination, DestinationLimits]:
 
 
 def _portal(settings: Settings, url: str, _: OrgRegistry) -> DestinationAdapter:
-    from service.delivery.portal import DEFAULT_CHANNELS, PortalConfig
+    from service.delivery.portal import PortalConfig
 
     return PortalAdapter(
         PortalConfig(
             base_url=url,
             client_id=settings.portal_client_id,
             client_secret=settings.portal_client_secret.get_secret_value(),
-            channels={**DEFAULT_CHANNELS, **settings.portal_channels},
+            channels=_portal_channels(settings),
             timeout_s=settings.portal_timeout_s,
             quick_tries=settings.quick_tries,
             backoff_initial_s=settings.backoff_initial_s,
@@ -98,7 +100,12 @@ def _portal(settings: Settings, url: str, _: OrgRegistry) -> DestinationAdapter:
     )
 
 
+def _portal_channels(settings: Settings) -> dict[str, str]:
+    return {**portal_channels(), **settings.portal_channels}
+
+
 def _portal_simulator(settings: Settings) -> AbstractContextManager[Any]:
+    """A portal that has a channel for every kind the service knows."""
     from service.simulators.portal import SimulatorConfig, start_in_thread
 
     return start_in_thread(
@@ -107,6 +114,7 @@ def _portal_simulator(settings: Settings) -> AbstractContextManager[Any]:
         SimulatorConfig(
             client_id=settings.portal_client_id,
             client_secret=settings.portal_client_secret.get_secret_value(),
+            channels=tuple(sorted(set(_portal_channels(settings).values()))),
         ),
     )
 
@@ -127,7 +135,7 @@ PORTAL = register(
         destination=Destination.PORTAL,
         limits=DestinationLimits(
             Destination.PORTAL,
-            attachment_kinds=frozenset({"pdf", "ofd", "docx", "doc", "xlsx", "xls", "jpg", "png"}),
+            attachment_kinds=PORTAL_ATTACHMENT_KINDS,
             text_only_kinds=frozenset({"txt", "md"}),
             max_bytes=50 * MiB,
         ),

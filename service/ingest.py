@@ -32,6 +32,7 @@ from service.archive.packages import PackageRef, Packages, PayloadFile, package_
 from service.archive.version_metadata import FileFacts, VersionMetadata
 from service.catalog.ports import STALE_RESERVATION, Filings, Reservations
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
+from service.categories import category_spec
 from service.checking import Check, Checks, check_submission
 from service.domain.access import Principal, Role
 from service.domain.errors import (
@@ -425,8 +426,10 @@ def _refuse_same_content(catalog: IngestCatalog, metadata: FilingMetadata, uploa
 
 
 def _previous_period(catalog: IngestCatalog, metadata: FilingMetadata) -> FilingMetadata | None:
-    """Last year's 年报 of this body, when archived, for the cross-year checks."""
-    if metadata.category is not Category.GOV_INFO_ANNUAL_REPORT or not metadata.period.isdigit():
+    """Last period's filing of this body and kind, when archived and when its kind's rules
+    compare with it (the 年报's cross-year checks)."""
+    compares = category_spec(metadata.category).compares_with_previous
+    if not compares or not metadata.category.annual or not metadata.period.isdigit():
         return None
     found = catalog.latest_metadata(
         metadata.org_code, metadata.category.value, str(int(metadata.period) - 1)

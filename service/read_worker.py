@@ -22,7 +22,7 @@ from typing import IO, Any
 from pydantic import TypeAdapter
 
 from service.domain.findings import Finding
-from service.validation.documents import Document, DocumentLimits, read_document
+from service.validation.formats.documents import Document, DocumentLimits, read_document
 
 HEADER = struct.Struct(">I")
 READ = TypeAdapter(tuple[Document | None, list[Finding]])

@@ -49,8 +49,8 @@ from pydantic import ValidationError
 
 from service.domain.findings import Finding, error
 from service.read_worker import HEADER, READ, send
-from service.validation.documents import Document, DocumentLimits, read_document
-from service.validation.limits import ReadProblem, too_complex
+from service.validation.formats.documents import Document, DocumentLimits, read_document
+from service.validation.formats.limits import ReadProblem, too_complex
 
 log = structlog.get_logger()
 MiB = 1024 * 1024

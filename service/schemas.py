@@ -14,8 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.categories import category_specs
 from service.domain.findings import Severity
-from service.domain.metadata import CATEGORY_MODELS, FilingEnvelope, FilingMetadata
+from service.domain.metadata import FilingEnvelope, FilingMetadata
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://disclosure-service.example/schemas/v1/"
@@ -57,9 +58,10 @@ def documents() -> dict[str, dict[str, Any]]:
         ),
         "finding.schema.json": _schema(FindingModel, "finding.schema.json", "问题/提示 Finding"),
     }
-    for category, model in CATEGORY_MODELS.items():
-        name = f"metadata.{category.value}.schema.json"
-        out[name] = _schema(model, name, f"{category.label_zh} {category.value} metadata")
+    for spec in category_specs():
+        name = f"metadata.{spec.category.value}.schema.json"
+        title = f"{spec.category.label_zh} {spec.category.value} metadata"
+        out[name] = _schema(spec.metadata_model, name, title)
     return out
 
 

@@ -40,9 +40,11 @@ class TokenGrant(BaseModel):
 
 
 def _default_routes() -> dict[Category, list[Destination]]:
-    routes = {c: [Destination.PORTAL] for c in Category}
-    routes[Category.RULE_OF_LAW_REPORT] = [Destination.PORTAL, Destination.LEGAL_PLATFORM]
-    return routes
+    """Each kind's own (service.categories), read when settings are made, so a kind
+    registered before then has its routes."""
+    from service.categories import default_routes
+
+    return default_routes()
 
 
 class Settings(BaseSettings):
@@ -115,7 +117,7 @@ class Settings(BaseSettings):
     give_up_after_s: float = 72 * 3600.0
     rule_of_law_deadline: tuple[int, int] = (3, 31)
     # Validation (DOMAIN.md): deadlines are defaults a body may change; limits bound what
-    # reading one document may cost (service.validation.limits.DocumentLimits).
+    # reading one document may cost (service.validation.formats.limits.DocumentLimits).
     gov_info_deadline_department: tuple[int, int] = (1, 31)
     gov_info_deadline_district_government: tuple[int, int] = (3, 31)
     budget_publish_days: int = Field(default=20, ge=0, le=366)

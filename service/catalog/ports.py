@@ -125,6 +125,12 @@ class Outbox(Protocol):
         logged, nothing else) when the lease was lost."""
         ...
 
+    def postpone_delivery(self, delivery_id: str, lease_token: str, until: datetime) -> bool:
+        """Give a claimed delivery back untried, due again at `until` (it waits on another
+        destination's): no attempt is counted and a never-tried one keeps its give-up clock
+        unstarted. False when the lease was lost."""
+        ...
+
     def release_leases(self, worker: str) -> int: ...
 
     def requeue_failed_delivery(

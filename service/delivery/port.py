@@ -50,6 +50,8 @@ class DeliveryJob:
     paragraphs: tuple[str, ...]
     file: ArchivedFile
     replaces: Mapping[str, Any] | None = None  # the receipt of the delivered version this corrects
+    # the receipts of the destinations this one needs first (DestinationSpec.after), by name
+    prior_receipts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     state: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
@@ -53,22 +52,8 @@ from service.delivery.quick_retry import (
 from service.domain.destinations import Capability
 from service.domain.time import SHANGHAI
 
-DEFAULT_CHANNELS: Mapping[str, str] = MappingProxyType(
-    {
-        "rule_of_law_report": "fzzfjs",
-        "gov_info_annual_report": "zfxxgknb",
-        "leadership": "ldxx",
-        "organization": "jgzn",
-        "budget_final_accounts": "czyjs",
-        "livelihood": "zdmsxx",
-    }
-)
-
 # What the portal takes as an attachment; other kinds (txt, md) are published as text only.
 ATTACHMENT_KINDS = frozenset({"pdf", "ofd", "docx", "doc", "xlsx", "xls", "jpg", "png"})
-
-# China has had no daylight saving since 1991, so a fixed offset is exact and needs no tzdata
-# (which slim container images lack).
 
 Log = Any  # a structlog bound logger (structlog.get_logger() is typed Any)
 
@@ -82,7 +67,7 @@ class PortalConfig:
     base_url: str
     client_id: str
     client_secret: str = field(repr=False)
-    channels: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CHANNELS))
+    channels: Mapping[str, str] = field(default_factory=dict)  # category code → channel
     timeout_s: float = 30.0
     quick_tries: int = 3
     backoff_initial_s: float = 0.5

@@ -12,10 +12,10 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,6 +45,7 @@ from service.domain.errors import (
     Unavailable,
 )
 from service.domain.filing import DeliveryStatus, source_id
+from service.domain.outbox import Ready, Unmet, Waiting, prerequisites
 from service.reading import DocumentReader
 
 log = structlog.get_logger()
@@ -60,6 +61,9 @@ class WorkerConfig:
     lease: timedelta
     poll_s: float
     policy: RetryPolicy
+    # how long a delivery waiting on another destination's (DestinationSpec.after) waits
+    # before it looks again; the wait is no attempt
+    wait: timedelta = timedelta(seconds=5)
 
 
 class LeaseLost(Exception):
@@ -99,9 +103,12 @@ class Worker:
         config: WorkerConfig,
         clock: Callable[[], datetime],
         reader: DocumentReader,
+        after: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """`reader` reads an archived document when an adapter needs its paragraphs (in
-        `serve`, the reading pool, so no document is parsed in the serving process)."""
+        `serve`, the reading pool, so no document is parsed in the serving process).
+        `after`: by destination, the destinations whose receipts its deliveries need first."""
+        self._after = after or {}
         self._catalog = catalog
         self._packages = packages
         self._adapters = adapters
@@ -179,11 +186,19 @@ class Worker:
             destination=delivery.destination,
             worker=self.worker_id,
         )
+        gate = self._prerequisites(delivery)
+        if isinstance(gate, Waiting):
+            self._postpone(delivery, gate, bound)
+            return
         started, t0 = self._clock(), time.monotonic()
         journal = _Journal(self._catalog, delivery, self._config.lease)
         version = self._catalog.get_version(delivery.filing_id, delivery.version)
         assert version is not None  # a delivery row exists only for an archived version
-        outcome = self._attempt(delivery, version, journal, bound)
+        outcome = (
+            Failed("prerequisite_unmet", f"{gate.destination}: {gate.reason}")
+            if isinstance(gate, Unmet)
+            else self._attempt(delivery, version, journal, bound, gate.receipts)
+        )
         duration_ms = int((time.monotonic() - t0) * 1000)
         number = delivery.attempts + 1
         decision = decide(
@@ -196,15 +211,39 @@ class Worker:
         attempt = _attempt_record(number, self.worker_id, started, duration_ms, outcome)
         self._settle(delivery, version, outcome, decision, attempt, bound)
 
+    def _prerequisites(self, delivery: DeliveryRecord) -> Ready | Waiting | Unmet:
+        after = self._after.get(delivery.destination, ())
+        if not after:
+            return Ready({})
+        filing = self._catalog.get_filing(delivery.filing_id, with_attempts=False)
+        assert filing is not None  # a delivery row exists only for a filing
+        siblings = {
+            d.destination: (d.status, d.receipt)
+            for d in filing.deliveries
+            if d.version == delivery.version
+        }
+        return prerequisites(after, siblings)
+
+    def _postpone(self, delivery: DeliveryRecord, gate: Waiting, bound: Any) -> None:
+        assert delivery.lease_owner is not None
+        until = self._clock() + self._config.wait
+        held = self._catalog.postpone_delivery(delivery.id, delivery.lease_owner, until)
+        bound.info("delivery_waiting", on=list(gate.on), until=until, lease_held=held)
+
     def _attempt(
-        self, delivery: DeliveryRecord, version: VersionRecord, journal: _Journal, bound: Any
+        self,
+        delivery: DeliveryRecord,
+        version: VersionRecord,
+        journal: _Journal,
+        bound: Any,
+        receipts: Mapping[str, Mapping[str, Any]],
     ) -> Outcome:
         adapter = self._adapters.get(delivery.destination)
         if adapter is None:
             return Failed("destination_not_configured", f"no adapter for {delivery.destination}")
         try:
             with self._job(delivery, version, journal.state) as job:
-                return adapter.deliver(job, journal)
+                return adapter.deliver(replace(job, prior_receipts=receipts), journal)
         except LeaseLost:
             bound.warning("lease_lost_before_calling_the_destination")
             return RetryLater("lease_lost", "another claim owns this delivery now")

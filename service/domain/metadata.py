@@ -258,15 +258,6 @@ class LivelihoodMetadata(FilingEnvelope):
     livelihood: LivelihoodDetails | None = None
 
 
-CATEGORY_MODELS: dict[Category, type[FilingEnvelope]] = {
-    Category.RULE_OF_LAW_REPORT: RuleOfLawReportMetadata,
-    Category.GOV_INFO_ANNUAL_REPORT: GovInfoAnnualReportMetadata,
-    Category.LEADERSHIP: LeadershipMetadata,
-    Category.ORGANIZATION: OrganizationMetadata,
-    Category.BUDGET_FINAL_ACCOUNTS: BudgetFinalAccountsMetadata,
-    Category.LIVELIHOOD: LivelihoodMetadata,
-}
-
 # The details field each category may carry.
 DETAIL_FIELDS: dict[str, Category] = {
     "annual_report": Category.GOV_INFO_ANNUAL_REPORT,

@@ -3,6 +3,7 @@
     settled_status({DELIVERED, SUPERSEDED})   → PUBLISHED: nothing left to send
     settled_status({PENDING, DELIVERED})      → None: the version waits on a delivery
     supersedable(delivery)                    → True only for one never claimed
+    prerequisites(["portal"], siblings)       → Ready / Waiting / Unmet (DestinationSpec.after)
 
 A newer version supersedes an older version's delivery to the same destination only if
 that delivery was never claimed: once a worker has claimed it, it may have reached the
@@ -12,9 +13,10 @@ to finish and the newer version goes as a correction.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from service.domain.filing import DeliveryStatus, VersionStatus
 
@@ -58,3 +60,53 @@ def supersedable(delivery: DeliveryFacts) -> bool:
         and delivery.first_attempt_at is None
         and delivery.lease_owner is None
     )
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Every destination it waits on has delivered: their receipts, by destination."""
+
+    receipts: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    on: tuple[str, ...]  # the destinations still pending
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """A destination it waits on will never deliver this version (not routed there,
+    failed, or superseded): this delivery cannot go."""
+
+    destination: str
+    reason: str  # "not_routed", "failed", "superseded"
+
+
+def prerequisites(
+    after: Sequence[str], siblings: Mapping[str, tuple[DeliveryStatus, Mapping[str, Any] | None]]
+) -> Ready | Waiting | Unmet:
+    """Whether a delivery that needs the receipts of the destinations `after` (a WeChat
+    article links to the portal's) may go, given the version's other deliveries by
+    destination: (status, receipt).
+
+    | a destination it needs        | the delivery        |
+    |-------------------------------|---------------------|
+    | delivered (all of them)       | Ready(receipts)     |
+    | pending (any, none unmet)     | Waiting             |
+    | failed or superseded          | Unmet               |
+    | not among the version's       | Unmet("not_routed") |
+    """
+    waiting: list[str] = []
+    receipts: dict[str, Mapping[str, Any]] = {}
+    for destination in after:
+        if destination not in siblings:
+            return Unmet(destination, "not_routed")
+        status, receipt = siblings[destination]
+        if status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED):
+            return Unmet(destination, status.value)
+        if status is DeliveryStatus.PENDING:
+            waiting.append(destination)
+        else:
+            receipts[destination] = receipt or {}
+    return Waiting(tuple(waiting)) if waiting else Ready(receipts)

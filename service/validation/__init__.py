@@ -4,7 +4,8 @@ PDFium (pypdfium2) and pdfplumber; working days come from chinesecalendar.
 
     doc, findings = read_document(path, "报告.pdf")
     if doc is not None:
-        result = validate_filing(doc, metadata, org, received_on=date(2024, 1, 12))
+        result = validate_filing(doc, metadata, org, content_rule=content_rule(metadata),
+                                 received_on=date(2024, 1, 12))
         findings, waivers = apply_waivers(findings + result.findings, metadata.waivers,
                                           by="admin", may_waive=True)
 
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from service.validation.config import ValidationRules
-    from service.validation.documents import (
+    from service.validation.formats.documents import (
         Document,
         DocumentLimits,
         read_document,
@@ -32,15 +33,15 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "AppliedWaiver": "waivers",
-    "Document": "documents",
-    "DocumentLimits": "documents",
+    "Document": "formats.documents",
+    "DocumentLimits": "formats.documents",
     "ValidationResult": "validate",
     "ValidationRules": "config",
     "WorkingCalendar": "workdays",
     "apply_waivers": "waivers",
     "load_holiday_overrides": "workdays",
-    "read_document": "documents",
-    "read_document_bytes": "documents",
+    "read_document": "formats.documents",
+    "read_document_bytes": "formats.documents",
     "validate_filing": "validate",
 }
 __all__ = [

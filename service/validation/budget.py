@@ -15,12 +15,12 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from service.domain.findings import Finding, error, warning
 from service.domain.metadata import BudgetKind
-from service.validation.context import FilingContext
-from service.validation.documents import Document
+from service.validation.context import FilingContext, ValidationResult
+from service.validation.deadlines import budget_due
+from service.validation.formats.documents import Document
 
 WHERE_APPROVAL = "metadata.budget.approved_on"
 WHERE_BODY = "正文"
@@ -79,7 +79,7 @@ KIND_LABELS = {BudgetKind.BUDGET: "部门预算", BudgetKind.FINAL_ACCOUNTS: "�
 _TITLE_MAX = 60  # a table's title is a short line that names a table (…表)
 
 
-def check_budget(document: Document, filing: FilingContext) -> list[Finding]:
+def budget_content(document: Document, filing: FilingContext) -> ValidationResult:
     details = filing.metadata.budget
     lines = [_plain((p,)) for p in document.paragraphs]
     titles = [line for line in lines if len(line) <= _TITLE_MAX and "表" in line]
@@ -102,7 +102,7 @@ def check_budget(document: Document, filing: FilingContext) -> list[Finding]:
         ]
     # 基本支出 in a table's title ("…基本支出决算表") does not disclose it.
     findings += _expenditure_findings("".join(line for line in lines if line not in titles))
-    return findings
+    return ValidationResult(findings, None)
 
 
 def _plain(paragraphs: Sequence[str]) -> str:
@@ -130,8 +130,8 @@ def _approval_findings(filing: FilingContext) -> list[Finding]:
                 where=WHERE_APPROVAL,
             )
         ]
-    due = approved + timedelta(days=filing.rules.budget_publish_days)
-    if filing.received_on <= due:
+    deadline = budget_due(filing)
+    if deadline is None or filing.received_on <= (due := deadline.due):
         return []
     days = filing.rules.budget_publish_days
     return [

@@ -20,10 +20,10 @@ import re
 import unicodedata
 from datetime import date
 
-from service.domain.filing import Category
 from service.domain.findings import Finding, error, warning
-from service.validation.context import FilingContext
-from service.validation.documents import Document
+from service.validation.context import FilingContext, ValidationResult
+from service.validation.deadlines import change_due
+from service.validation.formats.documents import Document
 
 WHERE_RECEIVED = "报送日期"
 WHERE_PERIOD = "metadata.period"
@@ -47,16 +47,16 @@ ORGANIZATION_ITEMS = (
 LEADER_FIELDS = (("name", "姓名"), ("post", "职务"), ("duties", "分工"))
 
 
-def check_change(document: Document, filing: FilingContext) -> list[Finding]:
-    findings = _deadline_findings(filing)
-    category = filing.metadata.category
-    if category is Category.LEADERSHIP:
-        findings += _leadership(document, filing)
-    elif category is Category.ORGANIZATION:
-        findings += _organization(document, filing)
-    elif category is Category.LIVELIHOOD:
-        findings += _livelihood(document, filing)
-    return findings
+def leadership_content(document: Document, filing: FilingContext) -> ValidationResult:
+    return ValidationResult(_deadline_findings(filing) + _leadership(document, filing), None)
+
+
+def organization_content(document: Document, filing: FilingContext) -> ValidationResult:
+    return ValidationResult(_deadline_findings(filing) + _organization(document, filing), None)
+
+
+def livelihood_content(document: Document, filing: FilingContext) -> ValidationResult:
+    return ValidationResult(_deadline_findings(filing) + _livelihood(document, filing), None)
 
 
 def _plain(text: str) -> str:
@@ -86,7 +86,9 @@ def _deadline_findings(filing: FilingContext) -> list[Finding]:
             )
         ]
     days = filing.rules.change_publish_working_days
-    deadline = filing.rules.calendar.add_working_days(changed, days)
+    deadline = change_due(filing)
+    if deadline is None:
+        return []
     findings: list[Finding] = []
     if deadline.uncovered:
         years = "、".join(str(y) for y in deadline.uncovered)

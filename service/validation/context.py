@@ -1,13 +1,19 @@
-"""What the content rules look at besides the document."""
+"""What a category's content rule looks at besides the document, and what it answers.
+
+ContentRule = (Document, FilingContext) -> ValidationResult
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from service.domain.findings import Finding
 from service.domain.metadata import FilingMetadata
 from service.domain.org import Level, Organisation
 from service.validation.config import ValidationRules
+from service.validation.formats.documents import Document
 
 
 @dataclass(frozen=True)
@@ -30,3 +36,12 @@ class FilingContext:
         """The body's level; a body missing from the registry is held to a department's
         (earlier) deadline."""
         return self.org.level if self.org else Level.DEPARTMENT
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    findings: list[Finding]
+    title: str | None  # the document's title as found (lines joined when split), else None
+
+
+ContentRule = Callable[[Document, FilingContext], ValidationResult]

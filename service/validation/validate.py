@@ -2,31 +2,24 @@
 category, the 保密审查 record when it is bound for the portal, and the personal-data
 and secrecy scan of everything in it.
 
-    result = validate_filing(document, metadata, org, received_on=date(2024, 1, 12),
-                             rules=rules, previous=last_years_metadata, require_review=True)
+    result = validate_filing(document, metadata, org, content_rule=content_rule(metadata),
+                             received_on=date(2024, 1, 12), rules=rules,
+                             previous=last_years_metadata, require_review=True)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from service.domain.filing import Category
-from service.domain.findings import Finding
 from service.domain.metadata import FilingMetadata
 from service.domain.org import Organisation
-from service.validation.budget import check_budget
-from service.validation.changes import check_change
 from service.validation.config import ValidationRules
-from service.validation.context import FilingContext
-from service.validation.documents import Document
-from service.validation.gov_info import check_gov_info
-from service.validation.lines import plain
-from service.validation.metadata_checks import metadata_findings, period_year
+from service.validation.context import ContentRule, FilingContext, ValidationResult
+from service.validation.formats.documents import Document
+from service.validation.metadata_checks import metadata_findings
 from service.validation.review import review_findings
-from service.validation.rule_of_law import check_rule_of_law
 from service.validation.scan import Text, scan
 
 __all__ = ["FilingContext", "ValidationResult", "validate_filing"]
@@ -34,34 +27,27 @@ __all__ = ["FilingContext", "ValidationResult", "validate_filing"]
 DEFAULT_RULES = ValidationRules()
 
 
-@dataclass(frozen=True)
-class ValidationResult:
-    findings: list[Finding]
-    title: str | None  # the document's title as found (lines joined when split), else None
-
-
-ContentRule = Callable[[Document, FilingContext], ValidationResult]
-
-
 def validate_filing(
     document: Document,
     metadata: FilingMetadata,
     org: Organisation | None,
     *,
+    content_rule: ContentRule,
     received_on: date,
     rules: ValidationRules = DEFAULT_RULES,
     previous: FilingMetadata | None = None,
     require_review: bool = False,
     public: bool = True,
 ) -> ValidationResult:
-    """`require_review`: the filing is bound for the portal and needs its 保密审查 record.
+    """`content_rule`: its kind's (service.categories.content_rule(metadata)).
+    `require_review`: the filing is bound for the portal and needs its 保密审查 record.
     `public`: scan for personal data too (the secrecy markings are always looked for).
     `previous`: last period's filing of this body and kind, for cross-year checks."""
     findings = metadata_findings(metadata)
     if require_review:
         findings += review_findings(metadata.review, received_on=received_on)
     filing = FilingContext(metadata, org, received_on, rules, previous)
-    content = CONTENT_RULES[metadata.category](document, filing)
+    content = content_rule(document, filing)
     findings += content.findings
     findings += scan(_texts(document, metadata), own_codes=[metadata.org_code], personal=public)
     return ValidationResult(findings, content.title)
@@ -92,38 +78,3 @@ def _metadata_texts(value: Any, path: str) -> Iterator[Text]:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _metadata_texts(item, f"{path}[{i}]")
-
-
-def _rule_of_law(document: Document, filing: FilingContext) -> ValidationResult:
-    check = check_rule_of_law(
-        document.paragraphs,
-        levels=document.levels,
-        period_year=period_year(filing.metadata),
-        names=[plain(n) for n in filing.names],
-        received_on=filing.received_on,
-        rules=filing.rules,
-    )
-    return ValidationResult(check.findings, check.title)
-
-
-def _gov_info(document: Document, filing: FilingContext) -> ValidationResult:
-    check = check_gov_info(document, filing)
-    return ValidationResult(check.findings, check.title)
-
-
-def _budget(document: Document, filing: FilingContext) -> ValidationResult:
-    return ValidationResult(check_budget(document, filing), None)
-
-
-def _change(document: Document, filing: FilingContext) -> ValidationResult:
-    return ValidationResult(check_change(document, filing), None)
-
-
-CONTENT_RULES: dict[Category, ContentRule] = {
-    Category.RULE_OF_LAW_REPORT: _rule_of_law,
-    Category.GOV_INFO_ANNUAL_REPORT: _gov_info,
-    Category.BUDGET_FINAL_ACCOUNTS: _budget,
-    Category.LEADERSHIP: _change,
-    Category.ORGANIZATION: _change,
-    Category.LIVELIHOOD: _change,
-}

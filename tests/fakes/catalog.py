@@ -265,6 +265,21 @@ class MemoryCatalog:
             )
             return True
 
+    def postpone_delivery(self, delivery_id: str, lease_token: str, until: datetime) -> bool:
+        with self._transaction():
+            d = self.deliveries.get(delivery_id)
+            if d is None or d.lease_owner != lease_token:
+                return False
+            self.deliveries[delivery_id] = dataclasses.replace(
+                d,
+                next_attempt_at=until,
+                lease_owner=None,
+                lease_expires_at=None,
+                first_attempt_at=d.first_attempt_at if d.attempts else None,
+                updated_at=self._clock(),
+            )
+            return True
+
     def finish_attempt(
         self,
         delivery_id: str,

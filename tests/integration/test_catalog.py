@@ -260,6 +260,25 @@ def test_released_leases_are_claimable_at_once(catalog: Catalog) -> None:
     assert len(catalog.claim_due_deliveries("w2", 10, LEASE)) == 1
 
 
+def test_a_postponed_delivery_comes_back_at_its_time_untried_and_its_clock_unstarted(
+    catalog: Catalog, clock: FakeClock
+) -> None:
+    fid, _ = _submit(catalog)
+    [claimed] = catalog.claim_due_deliveries("w1", 10, LEASE)
+    assert claimed.first_attempt_at is not None
+
+    assert catalog.postpone_delivery(claimed.id, _token(claimed), clock() + timedelta(seconds=30))
+    assert catalog.claim_due_deliveries("w2", 10, LEASE) == []
+    [waiting] = catalog.get_filing(fid).deliveries  # type: ignore[union-attr]
+    assert (waiting.attempts, waiting.first_attempt_at, waiting.lease_owner) == (0, None, None)
+    assert waiting.status is DeliveryStatus.PENDING
+
+    clock.advance(31)
+    [again] = catalog.claim_due_deliveries("w2", 10, LEASE)
+    assert again.id == claimed.id
+    assert not catalog.postpone_delivery(claimed.id, _token(claimed), clock())  # lease gone
+
+
 def test_filings_are_listed_only_for_the_bodies_asked(catalog: Catalog) -> None:
     fid, _ = _submit(catalog)
     assert [f.id for f in catalog.list_filings(FilingQuery(org_codes=frozenset({ORG})))] == [fid]

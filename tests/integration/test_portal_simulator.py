@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service.categories import portal_channels
 from service.delivery.port import ArchivedFile, Delivered, DeliveryJob, Outcome, RetryLater
 from service.delivery.portal import PortalAdapter, PortalConfig
 from service.simulators import RunningSimulator
@@ -383,7 +384,7 @@ def test_the_adapter_publishes_each_filing_once_through_every_kind_of_fault(
 ) -> None:
     set_faults(client, failure_rate=0.5, latency_ms=5, seed=20240112)
     config = PortalConfig(
-        sim.url, "portal-demo", "portal-demo-secret", timeout_s=5,
+        sim.url, "portal-demo", "portal-demo-secret", portal_channels(), timeout_s=5,
         quick_tries=3, backoff_initial_s=0.001, backoff_max_s=0.002,
     )  # fmt: skip
     adapter = PortalAdapter(config, sleep=lambda _: None)
@@ -417,7 +418,9 @@ def test_a_retry_after_the_portal_forgot_the_key_finds_the_article_by_its_source
         start_in_thread("127.0.0.1", 0, SimulatorConfig(key_ttl_s=0.2)) as sim,
         httpx.Client(base_url=sim.url) as client,
     ):
-        config = PortalConfig(sim.url, "portal-demo", "portal-demo-secret", quick_tries=1)
+        config = PortalConfig(
+            sim.url, "portal-demo", "portal-demo-secret", portal_channels(), quick_tries=1
+        )
         adapter = PortalAdapter(config, sleep=lambda _: None)
         job, journal = _job(2), Journal()
         set_faults(client, failure_rate=1.0, kinds=["after_commit_503"])
@@ -439,7 +442,9 @@ def test_a_delivery_whose_journaled_body_was_lost_is_still_delivered_once(
 ) -> None:
     """A lease taken over or a catalog rebuilt loses the first body; the same key with a
     rebuilt body is idempotency_key_reused, and the article is found by its source_id."""
-    config = PortalConfig(sim.url, "portal-demo", "portal-demo-secret", quick_tries=1)
+    config = PortalConfig(
+        sim.url, "portal-demo", "portal-demo-secret", portal_channels(), quick_tries=1
+    )
     adapter = PortalAdapter(config, sleep=lambda _: None)
     first = adapter.deliver(_job(4), Journal())
     time.sleep(0.01)  # the rebuilt body's publish_at differs from the first

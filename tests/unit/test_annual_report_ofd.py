@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from service.categories import content_rule
 from service.domain.findings import Finding, Severity
 from service.domain.metadata import FilingMetadata
 from service.validation import Document, read_document_bytes, validate_filing
@@ -36,7 +37,9 @@ def _read(data: bytes, name: str) -> Document:
 
 
 def _findings(document: Document) -> list[Finding]:
-    return validate_filing(document, METADATA, None, received_on=date(2024, 1, 20)).findings
+    return validate_filing(
+        document, METADATA, None, content_rule=content_rule(METADATA), received_on=date(2024, 1, 20)
+    ).findings
 
 
 def _codes(findings: list[Finding]) -> list[tuple[str, Severity]]:

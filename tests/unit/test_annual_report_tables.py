@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from service.categories import content_rule
 from service.domain.findings import Finding, Severity
 from service.domain.metadata import FilingMetadata
 from service.validation import Document, read_document_bytes, validate_filing
@@ -58,7 +59,12 @@ def _validate(
     received_on: date = RECEIVED,
 ) -> list[Finding]:
     return validate_filing(
-        document, metadata, None, received_on=received_on, previous=previous
+        document,
+        metadata,
+        None,
+        content_rule=content_rule(metadata),
+        received_on=received_on,
+        previous=previous,
     ).findings
 
 

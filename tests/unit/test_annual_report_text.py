@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from service.categories import content_rule
 from service.domain.findings import Finding, Severity
 from service.domain.metadata import FilingMetadata
 from service.validation import Document, read_document_bytes, validate_filing
@@ -40,7 +41,9 @@ def _findings(
     document: Document, tables: dict[str, Any] | None = None, *, json_tables: bool = True
 ) -> list[Finding]:
     metadata = _metadata((tables or annual_report_tables()) if json_tables else None)
-    return validate_filing(document, metadata, None, received_on=date(2024, 1, 20)).findings
+    return validate_filing(
+        document, metadata, None, content_rule=content_rule(metadata), received_on=date(2024, 1, 20)
+    ).findings
 
 
 def _codes(findings: list[Finding]) -> set[tuple[str, Severity]]:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.categories import content_rule
 from service.domain.filing import Category
 from service.domain.findings import Severity
 from service.domain.metadata import FilingMetadata
@@ -42,6 +43,7 @@ def _findings(example: Example, rules: ValidationRules | None = None) -> list[An
         Document("txt", "text/plain; charset=utf-8", lines),
         metadata,
         example.get("org"),
+        content_rule=content_rule(metadata),
         received_on=example["received_on"],
         rules=rules or ValidationRules(),
         require_review=example.get("require_review", False),
@@ -562,5 +564,12 @@ def test_any_filing_of_any_category_validates_without_raising(
     filing: tuple[FilingMetadata, Document, date],
 ) -> None:
     metadata, document, received_on = filing
-    result = validate_filing(document, metadata, None, received_on=received_on, require_review=True)
+    result = validate_filing(
+        document,
+        metadata,
+        None,
+        content_rule=content_rule(metadata),
+        received_on=received_on,
+        require_review=True,
+    )
     assert all(f.code and f.message_zh and f.where for f in result.findings)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.domain.filing import DeliveryStatus, VersionStatus
-from service.domain.outbox import settled_status, supersedable
+from service.domain.outbox import Ready, Unmet, Waiting, prerequisites, settled_status, supersedable
 
 PENDING, DELIVERED = DeliveryStatus.PENDING, DeliveryStatus.DELIVERED
 FAILED, SUPERSEDED = DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED
@@ -60,3 +60,35 @@ class Delivery:
 )
 def test_only_a_delivery_never_claimed_is_superseded(delivery: Delivery, expected: bool) -> None:
     assert supersedable(delivery) is expected
+
+
+PORTAL_RECEIPT = {"article_id": "a-1", "url": "https://portal.example/a-1"}
+
+
+@pytest.mark.parametrize(
+    ("after", "siblings", "expected"),
+    [
+        ([], {}, Ready({})),
+        (["portal"], {"portal": (DELIVERED, PORTAL_RECEIPT)}, Ready({"portal": PORTAL_RECEIPT})),
+        (["portal"], {"portal": (PENDING, None)}, Waiting(("portal",))),
+        (["portal"], {"portal": (FAILED, None)}, Unmet("portal", "failed")),
+        (["portal"], {"portal": (SUPERSEDED, None)}, Unmet("portal", "superseded")),
+        (["portal"], {"legal_platform": (DELIVERED, {})}, Unmet("portal", "not_routed")),
+        (
+            ["portal", "legal_platform"],
+            {"portal": (DELIVERED, PORTAL_RECEIPT), "legal_platform": (PENDING, None)},
+            Waiting(("legal_platform",)),
+        ),
+        (
+            ["portal", "legal_platform"],
+            {"portal": (PENDING, None), "legal_platform": (FAILED, None)},
+            Unmet("legal_platform", "failed"),
+        ),
+    ],
+)
+def test_a_delivery_goes_only_once_the_destinations_it_needs_have_delivered(
+    after: list[str],
+    siblings: dict[str, tuple[DeliveryStatus, dict[str, str] | None]],
+    expected: Ready | Waiting | Unmet,
+) -> None:
+    assert prerequisites(after, siblings) == expected

@@ -7,6 +7,7 @@ import io
 
 import docx
 
+from service.categories import content_rule
 from service.validation import read_document_bytes, validate_filing
 from service.validation.lines import to_lines
 from service.validation.outline import Outline, read_outline
@@ -84,7 +85,16 @@ def test_word_heading_styles_give_the_outline_levels() -> None:
 def test_a_report_whose_headings_are_only_word_styles_validates_like_the_sample() -> None:
     document, _ = read_document_bytes(_styled_report(), "报告.docx")
     assert document is not None
-    assert validate_filing(document, _metadata(), None, received_on=RECEIVED).findings == []
+    assert (
+        validate_filing(
+            document,
+            _metadata(),
+            None,
+            content_rule=content_rule(_metadata()),
+            received_on=RECEIVED,
+        ).findings
+        == []
+    )
 
 
 def test_without_its_plan_part_a_styled_report_is_refused_for_the_plan() -> None:
@@ -98,5 +108,7 @@ def test_without_its_plan_part_a_styled_report_is_refused_for_the_plan() -> None
     word.save(out)
     document, _ = read_document_bytes(out.getvalue(), "报告.docx")
     assert document is not None
-    findings = validate_filing(document, _metadata(), None, received_on=RECEIVED).findings
+    findings = validate_filing(
+        document, _metadata(), None, content_rule=content_rule(_metadata()), received_on=RECEIVED
+    ).findings
     assert [f.code for f in findings] == ["rol_missing_next_year_plan"]

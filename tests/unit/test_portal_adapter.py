@@ -18,6 +18,7 @@ import pytest
 import respx
 import structlog
 
+from service.categories import portal_channels
 from service.delivery.port import (
     ArchivedFile,
     Delivered,
@@ -105,7 +106,7 @@ def make_adapter(
         **config,
     }
     return PortalAdapter(
-        PortalConfig(BASE, "client", SECRET, **settings),
+        PortalConfig(BASE, "client", SECRET, portal_channels(), **settings),
         client=httpx.Client(),
         sleep=sleep or Sleeps(),
         clock=clock or Clock(),

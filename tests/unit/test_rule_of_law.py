@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.categories import content_rule
 from service.domain.filing import Category
 from service.domain.findings import Finding, Severity
 from service.domain.metadata import FilingMetadata
@@ -58,6 +59,7 @@ def _validate(
         _document(text),
         metadata or _metadata(),
         org,
+        content_rule=content_rule(metadata or _metadata()),
         received_on=received_on,
         rules=rules or ValidationRules(),
     )
@@ -208,7 +210,13 @@ MUTANTS: list[tuple[str, Callable[[str], str], set[tuple[str, Severity]]]] = [
 
 
 def test_sample_report_passes_clean() -> None:
-    result = validate_filing(_document(SAMPLE), _metadata(), None, received_on=RECEIVED)
+    result = validate_filing(
+        _document(SAMPLE),
+        _metadata(),
+        None,
+        content_rule=content_rule(_metadata()),
+        received_on=RECEIVED,
+    )
     assert result.findings == []
     assert result.title == "南开区合作交流办党组2023年度法治政府建设情况报告"
 
@@ -305,7 +313,9 @@ def test_the_sample_as_docx_or_pdf_validates_exactly_like_the_text(
     assert read_findings == []
     assert document is not None and document.paragraphs
     assert not any("\x00" in p or "(cid:" in p for p in document.paragraphs)
-    result = validate_filing(document, _metadata(), None, received_on=RECEIVED)
+    result = validate_filing(
+        document, _metadata(), None, content_rule=content_rule(_metadata()), received_on=RECEIVED
+    )
     assert result.findings == _validate(SAMPLE) == []
     assert result.title == "南开区合作交流办党组2023年度法治政府建设情况报告"
 
@@ -318,7 +328,9 @@ def test_a_mutant_as_pdf_yields_the_same_findings_as_its_text(mutant: str) -> No
     text = mutate(SAMPLE)
     document, _ = read_document_bytes(pdf_from_text(text), "报告.pdf")
     assert document is not None
-    findings = validate_filing(document, _metadata(), None, received_on=RECEIVED).findings
+    findings = validate_filing(
+        document, _metadata(), None, content_rule=content_rule(_metadata()), received_on=RECEIVED
+    ).findings
     assert _summary(findings) == _summary(_validate(text)) != set()
 
 
@@ -371,6 +383,7 @@ def test_other_categories_get_their_own_rules_not_the_rule_of_law_reports(
         _document("随便什么内容"),
         _metadata(category=category, period=period),
         None,
+        content_rule=content_rule(_metadata(category=category, period=period)),
         received_on=RECEIVED,
     )
     assert result.findings  # each kind's content rules (tests/unit/test_category_rules.py)
@@ -383,7 +396,13 @@ def test_any_paragraphs_validate_without_raising(paragraphs: list[str], period: 
     document = Document(
         "txt", "text/plain; charset=utf-8", tuple(p.strip() for p in paragraphs if p.strip())
     )
-    result = validate_filing(document, _metadata(period=period), None, received_on=RECEIVED)
+    result = validate_filing(
+        document,
+        _metadata(period=period),
+        None,
+        content_rule=content_rule(_metadata(period=period)),
+        received_on=RECEIVED,
+    )
     assert all(
         f.code.startswith(("rol_", "period_", "org_", "pii_", "secret_")) for f in result.findings
     )

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from service.categories import content_rule
 from service.domain.findings import Finding
 from service.domain.metadata import FilingMetadata
 from service.validation import Document, read_document_bytes, validate_filing
@@ -42,7 +43,9 @@ def _findings(name: str, kind: str) -> list[Finding]:
         period=verdict["period"],
     )
     deadline = date(int(verdict["period"]) + 1, 3, 31)
-    return validate_filing(document, metadata, None, received_on=deadline).findings
+    return validate_filing(
+        document, metadata, None, content_rule=content_rule(metadata), received_on=deadline
+    ).findings
 
 
 def test_the_corpus_covers_every_variant_the_issue_names() -> None:

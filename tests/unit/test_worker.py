@@ -23,7 +23,7 @@ from tests.fakes import InMemoryStore, MemoryCatalog, ScriptedPortal
 from tests.support.bodies import sample_metadata
 from tests.support.checks import checks_for, in_process_reader
 from tests.support.clock import FakeClock
-from tests.support.documents import SAMPLE_PATH
+from tests.support.documents import SAMPLE_PATH, docx_from_text
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
 
@@ -188,3 +188,89 @@ def test_a_damaged_archived_file_is_never_delivered(
     assert portal.jobs == []
     assert filing.deliveries[0].status == "failed"
     assert filing.deliveries[0].attempt_log[0].code == "archive_fixity_mismatch"
+
+
+def _submit_to(
+    catalog: Catalog, packages: Packages, clock: FakeClock, destinations: list[Destination]
+) -> str:
+    ingest = Ingest(
+        catalog=catalog,
+        packages=packages,
+        checks=checks_for({Category.RULE_OF_LAW_REPORT: destinations}),
+        clock=clock,
+    )
+    docx = docx_from_text(SAMPLE_PATH.read_text("utf-8"))  # the platform takes no plain text
+    upload = spool([docx], "report.docx", 10**7)
+    metadata = FilingMetadata.model_validate(sample_metadata())
+    return submit_filing(ingest, OPERATOR, metadata, upload, Origin()).filing.id
+
+
+def _linked_worker(
+    catalog: Catalog, packages: Packages, clock: FakeClock, **adapters: ScriptedPortal
+) -> Worker:
+    """The legal platform's deliveries wait here for the portal's (as WeChat's will)."""
+    config = WorkerConfig(
+        "w1", concurrency=1, lease=timedelta(seconds=30), poll_s=0.01,
+        policy=RetryPolicy.of_seconds([60], 3600), wait=timedelta(seconds=5),
+    )  # fmt: skip
+    return Worker(
+        catalog=catalog,
+        packages=packages,
+        adapters=adapters,
+        config=config,
+        clock=clock,
+        reader=in_process_reader(),
+        after={"legal_platform": ["portal"]},
+    )
+
+
+def test_a_delivery_that_needs_another_destinations_receipt_waits_for_it_untried(
+    catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    fid = _submit_to(catalog, packages, clock, [Destination.PORTAL, Destination.LEGAL_PLATFORM])
+    portal = ScriptedPortal([RetryLater("busy", "503", 503), Delivered({"article_id": "a1"})])
+    platform = ScriptedPortal([Delivered({"receipt_no": "r1"})], destination="legal_platform")
+    worker = _linked_worker(catalog, packages, clock, portal=portal, legal_platform=platform)
+
+    while worker.run_once():  # the portal's first try fails; the platform's waits, untried
+        pass
+    waiting = {d.destination: d for d in catalog.get_filing(fid).deliveries}  # type: ignore[union-attr]
+    assert platform.jobs == []
+    assert waiting["legal_platform"].attempts == 0
+    assert waiting["legal_platform"].first_attempt_at is None
+
+    for _ in range(2):  # the portal's retry is due; the platform's next look after it
+        clock.advance(61)
+        while worker.run_once():
+            pass
+    assert [job.prior_receipts for job in platform.jobs] == [{"portal": {"article_id": "a1"}}]
+    settled = catalog.get_filing(fid)
+    assert settled is not None and settled.versions[0].status == "published"
+
+
+def test_a_delivery_whose_prerequisite_failed_fails_too_and_says_why(
+    catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    fid = _submit_to(catalog, packages, clock, [Destination.PORTAL, Destination.LEGAL_PLATFORM])
+    portal = ScriptedPortal([Failed("channel_forbidden", "403", 403)])
+    platform = ScriptedPortal([], destination="legal_platform")
+    worker = _linked_worker(catalog, packages, clock, portal=portal, legal_platform=platform)
+
+    for _ in range(3):
+        worker.run_once()
+        clock.advance(6)
+    deliveries = {d.destination: d for d in catalog.get_filing(fid).deliveries}  # type: ignore[union-attr]
+    assert platform.jobs == []
+    assert deliveries["legal_platform"].status == "failed"
+    assert deliveries["legal_platform"].last_error == "prerequisite_unmet: portal: failed"
+
+
+def test_a_delivery_whose_prerequisite_is_not_routed_fails_at_once(
+    catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    fid = _submit_to(catalog, packages, clock, [Destination.LEGAL_PLATFORM])
+    platform = ScriptedPortal([], destination="legal_platform")
+    _linked_worker(catalog, packages, clock, legal_platform=platform).run_once()
+    [delivery] = catalog.get_filing(fid).deliveries  # type: ignore[union-attr]
+    assert delivery.status == "failed" and platform.jobs == []
+    assert delivery.last_error == "prerequisite_unmet: portal: not_routed"

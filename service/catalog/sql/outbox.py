@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, true, update
+from sqlalchemy import and_, case, exists, func, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord
@@ -92,6 +92,22 @@ class SqlOutbox(UnitOfWork):
             settle_version(session, row.filing_id, row.version)
             session.add_all(audit_row(e, now) for e in events)
             return True
+
+    def postpone_delivery(self, delivery_id: str, lease_token: str, until: datetime) -> bool:
+        never_tried = DeliveryRow.attempts == 0
+        with self._transaction() as session:
+            result = session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id, DeliveryRow.lease_owner == lease_token)
+                .values(
+                    next_attempt_at=until,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    first_attempt_at=case((never_tried, None), else_=DeliveryRow.first_attempt_at),
+                    updated_at=self._clock(),
+                )
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def release_leases(self, worker: str) -> int:
         """Give back every lease `worker` holds (on a clean shutdown), so others take over at once."""

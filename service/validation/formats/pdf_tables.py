@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from service.validation.extracted import TableCell
-from service.validation.limits import DocumentLimits, too_complex
+from service.validation.formats.extracted import TableCell
+from service.validation.formats.limits import DocumentLimits, too_complex
 
 if TYPE_CHECKING:
     import pdfplumber.table

@@ -17,17 +17,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from service.domain.findings import Finding, error, warning
-from service.validation.context import FilingContext
-from service.validation.documents import Document
-from service.validation.gia_checks import (
+from service.validation.context import FilingContext, ValidationResult
+from service.validation.deadlines import gov_info_due
+from service.validation.formats.documents import Document
+from service.validation.gov_info.checks import (
     carry_over_findings,
     cross_check,
     t3_findings,
     t4_findings,
 )
-from service.validation.gia_format import FORMAT_2021, report_format
-from service.validation.gia_narrative import narrative_findings
-from service.validation.gia_tables import TableData, from_json, from_tables, t2_format_findings
+from service.validation.gov_info.format import FORMAT_2021, report_format
+from service.validation.gov_info.narrative import narrative_findings
+from service.validation.gov_info.tables import TableData, from_json, from_tables, t2_format_findings
 from service.validation.lines import Line, excerpt, to_lines
 from service.validation.metadata_checks import period_year
 from service.validation.outline import read_outline
@@ -84,13 +85,7 @@ PARTS = (
 )
 
 
-@dataclass(frozen=True)
-class GovInfoCheck:
-    findings: list[Finding]
-    title: str | None
-
-
-def check_gov_info(document: Document, filing: FilingContext) -> GovInfoCheck:
+def gov_info_content(document: Document, filing: FilingContext) -> ValidationResult:
     lines = to_lines(document.paragraphs)
     in_table = [document.origin(i).cell is not None for i in range(len(lines))]
     prose = [line for line, cell in zip(lines, in_table, strict=True) if not cell]
@@ -102,9 +97,8 @@ def check_gov_info(document: Document, filing: FilingContext) -> GovInfoCheck:
     findings += [_missing(part) for part in PARTS if not any(map(part.named_by, headings))]
     fmt = report_format(year) if year is not None else FORMAT_2021
     findings += _table_findings(document, filing, fmt, year, lines, in_table)
-    if year is not None:
-        findings += _late(filing, year)
-    return GovInfoCheck(findings, title.text if title else None)
+    findings += _late(filing)
+    return ValidationResult(findings, title.text if title else None)
 
 
 def _table_findings(
@@ -182,9 +176,9 @@ def _not_checked(kind: str) -> Finding:
     )
 
 
-def _late(filing: FilingContext, year: int) -> list[Finding]:
-    due = filing.rules.gov_info_due(year, filing.level)
-    if filing.received_on <= due:
+def _late(filing: FilingContext) -> list[Finding]:
+    deadline = gov_info_due(filing)
+    if deadline is None or filing.received_on <= (due := deadline.due):
         return []
     level = "区人民政府" if filing.level.value == "district_government" else "部门"
     return [

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from service.domain.findings import Finding, error, warning
-from service.validation.gia_format import (
+from service.validation.gov_info.format import (
     T2_FIELD_LABELS,
     T2_ROWS,
     T3_COLUMNS,
@@ -32,7 +32,7 @@ from service.validation.gia_format import (
     t2_fields,
     t3_rows,
 )
-from service.validation.gia_tables import TableData, Value
+from service.validation.gov_info.tables import TableData, Value
 
 _PARTS = TOTAL_COLUMN  # the six applicant columns before 总计
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.validation.extracted import TableCell
+from service.validation.formats.extracted import TableCell
 
 LINE_TOLERANCE_MM = 1.5  # codes whose baselines differ by less are on one line
 _CELL_GAP = 1.0  # a gap of this many characters' width between codes starts a new cell

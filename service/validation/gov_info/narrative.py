@@ -19,8 +19,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from service.domain.findings import Finding, warning
-from service.validation.gia_format import GROUPS, T4_COLUMNS, T4_GROUPS, TOTAL_COLUMN, group_size
-from service.validation.gia_tables import TableData
+from service.validation.gov_info.format import (
+    GROUPS,
+    T4_COLUMNS,
+    T4_GROUPS,
+    TOTAL_COLUMN,
+    group_size,
+)
+from service.validation.gov_info.tables import TableData
 from service.validation.lines import Line
 
 _NUMBER = r"(?P<n>\d+)(件|条|个|宗|起|次)"

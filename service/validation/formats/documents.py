@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from service.domain.findings import Finding, error
-from service.validation.content_types import identify
-from service.validation.docx_files import docx_content, is_docx
-from service.validation.extracted import NOWHERE, Block, Extracted, Origin, Table
-from service.validation.limits import (
+from service.validation.formats.content_types import identify
+from service.validation.formats.docx_files import docx_content, is_docx
+from service.validation.formats.extracted import NOWHERE, Block, Extracted, Origin, Table
+from service.validation.formats.limits import (
     DocumentLimits,
     ReadProblem,
     no_text,
@@ -31,10 +31,10 @@ from service.validation.limits import (
     unreadable,
     unsupported,
 )
-from service.validation.ofd_files import is_ofd, ofd_content
-from service.validation.pdf_files import pdf_content
-from service.validation.text_files import decode_text, plausible_text
-from service.validation.zip_parts import zip_names
+from service.validation.formats.ofd_files import is_ofd, ofd_content
+from service.validation.formats.pdf_files import pdf_content
+from service.validation.formats.text_files import decode_text, plausible_text
+from service.validation.formats.zip_parts import zip_names
 
 __all__ = ["Document", "DocumentLimits", "Table", "read_document", "read_document_bytes"]
 

@@ -28,7 +28,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
-from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
+from service.validation.formats.limits import DocumentLimits, ReadProblem, too_complex, unreadable
 
 _CHUNK = 64 * 1024
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)

@@ -21,9 +21,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-from service.validation.extracted import Block, Extracted, Origin, Table
-from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
-from service.validation.pdf_tables import PageTable, join_tables, read_tables
+from service.validation.formats.extracted import Block, Extracted, Origin, Table
+from service.validation.formats.limits import DocumentLimits, ReadProblem, too_complex, unreadable
+from service.validation.formats.pdf_tables import PageTable, join_tables, read_tables
 
 if TYPE_CHECKING:
     import pypdfium2

@@ -4,21 +4,27 @@ title, the four required parts, and the closing issuer and date."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
-from service.domain.findings import Finding
 from service.validation.config import ValidationRules
-from service.validation.lines import to_lines
-from service.validation.rol_closing import closing_findings, find_closing
-from service.validation.rol_items import content_findings
-from service.validation.rol_title import find_title, title_findings
+from service.validation.context import FilingContext, ValidationResult
+from service.validation.formats.documents import Document
+from service.validation.lines import plain, to_lines
+from service.validation.metadata_checks import period_year
+from service.validation.rule_of_law.closing import closing_findings, find_closing
+from service.validation.rule_of_law.items import content_findings
+from service.validation.rule_of_law.title import find_title, title_findings
 
 
-@dataclass(frozen=True)
-class RuleOfLawCheck:
-    findings: list[Finding]
-    title: str | None
+def rule_of_law_content(document: Document, filing: FilingContext) -> ValidationResult:
+    return check_rule_of_law(
+        document.paragraphs,
+        levels=document.levels,
+        period_year=period_year(filing.metadata),
+        names=[plain(n) for n in filing.names],
+        received_on=filing.received_on,
+        rules=filing.rules,
+    )
 
 
 def check_rule_of_law(
@@ -29,7 +35,7 @@ def check_rule_of_law(
     names: Sequence[str],
     received_on: date,
     rules: ValidationRules,
-) -> RuleOfLawCheck:
+) -> ValidationResult:
     """`period_year` is None when the metadata's period is invalid: the checks that
     compare against it are skipped (period_invalid already says why). `levels`: each
     paragraph's outline level where the document's styles give one."""
@@ -46,4 +52,4 @@ def check_rule_of_law(
         received_on=received_on,
         rules=rules,
     )
-    return RuleOfLawCheck(findings, title.text if title else None)
+    return ValidationResult(findings, title.text if title else None)

@@ -16,9 +16,9 @@ from dataclasses import replace
 from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
-from service.validation.extracted import Block, Extracted, Origin, Table, TableCell
-from service.validation.limits import DocumentLimits, ReadProblem, too_complex, unreadable
-from service.validation.zip_parts import ZipParts, local_name, zip_container
+from service.validation.formats.extracted import Block, Extracted, Origin, Table, TableCell
+from service.validation.formats.limits import DocumentLimits, ReadProblem, too_complex, unreadable
+from service.validation.formats.zip_parts import ZipParts, local_name, zip_container
 
 MAIN_PART = "word/document.xml"
 _RELS = "_rels/.rels"

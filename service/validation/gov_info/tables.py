@@ -19,8 +19,8 @@ from pydantic import BaseModel
 
 from service.domain.findings import Finding, error, warning
 from service.domain.metadata import AnnualReportData, CaseTable, ProactiveTable, RequestTable
-from service.validation.extracted import Table
-from service.validation.gia_format import (
+from service.validation.formats.extracted import Table
+from service.validation.gov_info.format import (
     FORMAT_2021,
     GROUPS,
     SINGLE_ROWS,

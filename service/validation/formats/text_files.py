@@ -12,7 +12,7 @@ import re
 
 from charset_normalizer.md import mess_ratio
 
-from service.validation.limits import ReadProblem, unsupported
+from service.validation.formats.limits import ReadProblem, unsupported
 
 # A few stray control characters (a DOS end-of-file mark, a pasted backspace) do not
 # make a file binary; more than this share of them does. Kept for GB18030 too: the mess

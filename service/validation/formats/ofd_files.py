@@ -15,10 +15,10 @@ from __future__ import annotations
 import posixpath
 from typing import BinaryIO
 
-from service.validation.extracted import Block, Extracted, Origin, Table
-from service.validation.limits import DocumentLimits, too_complex, unreadable
-from service.validation.ofd_layout import Code, LaidOutTable, Line, lines, split
-from service.validation.zip_parts import ZipParts, local_name, zip_container
+from service.validation.formats.extracted import Block, Extracted, Origin, Table
+from service.validation.formats.limits import DocumentLimits, too_complex, unreadable
+from service.validation.formats.ofd_layout import Code, LaidOutTable, Line, lines, split
+from service.validation.formats.zip_parts import ZipParts, local_name, zip_container
 
 ROOT_PART = "OFD.xml"
 _DEFAULT_SIZE_MM = 3.5  # 五号 (10.5 pt), when a text object does not say
