@@ -280,6 +280,7 @@ def build_worker(container: Container, adapters: dict[str, DestinationAdapter]) 
         lease=timedelta(seconds=s.lease_s),
         poll_s=s.worker_poll_s,
         policy=RetryPolicy.of_seconds(s.retry_schedule_s, s.give_up_after_s),
+        wait=timedelta(seconds=s.prerequisite_wait_s),
     )
     return Worker(
         catalog=container.catalog,

@@ -67,7 +67,7 @@ _SPECS: dict[Category, CategorySpec] = {}
 
 
 def register(spec: CategorySpec) -> CategorySpec:
-    _SPECS[spec.category] = spec
+    _SPECS[Category.admit(spec.category)] = spec
     return spec
 
 

@@ -58,7 +58,7 @@ _SPECS: dict[Destination, DestinationSpec] = {}
 
 
 def register(spec: DestinationSpec) -> DestinationSpec:
-    _SPECS[spec.destination] = spec
+    _SPECS[Destination.admit(spec.destination)] = spec
     return spec
 
 

@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_poll_s: float = 1.0
     lease_s: float = 300.0
+    # a delivery that needs another destination's receipt first looks again after this long
+    prerequisite_wait_s: float = Field(default=5.0, gt=0)
     quick_tries: int = Field(default=3, ge=1, le=10)
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 8.0

@@ -62,6 +62,12 @@ class Code(str, metaclass=_Registry):
         return member
 
     @classmethod
+    def admit(cls, member: Self) -> Self:
+        """Register `member` itself again (after `unregister`), so that it stays the one."""
+        cls._members[member.value] = member
+        return member
+
+    @classmethod
     def unregister(cls, code: str) -> None:
         """For tests that register a member of their own."""
         cls._members.pop(code, None)
