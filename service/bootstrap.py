@@ -42,7 +42,7 @@ from service.checking import Checks
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
 from service.delivery.worker import Worker, WorkerConfig
-from service.destinations import destination_specs, limits_by_destination
+from service.destinations import account_fields, destination_specs, limits_by_destination
 from service.domain.access import ALL_BODIES, Principal, Role
 from service.domain.destinations import Capability
 from service.domain.filing import Destination
@@ -209,6 +209,11 @@ def build_tokens(settings: Settings) -> tuple[TokenRegistry, str | None]:
     return TokenRegistry.of(grants), demo
 
 
+def load_bodies(settings: Settings) -> OrgRegistry:
+    """The registry of bodies, their accounts checked against the destinations'."""
+    return load_registry(settings.orgs_file, account_fields=account_fields())
+
+
 def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
     problems = settings.production_problems()
     if problems:
@@ -221,7 +226,7 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     catalog = SqlCatalog(sessions, clock=clock)
     store = build_store(settings.resolved_archive_url, settings)
     packages = Packages(store, clock=clock)
-    registry = load_registry(settings.orgs_file)
+    registry = load_bodies(settings)
     tokens, demo = build_tokens(settings)
     checks = build_checks(settings, registry, document_reader(settings))
     ingest = Ingest(catalog=catalog, packages=packages, checks=checks, clock=clock)

@@ -147,16 +147,16 @@ def _check_file(
     so no waiver."""
     from dataclasses import replace
 
-    from service.bootstrap import ConfigurationError, build_checks, document_limits
+    from service.bootstrap import ConfigurationError, build_checks, document_limits, load_bodies
     from service.checking import check_submission
     from service.domain.errors import Rejected
     from service.domain.time import shanghai_date, utcnow
-    from service.orgs import RegistryError, load_registry
+    from service.orgs import RegistryError
     from service.reading import InProcessReader
     from service.uploads import hashed_upload
 
     try:
-        registry = load_registry(settings.orgs_file)
+        registry = load_bodies(settings)
         checks = build_checks(settings, registry, InProcessReader(document_limits(settings)))
     except (ConfigurationError, RegistryError) as exc:
         raise _fail("配置有误 Invalid settings", str(exc)) from exc

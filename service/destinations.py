@@ -10,6 +10,7 @@ official account of issue 14 is the test of that).
     spec.simulator(settings)               in development, a simulator for it
     spec.after              the destinations whose receipts it needs first
     spec.problems(settings) why production must not start with it as configured
+    spec.account_fields     what a body's own account there holds (the registry of bodies)
 
 The composition root (service.bootstrap) is the only reader: it hands use cases the
 limits and the adapters, never this registry, so no use case imports an adapter.
@@ -47,6 +48,7 @@ class DestinationSpec:
     url: Callable[[Settings], str | None]
     simulator: Simulator | None = None
     after: tuple[Destination, ...] = ()
+    account_fields: tuple[str, ...] = ()  # a body's own account there (service.orgs)
     problems: Callable[[Settings], list[str]] = field(default=lambda _: [])
 
     @property
@@ -74,6 +76,10 @@ def destination_spec(destination: Destination | str) -> DestinationSpec:
 
 def destination_specs() -> Iterator[DestinationSpec]:
     return iter(list(_SPECS.values()))
+
+
+def account_fields() -> dict[str, tuple[str, ...]]:
+    return {s.destination.value: s.account_fields for s in destination_specs() if s.account_fields}
 
 
 def limits_by_destination() -> dict[Destination, DestinationLimits]:
@@ -160,11 +166,9 @@ def _legal_platform(settings: Settings, url: str, registry: OrgRegistry) -> Dest
             app_key=settings.legal_platform_app_key,
             app_secret=settings.legal_platform_app_secret.get_secret_value(),
             body_credentials={
-                body.org_code: AppCredentials(
-                    body.legal_platform_app_key, body.legal_platform_app_secret
-                )
+                body.org_code: AppCredentials(account["app_key"], account["app_secret"])
                 for body in registry.bodies.values()
-                if body.legal_platform_app_key and body.legal_platform_app_secret
+                if (account := body.accounts.get(Destination.LEGAL_PLATFORM.value))
             },
             timeout_s=settings.legal_platform_timeout_s,
             quick_tries=settings.quick_tries,
@@ -216,6 +220,7 @@ LEGAL_PLATFORM = register(
         build=_legal_platform,
         url=lambda settings: settings.legal_platform_url,
         simulator=_legal_simulator,
+        account_fields=("app_key", "app_secret"),
         problems=_legal_platform_problems,
     )
 )

@@ -6,12 +6,21 @@ bodies:
     aliases: [滨河区合作交流办, 滨河区合作交流办党组]
     level: department                # or district_government
     categories: [rule_of_law_report, leadership]
+    accounts:                        # the body's own account at a destination, if any
+      legal_platform:
+        app_key: binhe-hezuo
+        app_secret_env: BINHE_HEZUO_LEGAL_SECRET   # a secret is named, never written here
+
+Each destination names the fields of such an account (DestinationSpec.account_fields);
+a field whose name ends in "secret" is read from the environment variable `<field>_env`
+names. `legal_platform_app_key` with `legal_platform_app_secret_env`, the form before
+accounts, is still read as the legal platform's account.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from service.domain.filing import Category
 from service.domain.org import Level, Organisation, OrgRegistry, is_valid_uscc
+
+AccountFields = Mapping[str, Sequence[str]]  # by destination, the fields of a body's account
 
 
 class RegistryError(Exception):
@@ -34,6 +45,7 @@ class _Body(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     level: Level = Level.DEPARTMENT
     categories: list[Category] = Field(default_factory=list)
+    accounts: dict[str, dict[str, str]] = Field(default_factory=dict)
     legal_platform_app_key: str | None = None
     legal_platform_app_secret_env: str | None = None
 
@@ -44,6 +56,16 @@ class _Body(BaseModel):
             raise ValueError(f"{value} is not a valid 统一社会信用代码 (check character)")
         return value
 
+    def all_accounts(self) -> dict[str, dict[str, str]]:
+        accounts = dict(self.accounts)
+        legacy = {
+            "app_key": self.legal_platform_app_key,
+            "app_secret_env": self.legal_platform_app_secret_env,
+        }
+        if any(legacy.values()):
+            accounts["legal_platform"] = {k: v for k, v in legacy.items() if v is not None}
+        return accounts
+
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -51,7 +73,13 @@ class _File(BaseModel):
     bodies: list[_Body]
 
 
-def load_registry(path: Path | None, environ: Mapping[str, str] | None = None) -> OrgRegistry:
+def load_registry(
+    path: Path | None,
+    environ: Mapping[str, str] | None = None,
+    account_fields: AccountFields | None = None,
+) -> OrgRegistry:
+    """`account_fields`: what each destination's account holds (the composition root
+    passes every registered destination's); a body's account elsewhere is refused."""
     environ = os.environ if environ is None else environ
     if path is None:
         return OrgRegistry()
@@ -62,28 +90,50 @@ def load_registry(path: Path | None, environ: Mapping[str, str] | None = None) -
         raise RegistryError(f"cannot read the registry of bodies {path}: {exc}") from exc
     except (yaml.YAMLError, ValidationError) as exc:
         raise RegistryError(f"the registry of bodies {path} is invalid: {exc}") from exc
-    return OrgRegistry.of(_organisation(b, environ) for b in parsed.bodies)
+    fields = account_fields or {}
+    return OrgRegistry.of(_organisation(b, environ, fields) for b in parsed.bodies)
 
 
-def _organisation(body: _Body, environ: Mapping[str, str]) -> Organisation:
-    if (body.legal_platform_app_key is None) != (body.legal_platform_app_secret_env is None):
-        raise RegistryError(
-            f"{body.org_code}: give both legal_platform_app_key and legal_platform_app_secret_env, or neither"
-        )
-    secret = None
-    if body.legal_platform_app_secret_env is not None:
-        secret = environ.get(body.legal_platform_app_secret_env)
-        if not secret:
-            raise RegistryError(
-                f"{body.org_code}: environment variable {body.legal_platform_app_secret_env} "
-                "(its legal platform app secret) is not set"
-            )
+def _organisation(body: _Body, environ: Mapping[str, str], fields: AccountFields) -> Organisation:
+    accounts = {
+        destination: _account(body.org_code, destination, given, fields, environ)
+        for destination, given in body.all_accounts().items()
+    }
     return Organisation(
         org_code=body.org_code,
         name=body.name,
         aliases=tuple(body.aliases),
         level=body.level,
         categories=tuple(c.value for c in body.categories),
-        legal_platform_app_key=body.legal_platform_app_key,
-        legal_platform_app_secret=secret,
+        accounts=accounts,
     )
+
+
+def _account(
+    org_code: str,
+    destination: str,
+    given: Mapping[str, str],
+    fields: AccountFields,
+    environ: Mapping[str, str],
+) -> dict[str, str]:
+    where = f"{org_code}: accounts.{destination}"
+    if destination not in fields:
+        raise RegistryError(f"{where}: no destination {destination!r} takes a body's account")
+    expected = {_given_as(name) for name in fields[destination]}
+    if set(given) != expected:
+        raise RegistryError(f"{where}: give exactly {', '.join(sorted(expected))}")
+    return {name: _value(where, name, given, environ) for name in fields[destination]}
+
+
+def _given_as(name: str) -> str:
+    return f"{name}_env" if name.endswith("secret") else name
+
+
+def _value(where: str, name: str, given: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    if not name.endswith("secret"):
+        return given[name]
+    variable = given[f"{name}_env"]
+    value = environ.get(variable)
+    if not value:
+        raise RegistryError(f"{where}: environment variable {variable} ({name}) is not set")
+    return value

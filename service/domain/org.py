@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -36,15 +36,16 @@ def is_valid_uscc(code: str) -> bool:
 
 @dataclass(frozen=True)
 class Organisation:
-    """A government body: its USCC, full name, aliases (short names, its 党组) and level."""
+    """A government body: its USCC, full name, aliases (short names, its 党组), level,
+    and its own accounts at destinations (by destination: the fields its spec names,
+    e.g. the legal platform's app_key and app_secret), where it has one."""
 
     org_code: str
     name: str
     aliases: tuple[str, ...] = ()
     level: Level = Level.DEPARTMENT
     categories: tuple[str, ...] = ()
-    legal_platform_app_key: str | None = None
-    legal_platform_app_secret: str | None = field(default=None, repr=False)
+    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
