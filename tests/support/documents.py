@@ -33,11 +33,26 @@ _MARGIN = 56
 
 
 def docx_from_text(text: str) -> bytes:
+    """The same bytes for the same text (python-docx stamps the zip's entries with the
+    time of writing: two files written a second apart would differ)."""
     document = docx.Document()
     for line in text.splitlines():
         document.add_paragraph(line)
     out = io.BytesIO()
     document.save(out)
+    return _timeless(out.getvalue())
+
+
+def _timeless(archive: bytes) -> bytes:
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(archive)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, source.read(info))
     return out.getvalue()
 
 
