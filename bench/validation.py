@@ -5,7 +5,7 @@ tables (one over a page break) are read and checked cell by cell.
 
 PDFs are read three ways in the same process, on the same files: with pdfminer.six as
 the service read them before (the baseline), with PDFium (pypdfium2) as it reads them
-now, and through the reading pool (service.reading: a worker process, JSON back), as
+now, and through the reading pool (service.reading.pool: a worker process, JSON back), as
 `serve` reads every upload.
 
     .venv/bin/python bench/validation.py [--repeat 15]
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.categories import content_rule
 from service.domain.metadata import FilingMetadata
-from service.reading import PooledReader, ReadingBudget
+from service.reading.pool import PooledReader, ReadingBudget
 from service.validation import DocumentLimits, read_document, validate_filing
 from service.validation.formats.documents import Document
 from tests.support.annual_report_pdf import annual_report_pdf

@@ -28,8 +28,6 @@ from urllib.parse import unquote, urlparse
 
 from sqlalchemy import Engine
 
-from service.api.auth import TokenRegistry
-from service.api.services import ApiServices
 from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
@@ -38,7 +36,6 @@ from service.catalog.database import make_engine, make_sessions, migrate
 from service.catalog.ports import Catalog, Restore
 from service.catalog.sql import SqlCatalog
 from service.catalog.sql.restore import CatalogRestore
-from service.checking import Checks
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
 from service.delivery.worker import Worker, WorkerConfig
@@ -48,11 +45,14 @@ from service.domain.destinations import Capability
 from service.domain.filing import Destination
 from service.domain.org import OrgRegistry
 from service.domain.time import utcnow
-from service.ingest import Ingest
+from service.entrypoints.api.auth import TokenRegistry
+from service.entrypoints.api.services import ApiServices
 from service.orgs import load_registry
-from service.reading import DocumentReader, PooledReader, ReadingBudget
+from service.reading.pool import DocumentReader, PooledReader, ReadingBudget
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
-from service.tick import TickJobs
+from service.usecases.checking import Checks
+from service.usecases.ingest import Ingest
+from service.usecases.tick import TickJobs
 from service.validation import ValidationRules, WorkingCalendar, load_holiday_overrides
 from service.validation.formats.documents import DocumentLimits
 

@@ -13,7 +13,7 @@ service/domain/metadata.py as well.
     spec.reads_tables         its rules read the document's tables (a PDF's cost more)
     spec.compares_with_previous   its rules compare it with last period's filing
 
-Readers are the use cases that check a filing (service.checking, service.ingest), the
+Readers are the use cases that check a filing (service.usecases.checking, service.usecases.ingest), the
 settings (default routes) and the composition root (portal channels).
 """
 

@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     document_max_table_cells: int = Field(default=200_000, ge=100)
     document_max_xml_elements: int = Field(default=1_000_000, ge=10_000)
     document_max_xml_depth: int = Field(default=256, ge=32)
-    # Uploads are read in a pool of worker processes (service.reading): how many at once,
+    # Uploads are read in a pool of worker processes (service.reading.pool): how many at once,
     # the address space of each (its Python runtime and libraries included), and the
     # wall time for one document.
     reading_workers: int = Field(default=2, ge=1, le=32)

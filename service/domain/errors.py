@@ -1,5 +1,5 @@
 """The service's own error tree. Adapters translate SDK errors into these; the API maps
-them to HTTP status in one table (service.api.errors).
+them to HTTP status in one table (service.entrypoints.api.errors).
 
     ServiceError                      code, message_zh, message_en
     ├── InvalidInput                  the request is malformed (400/422)

@@ -10,7 +10,7 @@ PDFium (pypdfium2) and pdfplumber; working days come from chinesecalendar.
                                           by="admin", may_waive=True)
 
 The names below are imported when first used, so that a process that only reads
-documents (service.read_worker) does not load the rules, the calendar and the
+documents (service.reading.worker) does not load the rules, the calendar and the
 metadata models.
 """
 

@@ -8,12 +8,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from service.api.app import create_app
 from service.bootstrap import Container, build_container
 from service.catalog.database import make_engine, make_sessions, migrate
 from service.catalog.ports import Catalog
 from service.catalog.sql import SqlCatalog
 from service.catalog.sql.tables import Base
+from service.entrypoints.api.app import create_app
 from service.settings import Settings
 from tests.support.bodies import write_registry
 from tests.support.ceph import ceph_missing, ceph_rgw

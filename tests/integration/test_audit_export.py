@@ -11,18 +11,18 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from service.audit_export import (
+from service.catalog.database import make_engine, make_sessions
+from service.catalog.ports import Catalog
+from service.catalog.records import AuditEvent
+from service.catalog.sql.restore import CatalogRestore
+from service.domain.errors import Conflict, InvalidInput
+from service.usecases.audit_export import (
     audit_key,
     day_bounds,
     export_audit_day,
     export_pending_days,
     parse_audit_lines,
 )
-from service.catalog.database import make_engine, make_sessions
-from service.catalog.ports import Catalog
-from service.catalog.records import AuditEvent
-from service.catalog.sql.restore import CatalogRestore
-from service.domain.errors import Conflict, InvalidInput
 from tests.fakes import InMemoryStore
 from tests.support.clock import FakeClock
 

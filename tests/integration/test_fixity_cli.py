@@ -9,9 +9,9 @@ from pathlib import Path
 from service.bootstrap import build_container
 from service.domain.access import Principal, Role
 from service.domain.metadata import FilingMetadata
-from service.ingest import Origin, submit_filing
 from service.settings import Settings
 from service.uploads import spool
+from service.usecases.ingest import Origin, submit_filing
 from tests.support.bodies import sample_metadata, write_registry
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH, docx_from_text

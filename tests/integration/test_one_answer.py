@@ -16,9 +16,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from service.api.app import create_app
 from service.bootstrap import build_container
-from service.cli import app as cli
+from service.entrypoints.api.app import create_app
+from service.entrypoints.cli import app as cli
 from service.settings import Settings
 from tests.support import hostile
 from tests.support.annual_report_pdf import annual_report_pdf

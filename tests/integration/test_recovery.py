@@ -23,7 +23,6 @@ from service.archive.filesystem import FilesystemStore
 from service.archive.packages import MANIFEST, Packages, PayloadFile, package_prefix
 from service.archive.port import ArchiveStore
 from service.archive.version_metadata import FileFacts, VersionMetadata
-from service.audit_export import day_bounds, export_audit_day
 from service.bootstrap import build_container
 from service.catalog.database import make_engine, make_sessions
 from service.catalog.ports import Catalog
@@ -56,11 +55,12 @@ from service.domain.errors import ArchiveUnavailable, Conflict
 from service.domain.filing import Category, Destination
 from service.domain.findings import warning
 from service.domain.metadata import FilingMetadata
-from service.ingest import Ingest, Origin, submit_filing
-from service.recovery import ProblemKind, SkipKind, rebuild_catalog, reconcile
 from service.settings import Settings
 from service.uploads import spool
-from service.verification import verify_filing
+from service.usecases.audit_export import day_bounds, export_audit_day
+from service.usecases.ingest import Ingest, Origin, submit_filing
+from service.usecases.recovery import ProblemKind, SkipKind, rebuild_catalog, reconcile
+from service.usecases.verification import verify_filing
 from tests.fakes import InMemoryStore
 from tests.support.bodies import NANKAI_OFFICE as NANKAI
 from tests.support.bodies import sample_metadata

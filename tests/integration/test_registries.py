@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from service import categories, destinations
-from service.api.app import create_app
 from service.bootstrap import Container, build_adapters, build_container, build_worker
 from service.bootstrap import destinations as destination_urls
 from service.delivery.port import DestinationAdapter
 from service.domain.filing import Destination
+from service.entrypoints.api.app import create_app
 from service.settings import Settings
 from tests.support.bodies import sample_metadata, write_registry
 from tests.support.documents import docx_from_text
@@ -39,11 +39,11 @@ NOTICE = """关于南开区体育中心改造方案的公示
 
 @pytest.fixture
 def registered() -> Iterator[None]:
-    destinations.register(notice_board.SPEC)
-    categories.register(public_notice.SPEC)
+    board = destinations.register(notice_board.spec()).destination
+    notice = categories.register(public_notice.spec()).category
     yield
-    categories.unregister(public_notice.PUBLIC_NOTICE)
-    destinations.unregister(notice_board.NOTICE_BOARD)
+    categories.unregister(notice)
+    destinations.unregister(board)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def container(registered: None, tmp_path: Path) -> Iterator[Container]:
 @pytest.fixture
 def urls(container: Container) -> Iterator[dict[Destination, str | None]]:
     with destination_urls(container.settings) as found:
-        assert {Destination.PORTAL, notice_board.NOTICE_BOARD} <= set(found.simulated)
+        assert {Destination.PORTAL, Destination("notice_board")} <= set(found.simulated)
         yield found.urls
 
 
@@ -123,7 +123,7 @@ def test_a_registered_kind_goes_through_submit_archive_and_delivery_to_a_registe
     assert body["title"] == "关于南开区体育中心改造方案的公示"
     receipts = {d["destination"]: d["receipt"] for d in body["deliveries"]}
     assert set(receipts) == {"portal", "notice_board"}
-    board = httpx.get(f"{urls[notice_board.NOTICE_BOARD]}/notices").json()
+    board = httpx.get(f"{urls[Destination('notice_board')]}/notices").json()
     assert [n["link"] for n in board] == [receipts["portal"]["url"]] != [None]
     version = container.catalog.get_version(filing_id, 1)
     assert version is not None
@@ -140,6 +140,6 @@ def test_a_registered_kinds_own_rules_refuse_what_it_lacks(api: httpx.Client) ->
 
 
 def test_unregistered_the_kind_is_unknown_again(registered: None, container: Container) -> None:
-    categories.unregister(public_notice.PUBLIC_NOTICE)
+    categories.unregister(categories.category_spec("public_notice").category)
     with pytest.raises(ValueError, match="public_notice"):
         categories.category_spec("public_notice")

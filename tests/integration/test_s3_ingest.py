@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from service.api.app import create_app
 from service.archive.packages import package_prefix
 from service.bootstrap import Container, build_container
 from service.delivery.port import Delivered
+from service.entrypoints.api.app import create_app
 from service.settings import Settings
 from tests.fakes import ScriptedPortal
 from tests.support.bodies import sample_metadata, write_registry

@@ -12,11 +12,11 @@ from service.delivery.legal_platform import LegalPlatformAdapter, LegalPlatformC
 from service.delivery.port import Delivered, DestinationAdapter
 from service.domain.access import Principal, Role
 from service.domain.metadata import FilingMetadata
-from service.ingest import Origin, submit_filing
 from service.settings import Settings
 from service.simulators.legal_platform import SimulatorConfig, start_in_thread
-from service.tick import run_tick
 from service.uploads import spool
+from service.usecases.ingest import Origin, submit_filing
+from service.usecases.tick import run_tick
 from tests.fakes import ScriptedPortal
 from tests.support.bodies import sample_metadata, write_registry
 from tests.support.clock import FakeClock

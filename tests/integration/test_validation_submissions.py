@@ -14,15 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from service.api.app import create_app
-from service.api.views import filing_view
 from service.bootstrap import Container, build_container
 from service.domain.access import Principal, Role
 from service.domain.errors import Rejected
 from service.domain.metadata import FilingMetadata
-from service.ingest import Origin, check_filing, submit_filing
+from service.entrypoints.api.app import create_app
+from service.entrypoints.api.views import filing_view
 from service.settings import Settings
 from service.uploads import Upload, spool
+from service.usecases.ingest import Origin, check_filing, submit_filing
 from tests.support.bodies import NANKAI_OFFICE, sample_metadata, write_registry
 from tests.support.clock import FakeClock
 from tests.support.documents import annual_report_docx, annual_report_tables

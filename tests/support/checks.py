@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from service.checking import Checks
 from service.destinations import limits_by_destination
 from service.domain.filing import Category, Destination
 from service.domain.org import OrgRegistry
-from service.reading import InProcessReader
+from service.reading.pool import InProcessReader
+from service.usecases.checking import Checks
 from service.validation import DocumentLimits, ValidationRules
 
 

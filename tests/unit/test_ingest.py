@@ -17,8 +17,8 @@ from service.domain.access import Principal, Role
 from service.domain.errors import ArchiveUnavailable, Conflict, NotFound, Rejected
 from service.domain.filing import Category, DeliveryStatus, Destination, VersionStatus
 from service.domain.metadata import FilingMetadata
-from service.ingest import Ingest, Origin, begin_intake, submit_filing
 from service.uploads import Upload, spool
+from service.usecases.ingest import Ingest, Origin, begin_intake, submit_filing
 from tests.fakes import InMemoryStore, MemoryCatalog
 from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY, sample_metadata
 from tests.support.checks import checks_for

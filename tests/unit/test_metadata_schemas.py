@@ -170,9 +170,9 @@ _FINDING_MAKERS = {"error", "warning", "make", "error_finding", "_finding", "Rea
 
 def _raised_codes() -> set[str]:
     """String literals that name a code where a finding is made, in service/validation,
-    service/domain, service/checking.py and service/ingest.py."""
+    service/domain, service/usecases/checking.py and service/usecases/ingest.py."""
     paths = [*(SERVICE / "validation").rglob("*.py"), *(SERVICE / "domain").rglob("*.py")]
-    paths += [SERVICE / "checking.py", SERVICE / "ingest.py"]
+    paths += [SERVICE / "usecases" / "checking.py", SERVICE / "usecases" / "ingest.py"]
     found: set[str] = set()
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):

@@ -13,7 +13,7 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.entrypoints.cli import app
 from tests.support.bodies import sample_metadata
 from tests.support.documents import (
     SAMPLE_PATH,

@@ -17,8 +17,8 @@ from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import Principal, Role
 from service.domain.filing import Category, Destination
 from service.domain.metadata import FilingMetadata
-from service.ingest import Ingest, Origin, submit_filing
 from service.uploads import spool
+from service.usecases.ingest import Ingest, Origin, submit_filing
 from tests.fakes import InMemoryStore, MemoryCatalog, ScriptedPortal
 from tests.support.bodies import sample_metadata
 from tests.support.checks import checks_for, in_process_reader

@@ -9,7 +9,7 @@ page with tables, the prose is the lines outside them and each cell is a paragra
 its own, as in a DOCX.
 
 Reading is bounded by pages, characters and table cells here; time and memory by the
-process that runs it (service.reading).
+process that runs it (service.reading.pool).
 """
 
 from __future__ import annotations

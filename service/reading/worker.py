@@ -1,5 +1,5 @@
-"""A reading worker: `nice python -m service.read_worker MEMORY_BYTES`, started and fed
-by service.reading. It confines its address space, then reads
+"""A reading worker: `nice python -m service.reading.worker MEMORY_BYTES`, started and fed
+by service.reading.pool. It confines its address space, then reads
 one document per request from stdin and answers on stdout, both as length-prefixed
 JSON (never pickle: the parent does not trust a process that parsed a hostile file).
 

@@ -3,7 +3,7 @@ check it, reserve its version, archive its package, queue its deliveries — and
 then acknowledge (DESIGN.md invariant 1).
 
     intake = begin_intake(ingest, principal, correcting=None, size_hint=…)
-    …the body arrives; intake.on_file(…) may start sending the file (service.staging)…
+    …the body arrives; intake.on_file(…) may start sending the file (service.usecases.staging)…
     submission = intake.submit(metadata, upload, origin, idempotency_key="…")
     intake.close()                    # whatever was sent and not committed is aborted
 
@@ -33,7 +33,6 @@ from service.archive.version_metadata import FileFacts, VersionMetadata
 from service.catalog.ports import STALE_RESERVATION, Filings, Reservations
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
 from service.categories import category_spec
-from service.checking import Check, Checks, check_submission
 from service.domain.access import Principal, Role
 from service.domain.errors import (
     ArchiveError,
@@ -49,8 +48,9 @@ from service.domain.findings import Finding
 from service.domain.findings import error as error_finding
 from service.domain.metadata import FilingMetadata
 from service.domain.time import shanghai_date
-from service.staging import PayloadStaging, retention_of
 from service.uploads import SpoolListener, Upload
+from service.usecases.checking import Check, Checks, check_submission
+from service.usecases.staging import PayloadStaging, retention_of
 
 log = structlog.get_logger()
 SUBMITTING_ROLES = (Role.OPERATOR, Role.ADMIN)
@@ -91,7 +91,7 @@ class Submission:
 def check_filing(
     ingest: Ingest, metadata: FilingMetadata, upload: Upload, *, principal: Principal | None = None
 ) -> Check:
-    """Validate a submission without storing anything (service.checking), on today's
+    """Validate a submission without storing anything (service.usecases.checking), on today's
     date and against last period's archived filing of the body and kind."""
     return check_submission(
         ingest.checks,

@@ -60,7 +60,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
 ) -> None:
     """启动服务（API、投递进程；开发模式下含门户网站模拟器） Run the API and a worker."""
-    from service.runtime import run_service
+    from service.entrypoints.runtime import run_service
 
     settings = _settings()
     run_service(
@@ -71,7 +71,7 @@ def serve(
 @app.command()
 def worker() -> None:
     """只运行投递进程 Run a delivery worker (no API)."""
-    from service.runtime import run_worker
+    from service.entrypoints.runtime import run_worker
 
     run_worker(_settings())
 
@@ -79,7 +79,7 @@ def worker() -> None:
 @app.command()
 def tick() -> None:
     """定时任务：投递到期项、查询审核结果、抽查固定性 Run the periodic job once (for cron)."""
-    from service.runtime import run_tick_once
+    from service.entrypoints.runtime import run_tick_once
 
     report = run_tick_once(_settings(), err_console)
     console.print(
@@ -141,19 +141,19 @@ def _check_file(
     received_on: date | None,
     check_review: bool,
 ) -> tuple[Any, list[Finding], str | None]:
-    """Check `file` as the service checks a submission (service.checking: the
+    """Check `file` as the service checks a submission (service.usecases.checking: the
     installation's rules, limits, registry and routes, destinations' file types
     included), read in this process; no catalog, so no cross-year check; no principal,
     so no waiver."""
     from dataclasses import replace
 
     from service.bootstrap import ConfigurationError, build_checks, document_limits, load_bodies
-    from service.checking import check_submission
     from service.domain.errors import Rejected
     from service.domain.time import shanghai_date, utcnow
     from service.orgs import RegistryError
-    from service.reading import InProcessReader
+    from service.reading.pool import InProcessReader
     from service.uploads import hashed_upload
+    from service.usecases.checking import check_submission
 
     try:
         registry = load_bodies(settings)
@@ -267,7 +267,7 @@ def _container() -> Any:
 @app.command()
 def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id")]) -> None:
     """对一项报送的归档包做固定性校验 Re-hash a filing's packages from storage; exit 1 on damage."""
-    from service.verification import verify_filing
+    from service.usecases.verification import verify_filing
 
     container = _container()
     try:
@@ -315,7 +315,7 @@ def audit(
 
     from rich.progress import Progress
 
-    from service.verification import AuditPlan, audit_versions, plan_versions, write_report
+    from service.usecases.verification import AuditPlan, audit_versions, plan_versions, write_report
 
     if (sample is None) == (not all_versions):
         raise _fail("请指定 --sample N 或 --all 之一", "Give exactly one of --sample N or --all")
@@ -369,7 +369,7 @@ def reconcile(
 
     from rich.progress import Progress
 
-    from service.recovery import reconcile as run_reconcile
+    from service.usecases.recovery import reconcile as run_reconcile
 
     container = _container()
     with Progress(console=err_console, transient=True) as progress:
@@ -410,7 +410,7 @@ def rebuild_catalog(
     """仅凭归档重建空的目录数据库（目录不为空时拒绝） Rebuild an EMPTY catalog from the archive alone."""
     from rich.progress import Progress
 
-    from service.recovery import rebuild_catalog as run_rebuild
+    from service.usecases.recovery import rebuild_catalog as run_rebuild
 
     container = _container()
     try:
@@ -460,8 +460,8 @@ def export_audit(
     ] = None,
 ) -> None:
     """把审计日志按日导出到归档（只写一次的 JSON Lines） Export audit events to the archive, a day per object."""
-    from service.audit_export import export_audit_day, export_pending_days
     from service.domain.errors import Conflict
+    from service.usecases.audit_export import export_audit_day, export_pending_days
 
     try:
         on = date.fromisoformat(day) if day else None

@@ -12,11 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from service.api.deps import PrincipalDep, ServicesDep
 from service.catalog.records import AuditEvent, FilingRecord
 from service.domain.access import Principal
 from service.domain.errors import DamagedArchive, FixityMismatch, NotFound
-from service.verification import LIVE, verify_filing
+from service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from service.usecases.verification import LIVE, verify_filing
 
 router = APIRouter(prefix="/v1", tags=["archive"])
 log = structlog.get_logger()

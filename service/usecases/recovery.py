@@ -47,7 +47,6 @@ from service.archive.fixity import verifying_reader
 from service.archive.packages import MANIFEST, METADATA, PackageId, Packages, package_prefix_of
 from service.archive.port import ArchiveStore
 from service.archive.version_metadata import VersionMetadata, aware
-from service.audit_export import AUDIT_PREFIX, day_of_key, parse_audit_lines
 from service.catalog.ports import Restore, RestoreWriter
 from service.catalog.records import (
     AuditEntry,
@@ -60,6 +59,7 @@ from service.catalog.records import (
 from service.domain.errors import ArchiveError, ObjectMissing
 from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus, idempotency_key
 from service.domain.ids import new_id
+from service.usecases.audit_export import AUDIT_PREFIX, day_of_key, parse_audit_lines
 
 LIVE = frozenset({VersionStatus.ARCHIVED, VersionStatus.PUBLISHED, VersionStatus.DELIVERY_FAILED})
 STUCK_AFTER = timedelta(hours=1)  # far longer than any package write takes

@@ -10,8 +10,8 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import error_response
 from service.domain.errors import TooLarge
+from service.entrypoints.api.errors import error_response
 
 log = structlog.get_logger()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from service.api.deps import ServicesDep
 from service.domain.errors import ServiceError
+from service.entrypoints.api.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
 

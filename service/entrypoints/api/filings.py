@@ -11,17 +11,17 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from python_multipart.exceptions import MultipartParseError
 
-from service.api.deps import PrincipalDep, ServicesDep
-from service.api.multipart import OnFile, SubmissionBody, boundary_of
-from service.api.services import ApiServices
-from service.api.views import filing_view
 from service.catalog.records import AuditEvent, FilingQuery
 from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.filing import Category, DeliveryStatus, Destination, ReviewState, VersionStatus
 from service.domain.metadata import FilingMetadata
-from service.ingest import Origin, Submission, begin_intake, check_filing
+from service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from service.entrypoints.api.multipart import OnFile, SubmissionBody, boundary_of
+from service.entrypoints.api.services import ApiServices
+from service.entrypoints.api.views import filing_view
 from service.uploads import Upload
+from service.usecases.ingest import Origin, Submission, begin_intake, check_filing
 
 router = APIRouter(prefix="/v1", tags=["filings"])
 METADATA_PART_LIMIT = 256 * 1024

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from service.api.auth import TokenRegistry
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.catalog.ports import AuditLog, Filings, Fixity, Outbox
-from service.ingest import Ingest
+from service.entrypoints.api.auth import TokenRegistry
+from service.usecases.ingest import Ingest
 
 
 class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Protocol):

@@ -1,6 +1,6 @@
 """Reading an uploaded document so that no file can take the service down or hold it up.
 
-Every upload is read in a small warm pool of worker processes (service.read_worker),
+Every upload is read in a small warm pool of worker processes (service.reading.worker),
 each under an address-space limit (RLIMIT_AS), niced below the service, within a time
 budget. A worker that goes over is killed and replaced; the upload gets a
 `file_too_complex` finding, never a 500 or a grown process.
@@ -48,7 +48,7 @@ import structlog
 from pydantic import ValidationError
 
 from service.domain.findings import Finding, error
-from service.read_worker import HEADER, READ, send
+from service.reading.worker import HEADER, READ, send
 from service.validation.formats.documents import Document, DocumentLimits, read_document
 from service.validation.formats.limits import ReadProblem, too_complex
 
@@ -111,7 +111,7 @@ class _Worker:
     def __init__(self, budget: ReadingBudget) -> None:
         env = {**os.environ, "MALLOC_ARENA_MAX": "1"}
         # niced from its first instruction: starting up (imports) yields to the service too
-        command = ["nice", "-n", str(_NICENESS), sys.executable, "-m", "service.read_worker"]
+        command = ["nice", "-n", str(_NICENESS), sys.executable, "-m", "service.reading.worker"]
         self.process = subprocess.Popen(
             [*command, str(budget.memory_mib * MiB)],
             stdin=subprocess.PIPE,

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.api.services import ApiServices
 from service.domain.access import Principal
+from service.entrypoints.api.services import ApiServices
 
 
 def get_services(request: Request) -> ApiServices:

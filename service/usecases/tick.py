@@ -14,12 +14,12 @@ import structlog
 
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.audit_export import export_pending_days
 from service.catalog.ports import AuditLog, Filings, Fixity, Restore, Reviews
 from service.delivery.port import ReviewingAdapter
 from service.delivery.reviews import ReviewRound, poll_reviews
 from service.delivery.worker import Worker
-from service.verification import AuditPlan, audit_versions, plan_versions
+from service.usecases.audit_export import export_pending_days
+from service.usecases.verification import AuditPlan, audit_versions, plan_versions
 
 log = structlog.get_logger()
 MAX_DRAIN_ROUNDS = 100  # a tick is bounded; what is left waits for the next one

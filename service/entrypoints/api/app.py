@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from service import __version__
-from service.api import errors, filings, health, packages
-from service.api.middleware import BodyLimit, RequestContext
-from service.api.services import ApiServices
+from service.entrypoints.api import errors, filings, health, packages
+from service.entrypoints.api.middleware import BodyLimit, RequestContext
+from service.entrypoints.api.services import ApiServices
 
 MULTIPART_OVERHEAD = 1024 * 1024  # the metadata part and multipart framing beside the file
 

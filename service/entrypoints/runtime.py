@@ -14,7 +14,6 @@ import structlog
 import uvicorn
 from rich.console import Console
 
-from service.api.app import create_app
 from service.bootstrap import (
     ConfigurationError,
     Container,
@@ -26,6 +25,7 @@ from service.bootstrap import (
     tick_jobs,
 )
 from service.delivery.port import DestinationAdapter
+from service.entrypoints.api.app import create_app
 from service.orgs import RegistryError
 from service.settings import Settings
 
@@ -52,7 +52,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def _tick_loop(
     container: Container, adapters: dict[str, DestinationAdapter], stop: threading.Event
 ) -> None:
-    from service.tick import run_tick
+    from service.usecases.tick import run_tick
 
     jobs = tick_jobs(container, adapters, worker=None)
     while not stop.wait(container.settings.tick_interval_s):
@@ -107,7 +107,7 @@ def run_worker(settings: Settings) -> None:
 
 
 def run_tick_once(settings: Settings, console: Console) -> Any:
-    from service.tick import run_tick
+    from service.usecases.tick import run_tick
 
     container = _container(settings, console)
     with destinations(settings) as found:
