@@ -1,0 +1,190 @@
+"""The portal's routes: OAuth, the API, the published pages, the admin API."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.datastructures import UploadFile
+
+from service.simulators.faults import add_fault_admin_routes, pause
+from service.simulators.portal.checks import (
+    article_fields,
+    attachment_kind,
+    bearer,
+    check_channel,
+)
+from service.simulators.portal.config import MAX_KEY_CHARS, MiB, PortalError, error_body
+from service.simulators.portal.state import PortalState
+
+
+def oauth_router(state: PortalState) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/oauth/token")
+    async def token(request: Request) -> JSONResponse:
+        await pause(request)
+        form = await request.form()
+        if form.get("grant_type") != "client_credentials":
+            return _oauth_error(400, "unsupported_grant_type")
+        config = state.config
+        secret = str(form.get("client_secret", "")).encode()
+        if form.get("client_id") != config.client_id or not secrets.compare_digest(
+            secret, config.client_secret.encode()
+        ):
+            return _oauth_error(401, "invalid_client")
+        body = {"access_token": state.issue_token(), "token_type": "Bearer",
+                "expires_in": int(config.token_ttl_s)}  # fmt: skip
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    return router
+
+
+def _oauth_error(status: int, error: str) -> JSONResponse:
+    return JSONResponse({"error": error}, status, headers={"Cache-Control": "no-store"})
+
+
+def api_router(state: PortalState) -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+
+    @router.post("/attachments", status_code=201)
+    async def upload(request: Request) -> dict[str, Any]:
+        bearer(request, state)
+        return await _receive_attachment(state, request)
+
+    @router.post("/channels/{channel}/articles", status_code=201)
+    async def publish(channel: str, request: Request) -> JSONResponse:
+        bearer(request, state)
+        check_channel(channel, state.config)
+        body = await _json_body(request)
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return await _create(state, request, channel, body)
+        if not key or len(key) > MAX_KEY_CHARS:
+            raise PortalError(400, "invalid_idempotency_key", f"1 to {MAX_KEY_CHARS} characters")
+        replay = state.claim_key(key, (channel, body))
+        if replay is not None:
+            # The contract replays a success as 200; a stored 4xx keeps its own status.
+            status = 200 if replay.status < 300 else replay.status
+            return JSONResponse(replay.payload, status, headers={"Idempotent-Replayed": "true"})
+        return await _create_with_key(state, request, channel, body, key)
+
+    @router.get("/channels/{channel}/articles")
+    async def find(channel: str, request: Request, source_id: str | None = None) -> dict[str, Any]:
+        bearer(request, state)
+        check_channel(channel, state.config)
+        await pause(request)
+        return {"articles": [a.public(state.now()) for a in state.find(channel, source_id)]}
+
+    @router.get("/articles/{article_id}")
+    async def read(article_id: str, request: Request) -> dict[str, Any]:
+        bearer(request, state)
+        await pause(request)
+        return state.article(article_id).public(state.now())
+
+    return router
+
+
+async def _receive_attachment(state: PortalState, request: Request) -> dict[str, Any]:
+    declared = request.headers.get("x-content-sha256", "").strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", declared):
+        raise PortalError(400, "missing_checksum", "X-Content-SHA256 must be a sha256 in hex")
+    _refuse_oversized(request, state.config.max_attachment_bytes)
+    await pause(request)
+    async with request.form() as form:
+        part = form.get("file")
+        if not isinstance(part, UploadFile) or not part.filename:
+            raise PortalError(400, "missing_file", 'one part named "file" with a filename')
+        sha256, size, head = await _digest(part, state.config.max_attachment_bytes)
+    if sha256 != declared:
+        raise PortalError(422, "checksum_mismatch", f"received bytes hash to {sha256}")
+    kind = attachment_kind(part.filename, head)
+    return state.add_attachment(part.filename, sha256, size, kind).public()
+
+
+async def _create_with_key(
+    state: PortalState, request: Request, channel: str, body: Any, key: str
+) -> JSONResponse:
+    status, payload = 500, error_body("internal_error", "the request did not finish")
+    try:
+        response = await _create(state, request, channel, body)
+        status, payload = response.status_code, json.loads(bytes(response.body))
+        return response
+    except PortalError as exc:
+        status, payload = exc.status, exc.body()
+        raise
+    finally:
+        state.settle_key(key, status, payload)
+
+
+async def _create(state: PortalState, request: Request, channel: str, body: Any) -> JSONResponse:
+    fields = article_fields(body)
+    await pause(request)  # the key, if any, is in flight meanwhile
+    article = state.create_article(channel, fields, str(request.base_url))
+    public = article.public(state.now())
+    answer = {k: public[k] for k in ("article_id", "url", "status", "published_at")}
+    return JSONResponse(answer, 201)
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise PortalError(400, "invalid_json", f"the body is not JSON: {exc}") from exc
+
+
+def _refuse_oversized(request: Request, limit: int) -> None:
+    # Refused from Content-Length before reading; the multipart framing adds a little.
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise PortalError(413, "too_large", f"attachments are limited to {limit} bytes")
+
+
+async def _digest(part: UploadFile, limit: int) -> tuple[str, int, bytes]:
+    """sha256, size and first bytes of an uploaded part, read in chunks (never whole)."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    while chunk := await part.read(MiB):
+        digest.update(chunk)
+        size += len(chunk)
+        head = head or chunk[:16]
+        if size > limit:
+            raise PortalError(413, "too_large", f"attachments are limited to {limit} bytes")
+    return digest.hexdigest(), size, head
+
+
+def pages_router(state: PortalState) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/{channel}/{article_id}.html", response_class=HTMLResponse)
+    def page(channel: str, article_id: str) -> str:
+        article = state.article(article_id)
+        banner = "<p><strong>已更正</strong></p>" if article.corrected_by else ""
+        title = html.escape(article.fields["title"])
+        return f"<!doctype html><title>{title}</title><h1>{title}</h1>{banner}{article.fields['body_html']}"
+
+    return router
+
+
+def admin_router(state: PortalState) -> APIRouter:
+    router = APIRouter(prefix="/_admin")
+    add_fault_admin_routes(router, state.dice, state.counters, state.reset)
+
+    @router.get("/articles")
+    def articles() -> dict[str, Any]:
+        with state.lock:
+            listed = list(state.articles.values())
+        return {"articles": [state.admin_article(a) for a in listed]}
+
+    @router.get("/attachments")
+    def attachments() -> dict[str, Any]:
+        with state.lock:
+            listed = list(state.attachments.values())
+        return {"attachments": [a.admin() for a in listed]}
+
+    return router
