@@ -29,8 +29,6 @@ from service.simulators.legal_platform.config import (
 )
 from service.simulators.legal_platform.state import PlatformState
 
-# -- routes -------------------------------------------------------------------------------
-
 
 def api_router(state: PlatformState) -> APIRouter:
     router = APIRouter(prefix=f"{state.config.path_prefix}{REPORTS_PATH}")

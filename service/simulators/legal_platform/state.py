@@ -32,8 +32,6 @@ from service.simulators.legal_platform.config import (
     SimulatorConfig,
 )
 
-# -- state --------------------------------------------------------------------------------
-
 
 @dataclass
 class Report:

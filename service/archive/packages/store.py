@@ -1,25 +1,10 @@
-"""Packages: one BagIt bag (RFC 8493) per filing version, on any `ArchiveStore`.
-
-    filings/{org_code}/{category}/{period}/{filing_id}/v{n}/
-        data/<payload name>        the submitted files, named by `payload_name`
-        data/metadata.json         all the catalog knows of the version (the rebuild source)
-        bagit.txt
-        bag-info.txt
-        manifest-sha256.txt        written last: its presence marks the package complete
-        receipts/<dest>-<n>.json   delivery receipts, write-once, only once complete
-
-A package without its manifest is incomplete: it is never served, and since the
-service never deletes, `reconcile` finds it through `iter_packages` and reports it.
-Every read of a payload is checked against the manifest (`FixityMismatch` at EOF).
-"""
+"""`Packages`: writing, reading, verifying and exporting packages on an `ArchiveStore`."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
-import re
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -28,156 +13,42 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
-from service import __version__
-from service.archive.filesystem import check_key
 from service.archive.fixity import (
     FixityReport,
-    Mismatch,
-    hash_stream,
     iter_chunks,
     verifying_reader,
+)
+from service.archive.packages.audit import Audit
+from service.archive.packages.export import Sink, WritableStream
+from service.archive.packages.manifests import (
+    check_bag_info,
+    check_destination,
+    json_bytes,
+    manifest_text,
+    parse_manifest,
+    prefix_info,
+)
+from service.archive.packages.names import (
+    BAG_INFO,
+    BAGIT,
+    BAGIT_TXT,
+    MANIFEST,
+    METADATA,
+    SHA256,
+    SOFTWARE_AGENT,
+    TAG_MANIFEST,
+    TAG_WRITERS,
+    PackageId,
+    package_prefix_of,
+    payload_name,
+    relative,
 )
 from service.archive.port import ArchiveStore, StagedPut, StoredObject
 from service.archive.retention import Period
 from service.domain.errors import AlreadyExists, FixityMismatch, ObjectMissing
 from service.domain.time import SHANGHAI, utcnow
-
-MANIFEST = "manifest-sha256.txt"
-TAG_MANIFEST = "tagmanifest-sha256.txt"
-BAGIT = "bagit.txt"
-BAG_INFO = "bag-info.txt"
-METADATA = "metadata.json"
-SOFTWARE_AGENT = f"disclosure-service/{__version__}"
-TAG_WRITERS = 8
-MAX_NAME_BYTES = 200  # below NAME_MAX (255), leaving room for the store's own needs
-
-_BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
-_ID_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
-_VERSION_SEGMENT = re.compile(r"v([1-9][0-9]*)\Z")
-_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
-_MANIFEST_LINE = re.compile(r"([0-9a-fA-F]{64})[ \t]+(.+)\Z")
-_BAG_INFO_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9-]*\Z")
-_DESTINATION = re.compile(r"[a-z0-9_]+\Z")  # no `-`: it ends the name in receipt keys
-_LEADING_DOTS_AND_SPACE = re.compile(r"^[\s.]+|\s+$")
-_COMPUTED_INFO = frozenset(("bagging-date", "bag-software-agent", "payload-oxum"))
-
-
-# -- names ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PackageId:
-    """Which filing version a package holds; its `prefix` is where it lives."""
-
-    org_code: str
-    category: str
-    period: str
-    filing_id: str
-    version: int
-
-    def __post_init__(self) -> None:
-        for value in (self.org_code, self.category, self.period, self.filing_id):
-            if not _ID_SEGMENT.match(value):
-                raise ValueError(f"not usable in a package prefix: {value!r}")
-        if self.version < 1:
-            raise ValueError(f"version must be 1 or more, not {self.version}")
-
-    @property
-    def prefix(self) -> str:
-        return f"filings/{self.org_code}/{self.category}/{self.period}/{self.filing_id}/v{self.version}/"
-
-    @property
-    def external_identifier(self) -> str:
-        return f"{self.filing_id}/v{self.version}"
-
-    @classmethod
-    def from_prefix(cls, prefix: str) -> PackageId:
-        parts = prefix.split("/")
-        version = _VERSION_SEGMENT.match(parts[5]) if len(parts) == 7 else None
-        if version is None or parts[0] != "filings" or parts[6] != "":
-            raise ValueError(f"not a package prefix: {prefix!r}")
-        return cls(parts[1], parts[2], parts[3], parts[4], int(version.group(1)))
-
-
-def package_prefix(org_code: str, category: str, period: str, filing_id: str, version: int) -> str:
-    return PackageId(org_code, category, period, filing_id, version).prefix
-
-
-def payload_name(submitted: str) -> str:
-    """The name a submitted file is stored under in `data/`; applying it twice changes
-    nothing, so either name finds the file.
-
-    NFC-normalised; path separators and control/format characters become `_`; `%`
-    becomes `％` (the `bagit` tool does not decode `%25` in manifests); leading dots and
-    surrounding spaces go; at most 200 UTF-8 bytes, keeping the extension. Chinese and
-    inner spaces stay. `metadata.json` is ours, so a submitted one becomes `_metadata.json`.
-    """
-    name = "".join(_safe_char(c) for c in unicodedata.normalize("NFC", submitted))
-    name = _truncate(_LEADING_DOTS_AND_SPACE.sub("", name)) or "unnamed"
-    return f"_{name}" if name.casefold() == METADATA else name
-
-
-def _safe_char(char: str) -> str:
-    if char in "/\\" or unicodedata.category(char)[0] == "C" or char in "\u2028\u2029":
-        return "_"
-    return "％" if char == "%" else char
-
-
-def _truncate(name: str) -> str:
-    if len(name.encode()) <= MAX_NAME_BYTES:
-        return name
-    stem, dot, suffix = name.rpartition(".")
-    ending = dot + suffix if stem and len(suffix.encode()) <= 16 else ""
-    budget = MAX_NAME_BYTES - len(ending.encode())
-    return (
-        name[: len(name) - len(ending)].encode()[:budget].decode(errors="ignore").rstrip() + ending
-    )
-
-
-# -- manifests ---------------------------------------------------------------------
-
-
-def manifest_text(hashes: Mapping[str, str]) -> str:
-    """RFC 8493 manifest lines, sorted by path: `<sha256>  <path>`, with `%`, CR, LF
-    in paths percent-encoded."""
-    return "".join(f"{sha}  {_encode_path(path)}\n" for path, sha in sorted(hashes.items()))
-
-
-def parse_manifest(text: str) -> dict[str, str]:
-    """Path → sha256 from `manifest-sha256.txt`; `FixityMismatch` if it is malformed."""
-    entries: dict[str, str] = {}
-    lines = re.split(r"\r\n|\r|\n", text)  # not str.splitlines: it also splits at \f, \x85…
-    if lines[-1] == "":
-        lines.pop()
-    for number, line in enumerate(lines, start=1):
-        match = _MANIFEST_LINE.match(line)
-        path = _decode_path(match.group(2)) if match else ""
-        if not match or not _is_payload_path(path) or path in entries:
-            raise FixityMismatch(f"{MANIFEST} line {number} is malformed: {line!r}")
-        entries[path] = match.group(1).lower()
-    return entries
-
-
-def _encode_path(path: str) -> str:
-    return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _decode_path(path: str) -> str:
-    codes = {"%25": "%", "%0D": "\r", "%0A": "\n"}
-    return re.sub(r"%(25|0[dD]|0[aA])", lambda m: codes[m.group(0).upper()], path)
-
-
-def _is_payload_path(path: str) -> bool:
-    try:
-        check_key(path)
-    except ValueError:
-        return False
-    return path.startswith("data/")
-
-
-# -- packages ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -202,13 +73,6 @@ class PackageRef:
     prefix: str
     files: tuple[StoredObject, ...]
     manifest: StoredObject
-
-
-class WritableStream(Protocol):
-    """Where `write_zip` sends the zip: a file, a pipe, a response body."""
-
-    def write(self, data: bytes, /) -> object: ...
-    def flush(self) -> None: ...
 
 
 class Packages:
@@ -248,8 +112,8 @@ class Packages:
         could never be removed."""
         package = PackageId.from_prefix(prefix)
         _check_payload(prefix, payload)
-        metadata_json = _json_bytes(metadata)
-        _check_bag_info(bag_info, _prefix_info(package))
+        metadata_json = json_bytes(metadata)
+        check_bag_info(bag_info, prefix_info(package))
         sizes = [f.size for f in payload] + [len(metadata_json)]
         known_sizes = [size for size in sizes if size is not None]
         if next(iter(self._store.list(prefix)), None) is not None:
@@ -259,7 +123,7 @@ class Packages:
         files = [self._put_payload(prefix, f, retention) for f in payload]
         tags = [
             self._pool.submit(put, f"{prefix}data/{METADATA}", metadata_json, "application/json"),
-            self._pool.submit(put, prefix + BAGIT, _BAGIT_TXT),
+            self._pool.submit(put, prefix + BAGIT, BAGIT_TXT),
         ]
         if len(known_sizes) == len(sizes):
             info = self._bag_info(package, bag_info, known_sizes)
@@ -339,7 +203,7 @@ class Packages:
             "Bag-Software-Agent": SOFTWARE_AGENT,
             "Payload-Oxum": f"{sum(sizes)}.{len(sizes)}",
         }
-        lines = source | _prefix_info(package) | computed | dict(extra)
+        lines = source | prefix_info(package) | computed | dict(extra)
         return "".join(f"{label}: {value.strip()}\n" for label, value in lines.items()).encode()
 
     def put_receipt(
@@ -356,10 +220,10 @@ class Packages:
         is incomplete. Putting an identical receipt again returns the stored one; a
         different one under a taken key raises `AlreadyExists`. `retention`: as the
         package's (`filing_period`)."""
-        _check_destination(destination)
+        check_destination(destination)
         self._require_complete(prefix)
         key = f"{prefix}receipts/{destination}-{self._receipt_label(seq)}.json"
-        data = _json_bytes(receipt)
+        data = json_bytes(receipt)
         try:
             return self._put_bytes(key, data, "application/json", retention=retention)
         except AlreadyExists:
@@ -378,7 +242,7 @@ class Packages:
     ) -> StoredObject:
         """The destination's receipt number `seq`, or without it the last in key order (the
         latest, for timestamped or numbered ones); `ObjectMissing` if there is none."""
-        _check_destination(destination)
+        check_destination(destination)
         start = f"{prefix}receipts/{destination}-" + ("" if seq is None else f"{seq:06d}.json")
         keys = list(self._store.list(start))
         stored = self._store.stat(keys[-1]) if keys else None
@@ -457,17 +321,17 @@ class Packages:
         that nothing records. Damage is reported, never raised."""
         if not self.is_complete(prefix):
             return FixityReport(prefix, complete=False, checked=0, missing=(MANIFEST,))
-        audit = _Audit(self._store, prefix)
+        audit = Audit(self._store, prefix)
         if manifest_sha256 is not None:
             audit.check(MANIFEST, manifest_sha256)
-        manifest = audit.manifest(self)
+        manifest = audit.manifest(self.read_manifest)
         for path, sha256 in sorted(manifest.items()):
             audit.check(path, sha256)
         audit.require(BAGIT, BAG_INFO)
         audit.unrecorded(f"{prefix}data/", manifest)
         if receipt_hashes is not None:
             receipts = {
-                _relative(prefix, key, "receipts/"): sha for key, sha in receipt_hashes.items()
+                relative(prefix, key, "receipts/"): sha for key, sha in receipt_hashes.items()
             }
             for path, sha256 in sorted(receipts.items()):
                 audit.check(path, sha256)
@@ -484,7 +348,7 @@ class Packages:
         if payload_name(bag_name) != bag_name:
             raise ValueError(f"not usable as a bag name: {bag_name!r}")
         manifest = self.read_manifest(prefix)
-        sink = _Sink(out)
+        sink = Sink(out)
         with (
             zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive,
             sink.cut_on_error(),
@@ -534,84 +398,6 @@ class Packages:
             raise ObjectMissing(f"package {prefix} is incomplete: it has no {MANIFEST}")
 
 
-class _Sink:
-    """Passes the zip's bytes to `out` until cut off, after which it drops them: a failed
-    export must not end with the closing records that `ZipFile` writes on exit."""
-
-    def __init__(self, out: WritableStream) -> None:
-        self._out = out
-        self._cut = False
-
-    def write(self, data: bytes) -> int:
-        if not self._cut:
-            self._out.write(data)
-        return len(data)
-
-    def flush(self) -> None:
-        if not self._cut:
-            self._out.flush()
-
-    def close(self) -> None:
-        """`out` belongs to the caller, who closes it."""
-
-    @contextmanager
-    def cut_on_error(self) -> Iterator[None]:
-        try:
-            yield
-        except BaseException:
-            self._cut = True
-            raise
-
-
-class _Audit:
-    """Collects what `Packages.verify` finds in one package."""
-
-    def __init__(self, store: ArchiveStore, prefix: str) -> None:
-        self._store = store
-        self._prefix = prefix
-        self.checked = 0
-        self.missing: list[str] = []
-        self.mismatched: list[Mismatch] = []
-        self.unreadable: list[str] = []
-        self.extra: list[str] = []
-
-    def manifest(self, packages: Packages) -> dict[str, str]:
-        try:
-            return packages.read_manifest(self._prefix)
-        except FixityMismatch:
-            self.unreadable.append(MANIFEST)
-            return {}
-
-    def check(self, path: str, recorded: str) -> None:
-        try:
-            with self._store.open(self._prefix + path) as stream:
-                found = hash_stream(stream)[0]
-        except ObjectMissing:
-            self.missing.append(path)
-            return
-        self.checked += 1
-        if found != recorded.lower():
-            self.mismatched.append(Mismatch(path, recorded.lower(), found))
-
-    def require(self, *paths: str) -> None:
-        self.missing.extend(p for p in paths if self._store.stat(self._prefix + p) is None)
-
-    def unrecorded(self, under: str, recorded: Mapping[str, str]) -> None:
-        present = (key.removeprefix(self._prefix) for key in self._store.list(under))
-        self.extra.extend(path for path in present if path not in recorded)
-
-    def report(self) -> FixityReport:
-        return FixityReport(
-            self._prefix,
-            complete=True,
-            checked=self.checked,
-            missing=tuple(self.missing),
-            mismatched=tuple(self.mismatched),
-            unreadable=tuple(self.unreadable),
-            extra=tuple(self.extra),
-        )
-
-
 def _check_payload(prefix: str, payload: Sequence[PayloadFile]) -> None:
     seen: set[str] = set()
     for file in payload:
@@ -619,7 +405,7 @@ def _check_payload(prefix: str, payload: Sequence[PayloadFile]) -> None:
         if name in seen:  # case-insensitive: the bag may be unzipped on Windows or macOS
             raise ValueError(f"two payload files would be stored as {payload_name(file.name)!r}")
         seen.add(name)
-        if file.expected_sha256 is not None and not _SHA256.match(file.expected_sha256.lower()):
+        if file.expected_sha256 is not None and not SHA256.match(file.expected_sha256.lower()):
             raise ValueError(f"not a sha256: {file.expected_sha256!r}")
         if (file.source is None) == (file.staged is None):
             raise ValueError(f"{file.name!r}: give a payload file either a source or staged")
@@ -646,50 +432,3 @@ def _check_sizes(files: Sequence[StoredObject], expected: Sequence[int]) -> None
     for stored, size in zip(files, expected, strict=True):
         if stored.size != size:
             raise FixityMismatch(f"{stored.key}: stored {stored.size} bytes, declared {size}")
-
-
-def _check_destination(destination: str) -> None:
-    if not _DESTINATION.match(destination):
-        raise ValueError(f"not a destination name: {destination!r}")
-
-
-def _prefix_info(package: PackageId) -> dict[str, str]:
-    return {
-        "Organization-Code": package.org_code,
-        "Category": str(package.category),
-        "Period": package.period,
-        "External-Identifier": package.external_identifier,
-    }
-
-
-def _check_bag_info(bag_info: Mapping[str, str], from_prefix: Mapping[str, str]) -> None:
-    for label, value in bag_info.items():
-        if not _BAG_INFO_LABEL.match(label) or label.casefold() in _COMPUTED_INFO:
-            raise ValueError(f"bag-info label not allowed: {label!r}")
-        if len(value.splitlines()) > 1:
-            raise ValueError(f"bag-info value must be one line: {label}: {value!r}")
-        if from_prefix.get(label, value.strip()) != value.strip():
-            raise ValueError(f"bag-info {label}: {value!r} disagrees with the package prefix")
-
-
-def _json_bytes(document: Mapping[str, Any]) -> bytes:
-    text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)
-    return (text + "\n").encode()
-
-
-def package_prefix_of(key: str) -> str | None:
-    """The prefix of the package `key` lies in, or None when it lies in none."""
-    parts = key.split("/")
-    if len(parts) < 7:
-        return None
-    candidate = "/".join(parts[:6]) + "/"
-    try:
-        return PackageId.from_prefix(candidate).prefix
-    except ValueError:
-        return None
-
-
-def _relative(prefix: str, key: str, under: str) -> str:
-    if not key.startswith(prefix + under):
-        raise ValueError(f"{key!r} is not under {prefix + under!r}")
-    return key.removeprefix(prefix)

@@ -1,0 +1,66 @@
+"""A fixity audit of one package: every recorded file re-hashed from storage, and the
+files that nothing records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from service.archive.fixity import (
+    FixityReport,
+    Mismatch,
+    hash_stream,
+)
+from service.archive.packages.names import MANIFEST
+from service.archive.port import ArchiveStore
+from service.domain.errors import FixityMismatch, ObjectMissing
+
+
+class Audit:
+    """Collects what `Packages.verify` finds in one package."""
+
+    def __init__(self, store: ArchiveStore, prefix: str) -> None:
+        self._store = store
+        self._prefix = prefix
+        self.checked = 0
+        self.missing: list[str] = []
+        self.mismatched: list[Mismatch] = []
+        self.unreadable: list[str] = []
+        self.extra: list[str] = []
+
+    def manifest(self, read: Callable[[str], dict[str, str]]) -> dict[str, str]:
+        """The manifest as `read` (`Packages.read_manifest`) reads it, checked."""
+        try:
+            return read(self._prefix)
+        except FixityMismatch:
+            self.unreadable.append(MANIFEST)
+            return {}
+
+    def check(self, path: str, recorded: str) -> None:
+        try:
+            with self._store.open(self._prefix + path) as stream:
+                found = hash_stream(stream)[0]
+        except ObjectMissing:
+            self.missing.append(path)
+            return
+        self.checked += 1
+        if found != recorded.lower():
+            self.mismatched.append(Mismatch(path, recorded.lower(), found))
+
+    def require(self, *paths: str) -> None:
+        self.missing.extend(p for p in paths if self._store.stat(self._prefix + p) is None)
+
+    def unrecorded(self, under: str, recorded: Mapping[str, str]) -> None:
+        present = (key.removeprefix(self._prefix) for key in self._store.list(under))
+        self.extra.extend(path for path in present if path not in recorded)
+
+    def report(self) -> FixityReport:
+        return FixityReport(
+            self._prefix,
+            complete=True,
+            checked=self.checked,
+            missing=tuple(self.missing),
+            mismatched=tuple(self.mismatched),
+            unreadable=tuple(self.unreadable),
+            extra=tuple(self.extra),
+        )
