@@ -1,0 +1,25 @@
+"""The `disclosure` command. Commands are thin: parse, call one use case, render.
+
+Messages for people are in Chinese with English alongside; logs are English.
+
+    app.py (the application)   running.py   filings.py   archive.py   tools.py
+"""
+
+from __future__ import annotations
+
+# Commands are listed in `disclosure --help` in the order their modules are imported.
+from service.entrypoints.cli import running  # isort: split
+
+from service.entrypoints.cli import filings  # isort: split
+
+from service.entrypoints.cli import archive  # isort: split
+
+from service.entrypoints.cli import tools  # isort: split
+
+from service.entrypoints.cli.app import app
+
+COMMANDS = (running, filings, archive, tools)  # imported for their commands on `app`
+
+
+def main() -> None:
+    app()

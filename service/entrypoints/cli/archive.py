@@ -1,0 +1,266 @@
+"""The archive's care: fixity checks and audits, reconcile, rebuild, the audit export."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from service.domain.errors import ServiceError
+from service.entrypoints.cli.app import app, console, err_console, fail, load_container
+
+
+@app.command()
+def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id")]) -> None:
+    """对一项报送的归档包做固定性校验 Re-hash a filing's packages from storage; exit 1 on damage."""
+    from service.usecases.verification import verify_filing
+
+    container = load_container()
+    try:
+        results = verify_filing(
+            container.catalog,
+            container.packages,
+            filing_id,
+            checked_by="cli",
+            now=container.clock(),
+        )
+    except ServiceError as exc:
+        raise fail(exc.message_zh, exc.message_en) from exc
+    table = Table("版本 version", "结果 result", "校验文件数 checked", "问题 problems")
+    for r in results:
+        problems = [
+            *r.report["missing"],
+            *(m["path"] for m in r.report["mismatched"]),
+            *r.report["unreadable"],
+            *r.report["extra"],
+        ]
+        table.add_row(
+            str(r.version),
+            "[green]完好 ok[/green]" if r.ok else "[red]受损 damaged[/red]",
+            str(r.report["checked"]),
+            "\n".join(problems),
+        )
+    console.print(table)
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+@app.command()
+def audit(
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="随机抽查 N 个版本 check a random sample")
+    ] = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="校验全部 check every version")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option(help="继续上次中断的 --all 校验 resume an interrupted --all run")
+    ] = False,
+    since: Annotated[str | None, typer.Option(help="只校验此时间后未校验过的 (ISO 8601)")] = None,
+) -> None:
+    """巡检归档固定性并写出报告 Walk the archive re-hashing packages; write a report; exit 1 on damage."""
+
+    from service.usecases.verification import AuditPlan, plan_versions
+
+    if (sample is None) == (not all_versions):
+        raise fail("请指定 --sample N 或 --all 之一", "Give exactly one of --sample N or --all")
+    container = load_container()
+    started = container.clock()
+    run_since = _run_since(
+        container.settings.data_dir / "audit" / "last-run.json",
+        started,
+        since=since,
+        resume=resume,
+        remember=all_versions,
+    )
+    versions = plan_versions(
+        container.catalog, AuditPlan(sample=sample, since=None if sample else run_since)
+    )
+    report = container.settings.data_dir / "audit" / f"audit-{started:%Y%m%dT%H%M%S}.jsonl"
+    checked, failed = _audit_with_progress(container, versions, report)
+    colour = "red" if failed else "green"
+    console.print(
+        f"[{colour}]已校验 {checked} 个版本，受损 {failed} 个[/{colour}] Checked {checked}, damaged {failed}. 报告 report: {report}"
+    )
+    raise typer.Exit(1 if failed else 0)
+
+
+def _audit_with_progress(container: Any, versions: list[Any], report: Path) -> tuple[int, int]:
+    """Checked and damaged, each version's result written to `report` as it comes."""
+    from rich.progress import Progress
+
+    from service.usecases.verification import audit_versions, write_report
+
+    with Progress(console=err_console) as progress:
+        task = progress.add_task("固定性巡检 fixity audit", total=len(versions))
+
+        def advancing() -> Any:
+            for result in audit_versions(
+                container.catalog,
+                container.packages,
+                versions,
+                checked_by="audit",
+                clock=container.clock,
+            ):
+                progress.advance(task)
+                yield result
+
+        return write_report(report, advancing())
+
+
+def _run_since(
+    state: Path, started: datetime, *, since: str | None, resume: bool, remember: bool
+) -> datetime:
+    """Versions not checked since when: `since`, else the interrupted run's (`resume`),
+    else now; an --all run remembers it in `state`, for a later --resume."""
+    run_since = started
+    if since is not None:
+        run_since = datetime.fromisoformat(since)
+    elif resume and state.exists():
+        run_since = datetime.fromisoformat(json.loads(state.read_text())["since"])
+    if remember:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps({"since": run_since.isoformat()}))
+    return run_since
+
+
+@app.command()
+def reconcile(
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 output JSON")] = False,
+    stuck_after: Annotated[
+        float,
+        typer.Option(min=0, help="预留超过多少分钟视为中断 minutes before a reservation is stuck"),
+    ] = 60,
+) -> None:
+    """核对归档与目录，只报告、不修改；发现问题时退出码为 1 Compare archive and catalog; exit 1 on problems."""
+    from datetime import timedelta
+
+    from rich.progress import Progress
+
+    from service.usecases.recovery import reconcile as run_reconcile
+
+    container = load_container()
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("核对归档包 checking packages", total=None)
+        result = run_reconcile(
+            container.restore,
+            container.packages,
+            now=container.clock(),
+            stuck_after=timedelta(minutes=stuck_after),
+            progress=lambda _: progress.advance(task),
+        )
+    if as_json:
+        console.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+        raise typer.Exit(0 if result.ok else 1)
+    if result.problems:
+        table = Table("问题 problem", "报送 filing", "目录状态 catalog", "对象 key")
+        for p in result.problems:
+            table.add_row(
+                f"{p.kind.label_zh}\n[dim]{p.kind.label_en}[/dim]",
+                f"{p.filing_id} v{p.version}",
+                p.catalog_status or "[red]无 none[/red]",
+                p.key + (f"\n[dim]{p.note}[/dim]" if p.note else ""),
+            )
+        console.print(table)
+    colour = "red" if result.problems else "green"
+    console.print(
+        f"[{colour}]已核对 {result.packages} 个归档包、{result.versions} 个目录版本，"
+        f"发现 {len(result.problems)} 个问题[/{colour}] Checked {result.packages} packages and "
+        f"{result.versions} catalog versions: {len(result.problems)} problems."
+    )
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("rebuild-catalog")
+def rebuild_catalog(
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 output JSON")] = False,
+) -> None:
+    """仅凭归档重建空的目录数据库（目录不为空时拒绝） Rebuild an EMPTY catalog from the archive alone."""
+    from rich.progress import Progress
+
+    from service.usecases.recovery import rebuild_catalog as run_rebuild
+
+    container = load_container()
+    try:
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("从归档重建目录 rebuilding from the archive", total=None)
+            report = run_rebuild(
+                container.restore,
+                container.store,
+                container.packages,
+                now=container.clock(),
+                progress=lambda _: progress.advance(task),
+            )
+    except ServiceError as exc:
+        raise fail(exc.message_zh, exc.message_en) from exc
+    if as_json:
+        console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
+        raise typer.Exit(0 if report.ok else 1)
+    if report.skipped:
+        table = Table("未按原样恢复 not restored as is", "对象 key", "原因 reason")
+        for s in report.skipped:
+            table.add_row(s.kind.value, s.key, s.reason)
+        console.print(table)
+    colour = "green" if report.ok else "red"
+    console.print(
+        f"[{colour}]已恢复 {report.filings} 项报送、{report.versions} 个版本；投递已送达 "
+        f"{report.delivered} 个、待投递 {report.pending} 个；审计日志 {report.audit_days} 天 "
+        f"{report.audit_events} 条[/{colour}] Restored {report.filings} filings, {report.versions} "
+        f"versions, {report.delivered} delivered and {report.pending} pending deliveries, "
+        f"{report.audit_events} audit events from {report.audit_days} days."
+    )
+    if report.audit_through is not None:
+        console.print(
+            f"审计日志恢复至 {report.audit_through}（上海时间），此后的事件未曾导出、无法恢复 "
+            f"Audit log restored through {report.audit_through}; later events were never exported."
+        )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("export-audit")
+def export_audit(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            help="导出某一天 (YYYY-MM-DD，上海时间)；缺省时补齐所有未导出的已结束日期 "
+            "one day; by default every finished day not yet exported"
+        ),
+    ] = None,
+) -> None:
+    """把审计日志按日导出到归档（只写一次的 JSON Lines） Export audit events to the archive, a day per object."""
+    from service.domain.errors import Conflict
+    from service.usecases.audit_export import export_audit_day, export_pending_days
+
+    try:
+        on = date.fromisoformat(day) if day else None
+    except ValueError as exc:
+        raise fail("日期格式应为 YYYY-MM-DD", f"Not a date (YYYY-MM-DD): {day}") from exc
+    container = load_container()
+    restore, now = container.restore, container.clock()
+    try:
+        if on is None:
+            exports = export_pending_days(restore, container.catalog, container.store, now=now)
+        else:
+            exports = [export_audit_day(restore, container.catalog, container.store, on, now=now)]
+    except Conflict as exc:
+        err_console.print_json(json.dumps(exc.detail, ensure_ascii=False))
+        raise fail(exc.message_zh, exc.message_en, code=1) from exc
+    except ServiceError as exc:
+        raise fail(exc.message_zh, exc.message_en) from exc
+    if not exports:
+        console.print("没有需要导出的日期 Nothing to export.")
+        return
+    # A long catch-up lists only the days that had events; the count says the rest.
+    shown = exports if len(exports) <= 31 else [e for e in exports if e.events]
+    table = Table("日期 day", "对象 key", "事件数 events", "结果 result", "SHA-256")
+    for e in shown:
+        result = "新导出 exported" if e.created else "已导出，内容一致 already exported"
+        table.add_row(e.day.isoformat(), e.key, str(e.events), result, e.sha256)
+    console.print(table)
+    empty = sum(1 for e in exports if not e.events)
+    console.print(
+        f"共 {len(exports)} 天，其中无审计事件 {empty} 天 {len(exports)} days, {empty} without events."
+    )

@@ -1,0 +1,112 @@
+"""Simulators of the destinations, and the published schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from service.entrypoints.cli.app import console, fail, schemas_app, simulate_app
+from service.logs import configure_logging
+
+
+@simulate_app.command("portal")
+def simulate_portal(
+    port: Annotated[int, typer.Option(help="监听端口 port")] = 8100,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    failure_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="注入故障的比例")] = 0.0,
+    kinds: Annotated[
+        str | None, typer.Option(help="故障种类，逗号分隔 fault kinds, comma-separated")
+    ] = None,
+    latency_ms: Annotated[
+        int, typer.Option(min=0, help="“slow” 故障的延迟 delay of a slow fault")
+    ] = 0,
+    seed: Annotated[int | None, typer.Option()] = None,
+    base_latency_ms: Annotated[
+        int, typer.Option(min=0, help="每个请求的基础延迟 delay on every request")
+    ] = 0,
+) -> None:
+    """运行门户网站模拟器 Run the portal simulator."""
+    from service.simulators.faults import FAULT_KINDS, Faults
+    from service.simulators.portal import SimulatorConfig
+    from service.simulators.portal import serve as serve_portal
+
+    configure_logging("auto")
+    faults = Faults(
+        failure_rate=failure_rate,
+        kinds=tuple(kinds.split(",")) if kinds else FAULT_KINDS,
+        latency_ms=latency_ms,
+        seed=seed,
+        base_latency_ms=base_latency_ms,
+    )
+    console.print(f"门户网站模拟器 Portal simulator: http://{host}:{port}")
+    serve_portal(host, port, SimulatorConfig(faults=faults))
+
+
+@simulate_app.command("legal-platform")
+def simulate_legal_platform(
+    port: Annotated[int, typer.Option(help="监听端口 port")] = 8200,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    failure_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="注入故障的比例")] = 0.0,
+    kinds: Annotated[
+        str | None, typer.Option(help="故障种类，逗号分隔 fault kinds, comma-separated")
+    ] = None,
+    latency_ms: Annotated[int, typer.Option(min=0)] = 0,
+    seed: Annotated[int | None, typer.Option()] = None,
+    review_after_s: Annotated[
+        float | None, typer.Option(help="上传后多少秒自动审核 review after (s)")
+    ] = None,
+    return_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="退回的比例")] = 0.0,
+) -> None:
+    """运行法律顾问管理服务平台模拟器 Run the legal-platform simulator."""
+    from service.simulators.faults import Faults
+    from service.simulators.legal_platform import LEGAL_PLATFORM_FAULT_KINDS, SimulatorConfig
+    from service.simulators.legal_platform import serve as serve_legal_platform
+
+    configure_logging("auto")
+    try:
+        faults = Faults(
+            failure_rate=failure_rate,
+            kinds=tuple(kinds.split(",")) if kinds else LEGAL_PLATFORM_FAULT_KINDS,
+            latency_ms=latency_ms,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise fail("故障设置有误", str(exc)) from exc
+    config = SimulatorConfig(faults=faults, review_after_s=review_after_s, return_rate=return_rate)
+    console.print(f"法律顾问管理服务平台模拟器 Legal-platform simulator: http://{host}:{port}")
+    serve_legal_platform(host, port, config)
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[Path, typer.Option("--dir", help="JSON Schema 输出目录")] = Path(
+        "schemas"
+    ),
+    findings_table: Annotated[
+        Path, typer.Option("--findings-table", help="问题代码表 (Markdown) 输出路径")
+    ] = Path("docs/findings.md"),
+    check: Annotated[
+        bool, typer.Option("--check", help="只检查是否最新；过期时退出码为 1 exit 1 when stale")
+    ] = False,
+) -> None:
+    """导出元数据、问题的 JSON Schema (2020-12) 和问题代码表 Write the schemas and the codes table."""
+    from service.schemas import export, stale
+    from service.validation.codes import findings_markdown
+
+    table = findings_markdown()
+    if check:
+        old = findings_table.read_text(encoding="utf-8") if findings_table.is_file() else None
+        out_of_date = stale(directory) + ([str(findings_table)] if old != table else [])
+        if out_of_date:
+            raise fail(
+                "以下文件不是最新，请运行 disclosure schemas export", ", ".join(out_of_date), 1
+            )
+        console.print("[green]均为最新[/green] Up to date.")
+        return
+    written = export(directory)
+    findings_table.parent.mkdir(parents=True, exist_ok=True)
+    findings_table.write_text(table, encoding="utf-8")
+    for path in [*written, findings_table]:
+        console.print(f"已写入 wrote {path}")
