@@ -26,16 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from sqlalchemy import Engine
-
 from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.archive.retention import RetentionPolicy
-from service.catalog.database import make_engine, make_sessions, migrate
+from service.catalog.database import migrate
 from service.catalog.ports import Catalog, Restore
-from service.catalog.sql import SqlCatalog
-from service.catalog.sql.restore import CatalogRestore
+from service.catalog.sql.connect import open_catalog
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
 from service.delivery.worker import Worker, WorkerConfig
@@ -48,7 +45,8 @@ from service.domain.time import utcnow
 from service.entrypoints.api.auth import TokenRegistry
 from service.entrypoints.api.services import ApiServices
 from service.orgs import load_registry
-from service.reading.pool import DocumentReader, PooledReader, ReadingBudget
+from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
+from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
 from service.usecases.checking import Checks
 from service.usecases.ingest import Ingest
@@ -70,7 +68,7 @@ class Container:
     are handed parts of it (`api()`, `build_worker`, `tick_jobs`), never all of it."""
 
     settings: Settings
-    engine: Engine
+    close_catalog: Callable[[], None]
     catalog: Catalog
     restore: Restore
     store: ArchiveStore
@@ -94,7 +92,7 @@ class Container:
 
     def close(self) -> None:
         self.ingest.checks.reader.close()
-        self.engine.dispose()
+        self.close_catalog()
 
 
 def build_store(archive_url: str, settings: Settings | None = None) -> ArchiveStore:
@@ -193,6 +191,13 @@ def build_checks(settings: Settings, registry: OrgRegistry, reader: DocumentRead
     )
 
 
+def checks_in_process(settings: Settings) -> Checks:
+    """What `disclosure validate` checks with: this installation's registry, rules and
+    routes, documents read in this process (a command reads one file, then ends)."""
+    reader = InProcessReader(document_limits(settings))
+    return build_checks(settings, load_bodies(settings), reader)
+
+
 def build_tokens(settings: Settings) -> tuple[TokenRegistry, str | None]:
     grants = [
         (g.token.get_secret_value(), Principal(g.name, g.role, frozenset(g.orgs)))
@@ -214,25 +219,36 @@ def load_bodies(settings: Settings) -> OrgRegistry:
     return load_registry(settings.orgs_file, account_fields=account_fields())
 
 
+def migrate_catalog(settings: Settings) -> None:
+    """Bring the catalog's schema to the newest migration (`disclosure migrate`)."""
+    migrate(settings.resolved_database_url)
+
+
 def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
     problems = settings.production_problems()
     if problems:
         raise ConfigurationError("; ".join(problems))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url
-    migrate(url)
-    engine = make_engine(url)
-    sessions = make_sessions(engine)
-    catalog = SqlCatalog(sessions, clock=clock)
+    opened = open_catalog(settings.resolved_database_url, clock=clock)
+    catalog = opened.catalog
     store = build_store(settings.resolved_archive_url, settings)
     packages = Packages(store, clock=clock)
     registry = load_bodies(settings)
     tokens, demo = build_tokens(settings)
     checks = build_checks(settings, registry, document_reader(settings))
     ingest = Ingest(catalog=catalog, packages=packages, checks=checks, clock=clock)
-    restore = CatalogRestore(sessions, clock=clock)
     return Container(
-        settings, engine, catalog, restore, store, packages, registry, tokens, demo, ingest, clock
+        settings,
+        opened.close,
+        catalog,
+        opened.restore,
+        store,
+        packages,
+        registry,
+        tokens,
+        demo,
+        ingest,
+        clock,
     )
 
 

@@ -46,7 +46,7 @@ from service.domain.errors import (
 )
 from service.domain.filing import DeliveryStatus, source_id
 from service.domain.outbox import Ready, Unmet, Waiting, prerequisites
-from service.reading.pool import DocumentReader
+from service.reading.port import DocumentReader
 
 log = structlog.get_logger()
 # One receipt object per delivery: a repeat after a crash finds it instead of writing a second.

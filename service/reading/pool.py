@@ -42,14 +42,14 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
 
 import structlog
 from pydantic import ValidationError
 
 from service.domain.findings import Finding, error
+from service.reading.port import Read
 from service.reading.worker import HEADER, READ, send
-from service.validation.formats.documents import Document, DocumentLimits, read_document
+from service.validation.formats.documents import DocumentLimits, read_document
 from service.validation.formats.limits import ReadProblem, too_complex
 
 log = structlog.get_logger()
@@ -58,18 +58,6 @@ WHERE = "文件"
 _NICENESS = 10
 _TASKS_PER_WORKER = 200  # then it is replaced, so no worker grows for ever
 _ANSWER_OVERHEAD = 16 * MiB  # JSON around the text: origins, tables, findings
-
-Read = tuple[Document | None, list[Finding]]
-
-
-class DocumentReader(Protocol):
-    def read(
-        self, path: Path, filename: str, *, tables: bool = False, owner: str | None = None
-    ) -> Read:
-        """`owner`: who asks (a principal's name), for a fair share of the readers."""
-        ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from service.domain.findings import Finding, has_errors, warning
 from service.domain.findings import error as error_finding
 from service.domain.metadata import FilingMetadata
 from service.domain.org import OrgRegistry
-from service.reading.pool import DocumentReader
+from service.reading.port import DocumentReader
 from service.uploads import Upload
 from service.validation import AppliedWaiver, ValidationRules, apply_waivers, validate_filing
 from service.validation.formats.documents import Document

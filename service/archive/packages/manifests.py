@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from service.archive.filesystem import check_key
 from service.archive.packages.names import (
     BAG_INFO_LABEL,
     COMPUTED_INFO,
@@ -16,6 +15,7 @@ from service.archive.packages.names import (
     MANIFEST_LINE,
     PackageId,
 )
+from service.archive.port import check_key
 from service.domain.errors import FixityMismatch
 
 

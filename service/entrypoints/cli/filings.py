@@ -59,17 +59,15 @@ def _check_file(
     so no waiver."""
     from dataclasses import replace
 
-    from service.bootstrap import ConfigurationError, build_checks, document_limits, load_bodies
+    from service.bootstrap import ConfigurationError, checks_in_process
     from service.domain.errors import Rejected
     from service.domain.time import shanghai_date, utcnow
     from service.orgs import RegistryError
-    from service.reading.pool import InProcessReader
     from service.uploads import hashed_upload
     from service.usecases.checking import check_submission
 
     try:
-        registry = load_bodies(settings)
-        checks = build_checks(settings, registry, InProcessReader(document_limits(settings)))
+        checks = checks_in_process(settings)
     except (ConfigurationError, RegistryError) as exc:
         raise fail("配置有误 Invalid settings", str(exc)) from exc
     today = received_on or shanghai_date(utcnow())

@@ -54,8 +54,7 @@ def tick() -> None:
 @app.command()
 def migrate() -> None:
     """升级目录数据库结构 Bring the catalog database to the newest schema."""
-    from service.catalog.database import migrate as upgrade
+    from service.bootstrap import migrate_catalog
 
-    settings = load_settings()
-    upgrade(settings.resolved_database_url)
+    migrate_catalog(load_settings())
     console.print("目录数据库已是最新结构 Catalog schema is up to date.")
