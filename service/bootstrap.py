@@ -95,7 +95,7 @@ class Container:
         self.close_catalog()
 
 
-def build_store(archive_url: str, settings: Settings | None = None) -> ArchiveStore:
+def build_store(archive_url: str, settings: Settings) -> ArchiveStore:
     """`file:///PATH` or `s3://BUCKET/PREFIX` (reached as `settings` say)."""
     parsed = urlparse(archive_url)
     if parsed.scheme == "file":
@@ -108,7 +108,7 @@ def build_store(archive_url: str, settings: Settings | None = None) -> ArchiveSt
         # Imported here: boto3 takes ~0.3 s to import, which only an S3 archive should pay.
         from service.archive.s3 import S3Store
 
-        config = s3_config(settings or Settings())
+        config = s3_config(settings)
         return S3Store(parsed.netloc, unquote(parsed.path).strip("/"), config)
     raise ConfigurationError(f"unsupported DISCLOSURE_ARCHIVE_URL scheme: {parsed.scheme!r}")
 
