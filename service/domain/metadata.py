@@ -16,17 +16,39 @@ missing one is a finding in Chinese that says where, not a bare schema error.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from service.domain.filing import Category
+
+# No text holds a control character: a NUL cannot be stored (PostgreSQL refuses it) and
+# none belongs in a report's metadata. Names and titles are one line as well.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and _CONTROL.search(t) for t in texts):
+            raise ValueError("contains a control character (NUL, escape …): 含控制字符")
+        return value
 
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
@@ -42,9 +64,9 @@ Cell = Annotated[
 class Review(_Model):
     """The 保密审查 record: who reviewed the item for secrets, when, with what result."""
 
-    reviewer: str = Field(min_length=1, max_length=100)
+    reviewer: str = Field(min_length=1, max_length=100, pattern=ONE_LINE)
     reviewed_on: date
-    result: str = Field(min_length=1, max_length=200, description="e.g. 同意公开")
+    result: str = Field(min_length=1, max_length=200, pattern=ONE_LINE, description="e.g. 同意公开")
 
 
 class Waiver(_Model):
@@ -206,15 +228,17 @@ class FilingEnvelope(_Model):
 
     category: Category
     org_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
-    org_name: str = Field(min_length=1, max_length=200)
+    org_name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     period: str = Field(
         min_length=4,
         max_length=10,
         pattern=r"^\d{4}(-\d{2}-\d{2})?$",
         description='"2023" for annual kinds; "2024-03-05" for items formed or changed on a date',
     )
-    title: str | None = Field(default=None, max_length=300)
-    publish_at: datetime | None = None
+    title: str | None = Field(default=None, max_length=300, pattern=ONE_LINE)
+    publish_at: AwareDatetime | None = Field(
+        None, description="带时区的时间，如 2024-01-12T09:00:00+08:00 (with its time zone)"
+    )
     review: Review | None = Field(None, description="保密审查记录；发往门户网站的报送必填")
     waivers: list[Waiver] = Field(default_factory=list, max_length=50)
     file_sha256: str | None = Field(

@@ -11,6 +11,7 @@ each routed destination can take, and the waivers an authorised principal may gr
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +24,7 @@ from service.domain.filing import Category, Destination
 from service.domain.findings import Finding, has_errors, warning
 from service.domain.findings import error as error_finding
 from service.domain.metadata import FilingMetadata
-from service.domain.org import OrgRegistry
+from service.domain.org import Organisation, OrgRegistry
 from service.reading.port import DocumentReader
 from service.uploads import Upload
 from service.validation import AppliedWaiver, ValidationRules, apply_waivers, validate_filing
@@ -121,11 +122,33 @@ def _digest_findings(metadata: FilingMetadata, upload: Upload) -> list[Finding]:
 
 
 def _body_findings(checks: Checks, metadata: FilingMetadata) -> list[Finding]:
-    if checks.registry.get(metadata.org_code) is not None:
-        return []
+    body = checks.registry.get(metadata.org_code)
+    if body is not None:
+        return _name_findings(body, metadata.org_name, error=checks.require_registered_body)
     if checks.require_registered_body:
         raise Rejected([_unregistered(metadata.org_code, error=True)])
     return [_unregistered(metadata.org_code, error=False)]
+
+
+def _name_findings(body: Organisation, org_name: str, *, error: bool) -> list[Finding]:
+    """The name a filing gives its body must be the registry's, or one of its aliases:
+    an operator of one body may not file under another's name."""
+    if _comparable(org_name) in {_comparable(name) for name in body.names}:
+        return []
+    make = error_finding if error else warning
+    return [
+        make(
+            "org_name_mismatch",
+            f"单位名称「{org_name}」与单位名录不符（名录：{'、'.join(body.names)}）"
+            + ("" if error else "（开发模式下允许报送）"),
+            f"org_name {org_name!r} is neither the registry's name nor an alias",
+            where="metadata.org_name",
+        )
+    ]
+
+
+def _comparable(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 def _unregistered(org_code: str, *, error: bool) -> Finding:

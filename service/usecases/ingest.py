@@ -51,6 +51,7 @@ from service.domain.time import shanghai_date
 from service.uploads import SpoolListener, Upload
 from service.usecases.checking import Check, Checks, check_submission
 from service.usecases.staging import PayloadStaging, retention_of
+from service.validation.formats.documents import usable_name
 
 log = structlog.get_logger()
 SUBMITTING_ROLES = (Role.OPERATOR, Role.ADMIN)
@@ -244,6 +245,7 @@ def _accept(a: _Acceptance) -> Submission:
     check = check_filing(a.ingest, a.metadata, a.upload, principal=a.principal)
     if not check.valid:
         raise Rejected(check.findings)
+    a = _named_by_type(a, check)
     make_version = functools.partial(_new_version, a, check)
     filing_id, number = a.ingest.catalog.reserve_version(
         filing_id=a.correcting,
@@ -263,6 +265,24 @@ def _accept(a: _Acceptance) -> Submission:
     record = a.ingest.catalog.get_filing(filing_id)
     assert record is not None
     return Submission(record)
+
+
+def _registered_name(ingest: Ingest, metadata: FilingMetadata) -> str:
+    """The body's name as the registry has it (an alias in the metadata is not it)."""
+    body = ingest.checks.registry.get(metadata.org_code)
+    return body.name if body is not None else metadata.org_name
+
+
+def _named_by_type(a: _Acceptance, check: Check) -> _Acceptance:
+    """A file whose name has no extension of its type is stored under one that has
+    (staged again under it, if it was staged under the other)."""
+    assert check.document is not None
+    name = usable_name(a.upload.filename, check.document.kind)
+    if name == a.upload.filename:
+        return a
+    upload = replace(a.upload, filename=name)
+    a.staging.stage(upload)
+    return replace(a, upload=upload)
 
 
 def _new_version(a: _Acceptance, check: Check, filing_id: str, number: int) -> NewVersion:
@@ -323,7 +343,7 @@ def _archive(
         [replace(payload, size=version.size)],
         document.to_json(),
         {
-            "Source-Organization": m.org_name,
+            "Source-Organization": _registered_name(a.ingest, m),
             "Organization-Code": m.org_code,
             "Category": m.category.value,
             "Period": m.period,
@@ -356,7 +376,7 @@ def _abandon(a: _Acceptance, filing_id: str, number: int) -> None:
 def _parsed(raw: str | None) -> FilingMetadata | None:
     try:
         return FilingMetadata.model_validate(json.loads(raw or ""))
-    except (ValidationError, ValueError):
+    except (ValidationError, ValueError, RecursionError):
         return None  # answered properly once the body is read
 
 

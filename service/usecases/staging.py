@@ -54,12 +54,12 @@ class PayloadStaging:
         self._metadata = metadata
         self.filing_id, self.number = predicted_version(existing)
         self._payload: PayloadFile | None = None
-        self._streamed_sha256: str | None = None
+        self._streamed: tuple[str, str] | None = None  # (name, sha256) of the file streamed
         self._lock = threading.Lock()
 
     @property
     def streaming(self) -> bool:
-        return self._streamed_sha256 is not None
+        return self._streamed is not None
 
     def stream(self, filename: str, path: Path, size_hint: int | None) -> SpoolListener | None:
         """Start sending the file still being received into `path` (its metadata declares
@@ -69,18 +69,18 @@ class PayloadStaging:
         sha256 = self._metadata.file_sha256
         assert sha256 is not None
         self._payload = self._stage(filename, path, sha256, size_hint=size_hint)
-        self._streamed_sha256 = sha256
+        self._streamed = (filename, sha256)
         staged = self._payload.staged
         return None if staged is None else _AbortingAside(staged)
 
     def stage(self, upload: Upload) -> None:
         """The received file staged: kept if it is the very file streamed, else the
         streamed one aborted and this one sent from the spool."""
-        if self.streaming and self._streamed_sha256 == upload.sha256:
+        if self.streaming and self._streamed == (upload.filename, upload.sha256):
             return
         self.abort()
         self._payload = self._stage(upload.filename, upload.path, upload.sha256, size=upload.size)
-        self._streamed_sha256 = None
+        self._streamed = None
 
     def payload_for(self, filing_id: str, number: int, upload: Upload) -> PayloadFile:
         """The payload to commit under the reserved (filing, version): the staged one when

@@ -41,6 +41,7 @@ SECTIONS: tuple[tuple[str, tuple[Code, ...]], ...] = (
             _c("org_code_invalid", ERROR, "统一社会信用代码校验未通过", "the USCC fails its check"),
             _c("period_invalid", ERROR, "期间格式不符合类别（年份或日期）", "the period has the wrong shape for the category"),
             _c("org_not_registered", f"{ERROR}（生产）/ {WARNING}（开发）", "单位不在名录中", "the body is not in the registry"),
+            _c("org_name_mismatch", f"{ERROR}（生产）/ {WARNING}（开发）", "单位名称与名录中的名称及简称都不符", "org_name is neither the registry's name nor an alias"),
             _c("destination_file_type", ERROR, "目的地不接受该文件类型", "a destination does not take this file type"),
             _c("destination_file_too_large", ERROR, "文件超过目的地的大小上限", "the file is over a destination's size limit"),
             _c("correction_mismatch", ERROR, "更正版本的单位、类别或期间与原报送不同", "a correction changes the body, kind or period"),

@@ -489,6 +489,13 @@ _TABLES = st.fixed_dictionaries(
         ),
     },
 )
+
+
+def _metadata_text(**kwargs: Any) -> st.SearchStrategy[str]:
+    """Any text metadata may hold: none with a control character (the model refuses it)."""
+    return st.text(st.characters(exclude_categories=("Cs", "Cc")), **kwargs)
+
+
 _DETAILS = {
     Category.GOV_INFO_ANNUAL_REPORT: ("annual_report", _TABLES),
     Category.LEADERSHIP: (
@@ -497,7 +504,11 @@ _DETAILS = {
             {
                 "leaders": st.lists(
                     st.fixed_dictionaries(
-                        {}, optional={"name": st.text(max_size=5), "duties": st.text(max_size=20)}
+                        {},
+                        optional={
+                            "name": _metadata_text(max_size=5),
+                            "duties": _metadata_text(max_size=20),
+                        },
                     ),
                     max_size=3,
                 )
@@ -509,9 +520,10 @@ _DETAILS = {
         st.fixed_dictionaries(
             {},
             optional={
-                "phone": st.text(max_size=20),
+                "phone": _metadata_text(max_size=20),
                 "units": st.lists(
-                    st.fixed_dictionaries({}, optional={"name": st.text(max_size=5)}), max_size=2
+                    st.fixed_dictionaries({}, optional={"name": _metadata_text(max_size=5)}),
+                    max_size=2,
                 ),
             },
         ),
@@ -528,7 +540,7 @@ _DETAILS = {
     ),
     Category.LIVELIHOOD: (
         "livelihood",
-        st.fixed_dictionaries({}, optional={"field": st.text(max_size=10)}),
+        st.fixed_dictionaries({}, optional={"field": _metadata_text(max_size=10)}),
     ),
 }
 

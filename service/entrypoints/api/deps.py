@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParam
 
 from service.domain.access import Principal
 from service.entrypoints.api.services import ApiServices
@@ -22,3 +23,6 @@ def get_principal(request: Request) -> Principal:
 
 ServicesDep = Annotated[ApiServices, Depends(get_services)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+# A filing id as the service makes them (fil_…); anything else is no filing's.
+FilingId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

@@ -26,6 +26,14 @@ STATUS: list[tuple[type[errors.ServiceError], int]] = [
 ]
 
 
+# Starlette's own answers (no route, wrong method), in the service's envelope; 405 keeps
+# its Allow header.
+_HTTP_ERRORS = {
+    404: ("not_found", "没有这个地址"),
+    405: ("method_not_allowed", "此地址不支持该请求方法"),
+}
+
+
 def status_of(error: errors.ServiceError) -> int:
     return next((status for cls, status in STATUS if isinstance(error, cls)), 500)
 
@@ -58,9 +66,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        body = {"code": code, "message_zh": "请求无法处理", "message_en": str(exc.detail)}
-        return JSONResponse({"error": body}, status_code=exc.status_code)
+        code, message_zh = _HTTP_ERRORS.get(exc.status_code, ("http_error", "请求无法处理"))
+        body = {"code": code, "message_zh": message_zh, "message_en": str(exc.detail)}
+        return JSONResponse({"error": body}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
@@ -73,8 +81,3 @@ def install(app: FastAPI) -> None:
                 code="client_disconnected",
             )
         )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error")
-        return error_response(errors.ServiceError())

@@ -16,7 +16,7 @@ from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.filing import Category, DeliveryStatus, Destination, ReviewState, VersionStatus
 from service.domain.metadata import FilingMetadata
-from service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from service.entrypoints.api.deps import FilingId, PrincipalDep, ServicesDep
 from service.entrypoints.api.multipart import OnFile, SubmissionBody, boundary_of
 from service.entrypoints.api.services import ApiServices
 from service.entrypoints.api.views import filing_view
@@ -25,6 +25,7 @@ from service.usecases.ingest import Origin, Submission, begin_intake, check_fili
 
 router = APIRouter(prefix="/v1", tags=["filings"])
 METADATA_PART_LIMIT = 256 * 1024
+MAX_OFFSET = 1_000_000  # a page that far is a crawl, not a search
 
 
 def _invalid_metadata(exc: ValidationError | ValueError) -> InvalidInput:
@@ -76,6 +77,8 @@ def _metadata(raw: str | None) -> FilingMetadata:
         return FilingMetadata.model_validate(json.loads(raw))
     except (ValidationError, ValueError) as exc:
         raise _invalid_metadata(exc) from exc
+    except RecursionError as exc:  # JSON nested deeper than the parser can follow
+        raise _invalid_metadata(ValueError("nested too deep")) from exc
 
 
 def _file(upload: Upload | None) -> Upload:
@@ -126,7 +129,7 @@ async def submit(request: Request, services: ServicesDep, principal: PrincipalDe
     summary="提交更正版本 Submit a corrected version",
 )
 async def correct(
-    filing_id: str, request: Request, services: ServicesDep, principal: PrincipalDep
+    filing_id: FilingId, request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> JSONResponse:
     """As `POST /v1/filings`, for version n+1 of the filing."""
     return await _accept(request, services, principal, correcting=filing_id)
@@ -187,7 +190,9 @@ def _visible(principal: Principal, org_code: str) -> None:
 @router.get(
     "/filings/{filing_id}", summary="报送详情 A filing with its versions, deliveries and attempts"
 )
-def get_filing(filing_id: str, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+def get_filing(
+    filing_id: FilingId, services: ServicesDep, principal: PrincipalDep
+) -> dict[str, Any]:
     record = services.catalog.get_filing(filing_id)
     if record is None:
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
@@ -199,14 +204,14 @@ def get_filing(filing_id: str, services: ServicesDep, principal: PrincipalDep) -
 def list_filings(
     services: ServicesDep,
     principal: PrincipalDep,
-    org_code: str | None = None,
+    org_code: Annotated[str | None, Query(pattern=r"^[0-9A-Z]{18}$")] = None,
     category: Category | None = None,
-    period: str | None = None,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}(-\d{2}-\d{2})?$")] = None,
     status: VersionStatus | None = None,
     delivery_status: DeliveryStatus | None = None,
     review_status: ReviewState | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     query = FilingQuery(
         org_codes=principal.visible_bodies(),
@@ -227,7 +232,7 @@ def list_filings(
     summary="重新投递失败项 Re-queue a failed delivery",
 )
 def retry_delivery(
-    filing_id: str,
+    filing_id: FilingId,
     destination: Destination,
     request: Request,
     services: ServicesDep,

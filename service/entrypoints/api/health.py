@@ -14,12 +14,12 @@ from service.entrypoints.api.deps import ServicesDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.api_route("/healthz", methods=["GET", "HEAD"])
 def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.api_route("/readyz", methods=["GET", "HEAD"])
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     for name, probe in (("catalog", services.catalog.ping), ("archive", services.store.check)):

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.domain.errors import TooLarge
+from service.domain.errors import ServiceError, TooLarge
 from service.entrypoints.api.errors import error_response
 
 log = structlog.get_logger()
@@ -19,7 +19,12 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 class RequestContext:
     """Binds a request id (the client's X-Request-ID when sane, else a new one) for the
-    whole request, echoes it in the response, and logs one line per request."""
+    whole request, echoes it in the response, and logs one line per request.
+
+    It is also where an error no handler answered ends: logged with the request id, and
+    answered 500 with the error envelope and the id, the connection kept — Starlette's
+    own last handler sits outside this middleware, where neither the id nor the status
+    reaches the log."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,6 +52,11 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled_error")
+            if "code" in status:  # the answer had begun: nothing sound can follow it
+                raise
+            await error_response(ServiceError())(scope, receive, send_with_id)
         finally:
             if scope["path"] not in ("/healthz", "/readyz"):
                 log.info(

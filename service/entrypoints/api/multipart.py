@@ -4,6 +4,7 @@ the bytes, no intermediate copy, the size limit enforced as they arrive."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from service.domain.errors import InvalidInput
 from service.uploads import Spool, SpoolListener, Upload
 
+MAX_BOUNDARY = 70  # RFC 2046 §5.1.1
+MAX_FILENAME_BYTES = 255
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FIELDS = frozenset({"metadata", "file"})
 # Called as the file part begins, with the fields read so far, the file's name and its
 # spool path: may return a listener told of the spool's growth (see `Spool.listen`).
@@ -110,7 +114,7 @@ class SubmissionBody:
         self._part.name = name
         if name == "file":
             filename = options.get(b"filename")
-            self._part.filename = _decoded(filename) if filename else "upload"
+            self._part.filename = _filename(_decoded(filename)) if filename else "upload"
             self._spool = Spool(self._part.filename, self._max_upload, self._spool_dir)
             if self._on_file is not None:
                 listener = self._on_file(self.fields, self._part.filename, self._spool.path)
@@ -141,4 +145,17 @@ def boundary_of(content_type: str) -> bytes:
             "The body must be multipart/form-data",
             code="multipart_required",
         )
+    if len(boundary) > MAX_BOUNDARY:
+        raise _malformed(f"the boundary is over {MAX_BOUNDARY} characters (RFC 2046)")
     return boundary
+
+
+def _filename(name: str) -> str:
+    """The file's name as sent, refused when no file system or zip could hold it."""
+    if _CONTROL.search(name) or len(name.encode()) > MAX_FILENAME_BYTES:
+        raise InvalidInput(
+            f"文件名含控制字符或超过 {MAX_FILENAME_BYTES} 字节",
+            f"The file name has a control character or is over {MAX_FILENAME_BYTES} bytes",
+            code="invalid_filename",
+        )
+    return name

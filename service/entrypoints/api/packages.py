@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from service.catalog.records import AuditEvent, FilingRecord
 from service.domain.access import Principal
 from service.domain.errors import DamagedArchive, FixityMismatch, NotFound
-from service.entrypoints.api.deps import PrincipalDep, ServicesDep
+from service.entrypoints.api.deps import FilingId, PrincipalDep, ServicesDep
 from service.usecases.verification import LIVE, verify_filing
 
 router = APIRouter(prefix="/v1", tags=["archive"])
@@ -31,7 +31,7 @@ def _visible_filing(services: Any, principal: Principal, filing_id: str) -> Fili
 
 @router.get("/filings/{filing_id}/package", summary="下载归档包 Download a version's bag as a zip")
 async def download_package(
-    filing_id: str,
+    filing_id: FilingId,
     services: ServicesDep,
     principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
@@ -80,7 +80,9 @@ async def download_package(
 @router.post(
     "/filings/{filing_id}/verify", summary="固定性校验 Re-hash a filing's packages from storage"
 )
-async def verify(filing_id: str, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+async def verify(
+    filing_id: FilingId, services: ServicesDep, principal: PrincipalDep
+) -> dict[str, Any]:
     filing = _visible_filing(services, principal, filing_id)
     results = await run_in_threadpool(
         lambda: verify_filing(

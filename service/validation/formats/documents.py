@@ -235,6 +235,16 @@ def _pieces(line: str, size: int) -> list[str]:
     return [piece for piece in cut if piece]
 
 
+def usable_name(filename: str, kind: str) -> str:
+    """The name a file is stored and delivered under: as submitted when its extension
+    names its type, else with its type's extension added ("报告" → "报告.docx"), so that
+    no destination refuses for want of one what the service accepted."""
+    named = _EXTENSION_KINDS.get(_extension(filename) or "")
+    if named is not None and _family(named) == _family(kind):
+        return filename
+    return f"{filename}.{kind}"
+
+
 def _extension(filename: str) -> str | None:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
     match = _EXTENSION.search(name)
