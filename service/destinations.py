@@ -126,13 +126,13 @@ def _portal_simulator(settings: Settings) -> AbstractContextManager[Any]:
 
 
 def _portal_problems(settings: Settings) -> list[str]:
-    from service.settings import PLACEHOLDER_SECRETS
+    from service.settings import is_weak_secret
 
     problems = []
     if not settings.portal_url:
         problems.append("DISCLOSURE_PORTAL_URL is not set (the simulator runs only in development)")
-    if settings.portal_client_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-        problems.append("DISCLOSURE_PORTAL_CLIENT_SECRET is empty or a placeholder")
+    if is_weak_secret(settings.portal_client_secret.get_secret_value()):
+        problems.append("DISCLOSURE_PORTAL_CLIENT_SECRET is empty, a placeholder or weak")
     return problems
 
 
@@ -195,15 +195,15 @@ def _legal_simulator(settings: Settings) -> AbstractContextManager[Any]:
 
 
 def _legal_platform_problems(settings: Settings) -> list[str]:
-    from service.settings import PLACEHOLDER_SECRETS
+    from service.settings import is_weak_secret
 
     problems = []
     if not settings.legal_platform_url:
         problems.append(
             "DISCLOSURE_LEGAL_PLATFORM_URL is not set (the simulator runs only in development)"
         )
-    if settings.legal_platform_app_secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-        problems.append("DISCLOSURE_LEGAL_PLATFORM_APP_SECRET is empty or a placeholder")
+    if is_weak_secret(settings.legal_platform_app_secret.get_secret_value()):
+        problems.append("DISCLOSURE_LEGAL_PLATFORM_APP_SECRET is empty, a placeholder or weak")
     return problems
 
 

@@ -25,6 +25,11 @@ PLACEHOLDER_SECRETS = frozenset(
 )
 
 
+def is_weak_secret(secret: str) -> bool:
+    """A placeholder, or short, or of so few different characters that it is guessed."""
+    return secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 16 or len(set(secret)) < 8
+
+
 class Env(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
@@ -75,6 +80,10 @@ class Settings(BaseSettings):
     retention: dict[Category, int | Literal["permanent"]] = Field(default_factory=dict)
     retention_default: int | Literal["permanent"] = "permanent"  # keys outside filings/
     orgs_file: Path | None = None
+    # Production refuses plain http:// to any host not named here (a gateway on the
+    # intranet), and SQLite or a filesystem archive unless embedded storage is allowed.
+    allow_http_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allow_embedded_storage: bool = False
     log_format: str = Field(default="auto", pattern="^(auto|console|json)$")
     log_level: str = "info"
 
@@ -141,6 +150,13 @@ class Settings(BaseSettings):
     reading_memory_mib: int = Field(default=128, ge=64)
     reading_seconds: float = Field(default=15.0, gt=0)
 
+    @field_validator("allow_http_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: Any) -> Any:
+        return (
+            [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) else value
+        )
+
     @field_validator("tokens", mode="before")
     @classmethod
     def _parse_tokens(cls, value: Any) -> Any:
@@ -171,24 +187,6 @@ class Settings(BaseSettings):
         """Why this configuration must not start in production (empty when it may)."""
         if self.env is not Env.PRODUCTION:
             return []
-        from service.destinations import destination_specs  # the registry imports the adapters
+        from service.production import problems  # it reads the destination registry
 
-        problems = [
-            problem
-            for spec in destination_specs()
-            if spec.destination is Destination.PORTAL or self.routes_to(spec.destination)
-            for problem in spec.problems(self)
-        ]
-        if self.demo_token is not None:
-            problems.append("DISCLOSURE_DEMO_TOKEN is set; demo tokens are for development only")
-        for grant in self.tokens:
-            secret = grant.token.get_secret_value()
-            if secret.startswith(DEMO_TOKEN_PREFIX) or len(secret) < 24:
-                problems.append(
-                    f"token {grant.name!r} is a demo token or shorter than 24 characters"
-                )
-        if self.orgs_file is None:
-            problems.append(
-                "DISCLOSURE_ORGS_FILE is not set; production needs a registry of bodies"
-            )
-        return problems
+        return problems(self)

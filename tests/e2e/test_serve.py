@@ -185,6 +185,25 @@ def test_production_refuses_to_start(tmp_path: Path, extra: dict[str, str], ment
     assert "拒绝启动" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        '[{"name": "op", "token": "SECRET-7Qk2mZr9Xw4Lp8Vn3Jd6", "role": "superuser"}]',
+        '[{"name": "op", "token": "SECRET-7Qk2mZr9Xw4Lp8Vn3Jd6"',
+    ],
+    ids=["a wrong role", "broken JSON"],
+)
+def test_a_malformed_token_setting_is_named_and_its_secret_not_echoed(
+    tmp_path: Path, tokens: str
+) -> None:
+    env = base_env(DISCLOSURE_DATA_DIR=str(tmp_path / "var"), DISCLOSURE_TOKENS=tokens)
+    result = run_command(["serve", "--port", str(free_port())], env)
+    said = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "DISCLOSURE_TOKENS" in said
+    assert "SECRET-7Qk2" not in said
+
+
 def test_validate_command_passes_the_sample_clean(tmp_path: Path) -> None:
     report = tmp_path / "report.docx"
     report.write_bytes(docx_from_text(SAMPLE_PATH.read_text("utf-8")))

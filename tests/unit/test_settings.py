@@ -8,6 +8,13 @@ import pytest
 
 from service.settings import Env, Settings
 
+OPERATOR_TOKEN = "op-7Qk2mZr9Xw4Lp8Vn3Jd6Hs1T"
+AUDITOR_TOKEN = "au-5Fy8cBn2Wq7Mx4Kt9Rg3Ze6P"
+
+
+def _grant(name: str, token: str, role: str = "operator") -> dict[str, object]:
+    return {"name": name, "token": token, "role": role, "orgs": ["*"]}
+
 
 def _production(**overrides: object) -> Settings:
     values: dict[str, object] = {
@@ -17,6 +24,13 @@ def _production(**overrides: object) -> Settings:
         "legal_platform_url": "https://legal.example.gov.cn/gw",
         "legal_platform_app_secret": "a-real-secret-from-the-platform-team",
         "orgs_file": "orgs.yaml",
+        "database_url": "postgresql+psycopg://disclosure@db.example.gov.cn/disclosure",
+        "archive_url": "s3://disclosure-archive/prod",
+        "s3_endpoint_url": "https://oss.example.gov.cn",
+        "tokens": [
+            _grant("operator", OPERATOR_TOKEN),
+            _grant("auditor", AUDITOR_TOKEN, "compliance"),
+        ],
     }
     values.update(overrides)
     return Settings.model_validate(values)
@@ -53,6 +67,53 @@ def test_a_complete_production_configuration_has_no_problems() -> None:
 def test_production_names_each_problem(overrides: dict[str, object], mentions: str) -> None:
     problems = _production(**overrides).production_problems()
     assert any(mentions in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("overrides", "mentions"),
+    [
+        ({"portal_url": "http://portal.example.gov.cn"}, "the portal URL is http://"),
+        ({"legal_platform_url": "ftp://legal.example.gov.cn"}, "the legal_platform URL is ftp://"),
+        ({"s3_endpoint_url": "http://oss.example.gov.cn"}, "DISCLOSURE_S3_ENDPOINT_URL is http://"),
+        ({"portal_client_secret": "x"}, "PORTAL_CLIENT_SECRET is empty, a placeholder or weak"),
+        ({"legal_platform_app_secret": "password"}, "LEGAL_PLATFORM_APP_SECRET"),
+        ({"tokens": []}, "DISCLOSURE_TOKENS is empty"),
+        ({"tokens": [_grant("op", "a" * 24)]}, "token 'op' is too easy to guess"),
+        (
+            {"tokens": [_grant("op", OPERATOR_TOKEN), _grant("admin", OPERATOR_TOKEN, "admin")]},
+            "token 'admin' has the same value as another token",
+        ),
+        (
+            {"tokens": [_grant("op", OPERATOR_TOKEN), _grant("op", AUDITOR_TOKEN)]},
+            "two tokens are named 'op'",
+        ),
+        ({"database_url": None}, "the catalog is SQLite"),
+        ({"archive_url": None}, "the archive is a directory"),
+    ],
+    ids=[
+        "http portal", "ftp legal platform", "http s3", "secret x", "secret password",
+        "no tokens", "a token of 24 a", "one token value twice", "one token name twice",
+        "sqlite", "filesystem archive",
+    ],
+)  # fmt: skip
+def test_production_refuses_what_would_expose_or_lose_a_bodys_documents(
+    overrides: dict[str, object], mentions: str
+) -> None:
+    problems = _production(**overrides).production_problems()
+    assert any(mentions in p for p in problems), problems
+    said = " ".join(problems)
+    assert OPERATOR_TOKEN not in said and "password" not in said and "a" * 24 not in said
+
+
+def test_an_admin_may_allow_http_to_a_named_host_and_embedded_storage() -> None:
+    settings = _production(
+        portal_url="http://portal.intranet",
+        allow_http_hosts="portal.intranet, gateway.intranet",
+        database_url=None,
+        archive_url=None,
+        allow_embedded_storage=True,
+    )
+    assert settings.production_problems() == []
 
 
 def test_development_tolerates_missing_destinations() -> None:

@@ -34,10 +34,20 @@ def load_settings() -> Settings:
     try:
         settings = Settings()
     except ValidationError as exc:
-        err_console.print(f"[red]配置有误 Invalid settings:[/red]\n{exc}")
+        err_console.print(f"[red]配置有误 Invalid settings:[/red]\n{_settings_errors(exc)}")
         raise typer.Exit(2) from exc
     configure_logging(settings.log_format, settings.log_level)
     return settings
+
+
+def _settings_errors(exc: ValidationError) -> str:
+    """Each wrong setting and what is wrong with it — never the value given, which may
+    be a secret (a token in DISCLOSURE_TOKENS)."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"])
+        lines.append(f"  DISCLOSURE_{where.upper()}: {error['msg']}")
+    return "\n".join(lines)
 
 
 def fail(message_zh: str, message_en: str, code: int = 2) -> typer.Exit:
