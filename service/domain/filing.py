@@ -119,6 +119,18 @@ class DeliveryStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+# A version whose package is complete in the archive, whatever became of its deliveries:
+# the ones reconcile expects a package for and verify checks.
+ARCHIVED_STATUSES = frozenset(
+    {
+        VersionStatus.ARCHIVED,
+        VersionStatus.PUBLISHED,
+        VersionStatus.DELIVERY_FAILED,
+        VersionStatus.SUPERSEDED,
+    }
+)
+
+
 class ReviewState(StrEnum):
     """Where a destination's review of a delivered item stands (the legal platform
     reviews what it receives): RECEIVED until ACCEPTED or RETURNED; UNKNOWN_RECEIPT

@@ -17,16 +17,9 @@ from service.archive.packages import Packages
 from service.catalog.ports import FixityCatalog
 from service.catalog.records import AuditEvent, FilingRecord, FixityCheck, VersionRecord
 from service.domain.errors import NotFound
-from service.domain.filing import VersionStatus
+from service.domain.filing import ARCHIVED_STATUSES
 
-LIVE = frozenset(
-    {
-        VersionStatus.ARCHIVED,
-        VersionStatus.PUBLISHED,
-        VersionStatus.DELIVERY_FAILED,
-        VersionStatus.SUPERSEDED,
-    }
-)
+LIVE = ARCHIVED_STATUSES
 
 
 @dataclass(frozen=True)

@@ -431,6 +431,19 @@ def test_reconcile_reports_a_write_a_killed_process_left_unfinished(
         staged.abort()
 
 
+def test_reconcile_counts_a_superseded_version_as_archived_not_as_an_orphan(
+    restore: CatalogRestore, catalog: Catalog, packages: Packages, clock: FakeClock
+) -> None:
+    ingest = _ingest(catalog, packages, clock)
+    filing_id = _report(ingest, revision=1)
+    _report(ingest, revision=2, correcting=filing_id)  # before v1 went out: v1 superseded
+    record = catalog.get_filing(filing_id)
+    assert record is not None and record.versions[0].status == "superseded"
+
+    result = reconcile(restore, packages, now=clock())
+    assert result.ok, result.problems
+
+
 def test_reconcile_reports_every_kind_of_disagreement_and_changes_nothing(
     restore: CatalogRestore,
     catalog: Catalog,

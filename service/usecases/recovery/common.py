@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from service.domain.filing import VersionStatus
+from service.domain.filing import ARCHIVED_STATUSES
 
-LIVE = frozenset({VersionStatus.ARCHIVED, VersionStatus.PUBLISHED, VersionStatus.DELIVERY_FAILED})
+LIVE = ARCHIVED_STATUSES  # every version whose package should be complete
 STUCK_AFTER = timedelta(hours=1)  # far longer than any package write takes
 
 Progress = Callable[[str], None]
