@@ -15,6 +15,7 @@ never the registries.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import socket
@@ -25,6 +26,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
+
+import structlog
 
 from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
@@ -48,6 +51,7 @@ from service.orgs import load_registry
 from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
 from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
+from service.spools import SpoolArea, default_root, sweep
 from service.usecases.checking import Checks
 from service.usecases.ingest import Ingest
 from service.usecases.tick import TickJobs
@@ -56,6 +60,9 @@ from service.validation.formats.documents import DocumentLimits
 
 if TYPE_CHECKING:
     from service.archive.s3 import S3Config
+
+
+log = structlog.get_logger()
 
 
 class ConfigurationError(Exception):
@@ -79,7 +86,17 @@ class Container:
     ingest: Ingest
     clock: Callable[[], datetime]
 
+    spool_area: SpoolArea | None = None
+
     def api(self) -> ApiServices:
+        """The API's parts; uploads go to a spool directory of this process's own, claimed
+        now, after what dead processes left under the same root is cleared."""
+        if self.spool_area is None:
+            root = spool_root(self.settings)
+            swept = sweep(root)
+            if swept.directories:
+                log.info("spools_swept", root=str(root), **dataclasses.asdict(swept))
+            self.spool_area = SpoolArea.claim(root)
         return ApiServices(
             ingest=self.ingest,
             catalog=self.catalog,
@@ -88,11 +105,18 @@ class Container:
             tokens=self.tokens,
             max_upload_bytes=self.settings.max_upload_bytes,
             clock=self.clock,
+            spool_dir=self.spool_area.path,
         )
 
     def close(self) -> None:
         self.ingest.checks.reader.close()
         self.close_catalog()
+        if self.spool_area is not None:
+            self.spool_area.release()
+
+
+def spool_root(settings: Settings) -> Path:
+    return settings.spool_dir or default_root()
 
 
 def build_store(archive_url: str, settings: Settings) -> ArchiveStore:

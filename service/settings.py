@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_bytes: int = 50 * MiB
+    # Where uploads are spooled while received: one locked directory per process under it
+    # (service.spools); None: disclosure-uploads in the system's temp dir.
+    spool_dir: Path | None = None
 
     tokens: Annotated[list[TokenGrant], NoDecode] = Field(default_factory=list)
     demo_token: SecretStr | None = None

@@ -19,7 +19,7 @@ from service.domain.metadata import FilingMetadata
 from service.entrypoints.api.deps import FilingId, PrincipalDep, ServicesDep
 from service.entrypoints.api.multipart import OnFile, SubmissionBody, boundary_of
 from service.entrypoints.api.services import ApiServices
-from service.entrypoints.api.views import filing_view
+from service.entrypoints.api.views import acknowledged, filing_view
 from service.uploads import Upload
 from service.usecases.ingest import Origin, Submission, begin_intake, check_filing
 
@@ -43,18 +43,18 @@ def _invalid_metadata(exc: ValidationError | ValueError) -> InvalidInput:
 
 
 async def read_submission(
-    request: Request, max_upload_bytes: int, on_file: OnFile | None = None
+    request: Request, services: ApiServices, on_file: OnFile | None = None
 ) -> tuple[FilingMetadata, Upload]:
     """Parse the multipart body as it streams in: a `metadata` JSON part and a `file` part,
     which goes straight to a hashed spool file on disk."""
     body = SubmissionBody(
         boundary_of(request.headers.get("content-type", "")),
-        max_upload_bytes=max_upload_bytes,
+        max_upload_bytes=services.max_upload_bytes,
         max_field_bytes=METADATA_PART_LIMIT,
         on_file=on_file,
     )
     try:
-        await body.read(request.stream())
+        await body.read(request.stream(), services.spool_dir)
     except MultipartParseError as exc:
         raise InvalidInput(
             "multipart 请求体格式错误",
@@ -149,9 +149,7 @@ async def _accept(
         )
     )
     try:
-        metadata, upload = await read_submission(
-            request, services.max_upload_bytes, on_file=intake.on_file
-        )
+        metadata, upload = await read_submission(request, services, on_file=intake.on_file)
         try:
             submission = await run_in_threadpool(
                 lambda: intake.submit(metadata, upload, _origin(request), idempotency_key=key)
@@ -167,7 +165,7 @@ async def _accept(
 async def validate(
     request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    metadata, upload = await read_submission(request, services.max_upload_bytes)
+    metadata, upload = await read_submission(request, services)
     try:
         principal.require_body(metadata.org_code)
         check = await run_in_threadpool(
@@ -193,7 +191,8 @@ def _visible(principal: Principal, org_code: str) -> None:
 def get_filing(
     filing_id: FilingId, services: ServicesDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    record = services.catalog.get_filing(filing_id)
+    found = services.catalog.get_filing(filing_id)
+    record = acknowledged(found) if found is not None else None
     if record is None:
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
     _visible(principal, record.org_code)
@@ -224,7 +223,8 @@ def list_filings(
         limit=limit,
         offset=offset,
     )
-    return {"filings": [filing_view(f) for f in services.catalog.list_filings(query)]}
+    found = (acknowledged(f) for f in services.catalog.list_filings(query))
+    return {"filings": [filing_view(f) for f in found if f is not None]}
 
 
 @router.post(

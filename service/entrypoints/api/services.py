@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from service.archive.packages import Packages
@@ -28,3 +29,4 @@ class ApiServices:
     tokens: TokenRegistry
     max_upload_bytes: int
     clock: Callable[[], datetime]
+    spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from service.catalog.records import DeliveryRecord, FilingRecord, VersionRecord
+from service.domain.filing import ARCHIVED_STATUSES
+
+
+def acknowledged(filing: FilingRecord) -> FilingRecord | None:
+    """The filing as its submitters were told of it: its archived versions only (one
+    still being written, or abandoned when archiving failed, was never acknowledged);
+    None when it has none."""
+    versions = tuple(v for v in filing.versions if v.status in ARCHIVED_STATUSES)
+    if not versions:
+        return None
+    numbers = {v.version for v in versions}
+    deliveries = tuple(d for d in filing.deliveries if d.version in numbers)
+    return replace(
+        filing, versions=versions, deliveries=deliveries, latest_version=versions[-1].version
+    )
 
 
 def filing_view(filing: FilingRecord) -> dict[str, Any]:

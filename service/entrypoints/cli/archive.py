@@ -111,6 +111,18 @@ def _audit_with_progress(container: Any, versions: list[Any], report: Path) -> t
         return write_report(report, advancing())
 
 
+def _sweep_spools(settings: Any) -> None:
+    from service.bootstrap import spool_root
+    from service.spools import sweep
+
+    swept = sweep(spool_root(settings))
+    if swept.directories:
+        err_console.print(
+            f"已清除已退出进程遗留的 {swept.files} 个上传暂存文件（{swept.bytes} 字节） "
+            f"Cleared {swept.files} spooled uploads ({swept.bytes} bytes) dead processes left"
+        )
+
+
 def _run_since(
     state: Path, started: datetime, *, since: str | None, resume: bool, remember: bool
 ) -> datetime:
@@ -135,7 +147,9 @@ def reconcile(
         typer.Option(min=0, help="预留超过多少分钟视为中断 minutes before a reservation is stuck"),
     ] = 60,
 ) -> None:
-    """核对归档与目录，只报告、不修改；发现问题时退出码为 1 Compare archive and catalog; exit 1 on problems."""
+    """核对归档与目录（只报告、不修改），并清除已退出进程遗留的上传暂存文件；发现问题时退出码为 1
+    Compare archive and catalog (changing neither), and clear uploads dead processes left
+    spooled; exit 1 on problems."""
     from datetime import timedelta
 
     from rich.progress import Progress
@@ -143,6 +157,7 @@ def reconcile(
     from service.usecases.recovery import reconcile as run_reconcile
 
     container = load_container()
+    _sweep_spools(container.settings)
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("核对归档包 checking packages", total=None)
         result = run_reconcile(
