@@ -38,8 +38,14 @@ from service.catalog.records import (
 )
 from service.domain.filing import DeliveryStatus, ReviewState
 
-# A reservation older than this was left by a request that died mid-ingest.
-STALE_RESERVATION = timedelta(minutes=15)
+# A reservation this young counts as held whether or not its hold is taken yet: the
+# request that made it takes the hold a moment after the reservation commits.
+RESERVATION_GRACE = timedelta(seconds=30)
+
+
+def in_progress(held: bool, reserved_at: datetime, now: datetime) -> bool:
+    """Whether a reserved version's request may still be archiving it."""
+    return held or now - reserved_at < RESERVATION_GRACE
 
 
 class Reservations(Protocol):
@@ -79,6 +85,16 @@ class Reservations(Protocol):
 
     def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> bool:
         """False, and nothing changed, when the version is no longer reserved."""
+        ...
+
+    def hold_reservation(self, filing_id: str, version: int) -> AbstractContextManager[None]:
+        """Hold a reservation for as long as the request that made it archives it; the
+        hold ends with the block, or with the process, however it dies."""
+        ...
+
+    def reservation_held(self, filing_id: str, version: int) -> bool:
+        """Whether a living request holds the reservation: False means the request that
+        made it is gone, and it may be abandoned."""
         ...
 
     def find_ingest_key(self, principal: str, key: str) -> IngestKey | None: ...

@@ -37,8 +37,11 @@ class ServiceError(Exception):
         *,
         code: str | None = None,
         detail: dict[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
+        """`retry_after`: seconds after which the same request may succeed (Retry-After)."""
         self.code = code or type(self).code
+        self.retry_after = retry_after
         self.message_zh = message_zh or type(self).message_zh
         self.message_en = message_en or type(self).message_en
         self.detail = detail or {}

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from service.archive.packages import PackageRef, Packages, PayloadFile, package_prefix
 from service.archive.version_metadata import FileFacts, VersionMetadata
-from service.catalog.ports import STALE_RESERVATION, Filings, Reservations
+from service.catalog.ports import Filings, Reservations, in_progress
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion
 from service.categories import category_spec
 from service.domain.access import Principal, Role
@@ -55,6 +55,7 @@ from service.validation.formats.documents import usable_name
 
 log = structlog.get_logger()
 SUBMITTING_ROLES = (Role.OPERATOR, Role.ADMIN)
+RETRY_IN_PROGRESS_S = 5  # a submission in progress is usually done within seconds
 
 
 class IngestCatalog(Reservations, Filings, Protocol):
@@ -259,9 +260,10 @@ def _accept(a: _Acceptance) -> Submission:
         ingest_key=a.ingest_key,
         content_sha256=a.upload.sha256,
     )
-    version = make_version(filing_id, number)
-    ref = _archive_or_abandon(a, filing_id, number, version)
-    _complete(a, check, filing_id, number, ref)
+    with a.ingest.catalog.hold_reservation(filing_id, number):  # until acknowledged or not
+        version = make_version(filing_id, number)
+        ref = _archive_or_abandon(a, filing_id, number, version)
+        _complete(a, check, filing_id, number, ref)
     record = a.ingest.catalog.get_filing(filing_id)
     assert record is not None
     return Submission(record)
@@ -413,15 +415,17 @@ def _replay(
     version = next(v for v in record.versions if v.version == known.version)
     if version.status is not VersionStatus.RESERVED:
         return record
-    if ingest.clock() - version.created_at <= STALE_RESERVATION:
+    held = catalog.reservation_held(known.filing_id, known.version)
+    if in_progress(held, version.created_at, ingest.clock()):
         raise Conflict(
             "使用该幂等键的提交仍在处理中，请稍后重试",
             "A submission with this Idempotency-Key is still being processed; retry later",
             code="idempotency_key_in_use",
+            retry_after=RETRY_IN_PROGRESS_S,
         )
-    # The request that reserved it died between archive and commit: never acknowledged.
-    # Abandon it (reconcile lists its objects) so this retry can go through — unless it
-    # completed meanwhile, and then this is a replay after all.
+    # The request that reserved it died (its hold went with its process): it was never
+    # acknowledged. Abandon it (reconcile lists its objects) so this retry can go through
+    # — unless it completed meanwhile, and then this is a replay after all.
     abandoned = catalog.abandon_version(
         known.filing_id,
         known.version,

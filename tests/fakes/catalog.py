@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.catalog.ports import STALE_RESERVATION
+from service.catalog.ports import in_progress
 from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
@@ -59,6 +59,7 @@ class MemoryCatalog:
         self.fixity: list[FixityCheck] = []
         self.audit_log: list[AuditEntry] = []
         self.available = True
+        self.held: set[tuple[str, int]] = set()  # reservations a living request holds
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -120,12 +121,14 @@ class MemoryCatalog:
             if version.sha256 != sha256 or version.status is VersionStatus.ABANDONED:
                 continue
             if version.status is VersionStatus.RESERVED:
-                if now - version.created_at >= STALE_RESERVATION:
-                    continue
+                held = self.reservation_held(version.filing_id, version.version)
+                if not in_progress(held, version.created_at, now):
+                    continue  # its request died: it will never be acknowledged
                 raise Conflict(
                     "相同文件的另一次提交正在处理中，请稍后重试",
                     "A submission of the same file is being processed; retry later",
                     code="duplicate_in_progress",
+                    retry_after=5,
                 )
             raise duplicate_filing(version.filing_id, version.version)
 
@@ -178,6 +181,20 @@ class MemoryCatalog:
                 )
                 touched.add(d.version)
         return touched
+
+    @contextmanager
+    def hold_reservation(self, filing_id: str, version: int) -> Iterator[None]:
+        with self._lock:
+            self.held.add((filing_id, version))
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.held.discard((filing_id, version))
+
+    def reservation_held(self, filing_id: str, version: int) -> bool:
+        with self._lock:
+            return (filing_id, version) in self.held
 
     def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> bool:
         with self._transaction():

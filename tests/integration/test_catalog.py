@@ -3,7 +3,11 @@ the use cases' unit tests run on). A backend passes only if it does exactly this
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -401,3 +405,66 @@ def test_two_identical_submissions_at_once_reserve_only_one(catalog: Catalog) ->
         t.join()
     assert len(reserved) == 1
     assert refused == ["duplicate_in_progress"] * 3
+
+
+# -- holds on reservations ---------------------------------------------------------------
+
+
+def test_a_reservation_is_held_while_its_request_holds_it(catalog: Catalog) -> None:
+    fid, number = _reserve(catalog, None)
+    assert not catalog.reservation_held(fid, number)
+    with catalog.hold_reservation(fid, number):
+        assert catalog.reservation_held(fid, number)
+    assert not catalog.reservation_held(fid, number)
+
+
+def test_the_same_bytes_wait_for_a_living_request_and_not_for_a_dead_one(
+    catalog: Catalog, clock: FakeClock
+) -> None:
+    sha = "ab" * 32  # what _version stores
+    fid, number = _reserve(catalog, None, content_sha256=sha)
+    with pytest.raises(Conflict) as fresh:  # just reserved: its hold is a moment away
+        _reserve(catalog, None, content_sha256=sha)
+    assert (fresh.value.code, fresh.value.retry_after) == ("duplicate_in_progress", 5)
+
+    clock.advance(60)
+    with catalog.hold_reservation(fid, number), pytest.raises(Conflict):
+        _reserve(catalog, None, content_sha256=sha)  # held: still being archived
+
+    other, _ = _reserve(catalog, None, content_sha256=sha)  # unheld and old: it died
+    assert other != fid
+
+
+HOLDER = """
+import sys, time
+from service.catalog.database import make_engine, make_sessions
+from service.catalog.sql import SqlCatalog
+catalog = SqlCatalog(make_sessions(make_engine(sys.argv[1])))
+with catalog.hold_reservation(sys.argv[2], 1):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_hold_ends_with_its_process_however_it_dies(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> None:
+    url = fresh_database(kind, request, tmp_path)
+    engine = make_engine(url)
+    catalog = SqlCatalog(make_sessions(engine), clock=clock)
+    fid, number = _reserve(catalog, None)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url, fid], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert catalog.reservation_held(fid, number)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+    deadline = time.monotonic() + 10  # PostgreSQL notices the dead connection at once
+    while catalog.reservation_held(fid, number) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not catalog.reservation_held(fid, number)
+    engine.dispose()

@@ -7,7 +7,10 @@ correction took its number."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,3 +199,59 @@ def test_a_correction_whose_number_a_concurrent_one_took_is_sent_again_under_its
     assert third.status is VersionStatus.ARCHIVED and third.sha256 == upload.sha256
     assert third.package_prefix + "data/report.docx" in store.put_order
     assert not any("/v2/data/" in key for key in store.put_order)  # nothing under v2
+
+
+class StalledStore(InMemoryStore):
+    """An archive whose next payload write stalls until released: a request caught
+    mid-archive, as one whose process is about to die would be."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+
+    def put_new(self, key: str, source: Any, **kwargs: Any) -> Any:
+        if "/data/" in key and not self.stalled.is_set():  # the first payload only
+            self.stalled.set()
+            self.release.wait(10)
+        return super().put_new(key, source, **kwargs)
+
+
+def test_a_retry_waits_for_a_living_request_and_not_for_a_dead_one(
+    catalog: MemoryCatalog, clock: FakeClock, tmp_path: Path
+) -> None:
+    store = StalledStore()
+    ingest = Ingest(
+        catalog=catalog,
+        packages=Packages(store, clock=clock),
+        checks=checks_for(ROUTES),
+        clock=clock,
+    )
+    docx = docx_from_text(SAMPLE)
+
+    def submit(n: int) -> Any:
+        upload = spool([docx], "report.docx", 10**8, tmp_path / f"try{n}")
+        return submit_filing(ingest, OPERATOR, _metadata(), upload, Origin(), idempotency_key="k1")
+
+    (tmp_path / "try1").mkdir()
+    (tmp_path / "try2").mkdir()
+    (tmp_path / "try3").mkdir()
+    with ThreadPoolExecutor(1) as first_request:
+        first = first_request.submit(submit, 1)
+        assert store.stalled.wait(10)
+
+        with pytest.raises(Conflict) as busy:  # the first is alive and archiving
+            submit(2)
+        assert (busy.value.code, busy.value.retry_after) == ("idempotency_key_in_use", 5)
+
+        catalog.held.clear()  # its process dies: the hold goes with it
+        clock.advance(31)
+        retried = submit(3)  # at once, not in 15 minutes
+        store.release.set()
+        with pytest.raises(NotFound):  # the dead one's late write finds its number abandoned
+            first.result(10)
+
+    assert not retried.replayed
+    assert [v.status for v in retried.filing.versions] == [VersionStatus.ARCHIVED]
+    [dead] = [v for v in catalog.versions.values() if v.status is VersionStatus.ABANDONED]
+    assert dead.filing_id != retried.filing.id  # never acknowledged, so never a filing

@@ -10,11 +10,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.catalog.ports import STALE_RESERVATION
+from service.catalog.ports import in_progress
 from service.catalog.records import AuditEvent, DeliveryRecord, IngestKey, NewVersion
+from service.catalog.sql.holds import SqlHolds
 from service.catalog.sql.outbox import settle_version
 from service.catalog.sql.tables import DeliveryRow, FilingRow, IngestKeyRow, VersionRow
-from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record, record
+from service.catalog.sql.unit import audit_row, delivery_record, record
 from service.domain.errors import Conflict, NotFound, duplicate_filing
 from service.domain.filing import DeliveryStatus, VersionStatus, idempotency_key
 from service.domain.ids import new_id
@@ -23,7 +24,7 @@ from service.domain.outbox import supersedable
 _LIVE = (VersionStatus.RESERVED, VersionStatus.ABANDONED)  # not (or not yet) acknowledged
 
 
-class SqlReservations(UnitOfWork):
+class SqlReservations(SqlHolds):
     def reserve_version(
         self,
         *,
@@ -44,7 +45,13 @@ class SqlReservations(UnitOfWork):
         try:
             with self._transaction() as session:
                 if content_sha256 is not None:
-                    _refuse_same_content(session, (org_code, category, period), content_sha256, now)
+                    _refuse_same_content(
+                        session,
+                        (org_code, category, period),
+                        content_sha256,
+                        self.reservation_held,
+                        now,
+                    )
                 if filing_id is None:
                     filing_id = new_filing_id or new_id("fil")
                     session.add(
@@ -163,7 +170,11 @@ class SqlReservations(UnitOfWork):
 
 
 def _refuse_same_content(
-    session: Session, body_kind_period: tuple[str, str, str], sha256: str, now: datetime
+    session: Session,
+    body_kind_period: tuple[str, str, str],
+    sha256: str,
+    held: Callable[[str, int], bool],
+    now: datetime,
 ) -> None:
     """Within the reservation's transaction, serialised per body, kind and period (an
     advisory lock on PostgreSQL; SQLite serialises writers already)."""
@@ -173,7 +184,7 @@ def _refuse_same_content(
         )
     org_code, category, period = body_kind_period
     found = session.execute(
-        select(VersionRow.filing_id, VersionRow.version, VersionRow.status)
+        select(VersionRow.filing_id, VersionRow.version, VersionRow.status, VersionRow.created_at)
         .join(FilingRow, FilingRow.id == VersionRow.filing_id)
         .where(
             FilingRow.org_code == org_code,
@@ -181,18 +192,22 @@ def _refuse_same_content(
             FilingRow.period == period,
             VersionRow.sha256 == sha256,
             VersionRow.status != VersionStatus.ABANDONED,
-            (VersionRow.status != VersionStatus.RESERVED)
-            | (VersionRow.created_at > now - STALE_RESERVATION),
         )
+        .order_by(VersionRow.status == VersionStatus.RESERVED)  # an acknowledged one first
         .limit(1)
     ).first()
     if found is None:
         return
+    if found[2] == VersionStatus.RESERVED and not in_progress(
+        held(found[0], found[1]), found[3], now
+    ):
+        return  # only one whose request died: it will never be acknowledged
     if found[2] == VersionStatus.RESERVED:
         raise Conflict(
             "相同文件的另一次提交正在处理中，请稍后重试",
             "A submission of the same file is being processed; retry later",
             code="duplicate_in_progress",
+            retry_after=5,
         )
     raise duplicate_filing(found[0], found[1])
 

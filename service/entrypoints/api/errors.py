@@ -43,6 +43,8 @@ def error_response(error: errors.ServiceError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "30"}
+    if error.retry_after is not None:
+        headers = {"Retry-After": str(error.retry_after)}
     return JSONResponse({"error": error.to_dict()}, status_code=status, headers=headers)
 
 
