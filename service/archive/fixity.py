@@ -100,8 +100,10 @@ class FixityReport:
     mismatched: tuple[Mismatch, ...] = ()
     unreadable: tuple[str, ...] = ()  # present but not parseable (a damaged manifest)
     extra: tuple[str, ...] = ()  # present but recorded nowhere
+    # written over an archived object behind the service's back ("data/报告.pdf: version …")
+    foreign: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        damage = self.missing or self.mismatched or self.unreadable or self.extra
+        damage = self.missing or self.mismatched or self.unreadable or self.extra or self.foreign
         return self.complete and not damage

@@ -146,6 +146,13 @@ class ArchiveStore(Protocol):
         default knows of none."""
         return iter(())
 
+    def overwrites(self, key: str) -> tuple[str, ...]:
+        """What was written over the archived object under `key` behind the service's
+        back — later versions, delete markers — described for a report; the archived
+        object itself is still what every read reads. This default, for stores that
+        keep one object per key and refuse a second write, knows of none."""
+        return ()
+
     def describe(self) -> str:
         """Where the store is, for logs and readiness checks (no secrets)."""
         ...

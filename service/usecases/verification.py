@@ -39,6 +39,7 @@ def report_dict(report: FixityReport) -> dict[str, Any]:
         "mismatched": [dataclasses.asdict(m) for m in report.mismatched],
         "unreadable": list(report.unreadable),
         "extra": list(report.extra),
+        "foreign": list(report.foreign),
     }
 
 
@@ -79,7 +80,7 @@ def record(
         role="system" if checked_by.startswith("audit") else "user",
         action="fixity.checked" if result.ok else "fixity.failed",
         subject=f"{result.filing_id}/v{result.version}",
-        detail={"ok": result.ok},
+        detail={"ok": result.ok, "foreign_versions": len(result.report.get("foreign", []))},
     )
     catalog.record_fixity(check, event)
 

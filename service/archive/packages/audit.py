@@ -27,6 +27,7 @@ class Audit:
         self.mismatched: list[Mismatch] = []
         self.unreadable: list[str] = []
         self.extra: list[str] = []
+        self.foreign: list[str] = []
 
     def manifest(self, read: Callable[[str], dict[str, str]]) -> dict[str, str]:
         """The manifest as `read` (`Packages.read_manifest`) reads it, checked."""
@@ -46,9 +47,20 @@ class Audit:
         self.checked += 1
         if found != recorded.lower():
             self.mismatched.append(Mismatch(path, recorded.lower(), found))
+        self._overwritten(path)
+
+    def _overwritten(self, path: str) -> None:
+        self.foreign.extend(
+            f"{path}: {what}" for what in self._store.overwrites(self._prefix + path)
+        )
 
     def require(self, *paths: str) -> None:
-        self.missing.extend(p for p in paths if self._store.stat(self._prefix + p) is None)
+        """Tag files recorded nowhere but the package: present, and not written over."""
+        for path in paths:
+            if self._store.stat(self._prefix + path) is None:
+                self.missing.append(path)
+            else:
+                self._overwritten(path)
 
     def unrecorded(self, under: str, recorded: Mapping[str, str]) -> None:
         present = (key.removeprefix(self._prefix) for key in self._store.list(under))
@@ -63,4 +75,5 @@ class Audit:
             mismatched=tuple(self.mismatched),
             unreadable=tuple(self.unreadable),
             extra=tuple(self.extra),
+            foreign=tuple(self.foreign),
         )

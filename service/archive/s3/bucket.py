@@ -117,6 +117,24 @@ class Bucket:
                 found.append(Version(entry["VersionId"], entry["Size"], entry["LastModified"]))
         return found
 
+    def overwrites(self, full: str) -> tuple[str, ...]:
+        """Every version of exactly `full` but the oldest (the archived one), and every
+        delete marker, newest first."""
+        found: list[tuple[datetime, str]] = []
+        pages = self.client.get_paginator("list_object_versions").paginate(
+            Bucket=self.name, Prefix=full
+        )
+        for page in pages:
+            versions = [v for v in page.get("Versions", []) if v["Key"] == full]
+            markers = [m for m in page.get("DeleteMarkers", []) if m["Key"] == full]
+            found += [(v["LastModified"], f"version {v['VersionId']}") for v in versions]
+            found += [(m["LastModified"], f"delete marker {m['VersionId']}") for m in markers]
+        if not found:
+            return ()
+        found.sort(reverse=True)
+        archived = min((at, what) for at, what in found if what.startswith("version"))
+        return tuple(f"{what} at {at.isoformat()}" for at, what in found if (at, what) != archived)
+
     def readable_version(self, key: str, full: str) -> str | None:
         """The version every read reads: the oldest (None on an unversioned bucket)."""
         if not self.mode().versioned:

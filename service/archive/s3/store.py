@@ -196,6 +196,13 @@ class S3Store(ArchiveStore):
         with self._bucket.translated(key):
             return self._bucket.versions(full) if self._bucket.mode().versioned else []
 
+    def overwrites(self, key: str) -> tuple[str, ...]:
+        """On a versioned bucket, what was written over the archived object (a tamper
+        attempt, or a lost race); an unversioned bucket keeps no history to tell."""
+        full = self._bucket.full(key)
+        with self._bucket.translated(key):
+            return self._bucket.overwrites(full) if self._bucket.mode().versioned else ()
+
     # -- health ---------------------------------------------------------------
 
     def describe(self) -> str:

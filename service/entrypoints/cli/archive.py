@@ -37,6 +37,7 @@ def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id
             *(m["path"] for m in r.report["mismatched"]),
             *r.report["unreadable"],
             *r.report["extra"],
+            *(f"被改写 overwritten: {f}" for f in r.report.get("foreign", [])),
         ]
         table.add_row(
             str(r.version),
