@@ -106,6 +106,7 @@ class Container:
             max_upload_bytes=self.settings.max_upload_bytes,
             clock=self.clock,
             spool_dir=self.spool_area.path,
+            body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
         )
 
     def close(self) -> None:

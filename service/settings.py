@@ -89,6 +89,14 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Against slow and crowding clients (service.entrypoints.http_server): a request's
+    # line and headers must come within the first, its body's next bytes within the
+    # second; idle keep-alive connections close after the third; connections beyond the
+    # last are closed as they open.
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    http_body_idle_timeout_s: float = Field(default=30.0, gt=0)
+    http_keep_alive_s: float = Field(default=5.0, gt=0)
+    http_max_connections: int = Field(default=1000, ge=10)
     max_upload_bytes: int = 50 * MiB
     # Where uploads are spooled while received: one locked directory per process under it
     # (service.spools); None: disclosure-uploads in the system's temp dir.

@@ -105,6 +105,12 @@ class TooLarge(ServiceError):
     message_en = "The upload exceeds the size limit"
 
 
+class TimedOut(ServiceError):
+    code = "request_timeout"
+    message_zh = "请求超时"
+    message_en = "The request took too long to arrive"
+
+
 class Unavailable(ServiceError):
     code = "unavailable"
     message_zh = "服务暂不可用，请稍后重试"

@@ -26,6 +26,7 @@ from service.bootstrap import (
 )
 from service.delivery.port import DestinationAdapter
 from service.entrypoints.api.app import create_app
+from service.entrypoints.http_server import ServerLimits, server_config
 from service.orgs import RegistryError
 from service.settings import Settings
 
@@ -80,10 +81,13 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
         for thread in threads:
             thread.start()
         _banner(console, container, host, port, found)
+        limits = ServerLimits(
+            header_timeout_s=settings.http_header_timeout_s,
+            keep_alive_s=settings.http_keep_alive_s,
+            max_connections=settings.http_max_connections,
+        )
         server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(container.api()), host=host, port=port, log_config=None, access_log=False
-            )
+            server_config(create_app(container.api()), limits, host=host, port=port)
         )
         try:
             server.run()

@@ -236,7 +236,10 @@ def test_all_at_once_the_service_stays_small_and_a_normal_submission_is_not_held
         f"peak RSS {memory.peak_rss / 2**20:.0f} MiB, PSS {memory.peak_pss / 2**20:.0f} MiB"
     )
     print(report)
-    assert statistics.median(loaded) <= 2 * unloaded, report
+    # Not held up: at most twice as slow, or 50 ms more (at ~20 ms unloaded, one busy
+    # scheduling slice on 2 cores is as much), and never queued behind the hostile files.
+    assert statistics.median(loaded) <= max(2 * unloaded, unloaded + 0.05), report
+    assert max(loaded) < min(hostile) / 3, report
     assert memory.peak_rss < MEMORY_BOUND_MIB * 2**20, report
     with _client(serve) as client:
         assert client.get("/healthz").status_code == 200

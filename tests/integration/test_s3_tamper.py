@@ -132,7 +132,10 @@ def test_on_a_versioned_bucket_a_new_version_is_ignored_and_the_original_served(
     bucket.put(DATA, b"replaced")
     bucket.put(MANIFEST, b"0" * 64 + b"  data/x\n")
 
-    assert bucket.verify().ok
+    report = bucket.verify()
+    assert report.mismatched == () and report.missing == ()  # the originals are intact
+    assert sorted(f.split(": ")[0] for f in report.foreign) == sorted([DATA, MANIFEST])
+    assert not report.ok  # and yet someone wrote over them: that is reported
     assert bucket.read_payload() == PAYLOAD
     assert len(bucket.store.versions(PREFIX + DATA)) == 2
 
@@ -160,5 +163,6 @@ def test_on_an_object_lock_bucket_ceph_refuses_to_delete_the_original(ceph_s3: S
         bucket.delete_version(DATA, original)
 
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
-    assert bucket.verify().ok
+    report = bucket.verify()
+    assert report.mismatched == () and [f.split(": ")[0] for f in report.foreign] == [DATA]
     assert bucket.read_payload() == PAYLOAD

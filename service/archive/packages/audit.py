@@ -28,9 +28,11 @@ class Audit:
         self.unreadable: list[str] = []
         self.extra: list[str] = []
         self.foreign: list[str] = []
+        self._looked: set[str] = set()  # the paths whose versions were listed
 
     def manifest(self, read: Callable[[str], dict[str, str]]) -> dict[str, str]:
         """The manifest as `read` (`Packages.read_manifest`) reads it, checked."""
+        self._overwritten(MANIFEST)
         try:
             return read(self._prefix)
         except FixityMismatch:
@@ -50,6 +52,9 @@ class Audit:
         self._overwritten(path)
 
     def _overwritten(self, path: str) -> None:
+        if path in self._looked:
+            return
+        self._looked.add(path)
         self.foreign.extend(
             f"{path}: {what}" for what in self._store.overwrites(self._prefix + path)
         )

@@ -23,6 +23,10 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(health.router)
     app.include_router(filings.router)
     app.include_router(packages.router)
-    app.add_middleware(BodyLimit, max_bytes=services.max_upload_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=services.max_upload_bytes + MULTIPART_OVERHEAD,
+        idle_timeout_s=services.body_idle_timeout_s,
+    )
     app.add_middleware(RequestContext)
     return app

@@ -21,6 +21,7 @@ STATUS: list[tuple[type[errors.ServiceError], int]] = [
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.TooLarge, 413),
+    (errors.TimedOut, 408),
     (errors.Unavailable, 503),
     (errors.DamagedArchive, 500),
 ]
@@ -41,6 +42,8 @@ def status_of(error: errors.ServiceError) -> int:
 def error_response(error: errors.ServiceError) -> JSONResponse:
     status = status_of(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 408:
+        headers = {"Connection": "close"}
     if status == 503:
         headers = {"Retry-After": "30"}
     if error.retry_after is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -10,7 +11,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.domain.errors import ServiceError, TooLarge
+from service.domain.errors import ServiceError, TimedOut, TooLarge
 from service.entrypoints.api.errors import error_response
 
 log = structlog.get_logger()
@@ -71,11 +72,14 @@ class RequestContext:
 
 class BodyLimit:
     """Refuses a body larger than `max_bytes` with 413 — at once when Content-Length says so,
-    otherwise as soon as the streamed bytes pass the limit."""
+    otherwise as soon as the streamed bytes pass the limit — and one whose next bytes take
+    longer than `idle_timeout_s` to come with 408 (a slow or stalled client must not hold
+    a connection, a spool file and a reading slot for ever)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, idle_timeout_s: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.idle_timeout_s = idle_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,12 +89,18 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
-        seen = 0
+        seen, whole = 0, False
 
         async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, whole
+            if whole:  # after the body only a disconnect comes, whenever it does
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.idle_timeout_s)
+            except TimeoutError:
+                raise _timed_out(self.idle_timeout_s) from None
             seen += len(message.get("body", b""))
+            whole = message["type"] != "http.request" or not message.get("more_body", False)
             if seen > self.max_bytes:
                 raise _too_large(self.max_bytes)
             return message
@@ -101,6 +111,14 @@ class BodyLimit:
         response = error_response(_too_large(self.max_bytes))
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+
+def _timed_out(seconds: float) -> TimedOut:
+    return TimedOut(
+        f"请求体在 {seconds:g} 秒内没有新的数据，连接已断开",
+        f"No more of the request body came within {seconds:g} s",
+        detail={"idle_timeout_s": seconds},
+    )
 
 
 def _too_large(limit: int) -> TooLarge:

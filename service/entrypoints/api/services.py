@@ -30,3 +30,4 @@ class ApiServices:
     max_upload_bytes: int
     clock: Callable[[], datetime]
     spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir
+    body_idle_timeout_s: float = 30.0  # 408 when no more of a body comes within it
