@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlparse
 
 import structlog
 
+from service import metrics
 from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
@@ -97,6 +98,7 @@ class Container:
             if swept.directories:
                 log.info("spools_swept", root=str(root), **dataclasses.asdict(swept))
             self.spool_area = SpoolArea.claim(root)
+            metrics.watch_outbox(self.catalog, self.clock)
         return ApiServices(
             ingest=self.ingest,
             catalog=self.catalog,
@@ -107,6 +109,7 @@ class Container:
             clock=self.clock,
             spool_dir=self.spool_area.path,
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
+            metrics_on_api=self.settings.metrics_port is None,
         )
 
     def close(self) -> None:

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     http_body_idle_timeout_s: float = Field(default=30.0, gt=0)
     http_keep_alive_s: float = Field(default=5.0, gt=0)
     http_max_connections: int = Field(default=1000, ge=10)
+    # /metrics on a port of its own (on `host`); None: on the API's, at /metrics.
+    metrics_port: int | None = None
     max_upload_bytes: int = 50 * MiB
     # Where uploads are spooled while received: one locked directory per process under it
     # (service.spools); None: disclosure-uploads in the system's temp dir.

@@ -159,6 +159,10 @@ class Outbox(Protocol):
 
     def count_deliveries(self, status: DeliveryStatus | None = None) -> int: ...
 
+    def oldest_due_delivery(self) -> datetime | None:
+        """When the longest-due pending delivery became due (None: none is due now)."""
+        ...
+
 
 class Reviews(Protocol):
     def deliveries_awaiting_review(

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 import structlog
 
+from service import metrics
 from service.archive.packages import Packages
 from service.archive.retention import filing_period
 from service.catalog.ports import DeliveryCatalog
@@ -209,6 +210,7 @@ class Worker:
             policy=self._config.policy,
         )
         attempt = _attempt_record(number, self.worker_id, started, duration_ms, outcome)
+        metrics.DELIVERY_ATTEMPTS.labels(delivery.destination, attempt.outcome).inc()
         self._settle(delivery, version, outcome, decision, attempt, bound)
 
     def _prerequisites(self, delivery: DeliveryRecord) -> Ready | Waiting | Unmet:

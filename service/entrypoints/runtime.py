@@ -12,8 +12,10 @@ from typing import Any
 
 import structlog
 import uvicorn
+from prometheus_client import start_http_server
 from rich.console import Console
 
+from service import metrics
 from service.bootstrap import (
     ConfigurationError,
     Container,
@@ -86,6 +88,8 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
             keep_alive_s=settings.http_keep_alive_s,
             max_connections=settings.http_max_connections,
         )
+        if settings.metrics_port is not None:
+            start_http_server(settings.metrics_port, addr=host, registry=metrics.REGISTRY)
         server = uvicorn.Server(
             server_config(create_app(container.api()), limits, host=host, port=port)
         )

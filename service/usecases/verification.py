@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from service import metrics
 from service.archive.fixity import FixityReport
 from service.archive.packages import Packages
 from service.catalog.ports import FixityCatalog
@@ -83,6 +84,8 @@ def record(
         detail={"ok": result.ok, "foreign_versions": len(result.report.get("foreign", []))},
     )
     catalog.record_fixity(check, event)
+    metrics.FIXITY_CHECKS.labels("ok" if result.ok else "damaged").inc()
+    metrics.FOREIGN_VERSIONS.inc(len(result.report.get("foreign", [])))
 
 
 def verify_filing(

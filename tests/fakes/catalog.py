@@ -427,6 +427,16 @@ class MemoryCatalog:
             newest = max(earlier, key=lambda d: d.version, default=None)
             return None if newest is None else newest.receipt
 
+    def oldest_due_delivery(self) -> datetime | None:
+        now = self._clock()
+        with self._transaction():
+            due = [
+                d.next_attempt_at
+                for d in self.deliveries.values()
+                if d.status is DeliveryStatus.PENDING and d.next_attempt_at <= now
+            ]
+            return min(due, default=None)
+
     def count_deliveries(self, status: DeliveryStatus | None = None) -> int:
         with self._transaction():
             return sum(1 for d in self.deliveries.values() if status is None or d.status == status)

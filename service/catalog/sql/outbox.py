@@ -157,6 +157,17 @@ class SqlOutbox(UnitOfWork):
                 .limit(1)
             )
 
+    def oldest_due_delivery(self) -> datetime | None:
+        now = self._clock()
+        with self._transaction() as session:
+            found: datetime | None = session.scalar(
+                select(func.min(DeliveryRow.next_attempt_at)).where(
+                    DeliveryRow.status == DeliveryStatus.PENDING,
+                    DeliveryRow.next_attempt_at <= now,
+                )
+            )
+            return found
+
     def count_deliveries(self, status: DeliveryStatus | None = None) -> int:
         with self._transaction() as session:
             stmt = select(func.count()).select_from(DeliveryRow)

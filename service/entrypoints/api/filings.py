@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -11,10 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from python_multipart.exceptions import MultipartParseError
 
+from service import metrics
 from service.catalog.records import AuditEvent, FilingQuery
 from service.domain.access import Principal, Role
-from service.domain.errors import InvalidInput, NotFound
+from service.domain.errors import InvalidInput, NotFound, Rejected
 from service.domain.filing import Category, DeliveryStatus, Destination, ReviewState, VersionStatus
+from service.domain.findings import Finding
 from service.domain.metadata import FilingMetadata
 from service.entrypoints.api.deps import FilingId, PrincipalDep, ServicesDep
 from service.entrypoints.api.multipart import OnFile, SubmissionBody, boundary_of
@@ -154,11 +157,28 @@ async def _accept(
             submission = await run_in_threadpool(
                 lambda: intake.submit(metadata, upload, _origin(request), idempotency_key=key)
             )
+        except Rejected as refused:
+            _count(metadata, "refused", refused.findings)
+            raise
         finally:
             upload.path.unlink(missing_ok=True)
     finally:
         intake.close()  # whatever was sent ahead and not committed; never waits here
+    replayed = submission.replayed
+    _count(
+        metadata, "replayed" if replayed else "accepted", () if replayed else _findings(submission)
+    )
     return _submitted(submission)
+
+
+def _count(metadata: FilingMetadata, outcome: str, findings: Iterable[Finding]) -> None:
+    metrics.FILINGS.labels(metadata.category.value, outcome).inc()
+    metrics.count_findings(findings)
+
+
+def _findings(submission: Submission) -> list[Finding]:
+    latest = submission.filing.versions[-1]
+    return [Finding.from_dict(f) for f in latest.findings]
 
 
 @router.post("/validations", summary="仅校验，不归档 Validate without storing")

@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import metrics
 from service.domain.errors import ServiceError, TimedOut, TooLarge
 from service.entrypoints.api.errors import error_response
 
@@ -59,15 +60,26 @@ class RequestContext:
                 raise
             await error_response(ServiceError())(scope, receive, send_with_id)
         finally:
-            if scope["path"] not in ("/healthz", "/readyz"):
+            seconds = time.monotonic() - started
+            _measure(scope, status.get("code"), seconds)
+            if scope["path"] not in ("/healthz", "/readyz", "/metrics"):
                 log.info(
                     "request",
                     method=scope["method"],
                     path=scope["path"],
                     status=status.get("code"),
-                    duration_ms=int((time.monotonic() - started) * 1000),
+                    duration_ms=int(seconds * 1000),
                 )
             structlog.contextvars.clear_contextvars()
+
+
+def _measure(scope: Scope, status: int | None, seconds: float) -> None:
+    """By the route's template (/v1/filings/{filing_id}), never the path itself: one
+    series per route, however many filings."""
+    route = scope.get("route")
+    template = getattr(route, "path", None) or "unmatched"
+    metrics.REQUESTS.labels(scope["method"], template, str(status or 0)).inc()
+    metrics.REQUEST_SECONDS.labels(scope["method"], template).observe(seconds)
 
 
 class BodyLimit:

@@ -31,3 +31,4 @@ class ApiServices:
     clock: Callable[[], datetime]
     spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir
     body_idle_timeout_s: float = 30.0  # 408 when no more of a body comes within it
+    metrics_on_api: bool = True  # False: /metrics is served on a port of its own
