@@ -227,7 +227,12 @@ class FilingEnvelope(_Model):
     """What every filing carries, whatever its category."""
 
     category: Category
-    org_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
+    org_code: str = Field(
+        min_length=18,
+        max_length=18,
+        pattern=r"^[0-9A-Z]{18}$",
+        description="统一社会信用代码（18 位数字或大写字母）",
+    )
     org_name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     period: str = Field(
         min_length=4,

@@ -77,6 +77,7 @@ def _assert_refused(response: httpx.Response, status: int, code: str) -> None:
 
 
 QUERIES = [
+    ("/v1/filings?orgcode=11120104MB0000001X", 400, "unknown_parameter"),
     ("/v1/filings?offset=9223372036854775808", 400, "invalid_request"),
     ("/v1/filings?limit=99999999999999999999", 400, "invalid_request"),
     ("/v1/filings?period=20%0023", 400, "invalid_request"),
@@ -124,6 +125,12 @@ SUBMISSIONS = [
     (
         "org_code climbing out",
         _metadata(org_code="../../../etc/passwd"),
+        b"r.docx",
+        "invalid_metadata",
+    ),
+    (
+        "org_code of 18 characters beyond the BMP (found by schemathesis)",
+        _metadata(org_code="\U000523c0·\U000c9556ÝÜd\U000fe89d:\U000821bb\U00107e23ÖF深圳市南开区"),
         b"r.docx",
         "invalid_metadata",
     ),
@@ -258,3 +265,22 @@ def _real_destinations(container: Container) -> Iterator[dict[str, DestinationAd
     """Both destinations' simulators, as `serve` starts them in development."""
     with destination_urls(container.settings) as found:
         yield build_adapters(container, found.urls)
+
+
+def test_a_metadata_problem_names_its_field_in_chinese(api: httpx.Client) -> None:
+    """Operators read the Chinese message: it names the field and what is wrong with it."""
+    metadata = _metadata(period="二〇二三", review={"reviewer": "李明", "result": "同意公开"})
+    response = _post(api, _raw_submission(metadata, b"r.docx", _docx(3)))
+    _assert_refused(response, 400, "invalid_metadata")
+    error = response.json()["error"]
+    assert "字段 period 格式不符" in error["message_zh"] and "另有 1 处" in error["message_zh"]
+    assert "period" in error["message_en"]
+    assert {"field": "review.reviewed_on", "msg_zh": "缺少此项"}.items() <= next(
+        p for p in error["problems"] if p["field"] == "review.reviewed_on"
+    ).items()
+
+
+def test_a_bad_query_value_names_its_parameter_in_chinese(api: httpx.Client) -> None:
+    response = api.get("/v1/filings?limit=0", headers={"Authorization": f"Bearer {DEMO}"})
+    _assert_refused(response, 400, "invalid_request")
+    assert "字段 limit 数值过小" in response.json()["error"]["message_zh"]

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from service.domain import errors
+from service.entrypoints.api.problems import first_en, first_zh, problems
 
 log = structlog.get_logger()
 
@@ -58,14 +59,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = problems(exc.errors())
         return error_response(
             errors.InvalidInput(
-                "请求参数有误",
-                "Invalid request parameters",
+                f"请求参数有误{first_zh(found)}",
+                f"Invalid request parameters{first_en(found)}",
                 code="invalid_request",
-                detail={
-                    "problems": [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-                },
+                detail={"problems": found},
             )
         )
 

@@ -19,29 +19,41 @@ from service.domain.errors import InvalidInput, NotFound, Rejected
 from service.domain.filing import Category, DeliveryStatus, Destination, ReviewState, VersionStatus
 from service.domain.findings import Finding
 from service.domain.metadata import FilingMetadata
-from service.entrypoints.api.deps import FilingId, PrincipalDep, ServicesDep
+from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep
+from service.entrypoints.api.documented import (
+    READ_ERRORS,
+    UPLOAD_ERRORS,
+    WRITE_ERRORS,
+    FilingOut,
+    FilingsOut,
+    RequeuedOut,
+    ValidationOut,
+    multipart_body,
+    ok,
+)
 from service.entrypoints.api.multipart import OnFile, SubmissionBody, boundary_of
+from service.entrypoints.api.problems import first_en, first_zh, problems
 from service.entrypoints.api.services import ApiServices
 from service.entrypoints.api.views import acknowledged, filing_view
 from service.uploads import Upload
 from service.usecases.ingest import Origin, Submission, begin_intake, check_filing
 
-router = APIRouter(prefix="/v1", tags=["filings"])
+router = APIRouter(prefix="/v1", tags=["filings"], dependencies=[KnownQuery])
 METADATA_PART_LIMIT = 256 * 1024
 MAX_OFFSET = 1_000_000  # a page that far is a crawl, not a search
 
 
 def _invalid_metadata(exc: ValidationError | ValueError) -> InvalidInput:
-    problems = (
-        [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    found = problems(
+        exc.errors()
         if isinstance(exc, ValidationError)
-        else [{"loc": [], "msg": str(exc)}]
+        else [{"loc": (), "msg": str(exc), "type": "json_invalid"}]
     )
     return InvalidInput(
-        "metadata 部分不是有效的报送元数据（JSON）",
-        "The metadata part is not valid filing metadata (JSON)",
+        f"metadata 部分不是有效的报送元数据（JSON）{first_zh(found)}",
+        f"The metadata part is not valid filing metadata (JSON){first_en(found)}",
         code="invalid_metadata",
-        detail={"problems": problems},
+        detail={"problems": found},
     )
 
 
@@ -118,7 +130,21 @@ def _submitted(submission: Submission) -> JSONResponse:
     )
 
 
-@router.post("/filings", status_code=201, summary="提交报送 Submit a filing")
+_SUBMITTED: dict[int | str, dict[str, Any]] = {
+    201: {"model": FilingOut, "description": "已归档并排入投递 Archived and queued for delivery"},
+    200: {"model": FilingOut, "description": "同一 Idempotency-Key 的重放 A replay of the key"},
+    **UPLOAD_ERRORS,
+}
+
+
+@router.post(
+    "/filings",
+    status_code=201,
+    summary="提交报送 Submit a filing",
+    response_model=None,
+    responses=_SUBMITTED,
+    openapi_extra=multipart_body("报送元数据与文件 The filing's metadata and its document"),
+)
 async def submit(request: Request, services: ServicesDep, principal: PrincipalDep) -> JSONResponse:
     """Idempotency-Key (optional): the same key and body give the same filing (200, replayed).
     With `file_sha256` in the metadata part, sent before the file part, the file goes to
@@ -130,6 +156,9 @@ async def submit(request: Request, services: ServicesDep, principal: PrincipalDe
     "/filings/{filing_id}/versions",
     status_code=201,
     summary="提交更正版本 Submit a corrected version",
+    response_model=None,
+    responses=_SUBMITTED,
+    openapi_extra=multipart_body("更正版本的元数据与文件 The corrected version and its metadata"),
 )
 async def correct(
     filing_id: FilingId, request: Request, services: ServicesDep, principal: PrincipalDep
@@ -181,7 +210,13 @@ def _findings(submission: Submission) -> list[Finding]:
     return [Finding.from_dict(f) for f in latest.findings]
 
 
-@router.post("/validations", summary="仅校验，不归档 Validate without storing")
+@router.post(
+    "/validations",
+    summary="仅校验，不归档 Validate without storing",
+    response_model=None,
+    responses=ok(ValidationOut, "校验结果 The findings", UPLOAD_ERRORS),
+    openapi_extra=multipart_body("待校验的元数据与文件 What to check"),
+)
 async def validate(
     request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -206,7 +241,10 @@ def _visible(principal: Principal, org_code: str) -> None:
 
 
 @router.get(
-    "/filings/{filing_id}", summary="报送详情 A filing with its versions, deliveries and attempts"
+    "/filings/{filing_id}",
+    summary="报送详情 A filing with its versions, deliveries and attempts",
+    response_model=None,
+    responses=ok(FilingOut, "报送 The filing", READ_ERRORS),
 )
 def get_filing(
     filing_id: FilingId, services: ServicesDep, principal: PrincipalDep
@@ -219,7 +257,12 @@ def get_filing(
     return filing_view(record)
 
 
-@router.get("/filings", summary="查询报送 Search filings")
+@router.get(
+    "/filings",
+    summary="查询报送 Search filings",
+    response_model=None,
+    responses=ok(FilingsOut, "报送列表 The page", READ_ERRORS),
+)
 def list_filings(
     services: ServicesDep,
     principal: PrincipalDep,
@@ -250,6 +293,8 @@ def list_filings(
 @router.post(
     "/filings/{filing_id}/deliveries/{destination}/retry",
     summary="重新投递失败项 Re-queue a failed delivery",
+    response_model=None,
+    responses=ok(RequeuedOut, "已重新排队 Queued again", WRITE_ERRORS),
 )
 def retry_delivery(
     filing_id: FilingId,

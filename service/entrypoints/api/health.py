@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from service import metrics
 from service.domain.errors import ServiceError
@@ -15,12 +16,29 @@ from service.entrypoints.api.deps import ServicesDep
 router = APIRouter(tags=["health"])
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"])
+class Alive(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(examples=[{"catalog": "ok", "archive": "archive_unavailable"}])
+
+
+@router.get("/healthz", summary="存活检查 Liveness", response_model=Alive)
 def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.api_route("/readyz", methods=["GET", "HEAD"])
+@router.get(
+    "/readyz",
+    summary="就绪检查 Readiness: the catalog and the archive answer",
+    response_model=None,
+    responses={
+        200: {"model": Readiness, "description": "就绪 Ready"},
+        503: {"model": Readiness, "description": "未就绪 A check failed"},
+    },
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     for name, probe in (("catalog", services.catalog.ping), ("archive", services.store.check)):
@@ -34,6 +52,11 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+# HEAD for load balancers and uptime checks; the document lists the GETs.
+router.add_api_route("/healthz", healthz, methods=["HEAD"], include_in_schema=False)
+router.add_api_route("/readyz", readyz, methods=["HEAD"], include_in_schema=False)
 
 
 @router.get("/metrics", include_in_schema=False)

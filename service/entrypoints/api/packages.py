@@ -15,10 +15,11 @@ from starlette.background import BackgroundTask
 from service.catalog.records import AuditEvent, FilingRecord
 from service.domain.access import Principal
 from service.domain.errors import DamagedArchive, FixityMismatch, NotFound
-from service.entrypoints.api.deps import FilingId, PrincipalDep, ServicesDep
+from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep
+from service.entrypoints.api.documented import READ_ERRORS, ZIP_ANSWER, FixityOut, ok
 from service.usecases.verification import LIVE, verify_filing
 
-router = APIRouter(prefix="/v1", tags=["archive"])
+router = APIRouter(prefix="/v1", tags=["archive"], dependencies=[KnownQuery])
 log = structlog.get_logger()
 
 
@@ -29,7 +30,12 @@ def _visible_filing(services: Any, principal: Principal, filing_id: str) -> Fili
     return filing
 
 
-@router.get("/filings/{filing_id}/package", summary="下载归档包 Download a version's bag as a zip")
+@router.get(
+    "/filings/{filing_id}/package",
+    summary="下载归档包 Download a version's bag as a zip",
+    response_class=FileResponse,
+    responses=ZIP_ANSWER | READ_ERRORS,
+)
 async def download_package(
     filing_id: FilingId,
     services: ServicesDep,
@@ -78,7 +84,10 @@ async def download_package(
 
 
 @router.post(
-    "/filings/{filing_id}/verify", summary="固定性校验 Re-hash a filing's packages from storage"
+    "/filings/{filing_id}/verify",
+    summary="固定性校验 Re-hash a filing's packages from storage",
+    response_model=None,
+    responses=ok(FixityOut, "每个版本的结果 Each version's check", READ_ERRORS),
 )
 async def verify(
     filing_id: FilingId, services: ServicesDep, principal: PrincipalDep

@@ -1,0 +1,226 @@
+"""What the OpenAPI document says the API answers: the shapes of its JSON, its errors and
+its multipart bodies. The routes build their answers in `views`; these models describe
+them (a test holds the two together through schemathesis's response checks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_OPEN = ConfigDict(extra="allow")
+
+
+class FindingOut(BaseModel):
+    code: str = Field(examples=["report_part_missing"])
+    severity: Literal["error", "warning"]
+    message_zh: str
+    message_en: str
+    where: str | None = None
+    excerpt: str | None = None
+    waived_by: str | None = None
+    waiver_reason: str | None = None
+
+
+class AttemptOut(BaseModel):
+    number: int
+    worker: str
+    started_at: datetime
+    duration_ms: int
+    outcome: str
+    http_status: int | None
+    code: str | None
+    message: str | None
+
+
+class ReviewOut(BaseModel):
+    status: str = Field(examples=["PASSED", "RETURNED"])
+    reason: str | None
+    checked_at: datetime | None
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    version: int
+    destination: str = Field(examples=["portal", "legal_platform", "wechat"])
+    status: str = Field(examples=["pending", "delivered", "failed"])
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    receipt: dict[str, Any] | None
+    receipt_sha256: str | None
+    review: ReviewOut | None
+    delivered_at: datetime | None
+    attempt_log: list[AttemptOut]
+
+
+class WaiverOut(BaseModel):
+    code: str
+    reason: str | None
+    waived_by: str | None
+
+
+class VersionOut(BaseModel):
+    version: int
+    status: str = Field(examples=["archived", "superseded"])
+    supersedes: int | None
+    filename: str
+    kind: str = Field(examples=["docx", "pdf", "ofd"])
+    media_type: str
+    size: int
+    sha256: str
+    title: str | None
+    publish_at: datetime | None
+    review: dict[str, Any] | None = Field(description="保密审查记录 The confidentiality review")
+    waivers: list[WaiverOut]
+    findings: list[FindingOut]
+    package: str
+    created_at: datetime
+    created_by: str
+
+
+class FilingOut(BaseModel):
+    """A filing with every acknowledged version, its deliveries and their attempts."""
+
+    id: str = Field(examples=["fil_01JD8Z3Q4W5E6R7T8Y9U0I1O2P"])
+    org_code: str = Field(examples=["11120000MB1234567X"])
+    org_name: str = Field(examples=["天津市司法局"])
+    category: str = Field(examples=["rule_of_law_report"])
+    period: str = Field(examples=["2025"])
+    version: int
+    status: str | None
+    sha256: str | None
+    title: str | None = Field(examples=["天津市司法局2025年度法治政府建设情况报告"])
+    findings: list[FindingOut]
+    needs_correction: bool = Field(description="A destination RETURNED the latest version")
+    created_at: datetime
+    created_by: str
+    versions: list[VersionOut]
+    deliveries: list[DeliveryOut]
+
+
+class FilingsOut(BaseModel):
+    filings: list[FilingOut]
+
+
+class ValidationOut(BaseModel):
+    valid: bool
+    title: str | None
+    findings: list[FindingOut]
+
+
+class RequeuedOut(BaseModel):
+    delivery_id: str
+    version: int
+    status: str
+
+
+class VersionFixityOut(BaseModel):
+    model_config = _OPEN
+
+    version: int
+    package: str
+    ok: bool
+    complete: bool
+    checked: int
+    missing: list[str]
+    mismatched: list[dict[str, Any]]
+    unreadable: list[str]
+    extra: list[str]
+    foreign: list[str] = Field(description="Versions written over archived keys behind our back")
+
+
+class FixityOut(BaseModel):
+    filing_id: str
+    ok: bool
+    versions: list[VersionFixityOut]
+
+
+class ErrorBody(BaseModel):
+    """`code` is stable; what else there is depends on it (`problems`, `findings`,
+    `filing_id`, `retry_after` …)."""
+
+    model_config = _OPEN
+
+    code: str = Field(examples=["invalid_metadata"])
+    message_zh: str = Field(examples=["metadata 部分不是有效的报送元数据（JSON）：period 格式不对"])
+    message_en: str = Field(examples=["The metadata part is not valid filing metadata (JSON)"])
+
+
+class ErrorAnswer(BaseModel):
+    error: ErrorBody
+
+
+Answers = dict[int | str, dict[str, Any]]
+
+
+def _errors(*statuses: int) -> Answers:
+    described = {
+        400: "请求有误 Invalid request (code says which field)",
+        401: "缺少或无效的令牌 Missing or unknown token",
+        403: "角色或单位不符 Outside the token's role or bodies",
+        404: "不存在或不可见 No such thing, or not the token's",
+        408: "请求体停滞 The body stalled (HTTP_BODY_IDLE_TIMEOUT_S)",
+        409: "冲突，可按 Retry-After 重试 Conflict; retry after Retry-After where given",
+        413: "文件过大 The file is too large",
+        422: "未通过校验 Validation found errors (findings)",
+        500: "归档损坏或服务故障 The archive is damaged, or a bug (logged with the request id)",
+        503: "暂不可用，按 Retry-After 重试 Unavailable; retry after Retry-After",
+    }
+    return {s: {"model": ErrorAnswer, "description": described[s]} for s in statuses}
+
+
+def ok(model: type[BaseModel], description: str, errors: Answers) -> Answers:
+    """The 200 answer and the errors beside it."""
+    return {200: {"model": model, "description": description}, **errors}
+
+
+READ_ERRORS = _errors(400, 401, 404, 500, 503)
+WRITE_ERRORS = _errors(400, 401, 403, 404, 409, 500, 503)
+UPLOAD_ERRORS = _errors(400, 401, 403, 404, 408, 409, 413, 422, 500, 503)
+
+ZIP_ANSWER: Answers = {
+    200: {
+        "description": "BagIt 归档包 The version's bag as a zip",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+_METADATA_EXAMPLE = (
+    '{"org_code": "11120000MB1234567X", "org_name": "天津市司法局", '
+    '"category": "rule_of_law_report", "period": "2025", '
+    '"review": {"reviewer": "张三", "reviewed_on": "2026-01-20", "result": "同意公开"}}'
+)
+
+
+def multipart_body(purpose: str) -> dict[str, Any]:
+    """The request body a route reads itself (streamed, not through FastAPI's forms)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": purpose,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["metadata", "file"],
+                        "properties": {
+                            "metadata": {
+                                "$ref": "#/components/schemas/FilingMetadata",
+                                "description": "报送元数据（JSON，置于 file 之前）"
+                                " The filing's metadata as JSON, sent before the file",
+                            },
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "报送文件（DOCX、PDF、OFD、TXT）The document",
+                            },
+                        },
+                    },
+                    "encoding": {"metadata": {"contentType": "application/json"}},
+                    "example": {"metadata": _METADATA_EXAMPLE},
+                }
+            },
+        }
+    }
