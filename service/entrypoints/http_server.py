@@ -5,13 +5,15 @@ soon as it opens (so that no crowd of idle sockets uses up the process's file
 descriptors); an idle keep-alive connection closes after `keep_alive_s`. The body's own
 timeout is the API's (middleware.BodyLimit), which can answer 408 in the envelope.
 
-    uvicorn.Server(server_config(app, limits, host="127.0.0.1", port=8000)).run()
+    AnnouncedServer(server_config(app, limits, host="127.0.0.1", port=8000)).run()
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import structlog
@@ -96,3 +98,16 @@ class GuardedH11Protocol(H11Protocol):
         if not self.transport.is_closing():
             log.info("connection_closed_slow_head", client=str(self.client))
             self.transport.close()
+
+
+class AnnouncedServer(uvicorn.Server):
+    """uvicorn's server, saying in the log which signal stopped it (uvicorn's own lines are
+    off: the service logs through structlog). Unlike uvicorn's, it does not raise the
+    signal again once it has stopped: that killed `serve` before its worker had finished
+    its attempts and released its leases, and before it could log that it had stopped."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        log.info("stopping", signal=signal.Signals(sig).name, draining=not self.should_exit)
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: stop waiting for open connections
+        self.should_exit = True

@@ -5,13 +5,14 @@ another worker takes the rows over at once."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
 import structlog
-import uvicorn
 from prometheus_client import start_http_server
 from rich.console import Console
 
@@ -28,7 +29,7 @@ from service.bootstrap import (
 )
 from service.delivery.port import DestinationAdapter
 from service.entrypoints.api.app import create_app
-from service.entrypoints.http_server import ServerLimits, server_config
+from service.entrypoints.http_server import AnnouncedServer, ServerLimits, server_config
 from service.orgs import RegistryError
 from service.settings import Settings
 
@@ -82,7 +83,7 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
             )
         for thread in threads:
             thread.start()
-        _banner(console, container, host, port, found)
+        _announce(console, container, host, port, found)
         limits = ServerLimits(
             header_timeout_s=settings.http_header_timeout_s,
             keep_alive_s=settings.http_keep_alive_s,
@@ -90,16 +91,30 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
         )
         if settings.metrics_port is not None:
             start_http_server(settings.metrics_port, addr=host, registry=metrics.REGISTRY)
-        server = uvicorn.Server(
+        server = AnnouncedServer(
             server_config(create_app(container.api()), limits, host=host, port=port)
         )
         try:
             server.run()
         finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=60)
-            container.close()
+            _wind_down(stop, threads, container)
+
+
+def _wind_down(
+    stop: threading.Event, threads: list[threading.Thread], container: Container
+) -> None:
+    """The API has stopped taking requests: let the worker finish its attempts and release
+    its leases, then close the catalog; say how long it took and what did not finish."""
+    started = time.monotonic()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    container.close()
+    log.info(
+        "service_stopped",
+        wind_down_ms=round((time.monotonic() - started) * 1000),
+        unfinished=[t.name for t in threads if t.is_alive()],
+    )
 
 
 def run_worker(settings: Settings) -> None:
@@ -126,8 +141,39 @@ def run_tick_once(settings: Settings, console: Console) -> Any:
             container.close()
 
 
-def _banner(console: Console, container: Container, host: str, port: int, found: Found) -> None:
+def _announce(console: Console, container: Container, host: str, port: int, found: Found) -> None:
+    """One `service_started` line in the log, always; the banner for a person only on a
+    terminal, so it never lands inside a JSON log. Without a terminal, the demo token
+    (development) is written to a file only its owner can read, never to the log."""
     base = f"http://{host}:{port}"
+    token_file = None
+    if container.demo_token and not console.is_terminal:
+        token_file = _write_demo_token(container)
+    log.info(
+        "service_started",
+        url=base,
+        docs=f"{base}/docs",
+        env=container.settings.env.value,
+        pid=os.getpid(),
+        destinations={d.value: url for d, url in found.urls.items() if url is not None},
+        simulated=sorted(d.value for d in found.simulated),
+        archive=container.store.describe(),
+        demo_token_file=token_file,
+    )
+    if console.is_terminal:
+        _banner(console, container, base, found)
+
+
+def _write_demo_token(container: Container) -> str:
+    path = container.settings.data_dir / "demo-token"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"{container.demo_token}\n")
+    return str(path.resolve())
+
+
+def _banner(console: Console, container: Container, base: str, found: Found) -> None:
     console.print(
         f"[bold]政府信息公开报送服务 Disclosure service[/bold] {base}  (环境 env: {container.settings.env.value})"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +103,16 @@ def _wait_delivered(url: str, filing_id: str, timeout_s: float = 40) -> dict[str
     raise AssertionError(f"not delivered in {timeout_s} s: {filing}")
 
 
+def _events(service: Process) -> list[dict[str, Any]]:
+    """The process's output, one JSON object per line: nothing else may be mixed in."""
+    return [json.loads(line) for line in service.output().splitlines() if line.strip()]
+
+
+def _started(service: Process) -> dict[str, Any]:
+    [started] = [e for e in _events(service) if e["event"] == "service_started"]
+    return started
+
+
 def _delivery(filing: dict[str, Any], destination: str) -> dict[str, Any]:
     [delivery] = [d for d in filing["deliveries"] if d["destination"] == destination]
     return delivery
@@ -120,9 +129,7 @@ def test_a_submitted_report_reaches_the_portal_once_with_its_docx_and_the_bag_va
     try:
         filing = _submit(service.url, sample_docx)
         delivered = _wait_delivered(service.url, filing["id"])
-        portal_url = re.search(r"portal: (http://127\.0\.0\.1:\d+)", service.output())
-        assert portal_url, service.output()
-        [article] = _articles(portal_url.group(1))
+        [article] = _articles(_started(service)["destinations"]["portal"])
     finally:
         service.stop()
     [attachment] = article["attachments"]
@@ -281,3 +288,26 @@ def test_submit_command_files_a_report_with_a_metadata_file(
         assert refused.returncode == 1
     finally:
         service.stop()
+
+
+def test_serve_logs_its_start_and_stop_as_json_and_keeps_the_token_out_of_the_log(
+    tmp_path: Path,
+) -> None:
+    """Without a terminal there is no banner inside the log: the start is one event, the
+    demo token goes to a file only its owner may read, and SIGTERM stops the process
+    cleanly (exit 0, worker stopped, catalog closed), each step logged."""
+    service = _serve(tmp_path, _serve_env(tmp_path))
+    service.stop()
+    assert service.proc.returncode == 0, service.output()
+    events = _events(service)
+    started = _started(service)
+    assert started["url"] == service.url and started["env"] == "development"
+    assert set(started["destinations"]) == {"portal", "legal_platform"}
+    token_file = Path(started["demo_token_file"])
+    assert token_file.read_text("utf-8").strip() == TOKEN
+    assert token_file.stat().st_mode & 0o077 == 0
+    assert TOKEN not in service.output()
+    names = [e["event"] for e in events]
+    assert names.index("stopping") < names.index("worker_stopped") < names.index("service_stopped")
+    assert next(e for e in events if e["event"] == "stopping")["signal"] == "SIGTERM"
+    assert events[-1]["event"] == "service_stopped" and events[-1]["unfinished"] == []
