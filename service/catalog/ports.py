@@ -36,7 +36,7 @@ from service.catalog.records import (
     VersionRecord,
     VersionState,
 )
-from service.domain.filing import DeliveryStatus, ReviewState
+from service.domain.filing import DeliveryStatus, FilingKey, ReviewState
 
 # A reservation this young counts as held whether or not its hold is taken yet: the
 # request that made it takes the hold a moment after the reservation commits.
@@ -62,12 +62,15 @@ class Reservations(Protocol):
         ingest_key: tuple[str, str] | None = None,
         content_sha256: str | None = None,
         new_filing_id: str | None = None,
+        filed_once: FilingKey | None = None,
     ) -> tuple[str, int]:
         """The next version number (1 and `new_filing_id` for a new filing), held before
         the package is written: two concurrent corrections never get the same number
         (the loser gets Conflict). With `content_sha256`, the same bytes already filed
         for the body, kind and period are refused (duplicate_filing) — serialised, so
-        two identical submissions at one moment are not both reserved."""
+        two identical submissions at one moment are not both reserved. With
+        `filed_once`, a new filing under a key already filed is refused (already_filed),
+        as is one while another is being archived under it (filing_in_progress)."""
         ...
 
     def complete_version(
@@ -102,6 +105,10 @@ class Reservations(Protocol):
     def find_same_content(
         self, org_code: str, category: str, period: str, sha256: str
     ) -> tuple[str, int] | None: ...
+
+    def find_filed(self, key: FilingKey) -> str | None:
+        """The filing acknowledged under this key, if any."""
+        ...
 
     def latest_metadata(
         self, org_code: str, category: str, period: str

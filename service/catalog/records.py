@@ -100,6 +100,7 @@ class FilingRecord:
     created_by: str
     versions: tuple[VersionRecord, ...] = ()
     deliveries: tuple[DeliveryRecord, ...] = ()
+    variant: str | None = None  # budget | final_accounts: see domain.filing.FilingKey
 
 
 @dataclass(frozen=True)

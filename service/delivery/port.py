@@ -50,6 +50,7 @@ class DeliveryJob:
     paragraphs: tuple[str, ...]
     file: ArchivedFile
     replaces: Mapping[str, Any] | None = None  # the receipt of the delivered version this corrects
+    correction_reason: str | None = None  # why this version replaces the one before
     # the receipts of the destinations this one needs first (DestinationSpec.after), by name
     prior_receipts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     state: Mapping[str, Any] = field(default_factory=dict)

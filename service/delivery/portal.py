@@ -98,6 +98,8 @@ def build_article_body(
     }
     if job.replaces is not None:
         body["replaces"] = _replaced_article_id(job.replaces)
+    if job.correction_reason:
+        body["summary"] = f"更正原因：{job.correction_reason}"[:500]
     return body
 
 

@@ -301,6 +301,7 @@ class Worker:
             # Never "now": a body rebuilt on a later attempt must equal the first one.
             publish_at=version.publish_at or version.created_at,
             paragraphs=paragraphs,
+            correction_reason=meta.get("reason") if delivery.version > 1 else None,
             file=ArchivedFile(
                 filename=version.filename,
                 kind=version.kind,

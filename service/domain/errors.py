@@ -70,8 +70,8 @@ class Rejected(InvalidInput):
     message_zh = "报送材料未通过校验，未予归档"
     message_en = "The filing failed validation; nothing was archived"
 
-    def __init__(self, findings: list[Finding]) -> None:
-        super().__init__(detail={"findings": [f.to_dict() for f in findings]})
+    def __init__(self, findings: list[Finding], *, code: str | None = None) -> None:
+        super().__init__(code=code, detail={"findings": [f.to_dict() for f in findings]})
         self.findings = findings
 
 
@@ -152,4 +152,17 @@ def duplicate_filing(filing_id: str, version: int) -> Conflict:
         f"The same file was already filed for this body, kind and period ({filing_id} v{version})",
         code="duplicate_filing",
         detail={"filing_id": filing_id, "version": version},
+    )
+
+
+def already_filed(filing_id: str) -> Conflict:
+    """A different report for a body, kind and period that are filed once: it corrects
+    the filing there is, as its next version."""
+    return Conflict(
+        f"该单位同一类别、同一期间已有报送（{filing_id}）；如需修改，请提交更正版本"
+        f"（POST /v1/filings/{filing_id}/versions）",
+        f"This body already filed this kind for this period ({filing_id}); to change it, "
+        f"submit a correction (POST /v1/filings/{filing_id}/versions)",
+        code="already_filed",
+        detail={"filing_id": filing_id, "corrections": f"/v1/filings/{filing_id}/versions"},
     )

@@ -6,6 +6,7 @@ entry in its registry (service.categories, service.destinations). Statuses are c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
@@ -169,3 +170,21 @@ def idempotency_key(filing_id: str, version: int, destination: Destination | str
 def source_id(filing_id: str, version: int) -> str:
     """The stable id of the thing published, as destinations see it."""
     return f"{filing_id}/v{version}"
+
+
+@dataclass(frozen=True)
+class FilingKey:
+    """What a body files once: its report of an annual kind for one period — for
+    budget_final_accounts one 预算 and one 决算 a year (`variant`). Its later versions are
+    corrections of that filing. Event kinds (leadership, organisation, livelihood) have no
+    key: a body files many of them in a period."""
+
+    org_code: str
+    category: str
+    period: str
+    variant: str | None = None
+
+    @property
+    def lock_name(self) -> str:
+        """What submissions for this body, kind and period serialise on."""
+        return "|".join((self.org_code, self.category, self.period))

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from service.domain.filing import Category
+from service.domain.filing import Category, FilingKey
 
 # No text holds a control character: a NUL cannot be stored (PostgreSQL refuses it) and
 # none belongs in a report's metadata. Names and titles are one line as well.
@@ -52,6 +52,9 @@ class _Model(BaseModel):
 
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
+CorrectionReason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 # A table cell as reports write it: a number, or blank / "/" (both count as 0 in a sum).
@@ -245,6 +248,11 @@ class FilingEnvelope(_Model):
         None, description="带时区的时间，如 2024-01-12T09:00:00+08:00 (with its time zone)"
     )
     review: Review | None = Field(None, description="保密审查记录；发往门户网站的报送必填")
+    reason: CorrectionReason | None = Field(
+        None,
+        description="更正原因，提交更正版本时必填，公开时随文发布。"
+        "Why a correction replaces the version before: required on a correction, published with it",
+    )
     waivers: list[Waiver] = Field(default_factory=list, max_length=50)
     file_sha256: str | None = Field(
         None,
@@ -327,3 +335,16 @@ class FilingMetadata(FilingEnvelope):
                     f"{name} belongs to category {category.value}, not {self.category.value}"
                 )
         return self
+
+
+def filing_key(metadata: FilingMetadata) -> FilingKey | None:
+    """The key this filing is filed once under; None for the kinds filed many times."""
+    if not metadata.category.annual:
+        return None
+    budget_kind = metadata.budget.kind if metadata.budget is not None else None
+    return FilingKey(
+        metadata.org_code,
+        metadata.category.value,
+        metadata.period,
+        budget_kind.value if budget_kind is not None else None,
+    )

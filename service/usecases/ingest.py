@@ -41,15 +41,18 @@ from service.domain.errors import (
     InvalidInput,
     NotFound,
     Rejected,
-    duplicate_filing,
 )
 from service.domain.filing import Category, Destination, VersionStatus
-from service.domain.findings import Finding
-from service.domain.findings import error as error_finding
-from service.domain.metadata import FilingMetadata
+from service.domain.metadata import FilingMetadata, filing_key
 from service.domain.time import shanghai_date
 from service.uploads import SpoolListener, Upload
 from service.usecases.checking import Check, Checks, check_submission
+from service.usecases.refusals import (
+    refuse_correction,
+    refuse_same_content,
+    refuse_second_filing,
+    same_filing,
+)
 from service.usecases.staging import PayloadStaging, retention_of
 from service.validation.formats.documents import usable_name
 
@@ -168,7 +171,7 @@ class Intake:
             return False
         if self._correcting is None:
             return True
-        return self._existing is not None and _same_filing(self._existing, metadata)
+        return self._existing is not None and same_filing(self._existing, metadata)
 
     def submit(
         self,
@@ -187,7 +190,9 @@ class Intake:
             if replay is not None:
                 return Submission(replay, replayed=True)
         existing = self._require_filing(metadata) if self._correcting else None
-        _refuse_same_content(ingest.catalog, metadata, upload)
+        refuse_same_content(ingest.catalog, metadata, upload)
+        if existing is None:
+            refuse_second_filing(ingest.catalog, metadata)
         staging = self._staging or PayloadStaging(ingest.packages, metadata, existing)
         self._staging = staging
         key = (idempotency_key, fingerprint) if idempotency_key else None
@@ -207,8 +212,7 @@ class Intake:
         existing = self._ingest.catalog.get_filing(self._correcting, with_attempts=False)
         if existing is None or not self._principal.may_act_for(existing.org_code):
             raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
-        if not _same_filing(existing, metadata):
-            raise Rejected([_correction_mismatch()])
+        refuse_correction(existing, metadata)
         return existing
 
     def close(self, *, wait: bool = False) -> None:
@@ -259,6 +263,7 @@ def _accept(a: _Acceptance) -> Submission:
         make_version=make_version,
         ingest_key=a.ingest_key,
         content_sha256=a.upload.sha256,
+        filed_once=filing_key(a.metadata),
     )
     with a.ingest.catalog.hold_reservation(filing_id, number):  # until acknowledged or not
         version = make_version(filing_id, number)
@@ -440,15 +445,6 @@ def _replay(
     return None if abandoned else _replay(ingest, principal, key, fingerprint)
 
 
-def _refuse_same_content(catalog: IngestCatalog, metadata: FilingMetadata, upload: Upload) -> None:
-    """Early, before any validation work; reserve_version checks again atomically."""
-    same = catalog.find_same_content(
-        metadata.org_code, metadata.category.value, metadata.period, upload.sha256
-    )
-    if same is not None:
-        raise duplicate_filing(*same)
-
-
 def _previous_period(catalog: IngestCatalog, metadata: FilingMetadata) -> FilingMetadata | None:
     """Last period's filing of this body and kind, when archived and when its kind's rules
     compare with it (the 年报's cross-year checks)."""
@@ -462,21 +458,3 @@ def _previous_period(catalog: IngestCatalog, metadata: FilingMetadata) -> Filing
         return FilingMetadata.model_validate(found) if found is not None else None
     except ValueError:  # archived under an older shape: no cross-year check
         return None
-
-
-def _same_filing(existing: FilingRecord, metadata: FilingMetadata) -> bool:
-    """A correction keeps its filing's body, kind and period."""
-    return (existing.org_code, existing.category, existing.period) == (
-        metadata.org_code,
-        metadata.category.value,
-        metadata.period,
-    )
-
-
-def _correction_mismatch() -> Finding:
-    return error_finding(
-        "correction_mismatch",
-        "更正版本的单位、类别和期间必须与原报送一致",
-        "A correction must keep the body, category and period of its filing",
-        where="metadata",
-    )

@@ -25,7 +25,7 @@ import pytest
 
 from tests.support import hostile
 from tests.support.bodies import sample_metadata, write_registry
-from tests.support.documents import docx_from_text
+from tests.support.documents import docx_from_text, livelihood_notice
 from tests.support.servers import Process, base_env, free_port, start_process
 
 pytestmark = pytest.mark.e2e
@@ -167,10 +167,7 @@ def _normal(serve: Process) -> float:
     """A livelihood item as a district office submits it, a new one each time: the
     seconds from sending it to its 201."""
     day = date(2024, 1, 2) + timedelta(days=next(_days))
-    text = "\n".join(
-        [f"关于{day.month}月{day.day}日春季学期义务教育阶段招生工作的公告"]
-        + ["按照就近入学原则，报名时间为3月1日至3月10日，请适龄儿童家长按时办理。"] * 300
-    )
+    text = livelihood_notice(day, lines=300)
     metadata = sample_metadata(
         category="livelihood", period=day.isoformat(), livelihood={"field": "教育"}
     )

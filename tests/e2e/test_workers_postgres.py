@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from tests.support.bodies import sample_metadata, write_registry
 from tests.support.databases import throwaway_postgres
-from tests.support.documents import SAMPLE_PATH
+from tests.support.documents import livelihood_notice
 from tests.support.servers import Process, base_env, free_port, start_process, start_worker
 
 pytestmark = pytest.mark.e2e
@@ -77,7 +78,7 @@ def test_kill_9_of_one_of_three_workers_loses_and_duplicates_nothing(
         DISCLOSURE_DEMO_TOKEN=TOKEN,
         DISCLOSURE_ORGS_FILE=str(write_registry(tmp_path)),
         DISCLOSURE_PORTAL_URL=portal.url,
-        DISCLOSURE_ROUTES=json.dumps({"rule_of_law_report": ["portal"]}),
+        DISCLOSURE_ROUTES=json.dumps({"livelihood": ["portal"]}),
         DISCLOSURE_SERVE_WORKER="false",
         DISCLOSURE_TICK_INTERVAL_S="0",
         DISCLOSURE_WORKER_CONCURRENCY="2",
@@ -97,14 +98,15 @@ def test_kill_9_of_one_of_three_workers_loses_and_duplicates_nothing(
     try:
         ids = []
         for n in range(FILINGS):
-            content = SAMPLE_PATH.read_text(encoding="utf-8").replace(
-                "夯实理论根基", f"夯实理论根基（{n}）"
+            day = date(2024, 3, 1) + timedelta(days=n)
+            metadata = sample_metadata(
+                category="livelihood", period=day.isoformat(), livelihood={"field": "教育"}
             )
             response = httpx.post(
                 f"{api.url}/v1/filings",
                 headers={"Authorization": f"Bearer {TOKEN}"},
-                data={"metadata": json.dumps(sample_metadata(), ensure_ascii=False)},
-                files={"file": (f"{n}.txt", content.encode())},
+                data={"metadata": json.dumps(metadata, ensure_ascii=False)},
+                files={"file": (f"{n}.txt", livelihood_notice(day).encode())},
                 timeout=30,
             )
             assert response.status_code == 201, response.text

@@ -27,9 +27,11 @@ from service.catalog.records import (
     VersionRecord,
     VersionState,
 )
-from service.domain.errors import Conflict, NotFound, duplicate_filing
+from service.domain.errors import Conflict, NotFound, already_filed, duplicate_filing
 from service.domain.filing import (
+    ARCHIVED_STATUSES,
     DeliveryStatus,
+    FilingKey,
     ReviewState,
     VersionStatus,
     idempotency_key,
@@ -87,11 +89,14 @@ class MemoryCatalog:
         ingest_key: tuple[str, str] | None = None,
         content_sha256: str | None = None,
         new_filing_id: str | None = None,
+        filed_once: FilingKey | None = None,
     ) -> tuple[str, int]:
         now = self._clock()
         with self._transaction():
             if content_sha256 is not None:
                 self._refuse_same_content(org_code, category, period, content_sha256, now)
+            if filing_id is None and filed_once is not None:
+                self._refuse_second_filing(filed_once, now)
             if ingest_key is not None and (actor, ingest_key[0]) in self.ingest_keys:
                 raise _version_conflict()
             if filing_id is None:
@@ -99,7 +104,15 @@ class MemoryCatalog:
                 if filing_id in self.filings:
                     raise _version_conflict()
                 self.filings[filing_id] = FilingRecord(
-                    filing_id, org_code, org_name, category, period, 0, now, actor
+                    filing_id,
+                    org_code,
+                    org_name,
+                    category,
+                    period,
+                    0,
+                    now,
+                    actor,
+                    variant=filed_once.variant if filed_once is not None else None,
                 )
             elif filing_id not in self.filings:
                 raise _version_conflict()  # SQL: the version's foreign key fails
@@ -131,6 +144,28 @@ class MemoryCatalog:
                     retry_after=5,
                 )
             raise duplicate_filing(version.filing_id, version.version)
+
+    def _refuse_second_filing(self, key: FilingKey, now: datetime) -> None:
+        for version in self._under(key):
+            if version.status in ARCHIVED_STATUSES:
+                raise already_filed(version.filing_id)
+            held = self.reservation_held(version.filing_id, version.version)
+            if version.status is VersionStatus.RESERVED and in_progress(
+                held, version.created_at, now
+            ):
+                raise Conflict(code="filing_in_progress", retry_after=5)
+
+    def _under(self, key: FilingKey) -> list[VersionRecord]:
+        return [
+            v
+            for v in self._versions_of(key.org_code, key.category, key.period)
+            if self.filings[v.filing_id].variant == key.variant
+        ]
+
+    def find_filed(self, key: FilingKey) -> str | None:
+        with self._transaction():
+            filed = [v for v in self._under(key) if v.status in ARCHIVED_STATUSES]
+            return filed[0].filing_id if filed else None
 
     def _versions_of(self, org_code: str, category: str, period: str) -> list[VersionRecord]:
         ids = {

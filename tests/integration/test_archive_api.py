@@ -45,6 +45,8 @@ def _post(
     **meta: Any,
 ) -> httpx.Response:
     headers = {**AUTH, **({"Idempotency-Key": key} if key else {})}
+    if path.endswith("/versions"):
+        meta.setdefault("reason", "更正文字错误")
     return api.post(
         path,
         headers=headers,

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from service.catalog.records import (
 )
 from service.catalog.sql import SqlCatalog
 from service.domain.errors import Conflict
-from service.domain.filing import DeliveryStatus, VersionStatus
+from service.domain.filing import DeliveryStatus, FilingKey, VersionStatus
 from tests.fakes import MemoryCatalog
 from tests.integration.conftest import fresh_database
 from tests.support.clock import FakeClock
@@ -468,3 +469,66 @@ def test_a_hold_ends_with_its_process_however_it_dies(
         time.sleep(0.05)
     assert not catalog.reservation_held(fid, number)
     engine.dispose()
+
+
+# -- one filing per body, kind and period for the annual kinds (issue 12) -------------------
+
+
+def _file_once(catalog: Catalog, variant: str | None = None, sha: str = "cd") -> str:
+    key = FilingKey(ORG, "budget_final_accounts", "2023", variant)
+    fid, number = catalog.reserve_version(
+        filing_id=None,
+        org_code=ORG,
+        org_name="滨河区",
+        category=key.category,
+        period=key.period,
+        actor="op",
+        make_version=lambda f, n: replace(_version(f, n), sha256=sha * 32),
+        content_sha256=sha * 32,
+        filed_once=key,
+    )
+    catalog.complete_version(fid, number, ("portal",), _event())
+    return fid
+
+
+def test_a_key_filed_once_refuses_a_second_filing_and_names_the_first(catalog: Catalog) -> None:
+    budget = _file_once(catalog, "budget", sha="01")
+    final_accounts = _file_once(catalog, "final_accounts", sha="02")  # its own key
+    with pytest.raises(Conflict) as refused:
+        _file_once(catalog, "budget", sha="03")
+    assert refused.value.code == "already_filed"
+    assert refused.value.detail["filing_id"] == budget
+    assert catalog.find_filed(FilingKey(ORG, "budget_final_accounts", "2023", "budget")) == budget
+    found = catalog.find_filed(FilingKey(ORG, "budget_final_accounts", "2023", "final_accounts"))
+    assert found == final_accounts != budget
+    assert catalog.find_filed(FilingKey(ORG, "budget_final_accounts", "2022", "budget")) is None
+
+
+def test_a_key_being_filed_asks_the_second_to_wait_and_a_correction_goes_through(
+    catalog: Catalog,
+) -> None:
+    key = FilingKey(ORG, "rule_of_law_report", "2023")
+    fid, number = catalog.reserve_version(
+        filing_id=None,
+        org_code=ORG,
+        org_name="滨河区",
+        category=key.category,
+        period=key.period,
+        actor="op",
+        make_version=_version,
+        filed_once=key,
+    )
+    with catalog.hold_reservation(fid, number), pytest.raises(Conflict) as waiting:
+        catalog.reserve_version(
+            filing_id=None,
+            org_code=ORG,
+            org_name="滨河区",
+            category=key.category,
+            period=key.period,
+            actor="op",
+            make_version=_version,
+            filed_once=key,
+        )
+    assert waiting.value.code == "filing_in_progress" and waiting.value.retry_after
+    catalog.complete_version(fid, number, ("portal",), _event())
+    assert _reserve(catalog, fid)[1] == 2  # a correction is a version of the filing, never refused

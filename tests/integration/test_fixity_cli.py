@@ -14,7 +14,7 @@ from service.uploads import spool
 from service.usecases.ingest import Origin, submit_filing
 from tests.support.bodies import sample_metadata, write_registry
 from tests.support.clock import FakeClock
-from tests.support.documents import SAMPLE_PATH, docx_from_text
+from tests.support.documents import docx_from_text, sample_report
 from tests.support.servers import base_env, run_command
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
@@ -29,12 +29,9 @@ def _data_dir_with_filings(tmp_path: Path, count: int) -> tuple[dict[str, str], 
         Settings(data_dir=tmp_path / "var", orgs_file=tmp_path / "orgs.yaml"), clock=FakeClock()
     )
     ids = []
-    for n in range(count):
-        text = SAMPLE_PATH.read_text(encoding="utf-8").replace(
-            "夯实理论根基", f"夯实理论根基（第{n}稿）"
-        )
-        upload = spool([docx_from_text(text)], "report.docx", 10**7)
-        metadata = FilingMetadata.model_validate(sample_metadata())
+    for year in range(2023, 2023 - count, -1):  # one report a year
+        upload = spool([docx_from_text(sample_report(year))], "report.docx", 10**7)
+        metadata = FilingMetadata.model_validate(sample_metadata(period=str(year)))
         ids.append(submit_filing(container.ingest, OPERATOR, metadata, upload, Origin()).filing.id)
     container.close()
     return env, ids

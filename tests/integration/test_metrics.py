@@ -15,7 +15,7 @@ from service.bootstrap import Container, build_worker
 from service.delivery.port import Delivered
 from tests.fakes import ScriptedPortal
 from tests.support.bodies import sample_metadata
-from tests.support.documents import SAMPLE_PATH, docx_from_text
+from tests.support.documents import SAMPLE_PATH, docx_from_text, sample_report
 
 DEMO = "demo-token-metrics"
 AUTH = {"Authorization": f"Bearer {DEMO}"}
@@ -41,11 +41,11 @@ def _value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def _submit(api: httpx.Client, text: str) -> httpx.Response:
+def _submit(api: httpx.Client, text: str, period: str = "2023") -> httpx.Response:
     return api.post(
         "/v1/filings",
         headers=AUTH,
-        data={"metadata": json.dumps(sample_metadata(), ensure_ascii=False)},
+        data={"metadata": json.dumps(sample_metadata(period=period), ensure_ascii=False)},
         files={"file": ("report.docx", docx_from_text(text))},
     )
 
@@ -55,7 +55,7 @@ def test_metrics_count_requests_filings_findings_deliveries_and_fixity(
 ) -> None:
     before = _samples(api)
     accepted = _submit(api, SAMPLE_PATH.read_text("utf-8"))
-    refused = _submit(api, SAMPLE_PATH.read_text("utf-8").replace("2024年1月10日", ""))
+    refused = _submit(api, sample_report(2022).replace("2023年1月10日", ""), period="2022")
     assert (accepted.status_code, refused.status_code) == (201, 422)
     filing_id = accepted.json()["id"]
     api.get(f"/v1/filings/{filing_id}", headers=AUTH)

@@ -66,7 +66,7 @@ from tests.support.bodies import NANKAI_OFFICE as NANKAI
 from tests.support.bodies import sample_metadata
 from tests.support.checks import checks_for, in_process_reader
 from tests.support.clock import FakeClock
-from tests.support.documents import SAMPLE_PATH
+from tests.support.documents import sample_report
 from tests.support.s3 import S3Server
 from tests.support.servers import base_env, run_command
 
@@ -78,7 +78,6 @@ ROUTES = {
     Category.LIVELIHOOD: [Destination.PORTAL],
     Category.BUDGET_FINAL_ACCOUNTS: [],
 }
-REPORT = SAMPLE_PATH.read_text("utf-8")
 DAY = date(2024, 1, 12)  # the fake clock's day in Asia/Shanghai
 
 
@@ -165,10 +164,11 @@ def _ingest(catalog: Catalog, packages: Packages, clock: FakeClock) -> Ingest:
     )
 
 
-def _docx(revision: int) -> bytes:
-    """The sample report as DOCX; each revision has other bytes and the same text."""
+def _docx(revision: int, year: int = 2023) -> bytes:
+    """The sample report (on `year`) as DOCX; each revision has other bytes and the same
+    text."""
     document = docx.Document()
-    for line in REPORT.splitlines():
+    for line in sample_report(year).splitlines():
         document.add_paragraph(line)
     document.core_properties.revision = revision
     out = io.BytesIO()
@@ -176,13 +176,19 @@ def _docx(revision: int) -> bytes:
     return out.getvalue()
 
 
-def _report(ingest: Ingest, revision: int = 1, correcting: str | None = None) -> str:
-    return _report_bytes(ingest, _docx(revision), correcting)
+def _report(
+    ingest: Ingest, revision: int = 1, correcting: str | None = None, year: int = 2023
+) -> str:
+    return _report_bytes(ingest, _docx(revision, year), correcting, year)
 
 
-def _report_bytes(ingest: Ingest, content: bytes, correcting: str | None = None) -> str:
+def _report_bytes(
+    ingest: Ingest, content: bytes, correcting: str | None = None, year: int = 2023
+) -> str:
+    """Filed as the body's report on `year` (one a year: another year for another filing)."""
     upload = spool([content], "report.docx", 10**8)
-    meta = FilingMetadata.model_validate(sample_metadata())
+    reason = {"reason": "更正"} if correcting else {}
+    meta = FilingMetadata.model_validate(sample_metadata(period=str(year), **reason))
     return submit_filing(ingest, OPERATOR, meta, upload, ORIGIN, correcting=correcting).filing.id
 
 
@@ -457,10 +463,10 @@ def test_reconcile_reports_every_kind_of_disagreement_and_changes_nothing(
 
     store.fail_on_put = len(store.put_order) + 2  # the payload goes in, metadata.json fails
     with pytest.raises(ArchiveUnavailable):
-        _report(ingest, 2)
+        _report(ingest, year=2022)
     store.lose_manifest_response = True  # the package is complete, the service saw an error
     with pytest.raises(ArchiveUnavailable):
-        _report(ingest, 3)
+        _report(ingest, year=2021)
     version = catalog.get_version(archived, 1)
     assert version is not None
     unrecorded = packages.put_receipt(version.package_prefix, "portal", {"article_id": "x"}, seq=9)
@@ -660,12 +666,12 @@ def test_a_rebuild_sets_aside_what_was_never_acknowledged_and_keeps_its_numbers_
     store.fail_on_put = len(store.put_order) + 2
     with pytest.raises(ArchiveUnavailable):  # the correction's package stays incomplete
         _report(ingest, 2, correcting=report)
-    same = _docx(3)
+    same = _docx(3, year=2022)
     store.lose_manifest_response = True
     with pytest.raises(ArchiveUnavailable):  # complete, but the client got a 503 …
-        _report_bytes(ingest, same)
+        _report_bytes(ingest, same, year=2022)
     clock.advance(60)
-    retried = _report_bytes(ingest, same)  # … and sent the same file again
+    retried = _report_bytes(ingest, same, year=2022)  # … and sent the same file again
     [lost] = [f for f in _all_filings(catalog, restore) if f.id not in (report, retried)]
 
     _wipe(engine)

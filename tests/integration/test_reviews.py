@@ -54,7 +54,8 @@ def _ingest(catalog: Catalog, packages: Packages, clock: FakeClock) -> Ingest:
 
 def _submit(ingest: Ingest, text: str, correcting: str | None = None) -> str:
     upload = spool([docx_from_text(text)], "report.docx", 10**8)
-    metadata = FilingMetadata.model_validate(sample_metadata())
+    reason = {"reason": "按审核意见更正"} if correcting else {}
+    metadata = FilingMetadata.model_validate(sample_metadata(**reason))
     return submit_filing(
         ingest, OPERATOR, metadata, upload, Origin(), correcting=correcting
     ).filing.id

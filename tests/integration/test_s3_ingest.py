@@ -201,7 +201,9 @@ def test_a_large_correction_goes_up_in_parts_as_the_next_version(
     filing = _post(s3_api, report, sample_metadata()).json()
     text = SAMPLE_PATH.read_text("utf-8") + "\n（更正：补充附件说明）"
     corrected = write_padded_docx(tmp_path / "corrected.docx", text, LARGE)
-    metadata = sample_metadata(file_sha256=_sha256(corrected)) if declared else sample_metadata()
+    metadata = sample_metadata(reason="补充附件说明")
+    if declared:
+        metadata["file_sha256"] = _sha256(corrected)
 
     response = _post(s3_api, corrected, metadata, f"/v1/filings/{filing['id']}/versions")
 
@@ -274,7 +276,9 @@ def test_a_client_that_goes_away_mid_upload_leaves_nothing(
         filing = _post(s3_api, report, sample_metadata()).json()
         path, before = f"/v1/filings/{filing['id']}/versions", _objects(ceph_s3, bucket)
     corrected = report.read_bytes() + b"\0"  # other bytes, the same document
-    body = _multipart(sample_metadata(file_sha256=hashlib.sha256(corrected).hexdigest()), corrected)
+    sha256 = hashlib.sha256(corrected).hexdigest()
+    reason = {"reason": "重新上传"} if kind == "correction" else {}
+    body = _multipart(sample_metadata(file_sha256=sha256, **reason), corrected)
 
     # More than a part of the file: its upload has begun, under the version it will get.
     with _send_part_of(s3_api, path, body, 5 * MiB + MiB // 2):

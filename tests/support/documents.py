@@ -1,6 +1,7 @@
 """Build DOCX and PDF files from text, for tests at every level.
 
 docx_from_text(SAMPLE_PATH.read_text("utf-8"))   # one Word paragraph per line
+sample_report(2021)                              # the sample as the report on 2021
 write_padded_docx(path, text, size)              # the same, padded to about `size` bytes
 pdf_from_text(text)                              # A4, STSong-Light, long lines wrapped
 """
@@ -13,6 +14,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,28 @@ PDF_FONT = "STSong-Light"
 _FONT_SIZE = 12
 _LEADING = 18
 _MARGIN = 56
+
+
+def sample_report(year: int = 2023, mark: str = "") -> str:
+    """The sample rule-of-law report (on 2023) as the same body's report on `year`, every
+    year in it moved alike; `mark` makes the text differ without changing its years.
+    One body files one report a year: tests that need several distinct filings take
+    several years (`sample_metadata(period=str(year))`)."""
+    text = SAMPLE_PATH.read_text("utf-8").replace("夯实理论根基", f"夯实理论根基{mark}")
+    shift = year - 2023
+    order = (2024, 2023, 2022) if shift > 0 else (2022, 2023, 2024)
+    for found in order:
+        text = text.replace(str(found), str(found + shift))
+    return text
+
+
+def livelihood_notice(day: date, lines: int = 3) -> str:
+    """A 重大民生信息 item as a district office publishes it: one a day, each its own
+    filing (an event kind: a body files many in a period)."""
+    return "\n".join(
+        [f"关于{day.month}月{day.day}日春季学期义务教育阶段招生工作的公告"]
+        + ["按照就近入学原则，报名时间为3月1日至3月10日，请适龄儿童家长按时办理。"] * lines
+    )
 
 
 def docx_from_text(text: str) -> bytes:

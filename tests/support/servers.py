@@ -94,7 +94,7 @@ def base_env(**extra: str) -> dict[str, str]:
 
 
 def start_process(
-    args: list[str], env: Mapping[str, str], log: Path, health_url: str, timeout_s: float = 30
+    args: list[str], env: Mapping[str, str], log: Path, health_url: str, timeout_s: float = 60
 ) -> Process:
     out = log.open("ab")
     proc = subprocess.Popen(

@@ -131,7 +131,7 @@ def test_a_correction_is_version_two_and_supersedes_what_never_went_out(
     corrected = submit_filing(
         ingest,
         OPERATOR,
-        _metadata(),
+        _metadata(reason="第三部分措辞有误"),
         _upload(tmp_path, SAMPLE.replace("夯实理论根基", "夯实理论根基（更正）")),
         Origin(),
         correcting=first.id,
@@ -177,7 +177,7 @@ def test_a_correction_whose_number_a_concurrent_one_took_is_sent_again_under_its
 ) -> None:
     first = submit_filing(ingest, OPERATOR, _metadata(), _upload(tmp_path), Origin()).filing
     upload = _upload(tmp_path, SAMPLE.replace("夯实理论根基", "夯实理论根基（更正）"))
-    metadata = _metadata(file_sha256=upload.sha256)
+    metadata = _metadata(file_sha256=upload.sha256, reason="更正")
     intake = begin_intake(ingest, OPERATOR, correcting=first.id, size_hint=upload.size)
     intake.on_file({"metadata": metadata.model_dump_json()}, upload.filename, upload.path)
     # meanwhile a concurrent correction reserves version 2

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -237,6 +238,20 @@ def test_a_correction_names_the_article_it_replaces(portal: respx.MockRouter) ->
     deliver(make_adapter(), make_job(replaces={"article_id": "art_0", "url": "…"}))
 
     assert posted_bodies(route)[0]["replaces"] == "art_0"
+
+
+def test_a_correction_publishes_its_reason_as_the_summary(portal: respx.MockRouter) -> None:
+    route = portal.post(ARTICLES).respond(201, json=CREATED)
+    job = replace(
+        make_job(replaces={"article_id": "art_0"}), correction_reason="表三数据有误，已更正"
+    )
+
+    deliver(make_adapter(), job)
+    deliver(make_adapter(), make_job())
+
+    first, plain = posted_bodies(route)
+    assert first["summary"] == "更正原因：表三数据有误，已更正"
+    assert "summary" not in plain
 
 
 def test_a_replayed_answer_is_delivered(portal: respx.MockRouter) -> None:

@@ -16,8 +16,14 @@ from service.catalog.sql.holds import SqlHolds
 from service.catalog.sql.outbox import settle_version
 from service.catalog.sql.tables import DeliveryRow, FilingRow, IngestKeyRow, VersionRow
 from service.catalog.sql.unit import audit_row, delivery_record, record
-from service.domain.errors import Conflict, NotFound, duplicate_filing
-from service.domain.filing import DeliveryStatus, VersionStatus, idempotency_key
+from service.domain.errors import Conflict, NotFound, already_filed, duplicate_filing
+from service.domain.filing import (
+    ARCHIVED_STATUSES,
+    DeliveryStatus,
+    FilingKey,
+    VersionStatus,
+    idempotency_key,
+)
 from service.domain.ids import new_id
 from service.domain.outbox import supersedable
 
@@ -38,24 +44,23 @@ class SqlReservations(SqlHolds):
         ingest_key: tuple[str, str] | None = None,
         content_sha256: str | None = None,
         new_filing_id: str | None = None,
+        filed_once: FilingKey | None = None,
     ) -> tuple[str, int]:
         """The (filing, version) primary key makes two concurrent corrections collide:
         one gets n+1, the other a Conflict, never both the same number."""
         now = self._clock()
+        key = FilingKey(org_code, category, period)
         try:
             with self._transaction() as session:
+                _serialise(session, key)
                 if content_sha256 is not None:
-                    _refuse_same_content(
-                        session,
-                        (org_code, category, period),
-                        content_sha256,
-                        self.reservation_held,
-                        now,
-                    )
+                    _refuse_same_content(session, key, content_sha256, self.reservation_held, now)
+                if filing_id is None and filed_once is not None:
+                    _refuse_second_filing(session, filed_once, self.reservation_held, now)
                 if filing_id is None:
                     filing_id = new_filing_id or new_id("fil")
                     session.add(
-                        _filing_row(filing_id, org_code, org_name, category, period, actor, now)
+                        _filing_row(filing_id, org_code, org_name, key, filed_once, actor, now)
                     )
                     session.flush()
                 number = _next_version(session, filing_id)
@@ -168,21 +173,65 @@ class SqlReservations(SqlHolds):
             ).first()
             return None if found is None else (found[0], found[1])
 
+    def find_filed(self, key: FilingKey) -> str | None:
+        with self._transaction() as session:
+            filed: str | None = session.scalar(
+                _under(key)
+                .where(VersionRow.status.in_(ARCHIVED_STATUSES))
+                .with_only_columns(FilingRow.id)
+                .limit(1)
+            )
+            return filed
+
+
+def _serialise(session: Session, key: FilingKey) -> None:
+    """Reservations for one body, kind and period one after another, within the
+    transaction (an advisory lock on PostgreSQL; SQLite serialises writers already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key.lock_name))))
+
+
+def _under(key: FilingKey) -> Any:
+    """The versions of the filings under a key (the variant compared as NULL-safe)."""
+    return (
+        select(VersionRow.filing_id, VersionRow.status, VersionRow.version, VersionRow.created_at)
+        .join(FilingRow, FilingRow.id == VersionRow.filing_id)
+        .where(
+            FilingRow.org_code == key.org_code,
+            FilingRow.category == key.category,
+            FilingRow.period == key.period,
+            FilingRow.variant.is_not_distinct_from(key.variant),
+        )
+    )
+
+
+def _refuse_second_filing(
+    session: Session, key: FilingKey, held: Callable[[str, int], bool], now: datetime
+) -> None:
+    """A key already filed refuses a new filing (a correction is a new version of it);
+    one being archived under the key by a living request asks the client to wait."""
+    for filing_id, status, version, created_at in session.execute(
+        _under(key).where(VersionRow.status != VersionStatus.ABANDONED)
+    ):
+        if status in ARCHIVED_STATUSES:
+            raise already_filed(filing_id)
+        if in_progress(held(filing_id, version), created_at, now):
+            raise Conflict(
+                "该单位同一类别、同一期间的另一份报送正在处理中，请稍后重试",
+                "Another filing for this body, kind and period is being processed; retry later",
+                code="filing_in_progress",
+                retry_after=5,
+            )
+
 
 def _refuse_same_content(
     session: Session,
-    body_kind_period: tuple[str, str, str],
+    key: FilingKey,
     sha256: str,
     held: Callable[[str, int], bool],
     now: datetime,
 ) -> None:
-    """Within the reservation's transaction, serialised per body, kind and period (an
-    advisory lock on PostgreSQL; SQLite serialises writers already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(func.pg_advisory_xact_lock(func.hashtext("|".join(body_kind_period))))
-        )
-    org_code, category, period = body_kind_period
+    org_code, category, period = key.org_code, key.category, key.period
     found = session.execute(
         select(VersionRow.filing_id, VersionRow.version, VersionRow.status, VersionRow.created_at)
         .join(FilingRow, FilingRow.id == VersionRow.filing_id)
@@ -223,8 +272,8 @@ def _filing_row(
     filing_id: str,
     org_code: str,
     org_name: str,
-    category: str,
-    period: str,
+    key: FilingKey,
+    filed_once: FilingKey | None,
     actor: str,
     now: datetime,
 ) -> FilingRow:
@@ -232,8 +281,9 @@ def _filing_row(
         id=filing_id,
         org_code=org_code,
         org_name=org_name,
-        category=category,
-        period=period,
+        category=key.category,
+        period=key.period,
+        variant=filed_once.variant if filed_once is not None else None,
         latest_version=0,
         created_at=now,
         created_by=actor,

@@ -55,6 +55,8 @@ class FilingRow(Base):
     org_name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(40))
     period: Mapped[str] = mapped_column(String(10))
+    # budget | final_accounts for budget_final_accounts: with the above, what is filed once
+    variant: Mapped[str | None] = mapped_column(String(20))
     latest_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))

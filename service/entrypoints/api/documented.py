@@ -73,6 +73,7 @@ class VersionOut(BaseModel):
     title: str | None
     publish_at: datetime | None
     review: dict[str, Any] | None = Field(description="保密审查记录 The confidentiality review")
+    reason: str | None = Field(description="更正原因 Why this version replaces the one before")
     waivers: list[WaiverOut]
     findings: list[FindingOut]
     package: str

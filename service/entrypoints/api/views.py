@@ -61,6 +61,7 @@ def version_view(version: VersionRecord) -> dict[str, Any]:
         "title": version.title,
         "publish_at": version.publish_at.isoformat() if version.publish_at else None,
         "review": version.metadata.get("review"),
+        "reason": version.metadata.get("reason"),
         "waivers": [
             {"code": f["code"], "reason": f.get("waiver_reason"), "waived_by": f.get("waived_by")}
             for f in version.findings

@@ -253,6 +253,7 @@ class _Reader:
             created_by=first.created_by,
             versions=tuple(versions),
             deliveries=tuple(d for r in restored for d in r.deliveries),
+            variant=_variant(first.metadata),
         )
 
     def _placeholder(self, package: PackageId) -> VersionRecord:
@@ -311,3 +312,10 @@ def _read_audit(store: ArchiveStore, key: str) -> list[AuditEntry]:
         raise ObjectMissing(key)
     with store.open(key) as raw, verifying_reader(raw, stored.sha256, what=key) as stream:
         return parse_audit_lines(stream.read())
+
+
+def _variant(metadata: Mapping[str, Any]) -> str | None:
+    """The budget kind the first version was filed as (its FilingKey's variant)."""
+    budget = metadata.get("budget")
+    kind = budget.get("kind") if isinstance(budget, Mapping) else None
+    return kind if isinstance(kind, str) else None
