@@ -72,5 +72,16 @@ lock lock-upgrade: $(STAMP)
 	$(VENV)/bin/python -c '$(BUILD_REQUIRES)' | $(VENV)/bin/uv pip compile $(LOCK_FLAGS) \
 		$(if $(filter lock-upgrade,$@),--upgrade) - -o requirements-build.lock
 
+# The packages the image ships (requirements.lock) against known vulnerabilities: a report,
+# not part of `make test` (it needs the network). Exit 1 when one is found; without the
+# network, or when the service knows none of the packages, it says NOT AUDITED and exits 0.
+# AUDIT_SERVICE=osv asks OSV instead of PyPI.
+PIP_AUDIT_VERSION := 2.10.1
+AUDIT_SERVICE ?= pypi
+audit: $(STAMP)
+	@$(VENV)/bin/python -m pip install --quiet "pip-audit==$(PIP_AUDIT_VERSION)" >/dev/null 2>&1 \
+		|| { echo "make audit: NOT AUDITED: pip-audit $(PIP_AUDIT_VERSION) could not be installed (no package index?)"; exit 0; }
+	@$(VENV)/bin/python deploy/audit.py --service $(AUDIT_SERVICE)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
