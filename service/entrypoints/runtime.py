@@ -1,7 +1,7 @@
 """Running the service's processes: `serve` (API, worker, tick loop and — in development —
-simulators of destinations without a URL), `worker` and `tick`. SIGTERM and Ctrl-C stop
-them cleanly: the current attempts finish and the worker's leases are released, so
-another worker takes the rows over at once."""
+simulators of destinations without a URL), `worker` and `tick` (once, or `--every` N
+seconds). SIGTERM and Ctrl-C stop them cleanly: the current attempts finish and the
+worker's leases are released, so another worker takes the rows over at once."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from service.entrypoints.api.app import create_app
 from service.entrypoints.http_server import AnnouncedServer, ServerLimits, server_config
 from service.orgs import RegistryError
 from service.settings import Settings
+from service.usecases.tick import TickJobs, run_tick
 
 log = structlog.get_logger()
 
@@ -56,14 +57,16 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def _tick_loop(
     container: Container, adapters: dict[str, DestinationAdapter], stop: threading.Event
 ) -> None:
-    from service.usecases.tick import run_tick
-
     jobs = tick_jobs(container, adapters, worker=None)
     while not stop.wait(container.settings.tick_interval_s):
-        try:
-            run_tick(jobs)
-        except Exception:  # one failed tick must not end the loop; the next one retries
-            log.exception("tick_failed")
+        _tick_logging_failure(jobs)
+
+
+def _tick_logging_failure(jobs: TickJobs) -> None:
+    try:
+        run_tick(jobs)
+    except Exception:  # one failed tick must not end the loop; the next one retries
+        log.exception("tick_failed")
 
 
 def run_service(settings: Settings, host: str, port: int, console: Console) -> None:
@@ -130,13 +133,29 @@ def run_worker(settings: Settings) -> None:
 
 
 def run_tick_once(settings: Settings, console: Console) -> Any:
-    from service.usecases.tick import run_tick
-
     container = _container(settings, console)
     with destinations(settings) as found:
         adapters = build_adapters(container, found.urls)
         try:
             return run_tick(tick_jobs(container, adapters, build_worker(container, adapters)))
+        finally:
+            container.close()
+
+
+def run_tick_loop(settings: Settings, every_s: float, console: Console) -> None:
+    """`tick --every`: a tick at once and then every `every_s` seconds, until SIGTERM or
+    Ctrl-C, which let the tick under way finish (a container's own schedule, where no
+    CronJob runs it)."""
+    container = _container(settings, console)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    with destinations(settings) as found:
+        adapters = build_adapters(container, found.urls)
+        jobs = tick_jobs(container, adapters, build_worker(container, adapters))
+        try:
+            while not stop.is_set():
+                _tick_logging_failure(jobs)
+                stop.wait(every_s)
         finally:
             container.close()
 

@@ -32,9 +32,22 @@ def worker() -> None:
 
 
 @app.command()
-def tick() -> None:
+def tick(
+    every: Annotated[
+        float | None,
+        typer.Option(
+            min=1.0,
+            help="每隔若干秒运行一次，直到收到 SIGTERM Repeat every this many seconds until "
+            "SIGTERM (a container's own schedule); without it, once",
+        ),
+    ] = None,
+) -> None:
     """定时任务：投递到期项、查询审核结果、抽查固定性 Run the periodic job once (for cron)."""
-    from service.entrypoints.runtime import run_tick_once
+    from service.entrypoints.runtime import run_tick_loop, run_tick_once
+
+    if every is not None:
+        run_tick_loop(load_settings(), every, err_console)
+        return
 
     report = run_tick_once(load_settings(), err_console)
     console.print(
