@@ -170,9 +170,9 @@ _FINDING_MAKERS = {"error", "warning", "make", "error_finding", "_finding", "Rea
 
 def _raised_codes() -> set[str]:
     """String literals that name a code where a finding is made, in service/validation,
-    service/domain, service/usecases/checking.py and service/usecases/ingest.py."""
+    service/domain and the use cases that refuse a submission."""
     paths = [*(SERVICE / "validation").rglob("*.py"), *(SERVICE / "domain").rglob("*.py")]
-    paths += [SERVICE / "usecases" / "checking.py", SERVICE / "usecases" / "ingest.py"]
+    paths += [SERVICE / "usecases" / name for name in ("checking.py", "ingest.py", "refusals.py")]
     found: set[str] = set()
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
