@@ -186,7 +186,8 @@ class NewToken:
 @dataclass(frozen=True)
 class TokenRecord:
     """A catalog token as it may be shown: never its secret nor the secret's hash.
-    `last_used_at` is kept to the minute (service.usecases.tokens.LAST_USED_RESOLUTION)."""
+    `last_used_at` is written at most once a minute, so it may be up to a minute behind
+    (service.usecases.tokens.LAST_USED_RESOLUTION)."""
 
     name: str
     role: Role
