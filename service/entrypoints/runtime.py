@@ -36,9 +36,9 @@ from service.settings import Settings
 log = structlog.get_logger()
 
 
-def _container(settings: Settings, console: Console) -> Container:
+def _container(settings: Settings, console: Console, *, serving_api: bool = False) -> Container:
     try:
-        return build_container(settings)
+        return build_container(settings, serving_api=serving_api)
     except (ConfigurationError, RegistryError) as exc:
         console.print(f"[red]配置有误，拒绝启动 Refusing to start:[/red] {exc}")
         raise SystemExit(2) from exc
@@ -67,7 +67,7 @@ def _tick_loop(
 
 
 def run_service(settings: Settings, host: str, port: int, console: Console) -> None:
-    container = _container(settings, console)
+    container = _container(settings, console, serving_api=True)
     stop = threading.Event()
     threads: list[threading.Thread] = []
     with destinations(settings) as found:
