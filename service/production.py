@@ -1,8 +1,9 @@
 """What production refuses that development tolerates: every reason this configuration
 must not serve a government body, named by its setting, never quoting a secret.
 
-    problems(settings)                   → ["DISCLOSURE_PORTAL_URL is http:// …", …]   (empty: it may start)
-    token_problems(settings, catalog)    → what the catalog's tokens add, once it is open
+    problems(settings)      → ["DISCLOSURE_PORTAL_URL is http:// …", …]   (empty: it may start)
+    token_problems(settings, CatalogTokens(usable, same_secret), serving_api=True)
+                            → what the catalog's tokens add, once the catalog is open
 
 Tokens come from two sources, DISCLOSURE_TOKENS and the catalog (`disclosure tokens
 create`, which makes only strong secrets and keeps only their hash): weak, demo and
