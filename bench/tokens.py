@@ -5,20 +5,22 @@
 
 The catalog holds `--tokens` tokens (a quarter revoked). In process: microseconds per
 `Authenticator.authenticate` for a settings token, a catalog token and an unknown one.
-Through the API (uvicorn on 127.0.0.1, one keep-alive client): milliseconds per
-`GET /v1/filings/{id}` of a filing that does not exist (authentication, then one lookup,
-then 404), with a settings token and with a catalog token; the difference is what the
-catalog lookup adds to a request.
+Through the API (`disclosure serve` as a process of its own, API only; one keep-alive
+client): milliseconds per `GET /v1/filings/{id}` of a filing that does not exist
+(authentication, then one lookup, then 404), with a settings token and with a catalog
+token alternating; the difference is what the catalog lookup adds to a request.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,14 +28,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service.bootstrap import Container, build_container, token_admin  # noqa: E402
+from service.bootstrap import build_container, token_admin  # noqa: E402
 from service.domain.access import Role  # noqa: E402
 from service.domain.errors import Unauthenticated  # noqa: E402
-from service.entrypoints.api.app import create_app  # noqa: E402
 from service.logs import configure_logging  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from tests.support.databases import throwaway_postgres  # noqa: E402
-from tests.support.servers import app_in_thread  # noqa: E402
+from tests.support.servers import base_env, free_port, start_process  # noqa: E402
 
 SETTINGS_TOKEN = "op-7Qk2mZr9Xw4Lp8Vn3Jd6Hs1T"
 
@@ -91,21 +92,19 @@ def _bench(kind: str, url: str, tokens: int, requests: int, data_dir: Path) -> N
     ):
         p50, p95 = _percentiles(_timed(call, requests))
         print(f"  in process,  {what:15} p50 {p50 * 1e6:6.0f} µs  p95 {p95 * 1e6:6.0f} µs")
-    _through_the_api(container, secret, requests)
     container.close()
+    _through_the_api(settings, secret, requests)
 
 
-def _through_the_api(container: Container, secret: str, requests: int) -> None:
-    """Settings and catalog tokens alternate, so the machine's other load falls on both."""
+def _through_the_api(settings: Settings, secret: str, requests: int) -> None:
+    """`disclosure serve` as a process of its own (API only), as in production; settings and
+    catalog tokens alternate, so the machine's other load falls on both alike."""
     headers = {
         what: {"Authorization": f"Bearer {token}"}
         for what, token in (("settings token", SETTINGS_TOKEN), ("catalog token", secret))
     }
     samples: dict[str, list[float]] = {what: [] for what in headers}
-    with (
-        app_in_thread(create_app(container.api())) as base,
-        httpx.Client(base_url=base, timeout=30) as client,
-    ):
+    with _serving(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
         for n in range(requests + 50):
             for what, h in headers.items():
                 started = time.perf_counter()
@@ -120,6 +119,31 @@ def _through_the_api(container: Container, secret: str, requests: int) -> None:
         )
     added = medians["catalog token"] - medians["settings token"]
     print(f"  the catalog lookup adds {added * 1e3:.2f} ms to the median request")
+
+
+@contextmanager
+def _serving(settings: Settings) -> Iterator[str]:
+    port = free_port()
+    env = base_env(
+        DISCLOSURE_DATA_DIR=str(settings.data_dir),
+        DISCLOSURE_DATABASE_URL=settings.resolved_database_url,
+        DISCLOSURE_TOKENS=json.dumps(
+            [{"name": "ops", "token": SETTINGS_TOKEN, "role": "operator", "orgs": ["*"]}]
+        ),
+        DISCLOSURE_SERVE_WORKER="false",
+        DISCLOSURE_TICK_INTERVAL_S="0",
+        DISCLOSURE_ROUTES=json.dumps({}),
+        DISCLOSURE_PORTAL_URL="http://127.0.0.1:9",  # never called: no worker
+        DISCLOSURE_LOG_LEVEL="warning",
+    )
+    log = settings.data_dir / "serve.log"
+    server = start_process(
+        ["serve", "--port", str(port)], env, log, f"http://127.0.0.1:{port}/healthz"
+    )
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def main() -> None:
