@@ -7,6 +7,7 @@ and the only module that imports concrete adapters (an import-linter contract).
     tick_jobs(container, adapters, worker)     # the periodic job's parts
     with destinations(settings) as found:      # each destination's URL; in development a
         adapters = build_adapters(container, found.urls)   # simulator for one without
+    with token_admin(settings) as admin:       # `disclosure tokens`: the catalog's tokens only
 
 Destinations and categories come from their registries (service.destinations,
 service.categories); entry points and use cases see limits, routes and adapters,
@@ -46,9 +47,9 @@ from service.domain.destinations import Capability
 from service.domain.filing import Destination
 from service.domain.org import OrgRegistry
 from service.domain.time import utcnow
-from service.entrypoints.api.auth import TokenRegistry
 from service.entrypoints.api.services import ApiServices
 from service.orgs import load_registry
+from service.production import CatalogTokens, token_problems
 from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
 from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
@@ -56,6 +57,7 @@ from service.spools import SpoolArea, default_root, sweep
 from service.usecases.checking import Checks
 from service.usecases.ingest import Ingest
 from service.usecases.tick import TickJobs
+from service.usecases.tokens import Authenticator, TokenAdmin, name_clashes, token_digest
 from service.validation import ValidationRules, WorkingCalendar, load_holiday_overrides
 from service.validation.formats.documents import DocumentLimits
 
@@ -64,6 +66,8 @@ if TYPE_CHECKING:
 
 
 log = structlog.get_logger()
+
+DEMO_PRINCIPAL = "demo-operator"  # the demo token's name, never a catalog token's
 
 
 class ConfigurationError(Exception):
@@ -82,7 +86,7 @@ class Container:
     store: ArchiveStore
     packages: Packages
     registry: OrgRegistry
-    tokens: TokenRegistry
+    tokens: Authenticator
     demo_token: str | None
     ingest: Ingest
     clock: Callable[[], datetime]
@@ -226,11 +230,16 @@ def checks_in_process(settings: Settings) -> Checks:
     return build_checks(settings, load_bodies(settings), reader)
 
 
-def build_tokens(settings: Settings) -> tuple[TokenRegistry, str | None]:
+def build_tokens(
+    settings: Settings, catalog: Catalog, clock: Callable[[], datetime], *, serving_api: bool
+) -> tuple[Authenticator, str | None]:
+    """DISCLOSURE_TOKENS and, in development, the demo token, beside the catalog's tokens;
+    a name in both sources, or (production) a problem across them, stops start-up."""
     grants = [
         (g.token.get_secret_value(), Principal(g.name, g.role, frozenset(g.orgs)))
         for g in settings.tokens
     ]
+    _check_token_sources(settings, catalog, grants, serving_api=serving_api)
     demo = None
     if settings.env is Env.DEVELOPMENT:
         demo = (
@@ -238,8 +247,49 @@ def build_tokens(settings: Settings) -> tuple[TokenRegistry, str | None]:
             if settings.demo_token
             else DEMO_TOKEN_PREFIX + secrets.token_urlsafe(18)
         )
-        grants.append((demo, Principal("demo-operator", Role.OPERATOR, frozenset({ALL_BODIES}))))
-    return TokenRegistry.of(grants), demo
+        grants.append((demo, Principal(DEMO_PRINCIPAL, Role.OPERATOR, frozenset({ALL_BODIES}))))
+    return Authenticator.of(grants, catalog, clock), demo
+
+
+def configured_token_names(settings: Settings) -> frozenset[str]:
+    """The names the settings' tokens hold, which no catalog token may take."""
+    return frozenset({DEMO_PRINCIPAL, *(g.name for g in settings.tokens)})
+
+
+def _check_token_sources(
+    settings: Settings,
+    catalog: Catalog,
+    grants: list[tuple[str, Principal]],
+    *,
+    serving_api: bool,
+) -> None:
+    clashes = name_clashes(configured_token_names(settings), catalog)
+    if clashes:
+        raise ConfigurationError(
+            f"token names both in DISCLOSURE_TOKENS and in the catalog: {', '.join(clashes)} "
+            "(a name lives in one source only: rename or remove it in DISCLOSURE_TOKENS)"
+        )
+    same = {
+        p.name: found.name
+        for secret, p in grants
+        if (found := catalog.find_token(token_digest(secret)))
+    }
+    usable = sum(1 for t in catalog.list_tokens() if not t.revoked)
+    problems = token_problems(settings, CatalogTokens(usable, same), serving_api=serving_api)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+
+
+@contextmanager
+def token_admin(settings: Settings) -> Iterator[TokenAdmin]:
+    """The catalog's tokens, for `disclosure tokens`: only the catalog is opened and no
+    production check is made, so the first token can be created before anything serves."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # where a SQLite catalog lives
+    opened = open_catalog(settings.resolved_database_url, clock=utcnow)
+    try:
+        yield TokenAdmin(opened.catalog, configured_token_names(settings))
+    finally:
+        opened.close()
 
 
 def load_bodies(settings: Settings) -> OrgRegistry:
@@ -252,17 +302,26 @@ def migrate_catalog(settings: Settings) -> None:
     migrate(settings.resolved_database_url)
 
 
-def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
+def build_container(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow, serving_api: bool = False
+) -> Container:
+    """`serving_api`: this process will answer API requests (`serve`), so production also
+    needs a token someone can use; other commands (a rebuild into an empty catalog among
+    them) run without one."""
     problems = settings.production_problems()
     if problems:
         raise ConfigurationError("; ".join(problems))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     opened = open_catalog(settings.resolved_database_url, clock=clock)
     catalog = opened.catalog
+    try:
+        tokens, demo = build_tokens(settings, catalog, clock, serving_api=serving_api)
+    except ConfigurationError:
+        opened.close()
+        raise
     store = build_store(settings.resolved_archive_url, settings)
     packages = Packages(store, clock=clock)
     registry = load_bodies(settings)
-    tokens, demo = build_tokens(settings)
     checks = build_checks(settings, registry, document_reader(settings))
     ingest = Ingest(catalog=catalog, packages=packages, checks=checks, clock=clock)
     return Container(

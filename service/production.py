@@ -1,18 +1,26 @@
 """What production refuses that development tolerates: every reason this configuration
 must not serve a government body, named by its setting, never quoting a secret.
 
-    problems(settings)   → ["DISCLOSURE_PORTAL_URL is http:// …", …]   (empty: it may start)
+    problems(settings)      → ["DISCLOSURE_PORTAL_URL is http:// …", …]   (empty: it may start)
+    token_problems(settings, CatalogTokens(usable, same_secret), serving_api=True)
+                            → what the catalog's tokens add, once the catalog is open
+
+Tokens come from two sources, DISCLOSURE_TOKENS and the catalog (`disclosure tokens
+create`, which makes only strong secrets and keeps only their hash): weak, demo and
+twice-given secrets are looked for in the settings, a settings secret that is also a
+catalog token's across both, and "no tokens" is satisfied by either.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from service.destinations import destination_specs
 from service.domain.filing import Destination
-from service.settings import DEMO_TOKEN_PREFIX, Settings, is_weak_secret
+from service.settings import DEMO_TOKEN_PREFIX, Env, Settings, is_weak_secret
 
 MIN_TOKEN_CHARS = 24
 
@@ -58,8 +66,6 @@ def _transport_problems(settings: Settings) -> Iterator[str]:
 def _token_problems(settings: Settings) -> Iterator[str]:
     if settings.demo_token is not None:
         yield "DISCLOSURE_DEMO_TOKEN is set; demo tokens are for development only"
-    if not settings.tokens:
-        yield "DISCLOSURE_TOKENS is empty: nobody could use the service"
     for grant in settings.tokens:
         secret = grant.token.get_secret_value()
         if secret.startswith(DEMO_TOKEN_PREFIX) or len(secret) < MIN_TOKEN_CHARS:
@@ -72,6 +78,30 @@ def _token_problems(settings: Settings) -> Iterator[str]:
     for grant in settings.tokens:
         if values[grant.token.get_secret_value()] > 1:
             yield f"token {grant.name!r} has the same value as another token"
+
+
+@dataclass(frozen=True)
+class CatalogTokens:
+    """What production asks of the catalog's tokens."""
+
+    usable: int  # not revoked
+    # a DISCLOSURE_TOKENS token's name → the catalog token with the same secret
+    same_secret: Mapping[str, str] = field(default_factory=dict)
+
+
+def token_problems(settings: Settings, catalog: CatalogTokens, *, serving_api: bool) -> list[str]:
+    """`serving_api`: this process answers requests, so someone must be able to use it."""
+    found = [
+        f"token {name!r} in DISCLOSURE_TOKENS has the secret of catalog token {other!r} "
+        "(a revoked token's secret must never come back)"
+        for name, other in sorted(catalog.same_secret.items())
+    ]
+    if serving_api and not settings.tokens and not catalog.usable:
+        found.append(
+            "no tokens: neither DISCLOSURE_TOKENS nor the catalog holds one that is not "
+            "revoked (create one with `disclosure tokens create`); nobody could use the service"
+        )
+    return found if settings.env is Env.PRODUCTION else []
 
 
 def _storage_problems(settings: Settings) -> Iterator[str]:

@@ -10,6 +10,7 @@ three (tests/integration/test_catalog.py).
     Fixity         verify and audit: checks done, versions to check
     AuditLog       every state change: who, when, what, from where
     Filings        reading: a filing with its versions and deliveries, search
+    Tokens         bearer tokens issued by `disclosure tokens`, kept by their secret's hash
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -32,7 +33,9 @@ from service.catalog.records import (
     FilingRecord,
     FixityCheck,
     IngestKey,
+    NewToken,
     NewVersion,
+    TokenRecord,
     VersionRecord,
     VersionState,
 )
@@ -216,7 +219,36 @@ class Filings(Protocol):
     def list_filings(self, query: FilingQuery) -> list[FilingRecord]: ...
 
 
-class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Protocol):
+class Tokens(Protocol):
+    """The catalog's tokens. Names are never reused, revoked tokens' included, so an
+    audit event's actor always means one token; creating and revoking are audited in
+    the same transaction (the event's actor is recorded as `created_by`/`revoked_by`)."""
+
+    def create_token(self, token: NewToken, event: AuditEvent) -> TokenRecord:
+        """Conflict (token_name_taken) when a catalog token of that name exists."""
+        ...
+
+    def revoke_token(self, name: str, event: AuditEvent) -> tuple[TokenRecord, bool]:
+        """Revoke the token now: the token as it stands, and whether this call revoked it
+        (False: it already was; nothing is changed and nothing audited). NotFound
+        (token_not_found) when the catalog has no token of that name."""
+        ...
+
+    def list_tokens(self) -> list[TokenRecord]:
+        """Every catalog token, revoked ones included, oldest first."""
+        ...
+
+    def find_token(self, secret_sha256: str) -> TokenRecord | None:
+        """The token whose secret hashes to this, revoked or not: one lookup on a unique
+        index, asked on every authenticated request."""
+        ...
+
+    def note_token_use(self, name: str, at: datetime) -> None:
+        """Record that the token was used at `at` (never moving its last use back)."""
+        ...
+
+
+class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Tokens, Protocol):
     """All the ports: what the composition root builds and hands out in parts."""
 
 

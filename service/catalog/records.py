@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from service.domain.access import Role
 from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus
 
 
@@ -170,3 +171,34 @@ class VersionState:
     status: VersionStatus
     package_prefix: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A bearer token the catalog is to keep: its name and grants, and the SHA-256 of its
+    secret (service.usecases.tokens says why a plain SHA-256); never the secret."""
+
+    name: str
+    role: Role
+    orgs: frozenset[str]
+    secret_sha256: str
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A catalog token as it may be shown: never its secret nor the secret's hash.
+    `last_used_at` is written at most once a minute, so it may be up to a minute behind
+    (service.usecases.tokens.LAST_USED_RESOLUTION)."""
+
+    name: str
+    role: Role
+    orgs: frozenset[str]
+    created_at: datetime
+    created_by: str
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None

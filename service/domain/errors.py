@@ -166,3 +166,20 @@ def already_filed(filing_id: str) -> Conflict:
         code="already_filed",
         detail={"filing_id": filing_id, "corrections": f"/v1/filings/{filing_id}/versions"},
     )
+
+
+def token_name_taken(name: str) -> Conflict:
+    """Token names are never reused, so an audit event's actor always means one token."""
+    return Conflict(
+        f"令牌名称“{name}”已被使用（已吊销令牌的名称也不再使用）",
+        f"The token name {name!r} is taken (a revoked token's name is not reused either)",
+        code="token_name_taken",
+    )
+
+
+def token_not_found(name: str) -> NotFound:
+    return NotFound(
+        f"目录中没有名为“{name}”的令牌",
+        f"The catalog has no token named {name!r}",
+        code="token_not_found",
+    )

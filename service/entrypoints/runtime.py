@@ -37,9 +37,9 @@ from service.usecases.tick import TickJobs, run_tick
 log = structlog.get_logger()
 
 
-def _container(settings: Settings, console: Console) -> Container:
+def _container(settings: Settings, console: Console, *, serving_api: bool = False) -> Container:
     try:
-        return build_container(settings)
+        return build_container(settings, serving_api=serving_api)
     except (ConfigurationError, RegistryError) as exc:
         console.print(f"[red]配置有误，拒绝启动 Refusing to start:[/red] {exc}")
         raise SystemExit(2) from exc
@@ -70,7 +70,7 @@ def _tick_logging_failure(jobs: TickJobs) -> None:
 
 
 def run_service(settings: Settings, host: str, port: int, console: Console) -> None:
-    container = _container(settings, console)
+    container = _container(settings, console, serving_api=True)
     stop = threading.Event()
     threads: list[threading.Thread] = []
     with destinations(settings) as found:

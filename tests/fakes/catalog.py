@@ -38,6 +38,7 @@ from service.domain.filing import (
 )
 from service.domain.ids import new_id
 from service.domain.outbox import settled_status, supersedable
+from tests.fakes.tokens import MemoryTokens
 
 _UNACKNOWLEDGED = (VersionStatus.RESERVED, VersionStatus.ABANDONED)
 
@@ -46,11 +47,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class MemoryCatalog:
+class MemoryCatalog(MemoryTokens):
     """`MemoryCatalog(clock=FakeClock())`; `available = False` makes every call
     raise Unavailable, as a database that cannot be reached does."""
 
     def __init__(self, *, clock: Callable[[], datetime] = _now) -> None:
+        super().__init__()
         self._clock = clock
         self._lock = threading.RLock()
         self.filings: dict[str, FilingRecord] = {}  # without versions and deliveries
@@ -634,7 +636,9 @@ class MemoryCatalog:
 
     def is_empty(self) -> bool:
         with self._transaction():
-            return not (self.filings or self.versions or self.deliveries or self.audit_log)
+            return not (
+                self.filings or self.versions or self.deliveries or self.audit_log or self.tokens
+            )
 
     @contextmanager
     def restoring(self) -> Iterator[_MemoryRestorer]:

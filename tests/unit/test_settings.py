@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from service.production import CatalogTokens, token_problems
 from service.settings import Env, Settings
 
 OPERATOR_TOKEN = "op-7Qk2mZr9Xw4Lp8Vn3Jd6Hs1T"
@@ -77,7 +78,6 @@ def test_production_names_each_problem(overrides: dict[str, object], mentions: s
         ({"s3_endpoint_url": "http://oss.example.gov.cn"}, "DISCLOSURE_S3_ENDPOINT_URL is http://"),
         ({"portal_client_secret": "x"}, "PORTAL_CLIENT_SECRET is empty, a placeholder or weak"),
         ({"legal_platform_app_secret": "password"}, "LEGAL_PLATFORM_APP_SECRET"),
-        ({"tokens": []}, "DISCLOSURE_TOKENS is empty"),
         ({"tokens": [_grant("op", "a" * 24)]}, "token 'op' is too easy to guess"),
         (
             {"tokens": [_grant("op", OPERATOR_TOKEN), _grant("admin", OPERATOR_TOKEN, "admin")]},
@@ -92,7 +92,7 @@ def test_production_names_each_problem(overrides: dict[str, object], mentions: s
     ],
     ids=[
         "http portal", "ftp legal platform", "http s3", "secret x", "secret password",
-        "no tokens", "a token of 24 a", "one token value twice", "one token name twice",
+        "a token of 24 a", "one token value twice", "one token name twice",
         "sqlite", "filesystem archive",
     ],
 )  # fmt: skip
@@ -136,3 +136,31 @@ def test_a_legal_platform_url_is_not_needed_when_nothing_routes_there() -> None:
         ).production_problems()
         == []
     )
+
+
+def test_catalog_tokens_satisfy_no_tokens_and_settings_tokens_too() -> None:
+    settings = _production(tokens=[])
+    assert settings.production_problems() == []  # the catalog is not open yet
+    assert token_problems(settings, CatalogTokens(usable=1), serving_api=True) == []
+    assert token_problems(_production(), CatalogTokens(usable=0), serving_api=True) == []
+
+
+def test_no_token_in_either_source_stops_only_a_process_that_serves_the_api() -> None:
+    """A rebuild into an empty catalog must run before any catalog token exists again."""
+    settings = _production(tokens=[])
+    [problem] = token_problems(settings, CatalogTokens(usable=0), serving_api=True)
+    assert "no tokens" in problem and "disclosure tokens create" in problem
+    assert token_problems(settings, CatalogTokens(usable=0), serving_api=False) == []
+
+
+def test_a_settings_secret_that_is_a_catalog_tokens_is_refused_without_quoting_it() -> None:
+    catalog = CatalogTokens(usable=1, same_secret={"operator": "old-auditor"})
+    [problem] = token_problems(_production(), catalog, serving_api=True)
+    assert "'operator'" in problem and "'old-auditor'" in problem
+    assert OPERATOR_TOKEN not in problem
+
+
+def test_development_tolerates_what_production_refuses_of_tokens() -> None:
+    settings = Settings.model_validate({"env": "development"})
+    catalog = CatalogTokens(usable=0, same_secret={"a": "b"})
+    assert token_problems(settings, catalog, serving_api=True) == []

@@ -182,3 +182,22 @@ class FixityCheckRow(Base):
     checked_by: Mapped[str] = mapped_column(String(100))
     ok: Mapped[bool]
     detail: Mapped[dict[str, Any]]
+
+
+class TokenRow(Base):
+    """A bearer token issued by `disclosure tokens create`: the SHA-256 of its secret,
+    never the secret. Found by that hash on every request (a unique index)."""
+
+    __tablename__ = "tokens"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    orgs: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_tokens_secret_sha256", "secret_sha256", unique=True),)

@@ -1,34 +1,17 @@
-"""Bearer tokens: each carries a role and the bodies it may act for."""
+"""Bearer tokens on the API: the secret read from the Authorization header, and who it
+speaks for asked of the authenticator (service.usecases.tokens) on every request."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
-
 from service.domain.access import Principal
-from service.domain.errors import Unauthenticated
+from service.usecases.tokens import Authenticator
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def bearer_secret(authorization: str | None) -> str:
+    """The token in `Authorization: Bearer TOKEN`; empty when there is none."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
-@dataclass(frozen=True)
-class TokenRegistry:
-    """Principals by the SHA-256 of their token: the secrets themselves are not kept around."""
-
-    principals: dict[str, Principal]
-
-    @classmethod
-    def of(cls, grants: Iterable[tuple[str, Principal]]) -> TokenRegistry:
-        return cls({_digest(token): principal for token, principal in grants})
-
-    def authenticate(self, authorization: str | None) -> Principal:
-        scheme, _, token = (authorization or "").partition(" ")
-        principal = (
-            self.principals.get(_digest(token.strip())) if scheme.lower() == "bearer" else None
-        )
-        if principal is None:
-            raise Unauthenticated()
-        return principal
+def authenticate(authenticator: Authenticator, authorization: str | None) -> Principal:
+    return authenticator.authenticate(bearer_secret(authorization))

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from service.domain.access import Principal
 from service.domain.errors import InvalidInput
+from service.entrypoints.api.auth import authenticate
 from service.entrypoints.api.services import ApiServices
 
 
@@ -23,14 +24,14 @@ def get_services(request: Request) -> ApiServices:
 # reads the header itself and answers 401 in the service's envelope.
 _bearer = HTTPBearer(
     scheme_name="token",
-    description="令牌 The bearer token an admin issued (DISCLOSURE_TOKENS)",
+    description="令牌 The bearer token an admin issued (disclosure tokens create, DISCLOSURE_TOKENS)",
     auto_error=False,
 )
 BearerDeclared = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
 def get_principal(request: Request, _declared: BearerDeclared) -> Principal:
-    principal = get_services(request).tokens.authenticate(request.headers.get("authorization"))
+    principal = authenticate(get_services(request).tokens, request.headers.get("authorization"))
     request.scope.setdefault("state", {})["principal"] = principal.name
     return principal
 

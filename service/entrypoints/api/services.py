@@ -11,8 +11,8 @@ from typing import Protocol
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.catalog.ports import AuditLog, Filings, Fixity, Outbox
-from service.entrypoints.api.auth import TokenRegistry
 from service.usecases.ingest import Ingest
+from service.usecases.tokens import Authenticator
 
 
 class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Protocol):
@@ -26,7 +26,7 @@ class ApiServices:
     catalog: ApiCatalog
     packages: Packages
     store: ArchiveStore  # for readiness
-    tokens: TokenRegistry
+    tokens: Authenticator  # the pages' sessions ask it too: still_valid(name, digest)
     max_upload_bytes: int
     clock: Callable[[], datetime]
     spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir

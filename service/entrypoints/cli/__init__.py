@@ -2,7 +2,7 @@
 
 Messages for people are in Chinese with English alongside; logs are English.
 
-    app.py (the application)   running.py   filings.py   archive.py   tools.py
+    app.py (the application)   running.py   filings.py   archive.py   tokens.py   tools.py
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from service.entrypoints.cli import filings  # isort: split
 
 from service.entrypoints.cli import archive  # isort: split
 
+from service.entrypoints.cli import tokens  # isort: split
+
 from service.entrypoints.cli import tools  # isort: split
 
 from service.entrypoints.cli.app import app
 
-COMMANDS = (running, filings, archive, tools)  # imported for their commands on `app`
+COMMANDS = (running, filings, archive, tokens, tools)  # imported for their commands on `app`
 
 
 def main() -> None:
