@@ -117,7 +117,10 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, served: Served) -> Iterator[Page]:
-    context = browser.new_context(base_url=served.url, accept_downloads=True, locale="zh-CN")
+    # JavaScript off: the pages must work without it (government desktops often block it).
+    context = browser.new_context(
+        base_url=served.url, accept_downloads=True, locale="zh-CN", java_script_enabled=False
+    )
     context.set_default_timeout(15_000)
     opened = context.new_page()
     yield opened
