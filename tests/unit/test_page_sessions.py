@@ -70,3 +70,14 @@ def test_after_sign_in_only_a_path_of_the_service_is_followed(
     target: str | None, lands_on: str
 ) -> None:
     assert _safe_next(target) == lands_on
+
+
+def test_the_cookie_is_secure_when_the_page_was_asked_for_over_https() -> None:
+    def set_cookie(scheme: str) -> str:
+        request = Request({"type": "http", "headers": [], "scheme": scheme, "path": "/"})
+        response = Response()
+        SessionCodec("k" * 40).write(response, signed_in("auditor", "ab" * 32, NOW), request)
+        return response.headers["set-cookie"].lower()
+
+    assert "; secure" in set_cookie("https")
+    assert "; secure" not in set_cookie("http")

@@ -82,14 +82,14 @@ class SessionCodec:
             ),
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=_over_https(request),
             path="/",
         )
 
     @staticmethod
     def clear(response: Response, request: Request) -> None:
         response.delete_cookie(
-            COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+            COOKIE, path="/", httponly=True, samesite="strict", secure=_over_https(request)
         )
 
 
@@ -105,3 +105,8 @@ def _session(data: Any) -> PageSession | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _over_https(request: Request) -> bool:
+    """As the server saw it (behind a TLS proxy: with uvicorn's proxy headers trusted)."""
+    return request.scope.get("scheme") == "https"
