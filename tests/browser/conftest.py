@@ -20,16 +20,21 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from service.bootstrap import Container, build_container
+from service.delivery.port import Delivered
 from service.entrypoints.api.app import create_app
 from service.settings import Settings
+from tests.fakes import ScriptedPortal
 from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY, sample_metadata, write_registry
 from tests.support.clock import FakeClock
 from tests.support.documents import docx_from_text, livelihood_notice, sample_report
 from tests.support.servers import app_in_thread
+from tests.support.worker import run_worker_once
 
 CHROMIUM = Path(os.environ.get("DISCLOSURE_TEST_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 IDLE_S = 600.0
+RECEIPT = {"article_id": "A-20240112-0001", "url": "https://portal.example.gov.cn/a/1"}
+CORRECTION_REASON = "更正报名时间的表述"
 
 OPERATOR = "operator-token-for-the-office-0001"  # 南开区合作交流办 only
 OTHER = "operator-token-for-the-other-body-01"  # 南开区司法局 only
@@ -67,14 +72,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     container = build_container(settings, clock=clock)
     try:
         with app_in_thread(create_app(container.api(), container.pages())) as url:
-            yield Served(url, container, clock, _seed(url))
+            yield Served(url, container, clock, _seed(url, container))
     finally:
         container.close()
 
 
-def _seed(url: str) -> dict[str, str]:
-    """A rule-of-law report of the office and a livelihood item of the other body, through
-    the API (the pages must show what the API filed)."""
+def _seed(url: str, container: Container) -> dict[str, str]:
+    """Through the API (the pages must show what the API filed): a rule-of-law report of
+    the office and a livelihood item of the other body, both delivered to the portal
+    (a scripted one), then the item corrected with a reason."""
     report = sample_metadata()
     notice = sample_metadata(
         category="livelihood",
@@ -83,17 +89,26 @@ def _seed(url: str) -> dict[str, str]:
         period="2024-01-05",
         livelihood={"field": "教育"},
     )
-    return {
+    day = date(2024, 1, 5)
+    seeded = {
         "report": _submit(url, OPERATOR, report, "report.docx", docx_from_text(sample_report())),
-        "notice": _submit(
-            url, OTHER, notice, "notice.txt", livelihood_notice(date(2024, 1, 5)).encode()
-        ),
+        "notice": _submit(url, OTHER, notice, "notice.txt", livelihood_notice(day).encode()),
     }
+    published = [Delivered(RECEIPT, http_status=201), Delivered(RECEIPT, http_status=201)]
+    portal = ScriptedPortal(published)
+    run_worker_once(container, {"portal": portal}, concurrency=2)
+    assert not portal.outcomes, "both deliveries were tried"
+    corrected = {**notice, "reason": CORRECTION_REASON}
+    content = livelihood_notice(day, lines=4).encode()
+    _submit(url, OTHER, corrected, "notice.txt", content, f"/{seeded['notice']}/versions")
+    return seeded
 
 
-def _submit(url: str, token: str, metadata: dict[str, Any], name: str, content: bytes) -> str:
+def _submit(
+    url: str, token: str, metadata: dict[str, Any], name: str, content: bytes, then: str = ""
+) -> str:
     response = httpx.post(
-        f"{url}/v1/filings",
+        f"{url}/v1/filings{then}",
         headers={"Authorization": f"Bearer {token}"},
         data={"metadata": json.dumps(metadata, ensure_ascii=False)},
         files={"file": (name, content)},

@@ -13,9 +13,11 @@ from playwright.sync_api import Page, expect
 from service.entrypoints.api.auth import token_digest
 from tests.browser.conftest import (
     COMPLIANCE,
+    CORRECTION_REASON,
     IDLE_S,
     OPERATOR,
     OTHER,
+    RECEIPT,
     REVOCABLE,
     Served,
     screenshot,
@@ -72,8 +74,11 @@ def test_a_filing_shows_its_version_review_and_deliveries_gives_its_package_and_
     page.get_by_role("link", name=REPORT_TITLE).click()
     expect(page.get_by_role("heading", name=REPORT_TITLE)).to_be_visible()
     expect(page.locator("article.version")).to_contain_text("李明，2024-01-11，同意公开")
-    expect(page.locator("article.delivery")).to_contain_text("门户网站 · 第 1 版")
-    expect(page.locator("article.delivery")).to_contain_text("待投递")
+    delivery = page.locator("article.delivery")
+    expect(delivery).to_contain_text("门户网站 · 第 1 版")
+    expect(delivery).to_contain_text("已投递")
+    expect(delivery).to_contain_text(RECEIPT["article_id"])  # the receipt
+    expect(delivery.locator("tbody tr")).to_have_count(1)  # its one attempt
     screenshot(page, "filing")
     with page.expect_download() as download:
         page.get_by_role("link", name="下载归档包（第 1 版）").click()
@@ -87,6 +92,20 @@ def test_a_filing_shows_its_version_review_and_deliveries_gives_its_package_and_
     screenshot(page, "filing-verified")
     checks = served.container.catalog.fixity_checks(served.seeded["report"])
     assert [(c.version, c.ok, c.checked_by) for c in checks][-1] == (1, True, "office-operator")
+
+
+def test_a_corrected_filing_shows_each_version_with_the_reason_for_the_correction(
+    page: Page, served: Served
+) -> None:
+    sign_in(page, served, COMPLIANCE)
+    page.goto(f"/filings/{served.seeded['notice']}")
+    versions = page.locator("article.version")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("第 2 版")
+    expect(versions.first).to_contain_text(f"更正原因{CORRECTION_REASON}")
+    expect(versions.nth(1)).to_contain_text("第 1 版")
+    expect(page.locator("article.delivery").first).to_contain_text("已投递")
+    screenshot(page, "filing-corrected")
 
 
 def _fill_new_filing(page: Page, period: str, name: str, content: bytes) -> None:
