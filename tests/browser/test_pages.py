@@ -47,6 +47,8 @@ def test_a_person_signs_in_with_a_token_and_sees_only_their_bodys_filings(
     expect(page.get_by_role("link", name=REPORT_TITLE)).to_be_visible()
     expect(page.get_by_text("南开区司法局")).to_have_count(0)  # the other body's item
     expect(page.get_by_text("office-operator（经办人）")).to_be_visible()
+    row = page.locator("table.list tbody tr").filter(has_text=REPORT_TITLE)
+    expect(row).to_contain_text("2024-01-12 09:00:00")  # filed 01:00 UTC: Beijing time shown
     screenshot(page, "filings")
     cookie = next(c for c in page.context.cookies() if c["name"] == "disclosure_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
@@ -79,6 +81,7 @@ def test_a_filing_shows_its_version_review_and_deliveries_gives_its_package_and_
     expect(delivery).to_contain_text("已投递")
     expect(delivery).to_contain_text(RECEIPT["article_id"])  # the receipt
     expect(delivery.locator("tbody tr")).to_have_count(1)  # its one attempt
+    expect(delivery.locator("tbody tr")).to_contain_text("成功")
     screenshot(page, "filing")
     with page.expect_download() as download:
         page.get_by_role("link", name="下载归档包（第 1 版）").click()

@@ -3,7 +3,10 @@ without a word here is shown as it is."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from service.domain.filing import Category, Destination
+from service.domain.time import shanghai
 
 STATUS = {
     "reserved": "归档中",
@@ -26,6 +29,7 @@ REVIEW = {
     "RETURNED": "退回",
     "UNKNOWN_RECEIPT": "平台查无此回执",
 }
+ATTEMPT = {"delivered": "成功", "retry": "稍后重试", "failed": "失败"}
 ROLE = {"operator": "经办人", "compliance": "合规人员", "admin": "管理员"}
 SEVERITY = {"error": "问题", "warning": "提示"}
 LEVEL = {"department": "部门", "district_government": "区人民政府"}
@@ -39,6 +43,16 @@ def destination(code: str) -> str:
     return Destination(code).label_zh if code in Destination else code
 
 
+def beijing(moment: object) -> str:
+    """An ISO time (the API's, in UTC) as people here read it: Beijing time, to the second."""
+    if not moment:
+        return ""
+    try:
+        return shanghai(datetime.fromisoformat(str(moment))).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return str(moment)
+
+
 def word(table: dict[str, str], code: object) -> str:
     return table.get(str(code), str(code)) if code is not None else ""
 
@@ -48,6 +62,8 @@ FILTERS = {
     "destination": destination,
     "status_zh": lambda code: word(STATUS, code),
     "delivery_zh": lambda code: word(DELIVERY_STATUS, code),
+    "attempt_zh": lambda code: word(ATTEMPT, code),
+    "beijing": beijing,
     "review_zh": lambda code: word(REVIEW, code),
     "role_zh": lambda code: word(ROLE, code),
     "severity_zh": lambda code: word(SEVERITY, code),
