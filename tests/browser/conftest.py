@@ -40,11 +40,13 @@ OPERATOR = "operator-token-for-the-office-0001"  # 南开区合作交流办 only
 OTHER = "operator-token-for-the-other-body-01"  # 南开区司法局 only
 COMPLIANCE = "compliance-token-for-every-body-01"
 REVOCABLE = "operator-token-that-gets-revoked-01"
+ADMIN = "admin-token-for-every-body-000001"
 TOKENS = [
     {"name": "office-operator", "token": OPERATOR, "role": "operator", "orgs": [NANKAI_OFFICE]},
     {"name": "other-operator", "token": OTHER, "role": "operator", "orgs": [OTHER_BODY]},
     {"name": "auditor", "token": COMPLIANCE, "role": "compliance", "orgs": ["*"]},
     {"name": "leaving", "token": REVOCABLE, "role": "operator", "orgs": ["*"]},
+    {"name": "admin", "token": ADMIN, "role": "admin", "orgs": ["*"]},
 ]
 
 
