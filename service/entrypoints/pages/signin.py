@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from service.catalog.records import AuditEvent
@@ -52,23 +53,27 @@ async def sign_in(context: PageDep) -> Response:
         )
     form = await require_csrf(context)
     token = str(form.get("token") or "").strip()[:MAX_TOKEN_CHARS]
+    target = _safe_next(form.get("next"))
+    # Off the event loop: the token registry and the audit log may be the catalog's.
+    return await run_in_threadpool(_sign_in_with, context, token, target)
+
+
+def _sign_in_with(context: PageContext, token: str, target: str) -> Response:
     try:
         principal = context.services.tokens.authenticate(f"Bearer {token}")
     except errors.Unauthenticated:
         _audit(context, "session.sign_in_failed", None, {"reason": "unknown_token"})
-        return render(
-            context, "sign_in.html", {"failed": True, "next": _safe_next(form.get("next"))}, 401
-        )
-    session = signed_in(principal.name, token_digest(token), now)
+        return render(context, "sign_in.html", {"failed": True, "next": target}, 401)
+    session = signed_in(principal.name, token_digest(token), context.services.clock())
     _audit(context, "session.signed_in", principal)
-    return redirect(context.with_session(session, principal), _safe_next(form.get("next")))
+    return redirect(context.with_session(session, principal), target)
 
 
 @router.post("/sign-out")
 async def sign_out(context: PageDep) -> Response:
     if context.principal is not None:  # a session already over has nothing to protect
         await require_csrf(context)
-        _audit(context, "session.signed_out", context.principal)
+        await run_in_threadpool(_audit, context, "session.signed_out", context.principal)
     fresh = anonymous(context.services.clock())
     return redirect(context.with_session(fresh, None), "/sign-in?ended=signed_out")
 
