@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint deploy-lint typecheck unit clean ceph-packages lock lock-upgrade audit
+.PHONY: run test lint deploy-lint typecheck unit clean ceph-packages browser-packages lock lock-upgrade audit
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -52,7 +52,19 @@ ceph-packages:
 		else echo "Ceph is not installed and there is no apt-get: the Ceph tests will skip"; fi; \
 	fi
 
-test: lint deploy-lint typecheck ceph-packages
+# Chromium for the browser tests (tests/browser drive it with Playwright's Python API) and a
+# CJK font for its screenshots, from Debian's packages; never `playwright install` (no browser
+# download). Without apt-get it says so, and the browser tests fail: they never skip.
+browser-packages:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
+		if command -v apt-get >/dev/null; then \
+			echo "installing chromium and a CJK font for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends chromium fonts-wqy-zenhei >/dev/null; \
+		else echo "chromium is not installed and there is no apt-get: the browser tests will fail"; fi; \
+	fi
+
+test: lint deploy-lint typecheck ceph-packages browser-packages
 	$(VENV)/bin/pytest -q
 
 # The lock files the image installs from, for its platform (python:3.11-slim: CPython 3.11,

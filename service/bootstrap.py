@@ -2,7 +2,7 @@
 and the only module that imports concrete adapters (an import-linter contract).
 
     container = build_container(settings)      # catalog, archive, registry, ingest …
-    create_app(container.api())                # the API gets only what it uses
+    create_app(container.api(), container.pages())   # the API and pages get only what they use
     build_worker(container, adapters)          # the worker: the outbox, the archive, adapters
     tick_jobs(container, adapters, worker)     # the periodic job's parts
     with destinations(settings) as found:      # each destination's URL; in development a
@@ -48,6 +48,8 @@ from service.domain.filing import Destination
 from service.domain.org import OrgRegistry
 from service.domain.time import utcnow
 from service.entrypoints.api.services import ApiServices
+from service.entrypoints.pages import PageServices
+from service.entrypoints.pages.throttle import SignInThrottle
 from service.orgs import load_registry
 from service.production import CatalogTokens, token_problems
 from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
@@ -114,6 +116,17 @@ class Container:
             spool_dir=self.spool_area.path,
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
             metrics_on_api=self.settings.metrics_port is None,
+        )
+
+    def pages(self) -> PageServices:
+        """The pages' parts: in development, without DISCLOSURE_SESSION_SECRET, a signing
+        key of this process's own (production refuses to start without one)."""
+        secret = self.settings.session_secret
+        return PageServices(
+            session_secret=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
+            session_idle_s=self.settings.session_idle_s,
+            bodies=self.registry,
+            throttle=SignInThrottle(self.settings.sign_in_attempts_per_minute),
         )
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from service.domain.filing import Destination
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings, is_weak_secret
 
 MIN_TOKEN_CHARS = 24
+MIN_SESSION_SECRET_CHARS = 32  # an HMAC key: at least 32 characters of a random string
 
 
 def problems(settings: Settings) -> list[str]:
@@ -30,6 +31,7 @@ def problems(settings: Settings) -> list[str]:
         *_destination_problems(settings),
         *_transport_problems(settings),
         *_token_problems(settings),
+        *_session_problems(settings),
         *_storage_problems(settings),
         *(
             ["DISCLOSURE_ORGS_FILE is not set; production needs a registry of bodies"]
@@ -102,6 +104,18 @@ def token_problems(settings: Settings, catalog: CatalogTokens, *, serving_api: b
             "revoked (create one with `disclosure tokens create`); nobody could use the service"
         )
     return found if settings.env is Env.PRODUCTION else []
+
+
+def _session_problems(settings: Settings) -> Iterator[str]:
+    """Whoever knows the pages' signing key can forge a session for any token's name."""
+    secret = settings.session_secret.get_secret_value() if settings.session_secret else ""
+    if not secret:
+        yield "DISCLOSURE_SESSION_SECRET is not set; the pages' sessions need a signing key"
+    elif len(secret) < MIN_SESSION_SECRET_CHARS or is_weak_secret(secret):
+        yield (
+            f"DISCLOSURE_SESSION_SECRET is too easy to guess (use at least "
+            f"{MIN_SESSION_SECRET_CHARS} random characters)"
+        )
 
 
 def _storage_problems(settings: Settings) -> Iterator[str]:

@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     tokens: Annotated[list[TokenGrant], NoDecode] = Field(default_factory=list)
     demo_token: SecretStr | None = None
 
+    # The pages (service.entrypoints.pages): the key that signs their session cookie
+    # (required in production, the same on every API replica; development makes one per
+    # process, so a restart signs everyone out), how long a session may stay idle, and how
+    # many sign-in attempts one client address may make in a minute.
+    session_secret: SecretStr | None = None
+    session_idle_s: float = Field(default=1800.0, gt=0)
+    sign_in_attempts_per_minute: int = Field(default=5, ge=1)
+
     portal_url: str | None = None
     portal_client_id: str = "portal-demo"
     portal_client_secret: SecretStr = SecretStr("portal-demo-secret")

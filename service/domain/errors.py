@@ -9,6 +9,7 @@ them to HTTP status in one table (service.entrypoints.api.errors).
     ├── NotFound                      (404)
     ├── Conflict                      e.g. a version number already taken (409)
     ├── TooLarge                      over a size limit (413)
+    ├── Throttled                     too many attempts from one client (429)
     ├── Unavailable                   a store or database cannot be reached (503)
     │   └── ArchiveUnavailable
     └── DamagedArchive                archived bytes fail their fixity check (500, loudly)
@@ -103,6 +104,12 @@ class TooLarge(ServiceError):
     code = "too_large"
     message_zh = "上传内容超过大小限制"
     message_en = "The upload exceeds the size limit"
+
+
+class Throttled(ServiceError):
+    code = "too_many_requests"
+    message_zh = "请求过于频繁，请稍后再试"
+    message_en = "Too many requests; retry later"
 
 
 class TimedOut(ServiceError):

@@ -95,7 +95,9 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
         if settings.metrics_port is not None:
             start_http_server(settings.metrics_port, addr=host, registry=metrics.REGISTRY)
         server = AnnouncedServer(
-            server_config(create_app(container.api()), limits, host=host, port=port)
+            server_config(
+                create_app(container.api(), container.pages()), limits, host=host, port=port
+            )
         )
         try:
             server.run()

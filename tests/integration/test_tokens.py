@@ -166,6 +166,7 @@ def production(values: dict[str, Any]) -> dict[str, Any]:
         "portal_client_secret": "a-real-secret-from-the-portal-team",
         "legal_platform_url": "https://legal.example.gov.cn/gw",
         "legal_platform_app_secret": "a-real-secret-from-the-platform-team",
+        "session_secret": "k7Qz2mR9xW4pL8vN3jD6hT1cY5bF0gS2",
     }
 
 

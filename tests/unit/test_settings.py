@@ -28,6 +28,7 @@ def _production(**overrides: object) -> Settings:
         "database_url": "postgresql+psycopg://disclosure@db.example.gov.cn/disclosure",
         "archive_url": "s3://disclosure-archive/prod",
         "s3_endpoint_url": "https://oss.example.gov.cn",
+        "session_secret": "Vq3xN8pL2mR7tY5wK9zB4cF6hJ1dG0sA",
         "tokens": [
             _grant("operator", OPERATOR_TOKEN),
             _grant("auditor", AUDITOR_TOKEN, "compliance"),
@@ -89,11 +90,15 @@ def test_production_names_each_problem(overrides: dict[str, object], mentions: s
         ),
         ({"database_url": None}, "the catalog is SQLite"),
         ({"archive_url": None}, "the archive is a directory"),
+        ({"session_secret": None}, "DISCLOSURE_SESSION_SECRET is not set"),
+        ({"session_secret": "short-but-varied-key-9"}, "DISCLOSURE_SESSION_SECRET is too easy"),
+        ({"session_secret": "ab" * 20}, "DISCLOSURE_SESSION_SECRET is too easy"),
     ],
     ids=[
         "http portal", "ftp legal platform", "http s3", "secret x", "secret password",
         "a token of 24 a", "one token value twice", "one token name twice",
-        "sqlite", "filesystem archive",
+        "sqlite", "filesystem archive", "no session key", "a short session key",
+        "a session key of two characters",
     ],
 )  # fmt: skip
 def test_production_refuses_what_would_expose_or_lose_a_bodys_documents(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,6 +14,8 @@ from service.domain.metadata import FilingMetadata
 from service.entrypoints.api import errors, filings, health, packages
 from service.entrypoints.api.middleware import BodyLimit, RequestContext
 from service.entrypoints.api.services import ApiServices
+from service.entrypoints.pages import PageServices
+from service.entrypoints.pages import install as install_pages
 
 MULTIPART_OVERHEAD = 1024 * 1024  # the metadata part and multipart framing beside the file
 DESCRIPTION = """校验、只写归档并投递政府机关依法应当公开的报送材料。
@@ -22,7 +25,9 @@ Every error answers `{"error": {"code", "message_zh", "message_en", …}}` with 
 `X-Request-ID`; `code` is stable. 每个错误都带稳定的 code 与中英文说明。"""
 
 
-def create_app(services: ApiServices) -> FastAPI:
+def create_app(services: ApiServices, pages: PageServices | None = None) -> FastAPI:
+    """The API and the pages. Without `pages` (tests of the API), the pages sign their
+    sessions with a key of this process's own."""
     app = FastAPIOffline(
         title="Disclosure service 政府信息公开报送服务",
         version=__version__,
@@ -35,6 +40,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(health.router)
     app.include_router(filings.router)
     app.include_router(packages.router)
+    install_pages(app, pages or PageServices(session_secret=secrets.token_urlsafe(32)))
     app.add_middleware(
         BodyLimit,
         max_bytes=services.max_upload_bytes + MULTIPART_OVERHEAD,

@@ -22,6 +22,7 @@ STATUS: list[tuple[type[errors.ServiceError], int]] = [
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.TooLarge, 413),
+    (errors.Throttled, 429),
     (errors.TimedOut, 408),
     (errors.Unavailable, 503),
     (errors.DamagedArchive, 500),

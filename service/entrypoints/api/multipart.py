@@ -57,8 +57,12 @@ class SubmissionBody:
         max_upload_bytes: int,
         max_field_bytes: int,
         on_file: OnFile | None = None,
+        field_names: frozenset[str] = FIELDS,
     ) -> None:
+        """`field_names`: the parts it takes (the API's `metadata` and `file`; a page's form
+        names its own fields); `file` is the one spooled to disk."""
         self.fields: dict[str, str] = {}
+        self._names = field_names
         self._on_file = on_file
         self.upload: Upload | None = None
         self._max_upload = max_upload_bytes
@@ -107,8 +111,10 @@ class SubmissionBody:
     def _headers_finished(self) -> None:
         _, options = parse_options_header(self._part.headers.get(b"content-disposition", b""))
         name = _decoded(options.get(b"name", b""))
-        if name not in FIELDS:
-            raise _malformed(f"unexpected part {name!r} (expected metadata and file)")
+        if name not in self._names:
+            raise _malformed(
+                f"unexpected part {name!r} (expected {', '.join(sorted(self._names))})"
+            )
         if name in self.fields or (name == "file" and self.upload is not None):
             raise _malformed(f"the part {name!r} is repeated")
         self._part.name = name

@@ -1,0 +1,33 @@
+"""The pages: server-rendered, in Chinese, usable without JavaScript, every asset served
+by the service itself (government intranets reach no CDN).
+
+    /              → 报送列表, or 登录
+    /sign-in       登录 (a token → a signed session cookie), /sign-out 退出
+    /filings       报送列表            /filings/new   新建报送
+    /filings/{id}  报送详情 (package download, 固定性校验)
+    /bodies        单位名录
+
+Each page calls the use cases and the API's own route functions, so it answers what the
+API answers for the same token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from service.entrypoints.pages import bodies, filings, signin, submit
+from service.entrypoints.pages.services import PageServices
+
+__all__ = ["PageServices", "install"]
+STATIC = Path(__file__).with_name("static")
+
+
+def install(app: FastAPI, pages: PageServices) -> None:
+    app.state.pages = pages
+    app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
+    app.include_router(signin.router)
+    app.include_router(submit.router)  # /filings/new before /filings/{filing_id}
+    app.include_router(filings.router)
+    app.include_router(bodies.router)

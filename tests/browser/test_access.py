@@ -1,0 +1,84 @@
+"""Who may open which page, over plain HTTP (no browser needed): each page × role × own
+or another body's filing, with the status a person gets, and the API's answer to the
+same token for the same thing, which must be the same (one set of rules, one code)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.browser.conftest import ADMIN, COMPLIANCE, OPERATOR, OTHER, Served
+
+ROLES = {"office operator": OPERATOR, "other operator": OTHER, "compliance": COMPLIANCE, "admin": ADMIN}  # fmt: skip
+OK, INCOMPLETE, FORBIDDEN, NOT_FOUND = 200, 400, 403, 404
+
+# page (method, path) → the API's own (method, path) or None, and the status for each role
+# in ROLES' order. {report} is the office's filing, {notice} the other body's.
+MATRIX = [
+    ("GET /filings", "GET /v1/filings", (OK, OK, OK, OK)),
+    ("GET /bodies", None, (OK, OK, OK, OK)),
+    ("GET /filings/new", None, (OK, OK, FORBIDDEN, OK)),
+    # an empty form: the form again, its fields named (400), for those who may submit
+    ("POST /filings/new", None, (INCOMPLETE, INCOMPLETE, FORBIDDEN, INCOMPLETE)),
+    ("GET /filings/{report}", "GET /v1/filings/{report}", (OK, NOT_FOUND, OK, OK)),
+    ("GET /filings/{notice}", "GET /v1/filings/{notice}", (NOT_FOUND, OK, OK, OK)),
+    ("GET /filings/{report}/package", "GET /v1/filings/{report}/package", (OK, NOT_FOUND, OK, OK)),
+    ("POST /filings/{report}/verify", "POST /v1/filings/{report}/verify", (OK, NOT_FOUND, OK, OK)),
+    ("POST /filings/{notice}/verify", "POST /v1/filings/{notice}/verify", (NOT_FOUND, OK, OK, OK)),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def signed_in(served: Served) -> Iterator[dict[str, tuple[httpx.Client, str]]]:
+    """A signed-in client per role, with its session's CSRF token."""
+    clients = {role: _sign_in(served, token) for role, token in ROLES.items()}
+    yield clients
+    for client, _ in clients.values():
+        client.close()
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def _sign_in(served: Served, token: str) -> tuple[httpx.Client, str]:
+    served.clock.advance(61)  # keep under the per-address limit (all from 127.0.0.1)
+    client = httpx.Client(base_url=served.url, timeout=30)
+    form = {"csrf_token": _csrf(client.get("/sign-in").text), "token": token}
+    assert client.post("/sign-in", data=form).status_code == 303
+    return client, _csrf(client.get("/filings").text)
+
+
+def _path(template: str, served: Served) -> str:
+    return template.format(**served.seeded)
+
+
+@pytest.mark.parametrize(("page", "api", "expected"), MATRIX, ids=[m[0] for m in MATRIX])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_each_page_answers_each_role_as_the_api_does(
+    served: Served,
+    signed_in: dict[str, tuple[httpx.Client, str]],
+    role: str,
+    page: str,
+    api: str | None,
+    expected: tuple[int, ...],
+) -> None:
+    status = expected[list(ROLES).index(role)]
+    client, csrf = signed_in[role]
+    method, template = page.split(" ")
+    data = {"csrf_token": csrf} if method == "POST" else None
+    files = {"file": ("x.txt", b"x")} if template == "/filings/new" else None
+    answer = client.request(method, _path(template, served), data=data, files=files)
+    assert answer.status_code == status, answer.text[-500:]
+    if api is not None:
+        api_method, api_template = api.split(" ")
+        bearer = {"Authorization": f"Bearer {ROLES[role]}"}
+        same = httpx.request(
+            api_method, served.url + _path(api_template, served), headers=bearer, timeout=30
+        )
+        assert same.status_code == status, same.text[-500:]
