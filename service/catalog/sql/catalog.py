@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from service.catalog.sql.logs import SqlAuditLog, SqlFixity
+from service.catalog.sql.notifications import SqlNotifications
 from service.catalog.sql.outbox import SqlOutbox
 from service.catalog.sql.queries import SqlFilings
 from service.catalog.sql.reservations import SqlReservations
 from service.catalog.sql.reviews import SqlReviews
 
 
-class SqlCatalog(SqlReservations, SqlOutbox, SqlReviews, SqlFixity, SqlAuditLog, SqlFilings):
+class SqlCatalog(
+    SqlReservations,
+    SqlOutbox,
+    SqlReviews,
+    SqlFixity,
+    SqlAuditLog,
+    SqlNotifications,
+    SqlFilings,
+):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""
