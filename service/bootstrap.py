@@ -117,7 +117,12 @@ class Container:
             spool_dir=self.spool_area.path,
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
             metrics_on_api=self.settings.metrics_port is None,
+            recipients=self.recipients(),
         )
+
+    def recipients(self) -> Recipients:
+        """Who is told of failures, returns and deadlines (service.domain.notifications)."""
+        return build_recipients(self.settings, self.registry)
 
     def close(self) -> None:
         self.ingest.checks.reader.close()
@@ -350,11 +355,11 @@ def build_worker(container: Container, adapters: dict[str, DestinationAdapter]) 
             for spec in destination_specs()
             if spec.after
         },
-        recipients=recipients(container.settings, container.registry),
+        recipients=container.recipients(),
     )
 
 
-def recipients(settings: Settings, registry: OrgRegistry) -> Recipients:
+def build_recipients(settings: Settings, registry: OrgRegistry) -> Recipients:
     """Who is told: the registry's contacts and the compliance address, by the channels
     configured."""
     return Recipients(
@@ -430,7 +435,7 @@ def tick_jobs(
         review_interval=timedelta(seconds=s.review_poll_interval_s),
         fixity_sample=s.fixity_sample_per_tick,
         clock=container.clock,
-        recipients=recipients(s, container.registry),
+        recipients=container.recipients(),
         # inside `serve` (no worker here) the sender runs in a thread of its own
         notifier=build_notifier(container) if worker is not None else None,
     )

@@ -83,6 +83,9 @@ class NotificationSender:
             except Unavailable:
                 log.warning("notification_claim_failed_catalog_unavailable")
                 tried = 0
+            except Exception:  # a failed round must not end the loop; its leases run out
+                log.exception("notification_round_failed")
+                tried = 0
             if tried == 0:
                 stop.wait(self._config.poll_s)
         log.info("notification_sender_stopped", worker=self._config.worker_id)

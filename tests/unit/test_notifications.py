@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.bootstrap import recipients
+from service.bootstrap import build_recipients
 from service.domain.notifications import Channel, NoticeEvent, NoticeKind, Recipients
 from service.domain.org import Contact, Organisation, OrgRegistry
 from service.notifications.email import message
@@ -75,9 +75,9 @@ def test_recipients_come_from_the_registry_and_the_settings() -> None:
         [Organisation(NANKAI_OFFICE, "南开区合作交流办", contacts=(Contact("李明", "lm@nk.cn"),))]
     )
     settings = Settings(smtp_host="127.0.0.1", compliance_email="ducha@tj.gov.cn")
-    told = recipients(settings, registry)
+    told = build_recipients(settings, registry)
     assert [n.recipient for n in told.notices(_event())] == ["lm@nk.cn", "ducha@tj.gov.cn"]
-    assert recipients(Settings(), registry).notices(_event()) == []
+    assert build_recipients(Settings(), registry).notices(_event()) == []
 
 
 def test_the_message_is_chinese_first_with_the_english_below() -> None:
