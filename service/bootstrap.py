@@ -393,6 +393,7 @@ def notification_channels(
             username=s.smtp_username,
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
             timeout_s=s.smtp_timeout_s,
+            ca_file=str(s.smtp_ca_file) if s.smtp_ca_file else None,
         )
         channels[Channel.EMAIL] = SmtpChannel(config, quick)
     if s.webhook_url and s.webhook_secret is not None:

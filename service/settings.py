@@ -174,6 +174,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "disclosure@localhost.localdomain"
     smtp_timeout_s: float = Field(default=30.0, gt=0)
+    smtp_ca_file: Path | None = None  # CAs to trust for the mail server (None: the system's)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_timeout_s: float = Field(default=10.0, gt=0)

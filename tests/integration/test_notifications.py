@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -27,7 +27,13 @@ from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import Principal, Role
 from service.domain.filing import Category, Destination
 from service.domain.metadata import FilingMetadata
-from service.domain.notifications import Channel, NotificationStatus, Recipients
+from service.domain.notifications import (
+    Channel,
+    NoticeEvent,
+    NoticeKind,
+    NotificationStatus,
+    Recipients,
+)
 from service.notifications.email import SmtpChannel, SmtpConfig
 from service.notifications.port import NotificationChannel
 from service.notifications.sender import NotificationSender, SenderConfig
@@ -41,10 +47,17 @@ from service.usecases.tick import run_tick
 from service.usecases.verification import verify_filing
 from tests.fakes import InMemoryStore, ScriptedPortal
 from tests.support.bodies import NANKAI_OFFICE, sample_metadata, write_registry
+from tests.support.certificates import self_signed
 from tests.support.checks import checks_for, in_process_reader
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH, docx_from_text
-from tests.support.receivers import SmtpInbox, WebhookInbox, smtp_server, webhook_receiver
+from tests.support.receivers import (
+    SmtpInbox,
+    SmtpTls,
+    WebhookInbox,
+    smtp_server,
+    webhook_receiver,
+)
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -315,3 +328,54 @@ def test_a_tick_built_from_settings_tells_the_registrys_contacts(
     assert [r.status for r in hook.requests] == [503, 200]  # quick retries, in process
     assert len({r.headers["webhook-id"] for r in hook.requests}) == 1
     _assert_signed(hook)
+
+
+def _one_notice(catalog: Catalog, clock: FakeClock) -> None:
+    told = Recipients({}, [COMPLIANCE], email=True)
+    event = NoticeEvent(NoticeKind.DEADLINE_MISSED, f"{NANKAI_OFFICE}/x/2023", clock())
+    catalog.enqueue_notifications(told.notices(event))
+
+
+def _email_only(catalog: Catalog, clock: FakeClock, config: SmtpConfig) -> NotificationSender:
+    channels: dict[Channel, NotificationChannel] = {Channel.EMAIL: SmtpChannel(config, ONE_TRY)}
+    policy = RetryPolicy.of_seconds([RETRY_AFTER_S], 3600)
+    return NotificationSender(
+        catalog=catalog, channels=channels, config=SenderConfig("n1", policy), clock=clock
+    )
+
+
+# aiosmtpd warns of AUTH without STARTTLS; with implicit TLS the whole connection is TLS
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+def test_mail_goes_over_tls_with_a_login_to_a_server_whose_certificate_is_trusted(
+    catalog: Catalog, clock: FakeClock, tmp_path: Path, mode: Literal["starttls", "tls"]
+) -> None:
+    cert, key = self_signed(tmp_path)
+    tls = SmtpTls(mode, cert, key, login=("disclosure", "mail-password-1"))
+    with smtp_server(tls=tls) as inbox:
+        _one_notice(catalog, clock)
+        config = SmtpConfig(
+            "127.0.0.1",
+            inbox.port,
+            mode,
+            "disclosure@tj.gov.cn",
+            username="disclosure",
+            password="mail-password-1",
+            ca_file=str(cert),
+        )
+        _email_only(catalog, clock, config).drain()
+        assert [rcpt for _, [rcpt] in inbox.envelopes] == [COMPLIANCE]
+
+
+def test_mail_is_not_sent_to_a_server_whose_certificate_is_not_trusted(
+    catalog: Catalog, clock: FakeClock, tmp_path: Path
+) -> None:
+    cert, key = self_signed(tmp_path)
+    with smtp_server(tls=SmtpTls("starttls", cert, key)) as inbox:
+        _one_notice(catalog, clock)
+        config = SmtpConfig("127.0.0.1", inbox.port, "starttls", "disclosure@tj.gov.cn")
+        _email_only(catalog, clock, config).drain()
+        assert inbox.messages == []
+    [row] = catalog.notifications()
+    assert row.status is NotificationStatus.PENDING
+    assert (row.last_error or "").startswith("smtp_unavailable: SSLCertVerificationError")

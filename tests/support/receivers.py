@@ -10,6 +10,7 @@ answers from a script and keeps every request.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from tests.support.servers import free_port
 
@@ -47,15 +50,60 @@ class SmtpInbox:
         return "250 Message accepted for delivery"
 
 
+@dataclass(frozen=True)
+class SmtpTls:
+    """How the server speaks TLS: STARTTLS (required before MAIL) or implicit TLS, with
+    a certificate; `login`: the only user and password it accepts (over TLS only)."""
+
+    mode: Literal["starttls", "tls"]
+    cert: Path
+    key: Path
+    login: tuple[str, str] | None = None
+
+
 @contextmanager
-def smtp_server(refuse: frozenset[str] = frozenset()) -> Iterator[SmtpInbox]:
+def smtp_server(
+    refuse: frozenset[str] = frozenset(), tls: SmtpTls | None = None
+) -> Iterator[SmtpInbox]:
     inbox = SmtpInbox(free_port(), refuse)
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, **_tls_kwargs(tls))
     controller.start()
     try:
         yield inbox
     finally:
         controller.stop()
+
+
+def _tls_kwargs(tls: SmtpTls | None) -> dict[str, Any]:
+    if tls is None:
+        return {}
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.cert, tls.key)
+    kwargs: dict[str, Any] = (
+        {"tls_context": context, "require_starttls": True}
+        if tls.mode == "starttls"
+        else {"ssl_context": context}
+    )
+    if tls.login is not None:
+        # aiosmtpd does not count implicit TLS as TLS when it offers AUTH: there the
+        # whole connection is TLS anyway, so it need not ask
+        kwargs |= {
+            "authenticator": _Authenticator(tls.login),
+            "auth_required": True,
+            "auth_require_tls": tls.mode == "starttls",
+        }
+    return kwargs
+
+
+@dataclass(frozen=True)
+class _Authenticator:
+    login: tuple[str, str]
+
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        return AuthResult(success=given == self.login)
 
 
 @dataclass(frozen=True)
