@@ -146,8 +146,11 @@ class Recipients:
         notices = [Notice(event, Channel.WEBHOOK, WEBHOOK_RECIPIENT)] if self.webhook else []
         if self.email:
             addresses = [*self.contacts.get(event.org_code or "", ()), *self.compliance]
-            unique = dict.fromkeys(a.strip().lower() for a in addresses if a.strip())
-            notices += [Notice(event, Channel.EMAIL, a) for a in unique]
+            # one message per mailbox, however its address is capitalised; sent as written
+            unique: dict[str, str] = {}
+            for address in (a.strip() for a in addresses if a.strip()):
+                unique.setdefault(address.lower(), address)
+            notices += [Notice(event, Channel.EMAIL, a) for a in unique.values()]
         return notices
 
     def all(self, events: Sequence[NoticeEvent]) -> list[Notice]:

@@ -58,13 +58,13 @@ def test_an_event_id_is_its_kind_and_subject() -> None:
 def test_the_bodys_contacts_and_compliance_are_told_once_each_by_the_channels_configured() -> None:
     told = Recipients(
         {NANKAI_OFFICE: ["LiMing@nankai.gov.cn", "ducha@tj.gov.cn"], OTHER_BODY: ["x@y.cn"]},
-        ["ducha@tj.gov.cn"],
+        ["Ducha@tj.gov.cn"],
         email=True,
         webhook=True,
     )
     assert [(n.channel, n.recipient) for n in told.notices(_event())] == [
         (Channel.WEBHOOK, "webhook"),
-        (Channel.EMAIL, "liming@nankai.gov.cn"),
+        (Channel.EMAIL, "LiMing@nankai.gov.cn"),
         (Channel.EMAIL, "ducha@tj.gov.cn"),
     ]
     assert Recipients({NANKAI_OFFICE: ["a@b.cn"]}, ["c@d.cn"]).notices(_event()) == []
