@@ -5,6 +5,7 @@ and the only module that imports concrete adapters (an import-linter contract).
     create_app(container.api(), container.pages())   # the API and pages get only what they use
     build_worker(container, adapters)          # the worker: the outbox, the archive, adapters
     tick_jobs(container, adapters, worker)     # the periodic job's parts
+    build_notifier(container)                  # the sender of notifications (e-mail, webhook)
     with destinations(settings) as found:      # each destination's URL; in development a
         adapters = build_adapters(container, found.urls)   # simulator for one without
     with token_admin(settings) as admin:       # `disclosure tokens`: the catalog's tokens only
@@ -40,16 +41,22 @@ from service.catalog.ports import Catalog, Restore
 from service.catalog.sql.connect import open_catalog
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
+from service.delivery.quick_retry import QuickRetryPolicy
 from service.delivery.worker import Worker, WorkerConfig
 from service.destinations import account_fields, destination_specs, limits_by_destination
 from service.domain.access import ALL_BODIES, Principal, Role
 from service.domain.destinations import Capability
 from service.domain.filing import Destination
+from service.domain.notifications import Channel, Recipients
 from service.domain.org import OrgRegistry
 from service.domain.time import utcnow
 from service.entrypoints.api.services import ApiServices
 from service.entrypoints.pages import PageServices
 from service.entrypoints.pages.throttle import SignInThrottle
+from service.notifications.email import SmtpChannel, SmtpConfig
+from service.notifications.port import NotificationChannel
+from service.notifications.sender import NotificationSender, SenderConfig
+from service.notifications.webhook import WebhookChannel
 from service.orgs import load_registry
 from service.production import CatalogTokens, token_problems
 from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
@@ -116,6 +123,7 @@ class Container:
             spool_dir=self.spool_area.path,
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
             metrics_on_api=self.settings.metrics_port is None,
+            recipients=self.recipients(),
         )
 
     def pages(self) -> PageServices:
@@ -128,6 +136,10 @@ class Container:
             bodies=self.registry,
             throttle=SignInThrottle(self.settings.sign_in_attempts_per_minute),
         )
+
+    def recipients(self) -> Recipients:
+        """Who is told of failures, returns and deadlines (service.domain.notifications)."""
+        return build_recipients(self.settings, self.registry)
 
     def close(self) -> None:
         self.ingest.checks.reader.close()
@@ -415,6 +427,70 @@ def build_worker(container: Container, adapters: dict[str, DestinationAdapter]) 
             for spec in destination_specs()
             if spec.after
         },
+        recipients=container.recipients(),
+    )
+
+
+def build_recipients(settings: Settings, registry: OrgRegistry) -> Recipients:
+    """Who is told: the registry's contacts and the compliance address, by the channels
+    configured."""
+    return Recipients(
+        contacts={code: [c.email for c in body.contacts] for code, body in registry.bodies.items()},
+        compliance=[settings.compliance_email] if settings.compliance_email else [],
+        email=settings.smtp_host is not None,
+        webhook=settings.webhook_url is not None,
+    )
+
+
+def quick_retry_policy(settings: Settings) -> QuickRetryPolicy:
+    return QuickRetryPolicy(
+        tries=settings.quick_tries,
+        backoff_initial_s=settings.backoff_initial_s,
+        backoff_max_s=settings.backoff_max_s,
+    )
+
+
+def notification_channels(
+    settings: Settings, clock: Callable[[], datetime]
+) -> dict[Channel, NotificationChannel]:
+    """A channel for each one configured: e-mail with an SMTP host, a webhook with a URL."""
+    s, quick = settings, quick_retry_policy(settings)
+    channels: dict[Channel, NotificationChannel] = {}
+    if s.smtp_host:
+        config = SmtpConfig(
+            host=s.smtp_host,
+            port=s.resolved_smtp_port,
+            tls=s.smtp_tls,
+            sender=s.smtp_sender,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            timeout_s=s.smtp_timeout_s,
+            ca_file=str(s.smtp_ca_file) if s.smtp_ca_file else None,
+        )
+        channels[Channel.EMAIL] = SmtpChannel(config, quick)
+    if s.webhook_url and s.webhook_secret is not None:
+        channels[Channel.WEBHOOK] = WebhookChannel(
+            s.webhook_url,
+            s.webhook_secret.get_secret_value(),
+            quick,
+            clock=clock,
+            timeout_s=s.webhook_timeout_s,
+        )
+    return channels
+
+
+def build_notifier(container: Container) -> NotificationSender:
+    s = container.settings
+    return NotificationSender(
+        catalog=container.catalog,
+        channels=notification_channels(s, container.clock),
+        config=SenderConfig(
+            worker_id=worker_id(),
+            policy=RetryPolicy.of_seconds(s.retry_schedule_s, s.give_up_after_s),
+            lease=timedelta(seconds=s.lease_s),
+            poll_s=s.notify_poll_s,
+        ),
+        clock=container.clock,
     )
 
 
@@ -432,4 +508,7 @@ def tick_jobs(
         review_interval=timedelta(seconds=s.review_poll_interval_s),
         fixity_sample=s.fixity_sample_per_tick,
         clock=container.clock,
+        recipients=container.recipients(),
+        # inside `serve` (no worker here) the sender runs in a thread of its own
+        notifier=build_notifier(container) if worker is not None else None,
     )

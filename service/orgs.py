@@ -10,6 +10,8 @@ bodies:
       legal_platform:
         app_key: binhe-hezuo
         app_secret_env: BINHE_HEZUO_LEGAL_SECRET   # a secret is named, never written here
+    contacts:                        # told of failed deliveries, returns, deadlines
+      - {name: 张三, email: zhangsan@binhe.gov.cn}
 
 Each destination names the fields of such an account (DestinationSpec.account_fields);
 a field whose name ends in "secret" is read from the environment variable `<field>_env`
@@ -28,13 +30,26 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.domain.filing import Category
-from service.domain.org import Level, Organisation, OrgRegistry, is_valid_uscc
+from service.domain.notifications import valid_email
+from service.domain.org import Contact, Level, Organisation, OrgRegistry, is_valid_uscc
 
 AccountFields = Mapping[str, Sequence[str]]  # by destination, the fields of a body's account
 
 
 class RegistryError(Exception):
     """The registry file is missing or wrong; the message says where."""
+
+
+class _Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    email: str
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        return valid_email(value)
 
 
 class _Body(BaseModel):
@@ -48,6 +63,7 @@ class _Body(BaseModel):
     accounts: dict[str, dict[str, str]] = Field(default_factory=dict)
     legal_platform_app_key: str | None = None
     legal_platform_app_secret_env: str | None = None
+    contacts: list[_Contact] = Field(default_factory=list)
 
     @field_validator("org_code")
     @classmethod
@@ -106,6 +122,7 @@ def _organisation(body: _Body, environ: Mapping[str, str], fields: AccountFields
         level=body.level,
         categories=tuple(c.value for c in body.categories),
         accounts=accounts,
+        contacts=tuple(Contact(c.name, c.email) for c in body.contacts),
     )
 
 

@@ -33,6 +33,7 @@ def problems(settings: Settings) -> list[str]:
         *_token_problems(settings),
         *_session_problems(settings),
         *_storage_problems(settings),
+        *_notification_problems(settings),
         *(
             ["DISCLOSURE_ORGS_FILE is not set; production needs a registry of bodies"]
             if settings.orgs_file is None
@@ -56,6 +57,7 @@ def _transport_problems(settings: Settings) -> Iterator[str]:
     }
     if settings.resolved_archive_url.startswith("s3:"):
         urls["DISCLOSURE_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    urls["DISCLOSURE_WEBHOOK_URL"] = settings.webhook_url
     for what, url in urls.items():
         parsed = urlparse(url or "")
         if url and parsed.scheme != "https" and parsed.hostname not in settings.allow_http_hosts:
@@ -130,4 +132,21 @@ def _storage_problems(settings: Settings) -> Iterator[str]:
         yield (
             "the archive is a directory, not write-once object storage (set "
             "DISCLOSURE_ARCHIVE_URL to s3://…, or DISCLOSURE_ALLOW_EMBEDDED_STORAGE=true)"
+        )
+
+
+def _notification_problems(settings: Settings) -> Iterator[str]:
+    """A webhook whose signature anyone could forge; a mail password sent in clear."""
+    secret = settings.webhook_secret
+    if settings.webhook_url and (secret is None or is_weak_secret(secret.get_secret_value())):
+        yield "DISCLOSURE_WEBHOOK_SECRET is missing, a placeholder or too easy to guess"
+    if (
+        settings.smtp_host
+        and settings.smtp_password is not None
+        and settings.smtp_tls == "none"
+        and settings.smtp_host not in settings.allow_http_hosts
+    ):
+        yield (
+            "DISCLOSURE_SMTP_TLS is none while a password is set (use starttls or tls, or "
+            "name the host in DISCLOSURE_ALLOW_HTTP_HOSTS)"
         )

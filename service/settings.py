@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.domain.access import Role
 from service.domain.filing import Category, Destination
+from service.domain.notifications import valid_email
 
 MiB = 1024 * 1024
 DEMO_TOKEN_PREFIX = "demo-"
@@ -171,12 +172,34 @@ class Settings(BaseSettings):
     reading_memory_mib: int = Field(default=128, ge=64)
     reading_seconds: float = Field(default=15.0, gt=0)
 
+    # Notifications (service.notifications): e-mail when smtp_host is set, a webhook when
+    # webhook_url is; each body's contacts (registry of bodies) and compliance_email get
+    # the e-mails. Retried along retry_schedule_s until give_up_after_s, like deliveries.
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 with tls, else 587 with starttls, else 25
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "disclosure@localhost.localdomain"
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+    smtp_ca_file: Path | None = None  # CAs to trust for the mail server (None: the system's)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    compliance_email: str | None = None  # told of every event, beside the body's contacts
+    notify_poll_s: float = Field(default=5.0, gt=0)  # how often the worker sends what is due
+
     @field_validator("allow_http_hosts", mode="before")
     @classmethod
     def _parse_hosts(cls, value: Any) -> Any:
         return (
             [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) else value
         )
+
+    @field_validator("compliance_email", "smtp_sender")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        return None if value is None else valid_email(value)
 
     @field_validator("tokens", mode="before")
     @classmethod
@@ -187,6 +210,8 @@ class Settings(BaseSettings):
     def _check_retry_schedule(self) -> Settings:
         if not self.retry_schedule_s:
             raise ValueError("retry_schedule_s must have at least one step")
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret (receivers verify the signature)")
         return self
 
     @property
@@ -196,6 +221,12 @@ class Settings(BaseSettings):
     @property
     def resolved_archive_url(self) -> str:
         return self.archive_url or f"file://{(self.data_dir / 'archive').resolve()}"
+
+    @property
+    def resolved_smtp_port(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587}.get(self.smtp_tls, 25)
 
     @property
     def give_up_after(self) -> timedelta:

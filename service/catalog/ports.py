@@ -8,6 +8,9 @@ three (tests/integration/test_catalog.py).
     Outbox         the worker: claim due deliveries under a lease, journal, settle
     Reviews        tick: deliveries the destination still reviews, and the outcomes
     Fixity         verify and audit: checks done, versions to check
+    Notifications  the outbox of notifications: queued once per event, channel and
+                   recipient (in the transaction of the change that causes it, where the
+                   port takes `notices`), claimed under a lease, settled
     AuditLog       every state change: who, when, what, from where
     Filings        reading: a filing with its versions and deliveries, search
     Tokens         bearer tokens issued by `disclosure tokens`, kept by their secret's hash
@@ -35,11 +38,13 @@ from service.catalog.records import (
     IngestKey,
     NewToken,
     NewVersion,
+    NotificationRecord,
     TokenRecord,
     VersionRecord,
     VersionState,
 )
 from service.domain.filing import DeliveryStatus, FilingKey, ReviewState
+from service.domain.notifications import Notice, NotificationStatus
 
 # A reservation this young counts as held whether or not its hold is taken yet: the
 # request that made it takes the hold a moment after the reservation commits.
@@ -146,9 +151,11 @@ class Outbox(Protocol):
         receipt_key: str | None = None,
         receipt_sha256: str | None = None,
         events: Sequence[AuditEvent] = (),
+        notices: Sequence[Notice] = (),
     ) -> bool:
-        """Record the attempt, settle the delivery and its version; False (the attempt
-        logged, nothing else) when the lease was lost."""
+        """Record the attempt, settle the delivery and its version, queue `notices`
+        (those not queued before); False (the attempt logged, nothing else) when the
+        lease was lost."""
         ...
 
     def postpone_delivery(self, delivery_id: str, lease_token: str, until: datetime) -> bool:
@@ -188,11 +195,17 @@ class Reviews(Protocol):
         receipt_key: str | None = None,
         receipt_sha256: str | None = None,
         event: AuditEvent | None = None,
+        notices: Sequence[Notice] = (),
     ) -> None: ...
 
 
 class Fixity(Protocol):
-    def record_fixity(self, check: FixityCheck, event: AuditEvent | None = None) -> None: ...
+    def record_fixity(
+        self,
+        check: FixityCheck,
+        event: AuditEvent | None = None,
+        notices: Sequence[Notice] = (),
+    ) -> None: ...
 
     def fixity_checks(self, filing_id: str) -> list[FixityCheck]: ...
 
@@ -207,6 +220,38 @@ class AuditLog(Protocol):
     def audit_events(
         self, subject_prefix: str | None = None, limit: int = 1000
     ) -> list[AuditEvent]: ...
+
+
+class Notifications(Protocol):
+    def enqueue_notifications(self, notices: Sequence[Notice]) -> int:
+        """Queue each notice not queued before (same event, channel and recipient), due
+        now; how many were new."""
+        ...
+
+    def claim_due_notifications(
+        self, worker: str, limit: int, lease: timedelta
+    ) -> list[NotificationRecord]:
+        """Lease up to `limit` due pending notifications, each under a token of its own
+        (`lease_owner`) that fences its settlement."""
+        ...
+
+    def settle_notification(
+        self,
+        notification_id: str,
+        lease_token: str,
+        *,
+        status: NotificationStatus,
+        next_attempt_at: datetime | None,
+        last_error: str | None = None,
+        event: AuditEvent | None = None,
+    ) -> bool:
+        """Count the attempt and settle it (sent, pending again at `next_attempt_at`, or
+        failed); False, nothing changed, when the lease was lost."""
+        ...
+
+    def notifications(self, event_id: str | None = None) -> list[NotificationRecord]:
+        """Oldest first; one event's, or all."""
+        ...
 
 
 class Filings(Protocol):
@@ -248,12 +293,18 @@ class Tokens(Protocol):
         ...
 
 
-class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Tokens, Protocol):
+class Catalog(
+    Reservations, Outbox, Reviews, Fixity, AuditLog, Notifications, Filings, Tokens, Protocol
+):
     """All the ports: what the composition root builds and hands out in parts."""
 
 
 class DeliveryCatalog(Outbox, Filings, Protocol):
     """What the delivery worker asks of the catalog."""
+
+
+class NotificationCatalog(Notifications, Protocol):
+    """What the notification sender asks of the catalog."""
 
 
 class ReviewCatalog(Reviews, Filings, Protocol):

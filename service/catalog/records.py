@@ -9,6 +9,12 @@ from typing import Any
 
 from service.domain.access import Role
 from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus
+from service.domain.notifications import (
+    Channel,
+    NoticeEvent,
+    NoticeKind,
+    NotificationStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -202,3 +208,34 @@ class TokenRecord:
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+@dataclass(frozen=True)
+class NotificationRecord:
+    """One event for one recipient on one channel, as the notifications outbox holds it."""
+
+    id: str
+    event_id: str
+    kind: NoticeKind
+    subject: str
+    filing_id: str | None
+    org_code: str | None
+    occurred_at: datetime
+    detail: dict[str, Any]
+    channel: Channel
+    recipient: str
+    status: NotificationStatus
+    attempts: int
+    next_attempt_at: datetime
+    first_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    @property
+    def event(self) -> NoticeEvent:
+        return NoticeEvent(
+            self.kind, self.subject, self.occurred_at, self.filing_id, self.org_code, self.detail
+        )

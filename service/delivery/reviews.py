@@ -24,6 +24,7 @@ from service.delivery.port import (
 )
 from service.domain.errors import AlreadyExists
 from service.domain.filing import ReviewState
+from service.domain.notifications import Notice, NoticeEvent, NoticeKind, Recipients
 
 log = structlog.get_logger()
 REVIEW_RECEIPT_SEQ = 2  # seq 1 is the delivery receipt (service.delivery.worker)
@@ -49,9 +50,12 @@ def poll_reviews(
     clock: Callable[[], datetime],
     interval: timedelta,
     limit: int = 100,
+    recipients: Recipients | None = None,
 ) -> ReviewRound:
-    """Poll each delivered report not polled within `interval`; record what changed."""
+    """Poll each delivered report not polled within `interval`; record what changed, and
+    queue a notification to `recipients` of a RETURNED report in the same transaction."""
     round_ = ReviewRound()
+    told = recipients or Recipients()
     due = catalog.deliveries_awaiting_review(
         platform.destination, checked_before=clock() - interval, limit=limit
     )
@@ -67,6 +71,7 @@ def poll_reviews(
             platform.poll_review(receipt_no, _org(catalog, delivery)),
             round_,
             clock,
+            told,
         )
     return round_
 
@@ -84,6 +89,7 @@ def _settle(
     poll: ReviewPoll,
     round_: ReviewRound,
     clock: Callable[[], datetime],
+    recipients: Recipients,
 ) -> None:
     bound = log.bind(
         delivery_id=delivery.id, filing_id=delivery.filing_id, version=delivery.version
@@ -114,11 +120,39 @@ def _settle(
             subject=f"{delivery.filing_id}/v{delivery.version}/{delivery.destination}",
             detail={"receipt_no": poll.receipt_no, "reason": reason},
         ),
+        notices=_returned(catalog, delivery, status, reason, clock, recipients),
     )
     round_.accepted += status is ReviewState.ACCEPTED
     round_.returned += status is ReviewState.RETURNED
     round_.unknown += status is ReviewState.UNKNOWN_RECEIPT
     bound.info("review_recorded", status=status)
+
+
+def _returned(
+    catalog: ReviewCatalog,
+    delivery: DeliveryRecord,
+    status: ReviewState,
+    reason: str | None,
+    clock: Callable[[], datetime],
+    recipients: Recipients,
+) -> list[Notice]:
+    """A RETURNED report is told once per delivery, however often it is polled."""
+    if status is not ReviewState.RETURNED:
+        return []
+    event = NoticeEvent(
+        NoticeKind.REVIEW_RETURNED,
+        subject=delivery.id,
+        occurred_at=clock(),
+        filing_id=delivery.filing_id,
+        org_code=_org(catalog, delivery),
+        detail={
+            "version": delivery.version,
+            "destination": delivery.destination,
+            "receipt_no": (delivery.receipt or {}).get("receipt_no"),
+            "return_reason": reason,
+        },
+    )
+    return recipients.notices(event)
 
 
 def _archive(

@@ -46,6 +46,7 @@ from service.domain.errors import (
     Unavailable,
 )
 from service.domain.filing import DeliveryStatus, source_id
+from service.domain.notifications import Notice, NoticeEvent, NoticeKind, Recipients
 from service.domain.outbox import Ready, Unmet, Waiting, prerequisites
 from service.reading.port import DocumentReader
 
@@ -105,11 +106,14 @@ class Worker:
         clock: Callable[[], datetime],
         reader: DocumentReader,
         after: Mapping[str, Sequence[str]] | None = None,
+        recipients: Recipients | None = None,
     ) -> None:
         """`reader` reads an archived document when an adapter needs its paragraphs (in
         `serve`, the reading pool, so no document is parsed in the serving process).
-        `after`: by destination, the destinations whose receipts its deliveries need first."""
+        `after`: by destination, the destinations whose receipts its deliveries need first.
+        `recipients`: who is told when a delivery fails for good (nobody: None)."""
         self._after = after or {}
+        self._recipients = recipients or Recipients()
         self._catalog = catalog
         self._packages = packages
         self._adapters = adapters
@@ -348,6 +352,7 @@ class Worker:
             receipt_key=receipt_key,
             receipt_sha256=receipt_sha256,
             events=self._events(delivery, decision, attempt),
+            notices=self._notices(delivery, version, decision, attempt),
         )
         bound.info(
             "delivery_attempt",
@@ -405,6 +410,34 @@ class Worker:
                 },
             )
         ]
+
+    def _notices(
+        self,
+        delivery: DeliveryRecord,
+        version: VersionRecord,
+        decision: Decision,
+        attempt: AttemptRecord,
+    ) -> list[Notice]:
+        """A delivery that failed for good is told, once per delivery: failing again after
+        a retry requested by hand is the same event (its id is the delivery's)."""
+        if decision.action is not Action.GIVE_UP:
+            return []
+        event = NoticeEvent(
+            NoticeKind.DELIVERY_FAILED,
+            subject=delivery.id,
+            occurred_at=self._clock(),
+            filing_id=delivery.filing_id,
+            org_code=version.metadata.get("org_code"),
+            detail={
+                "version": delivery.version,
+                "destination": delivery.destination,
+                "attempts": attempt.number,
+                "code": attempt.code,
+                "message": attempt.message,
+                "reason": decision.reason,
+            },
+        )
+        return self._recipients.notices(event)
 
 
 def _opener(path: Path) -> Callable[[], AbstractContextManager[BinaryIO]]:

@@ -35,6 +35,14 @@ def is_valid_uscc(code: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """Someone at a body who is told of its failures, returns and deadlines."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
 class Organisation:
     """A government body: its USCC, full name, aliases (short names, its 党组), level,
     and its own accounts at destinations (by destination: the fields its spec names,
@@ -46,6 +54,7 @@ class Organisation:
     level: Level = Level.DEPARTMENT
     categories: tuple[str, ...] = ()
     accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    contacts: tuple[Contact, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from service.bootstrap import (
     Found,
     build_adapters,
     build_container,
+    build_notifier,
     build_worker,
     destinations,
     tick_jobs,
@@ -78,6 +79,8 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
         if settings.serve_worker:
             worker = build_worker(container, adapters)
             threads.append(threading.Thread(target=worker.run, args=(stop,), name="worker"))
+            notifier = build_notifier(container)
+            threads.append(threading.Thread(target=notifier.run, args=(stop,), name="notifier"))
         if settings.tick_interval_s > 0:
             threads.append(
                 threading.Thread(
@@ -128,9 +131,15 @@ def run_worker(settings: Settings) -> None:
     _stop_on_signals(stop)
     with destinations(settings) as found:
         worker = build_worker(container, build_adapters(container, found.urls))
+        notifier = threading.Thread(
+            target=build_notifier(container).run, args=(stop,), name="notifier"
+        )
+        notifier.start()
         try:
             worker.run(stop)
         finally:
+            stop.set()
+            notifier.join(timeout=60)
             container.close()
 
 

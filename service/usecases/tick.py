@@ -1,7 +1,7 @@
 """The periodic job (`disclosure tick`, a Kubernetes CronJob; a loop inside `serve`):
 re-drive due deliveries (scheduled releases and retries), poll the legal platform for
-review outcomes, re-hash a sample of the archive, and export each closed day's audit
-log to the archive."""
+review outcomes, re-hash a sample of the archive, export each closed day's audit
+log to the archive, and send the notifications these raised (and any still due)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from service.catalog.ports import AuditLog, Filings, Fixity, Restore, Reviews
 from service.delivery.port import ReviewingAdapter
 from service.delivery.reviews import ReviewRound, poll_reviews
 from service.delivery.worker import Worker
+from service.domain.notifications import Recipients
+from service.notifications.sender import NotificationSender
 from service.usecases.audit_export import export_pending_days
 from service.usecases.verification import AuditPlan, audit_versions, plan_versions
 
@@ -42,6 +44,8 @@ class TickJobs:
     review_interval: timedelta
     fixity_sample: int
     clock: Callable[[], datetime]
+    recipients: Recipients = field(default_factory=Recipients)  # who is told (nobody)
+    notifier: NotificationSender | None = None  # None: the notifications wait for a sender
 
 
 @dataclass
@@ -52,6 +56,7 @@ class TickReport:
     fixity_checked: int = 0
     fixity_damaged: int = 0
     audit_days_exported: int = 0
+    notifications_tried: int = 0
 
 
 def run_tick(jobs: TickJobs) -> TickReport:
@@ -60,10 +65,17 @@ def run_tick(jobs: TickJobs) -> TickReport:
         _drain(jobs.worker, report)
     for adapter in jobs.reviewing:
         report.reviews += poll_reviews(
-            jobs.catalog, jobs.packages, adapter, clock=jobs.clock, interval=jobs.review_interval
+            jobs.catalog,
+            jobs.packages,
+            adapter,
+            clock=jobs.clock,
+            interval=jobs.review_interval,
+            recipients=jobs.recipients,
         )
     _fixity_sample(jobs, report)
     report.audit_days_exported = _export_audit_log(jobs)
+    if jobs.notifier is not None:
+        report.notifications_tried = jobs.notifier.drain()
     log.info(
         "tick",
         attempts=report.attempts,
@@ -72,6 +84,7 @@ def run_tick(jobs: TickJobs) -> TickReport:
         fixity_checked=report.fixity_checked,
         fixity_damaged=report.fixity_damaged,
         audit_days_exported=report.audit_days_exported,
+        notifications_tried=report.notifications_tried,
     )
     return report
 
@@ -98,7 +111,12 @@ def _fixity_sample(jobs: TickJobs, report: TickReport) -> None:
         return
     versions = plan_versions(jobs.catalog, AuditPlan(sample=jobs.fixity_sample))
     for result in audit_versions(
-        jobs.catalog, jobs.packages, versions, checked_by="audit:tick", clock=jobs.clock
+        jobs.catalog,
+        jobs.packages,
+        versions,
+        checked_by="audit:tick",
+        clock=jobs.clock,
+        recipients=jobs.recipients,
     ):
         report.fixity_checked += 1
         report.fixity_damaged += not result.ok

@@ -19,6 +19,7 @@ from service.catalog.ports import FixityCatalog
 from service.catalog.records import AuditEvent, FilingRecord, FixityCheck, VersionRecord
 from service.domain.errors import NotFound
 from service.domain.filing import ARCHIVED_STATUSES
+from service.domain.notifications import NoticeEvent, NoticeKind, Recipients
 
 LIVE = ARCHIVED_STATUSES
 
@@ -30,6 +31,7 @@ class VersionFixity:
     package: str
     ok: bool
     report: dict[str, Any]
+    org_code: str | None = None
 
 
 def report_dict(report: FixityReport) -> dict[str, Any]:
@@ -68,12 +70,22 @@ def check_version(
         manifest_sha256=version.manifest_sha256,
     )
     return VersionFixity(
-        filing.id, version.version, version.package_prefix, report.ok, report_dict(report)
+        filing.id,
+        version.version,
+        version.package_prefix,
+        report.ok,
+        report_dict(report),
+        filing.org_code,
     )
 
 
 def record(
-    catalog: FixityCatalog, result: VersionFixity, *, checked_by: str, now: datetime
+    catalog: FixityCatalog,
+    result: VersionFixity,
+    *,
+    checked_by: str,
+    now: datetime,
+    recipients: Recipients | None = None,
 ) -> None:
     check = FixityCheck(result.filing_id, result.version, now, checked_by, result.ok, result.report)
     event = AuditEvent(
@@ -83,13 +95,53 @@ def record(
         subject=f"{result.filing_id}/v{result.version}",
         detail={"ok": result.ok, "foreign_versions": len(result.report.get("foreign", []))},
     )
-    catalog.record_fixity(check, event)
+    notices = (recipients or Recipients()).all(fixity_events(result, now))
+    catalog.record_fixity(check, event, notices)
     metrics.FIXITY_CHECKS.labels("ok" if result.ok else "damaged").inc()
     metrics.FOREIGN_VERSIONS.inc(len(result.report.get("foreign", [])))
 
 
+def fixity_events(result: VersionFixity, now: datetime) -> list[NoticeEvent]:
+    """Damage to a version (missing, mismatched, unreadable or extra files) is one event
+    per version; each foreign version written over an archived object is one of its own.
+    Found again by a later check, each is the same event and told no more."""
+    report, subject = result.report, f"{result.filing_id}/v{result.version}"
+    damage = {k: report.get(k) for k in ("missing", "mismatched", "unreadable", "extra")}
+    events = [
+        NoticeEvent(
+            NoticeKind.FOREIGN_VERSION,
+            subject=f"{result.package}{foreign}",
+            occurred_at=now,
+            filing_id=result.filing_id,
+            org_code=result.org_code,
+            detail={"version": result.version, "foreign": foreign},
+        )
+        for foreign in report.get("foreign", [])
+    ]
+    if any(damage.values()) or not report.get("complete", True):
+        detail = {"version": result.version, "complete": report.get("complete"), **damage}
+        events.insert(
+            0,
+            NoticeEvent(
+                NoticeKind.FIXITY_FAILED,
+                subject=subject,
+                occurred_at=now,
+                filing_id=result.filing_id,
+                org_code=result.org_code,
+                detail={k: v for k, v in detail.items() if v not in ([], None)},
+            ),
+        )
+    return events
+
+
 def verify_filing(
-    catalog: FixityCatalog, packages: Packages, filing_id: str, *, checked_by: str, now: datetime
+    catalog: FixityCatalog,
+    packages: Packages,
+    filing_id: str,
+    *,
+    checked_by: str,
+    now: datetime,
+    recipients: Recipients | None = None,
 ) -> list[VersionFixity]:
     """Re-hash every archived version of one filing from storage; record and return the results."""
     filing = catalog.get_filing(filing_id, with_attempts=False)
@@ -97,7 +149,7 @@ def verify_filing(
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
     results = [check_version(packages, filing, v) for v in filing.versions if v.status in LIVE]
     for result in results:
-        record(catalog, result, checked_by=checked_by, now=now)
+        record(catalog, result, checked_by=checked_by, now=now, recipients=recipients)
     return results
 
 
@@ -123,13 +175,14 @@ def audit_versions(
     *,
     checked_by: str,
     clock: Callable[[], datetime],
+    recipients: Recipients | None = None,
 ) -> Iterator[VersionFixity]:
     """Check each version, recording each result as it is found (so progress survives a crash)."""
     for version in versions:
         filing = catalog.get_filing(version.filing_id, with_attempts=False)
         assert filing is not None
         result = check_version(packages, filing, version)
-        record(catalog, result, checked_by=checked_by, now=clock())
+        record(catalog, result, checked_by=checked_by, now=clock(), recipients=recipients)
         yield result
 
 

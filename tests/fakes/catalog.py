@@ -24,6 +24,7 @@ from service.catalog.records import (
     FixityCheck,
     IngestKey,
     NewVersion,
+    NotificationRecord,
     VersionRecord,
     VersionState,
 )
@@ -37,6 +38,7 @@ from service.domain.filing import (
     idempotency_key,
 )
 from service.domain.ids import new_id
+from service.domain.notifications import Notice, NotificationStatus
 from service.domain.outbox import settled_status, supersedable
 from tests.fakes.tokens import MemoryTokens
 
@@ -64,6 +66,7 @@ class MemoryCatalog(MemoryTokens):
         self.audit_log: list[AuditEntry] = []
         self.available = True
         self.held: set[tuple[str, int]] = set()  # reservations a living request holds
+        self.notification_rows: dict[str, NotificationRecord] = {}
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -347,6 +350,7 @@ class MemoryCatalog(MemoryTokens):
         receipt_key: str | None = None,
         receipt_sha256: str | None = None,
         events: Sequence[AuditEvent] = (),
+        notices: Sequence[Notice] = (),
     ) -> bool:
         now = self._clock()
         with self._transaction():
@@ -374,6 +378,7 @@ class MemoryCatalog(MemoryTokens):
             self._settle(d.filing_id, d.version)
             for event in events:
                 self._audit(event, now)
+            self._add_notices(notices, now)
             return True
 
     def _settle(self, filing_id: str, version: int) -> None:
@@ -504,6 +509,7 @@ class MemoryCatalog(MemoryTokens):
         receipt_key: str | None = None,
         receipt_sha256: str | None = None,
         event: AuditEvent | None = None,
+        notices: Sequence[Notice] = (),
     ) -> None:
         now = self._clock()
         with self._transaction():
@@ -519,11 +525,18 @@ class MemoryCatalog(MemoryTokens):
             self.deliveries[delivery_id] = dataclasses.replace(d, **changes)
             if event is not None:
                 self._audit(event, now)
+            self._add_notices(notices, now)
 
     # -- Fixity ---------------------------------------------------------------
 
-    def record_fixity(self, check: FixityCheck, event: AuditEvent | None = None) -> None:
+    def record_fixity(
+        self,
+        check: FixityCheck,
+        event: AuditEvent | None = None,
+        notices: Sequence[Notice] = (),
+    ) -> None:
         with self._transaction():
+            self._add_notices(notices, self._clock())
             self.fixity.append(check)
             key = (check.filing_id, check.version)
             if key in self.versions:
@@ -552,6 +565,105 @@ class MemoryCatalog(MemoryTokens):
             if random_order:
                 secrets.SystemRandom().shuffle(found)
             return found[:limit] if limit is not None else found
+
+    # -- Notifications --------------------------------------------------------
+
+    def enqueue_notifications(self, notices: Sequence[Notice]) -> int:
+        with self._transaction():
+            return self._add_notices(notices, self._clock())
+
+    def _add_notices(self, notices: Sequence[Notice], now: datetime) -> int:
+        queued = {(n.event_id, n.channel, n.recipient) for n in self.notification_rows.values()}
+        added = 0
+        for notice in notices:
+            event = notice.event
+            if (event.event_id, notice.channel, notice.recipient) in queued:
+                continue
+            queued.add((event.event_id, notice.channel, notice.recipient))
+            row = NotificationRecord(
+                id=f"ntf_{secrets.token_hex(16)}",
+                event_id=event.event_id,
+                kind=event.kind,
+                subject=event.subject,
+                filing_id=event.filing_id,
+                org_code=event.org_code,
+                occurred_at=event.occurred_at,
+                detail=dict(event.detail),
+                channel=notice.channel,
+                recipient=notice.recipient,
+                status=NotificationStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                first_attempt_at=None,
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error=None,
+                created_at=now,
+                sent_at=None,
+            )
+            self.notification_rows[row.id] = row
+            added += 1
+        return added
+
+    def claim_due_notifications(
+        self, worker: str, limit: int, lease: timedelta
+    ) -> list[NotificationRecord]:
+        now = self._clock()
+        with self._transaction():
+            due = sorted(
+                (
+                    n for n in self.notification_rows.values()
+                    if n.status is NotificationStatus.PENDING
+                    and n.next_attempt_at <= now
+                    and (n.lease_expires_at is None or n.lease_expires_at <= now)
+                ),
+                key=lambda n: (n.next_attempt_at, n.id),
+            )[:limit]  # fmt: skip
+            claimed = [
+                dataclasses.replace(
+                    n,
+                    lease_owner=f"{worker}:{secrets.token_hex(6)}",
+                    lease_expires_at=now + lease,
+                    first_attempt_at=n.first_attempt_at or now,
+                )
+                for n in due
+            ]
+            self.notification_rows.update((n.id, n) for n in claimed)
+            return claimed
+
+    def settle_notification(
+        self,
+        notification_id: str,
+        lease_token: str,
+        *,
+        status: NotificationStatus,
+        next_attempt_at: datetime | None,
+        last_error: str | None = None,
+        event: AuditEvent | None = None,
+    ) -> bool:
+        now = self._clock()
+        with self._transaction():
+            n = self.notification_rows.get(notification_id)
+            if n is None or n.lease_owner != lease_token:
+                return False
+            self.notification_rows[notification_id] = dataclasses.replace(
+                n,
+                status=NotificationStatus(status),
+                attempts=n.attempts + 1,
+                next_attempt_at=next_attempt_at or n.next_attempt_at,
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error=last_error,
+                sent_at=now if status is NotificationStatus.SENT else None,
+            )
+            if event is not None:
+                self._audit(event, now)
+            return True
+
+    def notifications(self, event_id: str | None = None) -> list[NotificationRecord]:
+        with self._transaction():
+            rows = sorted(self.notification_rows.values(), key=lambda n: (n.created_at, n.id))
+            return [n for n in rows if event_id is None or n.event_id == event_id]
 
     # -- AuditLog -------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service.catalog.sql.logs import SqlAuditLog, SqlFixity
+from service.catalog.sql.notifications import SqlNotifications
 from service.catalog.sql.outbox import SqlOutbox
 from service.catalog.sql.queries import SqlFilings
 from service.catalog.sql.reservations import SqlReservations
@@ -11,6 +12,13 @@ from service.catalog.sql.tokens import SqlTokens
 
 
 class SqlCatalog(
-    SqlReservations, SqlOutbox, SqlReviews, SqlFixity, SqlAuditLog, SqlFilings, SqlTokens
+    SqlReservations,
+    SqlOutbox,
+    SqlReviews,
+    SqlFixity,
+    SqlAuditLog,
+    SqlNotifications,
+    SqlFilings,
+    SqlTokens,
 ):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 
 from service.catalog.records import AuditEvent, FixityCheck, VersionRecord
+from service.catalog.sql.notifications import add_notices
 from service.catalog.sql.tables import AuditRow, FixityCheckRow, VersionRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, record, version_record
 from service.domain.filing import VersionStatus
+from service.domain.notifications import Notice
 
 
 class SqlFixity(UnitOfWork):
-    def record_fixity(self, check: FixityCheck, event: AuditEvent | None = None) -> None:
+    def record_fixity(
+        self,
+        check: FixityCheck,
+        event: AuditEvent | None = None,
+        notices: Sequence[Notice] = (),
+    ) -> None:
         with self._transaction() as session:
+            add_notices(session, notices, self._clock())
             session.add(FixityCheckRow(**dataclasses.asdict(check)))
             session.execute(
                 update(VersionRow)

@@ -12,10 +12,12 @@ from sqlalchemy import and_, case, exists, func, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord
+from service.catalog.sql.notifications import add_notices
 from service.catalog.sql.tables import AttemptRow, DeliveryRow, VersionRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record
 from service.domain.errors import Conflict, NotFound
 from service.domain.filing import DeliveryStatus, VersionStatus
+from service.domain.notifications import Notice
 from service.domain.outbox import settled_status
 
 
@@ -68,6 +70,7 @@ class SqlOutbox(UnitOfWork):
         receipt_key: str | None = None,
         receipt_sha256: str | None = None,
         events: Sequence[AuditEvent] = (),
+        notices: Sequence[Notice] = (),
     ) -> bool:
         now = self._clock()
         values = _settled_values(status, next_attempt_at, last_error, now)
@@ -91,6 +94,7 @@ class SqlOutbox(UnitOfWork):
             assert row is not None
             settle_version(session, row.filing_id, row.version)
             session.add_all(audit_row(e, now) for e in events)
+            add_notices(session, notices, now)
             return True
 
     def postpone_delivery(self, delivery_id: str, lease_token: str, until: datetime) -> bool:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
 from service.catalog.records import AuditEvent, DeliveryRecord
+from service.catalog.sql.notifications import add_notices
 from service.catalog.sql.tables import DeliveryRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record
 from service.domain.filing import DeliveryStatus, ReviewState
+from service.domain.notifications import Notice
 
 
 class SqlReviews(UnitOfWork):
@@ -43,6 +46,7 @@ class SqlReviews(UnitOfWork):
         receipt_key: str | None = None,
         receipt_sha256: str | None = None,
         event: AuditEvent | None = None,
+        notices: Sequence[Notice] = (),
     ) -> None:
         now = self._clock()
         values: dict[str, Any] = {
@@ -59,3 +63,4 @@ class SqlReviews(UnitOfWork):
             )
             if event is not None:
                 session.add(audit_row(event, now))
+            add_notices(session, notices, now)

@@ -201,3 +201,35 @@ class TokenRow(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (Index("ix_tokens_secret_sha256", "secret_sha256", unique=True),)
+
+
+class NotificationRow(Base):
+    """The outbox of notifications: one row per event, channel and recipient, so a
+    trigger seen twice adds nothing (uq_notification) and each recipient is retried alone."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(500))
+    filing_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    org_code: Mapped[str | None] = mapped_column(String(18))
+    occurred_at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]]
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    first_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel", "recipient", name="uq_notification"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )

@@ -100,6 +100,7 @@ async def verify(
             filing.id,
             checked_by=principal.name,
             now=services.clock(),
+            recipients=services.recipients,
         )
     )
     return {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -11,6 +11,7 @@ from typing import Protocol
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.catalog.ports import AuditLog, Filings, Fixity, Outbox
+from service.domain.notifications import Recipients
 from service.usecases.ingest import Ingest
 from service.usecases.tokens import Authenticator
 
@@ -32,3 +33,4 @@ class ApiServices:
     spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir
     body_idle_timeout_s: float = 30.0  # 408 when no more of a body comes within it
     metrics_on_api: bool = True  # False: /metrics is served on a port of its own
+    recipients: Recipients = field(default_factory=Recipients)  # told of a failed verify

@@ -27,6 +27,7 @@ def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id
             filing_id,
             checked_by="cli",
             now=container.clock(),
+            recipients=container.recipients(),
         )
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc
@@ -105,6 +106,7 @@ def _audit_with_progress(container: Any, versions: list[Any], report: Path) -> t
                 versions,
                 checked_by="audit",
                 clock=container.clock,
+                recipients=container.recipients(),
             ):
                 progress.advance(task)
                 yield result
