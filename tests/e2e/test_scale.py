@@ -9,6 +9,7 @@ printed for the CI log."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections import Counter
@@ -319,6 +320,15 @@ def show(capsys: pytest.CaptureFixture[str], *lines: str) -> None:
         print("\n" + "\n".join(f"scale: {line}" for line in lines), flush=True)
 
 
+def setup_figures(deployment: Deployment) -> str:
+    deps, service = deployment.setup_s
+    return (
+        f"setup {deps + service:.1f} s: Ceph, database and simulators {deps:.1f} s, "
+        f"then the API processes and workers {service:.1f} s; load average "
+        f"{os.getloadavg()[0]:.1f} on {psutil.cpu_count()} CPUs"
+    )
+
+
 def submit_figures(acks: list[Ack], seconds: float) -> list[str]:
     latencies = [a.seconds for a in acks]
     retried = Counter(r for a in acks for r in a.retries)
@@ -345,12 +355,9 @@ def cost_figures(deployment: Deployment, clients_cpu_s: float, wall_s: float) ->
     cpu = {**deployment.cpu_seconds(), "test clients": clients_cpu_s}
     requests = deployment.ceph.log("client.rgw.a").count("req done")
     parts = ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
-    deps, service = deployment.setup_s
     return [
-        f"setup {deps + service:.1f} s: Ceph, database and simulators {deps:.1f} s, "
-        f"then the service {service:.1f} s",
         f"CPU seconds: {parts}; total {sum(cpu.values()):.1f} in {wall_s:.1f} s of load "
-        f"on {psutil.cpu_count()} CPUs (PostgreSQL not counted)",
+        "(PostgreSQL not counted)",
         f"Ceph RGW served {requests} requests, {requests / FILINGS:.1f} per filing",
     ]
 
@@ -385,6 +392,7 @@ def test_50_clients_file_at_once_and_each_filing_is_archived_and_delivered_once_
     deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:
     d = deployment
+    show(capsys, setup_figures(d))
     assert len(list(d.spool_root.glob("*.lock"))) == API_PROCESSES, "each has a spool area"
     started, cpu_before = time.monotonic(), time.process_time()
     acks = run_clients(d.apis)
