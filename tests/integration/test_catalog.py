@@ -9,13 +9,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from service.catalog.database import make_engine, make_sessions
+from service.catalog.database import POOL_OVERFLOW, POOL_SIZE, make_engine, make_sessions
 from service.catalog.ports import Catalog
 from service.catalog.records import (
     AttemptRecord,
@@ -434,6 +435,25 @@ def test_the_same_bytes_wait_for_a_living_request_and_not_for_a_dead_one(
 
     other, _ = _reserve(catalog, None, content_sha256=sha)  # unheld and old: it died
     assert other != fid
+
+
+def test_more_requests_at_once_than_the_pool_has_connections_each_hold_and_complete(
+    catalog: Catalog,
+) -> None:
+    """A request holds its reservation while it archives, then commits its version: on
+    PostgreSQL the hold is a pooled connection and the commit another, so had every
+    connection a hold, each request would wait for a second that none gives back."""
+    requests = [_reserve(catalog, None) for _ in range(POOL_SIZE + POOL_OVERFLOW + 10)]
+
+    def archive_and_complete(reserved: tuple[str, int]) -> None:
+        with catalog.hold_reservation(*reserved):
+            time.sleep(0.2)  # archiving, while the other requests take their holds
+            catalog.complete_version(*reserved, ("portal",), _event())
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        list(pool.map(archive_and_complete, requests))
+    versions = [catalog.get_version(*reserved) for reserved in requests]
+    assert {v.status for v in versions if v is not None} == {VersionStatus.ARCHIVED}
 
 
 HOLDER = """

@@ -3,7 +3,8 @@ request's process lives, so that another request can tell at once whether it die
 (and its reservation may be abandoned) or is still archiving (and must be waited for).
 
     PostgreSQL   a session-level advisory lock, on a connection held for the request:
-                 the server drops it when the process (and so its connection) dies
+                 the server drops it when the process (and so its connection) dies;
+                 at most POOL_SIZE at once in a process (see `_HOLD_SLOTS`)
     SQLite       an flock on a file in a directory beside the database (SQLite is one
                  machine's): the kernel drops it when the process dies
 """
@@ -19,12 +20,21 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from service.catalog.database import POOL_SIZE
 from service.catalog.sql.unit import UnitOfWork
 
 _NAMESPACE = 1917  # the first key of every reservation's advisory lock
 _LOCK = text("SELECT pg_advisory_lock(:ns, hashtext(:key))")
 _TRY = text("SELECT pg_try_advisory_lock(:ns, hashtext(:key))")
 _UNLOCK = text("SELECT pg_advisory_unlock(:ns, hashtext(:key))")
+# A hold's connection comes from the pool its request's transactions use, and the request
+# commits its version while it holds. Were every pooled connection a hold's, each request
+# would wait for a second one that none gives back, until the pool's timeout (HTTP 500s
+# from 20 concurrent submissions). Holds take at most the pool's steady size, leaving
+# the overflow to transactions, which are short and (but for a rare look at a duplicate's
+# hold in reserve_version) take one connection each; a request waiting here has none
+# (RESERVATION_GRACE covers the wait).
+_HOLD_SLOTS = threading.BoundedSemaphore(POOL_SIZE)
 
 
 class SqlHolds(UnitOfWork):
@@ -33,7 +43,7 @@ class SqlHolds(UnitOfWork):
         key = f"{filing_id}/v{version}"
         engine = self._engine()
         if engine.dialect.name == "postgresql":
-            with _advisory(engine, key):
+            with _HOLD_SLOTS, _advisory(engine, key):
                 yield
         else:
             with _file_lock(_holds_dir(engine), key):
