@@ -10,6 +10,7 @@ three (tests/integration/test_catalog.py).
     Fixity         verify and audit: checks done, versions to check
     AuditLog       every state change: who, when, what, from where
     Filings        reading: a filing with its versions and deliveries, search
+    Withdrawals    withdraw: the record, cancelled deliveries and withdraw jobs at once
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -35,6 +36,7 @@ from service.catalog.records import (
     NewVersion,
     VersionRecord,
     VersionState,
+    WithdrawalRecord,
 )
 from service.domain.filing import DeliveryStatus, FilingKey, ReviewState
 
@@ -216,7 +218,21 @@ class Filings(Protocol):
     def list_filings(self, query: FilingQuery) -> list[FilingRecord]: ...
 
 
-class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Protocol):
+class Withdrawals(Protocol):
+    def withdraw_filing(
+        self, withdrawal: WithdrawalRecord, takedown: Collection[str], event: AuditEvent
+    ) -> bool:
+        """Withdraw a filing, in one transaction: record the withdrawal; cancel its publish
+        deliveries never claimed (service.domain.outbox.supersedable); mark its archived
+        versions withdrawn; queue a withdraw job (due now, its own idempotency key) to each
+        destination in `takedown` that one of its deliveries may have reached; audit.
+        False, and nothing changed, when it was withdrawn already (the first reason
+        stands); NotFound when there is no such filing. A withdrawn filing holds its key
+        no more (find_filed, already_filed, duplicate_filing) and takes no correction."""
+        ...
+
+
+class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Withdrawals, Protocol):
     """All the ports: what the composition root builds and hands out in parts."""
 
 

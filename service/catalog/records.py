@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus
+from service.domain.filing import DeliveryAction, DeliveryStatus, ReviewState, VersionStatus
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class DeliveryRecord:
     updated_at: datetime
     delivered_at: datetime | None
     attempt_log: tuple[AttemptRecord, ...] = ()
+    action: DeliveryAction = DeliveryAction.PUBLISH  # publish the version, or withdraw the filing
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,21 @@ class VersionRecord:
 
 
 @dataclass(frozen=True)
+class WithdrawalRecord:
+    """A filing's withdrawal (撤回): why, by whom, when, and the write-once record of it
+    archived beside the latest package (`record_key`, its SHA-256)."""
+
+    filing_id: str
+    reason: str
+    by: str
+    role: str
+    at: datetime
+    request_id: str | None
+    record_key: str
+    record_sha256: str
+
+
+@dataclass(frozen=True)
 class FilingRecord:
     id: str
     org_code: str
@@ -101,6 +117,7 @@ class FilingRecord:
     versions: tuple[VersionRecord, ...] = ()
     deliveries: tuple[DeliveryRecord, ...] = ()
     variant: str | None = None  # budget | final_accounts: see domain.filing.FilingKey
+    withdrawal: WithdrawalRecord | None = None
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,15 @@ def settled_status(statuses: Collection[DeliveryStatus]) -> VersionStatus | None
 
     | its deliveries                        | the version       |
     |---------------------------------------|-------------------|
+    | any cancelled (a withdrawal)          | (unchanged: the withdrawal set it) |
     | any failed                            | delivery_failed   |
     | all superseded                        | superseded        |
     | all delivered or superseded           | published         |
     | any pending (and none failed)         | (unchanged)       |
     """
     found = set(statuses)
+    if DeliveryStatus.CANCELLED in found:
+        return None
     if DeliveryStatus.FAILED in found:
         return VersionStatus.DELIVERY_FAILED
     if found == {DeliveryStatus.SUPERSEDED}:
@@ -80,7 +83,7 @@ class Unmet:
     failed, or superseded): this delivery cannot go."""
 
     destination: str
-    reason: str  # "not_routed", "failed", "superseded"
+    reason: str  # "not_routed", "failed", "superseded", "cancelled"
 
 
 def prerequisites(
@@ -94,7 +97,7 @@ def prerequisites(
     |-------------------------------|---------------------|
     | delivered (all of them)       | Ready(receipts)     |
     | pending (any, none unmet)     | Waiting             |
-    | failed or superseded          | Unmet               |
+    | failed, superseded, cancelled | Unmet               |
     | not among the version's       | Unmet("not_routed") |
     """
     waiting: list[str] = []
@@ -103,7 +106,7 @@ def prerequisites(
         if destination not in siblings:
             return Unmet(destination, "not_routed")
         status, receipt = siblings[destination]
-        if status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED):
+        if status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED, DeliveryStatus.CANCELLED):
             return Unmet(destination, status.value)
         if status is DeliveryStatus.PENDING:
             waiting.append(destination)

@@ -7,7 +7,10 @@ from service.catalog.sql.outbox import SqlOutbox
 from service.catalog.sql.queries import SqlFilings
 from service.catalog.sql.reservations import SqlReservations
 from service.catalog.sql.reviews import SqlReviews
+from service.catalog.sql.withdrawals import SqlWithdrawals
 
 
-class SqlCatalog(SqlReservations, SqlOutbox, SqlReviews, SqlFixity, SqlAuditLog, SqlFilings):
+class SqlCatalog(
+    SqlReservations, SqlOutbox, SqlReviews, SqlFixity, SqlAuditLog, SqlFilings, SqlWithdrawals
+):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""
