@@ -110,6 +110,7 @@ class Container:
             spool_dir=self.spool_area.path,
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
             metrics_on_api=self.settings.metrics_port is None,
+            takedown=takedown_destinations(),
         )
 
     def close(self) -> None:
@@ -117,6 +118,13 @@ class Container:
         self.close_catalog()
         if self.spool_area is not None:
             self.spool_area.release()
+
+
+def takedown_destinations() -> frozenset[str]:
+    """The destinations whose adapters can take an item down (Capability.WITHDRAW)."""
+    return frozenset(
+        s.destination.value for s in destination_specs() if Capability.WITHDRAW in s.capabilities
+    )
 
 
 def spool_root(settings: Settings) -> Path:

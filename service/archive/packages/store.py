@@ -250,6 +250,17 @@ class Packages:
             raise ObjectMissing(f"no {destination} receipt in {prefix}")
         return stored
 
+    def read_receipt(self, stored: StoredObject) -> dict[str, Any]:
+        """A receipt object's JSON, checked against the SHA-256 recorded when it was put."""
+        with (
+            self._store.open(stored.key) as raw,
+            verifying_reader(raw, stored.sha256, what=stored.key) as stream,
+        ):
+            document = json.loads(stream.read())
+        if not isinstance(document, dict):
+            raise FixityMismatch(f"{stored.key} is not a JSON object")
+        return document
+
     # -- reading --
 
     def is_complete(self, prefix: str) -> bool:
