@@ -11,6 +11,7 @@ three (tests/integration/test_catalog.py).
     AuditLog       every state change: who, when, what, from where
     Filings        reading: a filing with its versions and deliveries, search
     Withdrawals    withdraw: the record, cancelled deliveries and withdraw jobs at once
+    Schedules      move or hold a version's release before anything was sent
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -232,7 +233,22 @@ class Withdrawals(Protocol):
         ...
 
 
-class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Withdrawals, Protocol):
+class Schedules(Protocol):
+    def reschedule(
+        self, filing_id: str, version: int, publish_at: datetime | None, event: AuditEvent
+    ) -> None:
+        """Move the release of a version, in one transaction: with a time, its publish
+        deliveries become pending, due then, and the version's publish_at that time; with
+        None, they are held (never claimed) until a later call gives a time. Conflict when
+        any of them was claimed or tried (release_already_attempted; the destination may
+        hold the first body, its time included), when the version has none
+        (nothing_to_release) or its filing was withdrawn; NotFound for no such version."""
+        ...
+
+
+class Catalog(
+    Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Withdrawals, Schedules, Protocol
+):
     """All the ports: what the composition root builds and hands out in parts."""
 
 

@@ -116,9 +116,11 @@ class VersionStatus(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """`cancelled`: never claimed when its filing was withdrawn, and never will be."""
+    """`cancelled`: never claimed when its filing was withdrawn, and never will be.
+    `held`: a scheduled release put on hold (publish_at null) until a time is given."""
 
     PENDING = "pending"
+    HELD = "held"
     DELIVERED = "delivered"
     FAILED = "failed"
     SUPERSEDED = "superseded"

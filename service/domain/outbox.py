@@ -41,7 +41,7 @@ def settled_status(statuses: Collection[DeliveryStatus]) -> VersionStatus | None
     | any failed                            | delivery_failed   |
     | all superseded                        | superseded        |
     | all delivered or superseded           | published         |
-    | any pending (and none failed)         | (unchanged)       |
+    | any pending or held (and none failed) | (unchanged)       |
     """
     found = set(statuses)
     if DeliveryStatus.CANCELLED in found:
@@ -56,9 +56,10 @@ def settled_status(statuses: Collection[DeliveryStatus]) -> VersionStatus | None
 
 
 def supersedable(delivery: DeliveryFacts) -> bool:
-    """Pending, never tried, never claimed, and not leased now."""
+    """Pending (or held), never tried, never claimed, and not leased now: what a newer
+    version may supersede, a withdrawal cancel and a schedule change move."""
     return (
-        delivery.status is DeliveryStatus.PENDING
+        delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.HELD)
         and delivery.attempts == 0
         and delivery.first_attempt_at is None
         and delivery.lease_owner is None
@@ -108,7 +109,7 @@ def prerequisites(
         status, receipt = siblings[destination]
         if status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED, DeliveryStatus.CANCELLED):
             return Unmet(destination, status.value)
-        if status is DeliveryStatus.PENDING:
+        if status in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
             waiting.append(destination)
         else:
             receipts[destination] = receipt or {}

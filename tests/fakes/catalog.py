@@ -42,6 +42,7 @@ from service.domain.filing import (
 )
 from service.domain.ids import new_id
 from service.domain.outbox import settled_status, supersedable
+from service.domain.schedule import check_movable
 from service.domain.withdrawal import filing_withdrawn, may_have_gone_out
 
 _UNACKNOWLEDGED = (VersionStatus.RESERVED, VersionStatus.ABANDONED)
@@ -678,6 +679,35 @@ class MemoryCatalog:
                     d, status=DeliveryStatus.CANCELLED, updated_at=now
                 )
         return [self.deliveries[d.id] for d in publishing]
+
+    # -- Schedules ------------------------------------------------------------
+
+    def reschedule(
+        self, filing_id: str, version: int, publish_at: datetime | None, event: AuditEvent
+    ) -> None:
+        now = self._clock()
+        with self._transaction():
+            row = self.versions.get((filing_id, version))
+            if row is None or row.status not in ARCHIVED_STATUSES:
+                raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+            if filing_id in self.withdrawals:
+                raise filing_withdrawn(filing_id)
+            deliveries = [
+                d for d in self.deliveries.values()
+                if (d.filing_id, d.version) == (filing_id, version)
+                and d.action is DeliveryAction.PUBLISH
+            ]  # fmt: skip
+            check_movable(deliveries)
+            self.versions[(filing_id, version)] = dataclasses.replace(row, publish_at=publish_at)
+            status = DeliveryStatus.HELD if publish_at is None else DeliveryStatus.PENDING
+            for d in deliveries:
+                self.deliveries[d.id] = dataclasses.replace(
+                    d,
+                    status=status,
+                    next_attempt_at=publish_at or d.next_attempt_at,
+                    updated_at=now,
+                )
+            self._audit(event, now)
 
     # -- Restore --------------------------------------------------------------
 

@@ -71,6 +71,7 @@ OPERATIONS = [
     ("GET", "/v1/filings/{filing_id}/package"),
     ("POST", "/v1/filings/{filing_id}/verify"),
     ("POST", "/v1/filings/{filing_id}/withdraw"),
+    ("PATCH", "/v1/filings/{filing_id}/schedule"),
 ]
 
 

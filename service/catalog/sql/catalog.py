@@ -7,10 +7,18 @@ from service.catalog.sql.outbox import SqlOutbox
 from service.catalog.sql.queries import SqlFilings
 from service.catalog.sql.reservations import SqlReservations
 from service.catalog.sql.reviews import SqlReviews
+from service.catalog.sql.schedules import SqlSchedules
 from service.catalog.sql.withdrawals import SqlWithdrawals
 
 
 class SqlCatalog(
-    SqlReservations, SqlOutbox, SqlReviews, SqlFixity, SqlAuditLog, SqlFilings, SqlWithdrawals
+    SqlReservations,
+    SqlOutbox,
+    SqlReviews,
+    SqlFixity,
+    SqlAuditLog,
+    SqlFilings,
+    SqlWithdrawals,
+    SqlSchedules,
 ):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""

@@ -384,7 +384,7 @@ def _supersede_untried(
             DeliveryRow.filing_id == filing_id,
             DeliveryRow.version < version,
             DeliveryRow.destination.in_(destinations),
-            DeliveryRow.status == DeliveryStatus.PENDING,
+            DeliveryRow.status.in_([DeliveryStatus.PENDING, DeliveryStatus.HELD]),
             DeliveryRow.action == DeliveryAction.PUBLISH,
         )
         .with_for_update()

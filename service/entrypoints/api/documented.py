@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 _OPEN = ConfigDict(extra="allow")
 
@@ -104,6 +104,16 @@ class WithdrawIn(BaseModel):
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ] = Field(description="撤回原因（1–200 字，向公众展示）Why, shown to the public")
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    publish_at: AwareDatetime | None = Field(
+        description="发布时间（ISO 8601，带时区，晚于现在）；null 表示暂停发布 "
+        "When to release (with offset, in the future); null holds the release",
+        examples=["2026-12-31T09:00:00+08:00", None],
+    )
 
 
 class FilingOut(BaseModel):
@@ -206,6 +216,7 @@ def ok(model: type[BaseModel], description: str, errors: Answers) -> Answers:
 READ_ERRORS = _errors(400, 401, 404, 500, 503)
 WRITE_ERRORS = _errors(400, 401, 403, 404, 409, 500, 503)
 UPLOAD_ERRORS = _errors(400, 401, 403, 404, 408, 409, 413, 422, 500, 503)
+DECISION_ERRORS = _errors(400, 401, 403, 404, 409, 422, 500, 503)
 
 ZIP_ANSWER: Answers = {
     200: {

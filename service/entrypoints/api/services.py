@@ -10,14 +10,14 @@ from typing import Protocol
 
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.catalog.ports import AuditLog, Filings, Fixity, Outbox, Withdrawals
+from service.catalog.ports import AuditLog, Filings, Fixity, Outbox, Schedules, Withdrawals
 from service.entrypoints.api.auth import TokenRegistry
 from service.usecases.ingest import Ingest
 
 
-class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Withdrawals, Protocol):
+class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Protocol):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
-    delivery, auditing a download, verifying, withdrawing."""
+    delivery, auditing a download, verifying, withdrawing, moving a release."""
 
 
 @dataclass(frozen=True)

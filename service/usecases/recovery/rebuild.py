@@ -26,6 +26,7 @@ from service.catalog.records import (
 )
 from service.domain.errors import ArchiveError, ObjectMissing
 from service.domain.filing import WITHDRAWABLE_STATUSES, DeliveryStatus, VersionStatus
+from service.domain.schedule import DECISION_KIND
 from service.domain.withdrawal import RECEIPT_SUFFIX, RECORD_NAME
 from service.usecases.audit_export import AUDIT_PREFIX, day_of_key, parse_audit_lines
 from service.usecases.recovery.common import Progress, no_progress
@@ -167,6 +168,7 @@ class _Reader:
         takedown: frozenset[str] = frozenset(),
     ) -> None:
         self._takedown = takedown
+        self._decided: set[str] = set()  # packages whose release a schedule decision set
         self._store = store
         self._packages = packages
         self._now = now
@@ -200,11 +202,14 @@ class _Reader:
             if manifest is None:
                 raise ObjectMissing(prefix + MANIFEST)
             version = version_record(package, metadata, manifest.sha256)
+            version = self._scheduled(prefix, version)
             due = max(self._now, version.publish_at) if version.publish_at else self._now
             receipts = self._receipts(prefix)
             deliveries = tuple(
                 delivery_record(version, d, receipts, due) for d in metadata.destinations
             )
+            if self._held(version):
+                deliveries = tuple(_hold(d) for d in deliveries)
             org_name = str(metadata.submitted["org_name"])
         except (ArchiveError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
             self._report.skip(SkipKind.DAMAGED, prefix, f"{METADATA}: {exc!r}")
@@ -213,6 +218,19 @@ class _Reader:
         status = VersionStatus.PUBLISHED if settled else VersionStatus.ARCHIVED
         withdrawal, takedowns = self._withdrawal(receipts)
         return _Read(replace(version, status=status), deliveries, org_name, withdrawal, takedowns)
+
+    def _scheduled(self, prefix: str, version: VersionRecord) -> VersionRecord:
+        """The version with the release time its last schedule decision set (None: held)."""
+        stored = self._packages.latest_decision(prefix, DECISION_KIND)
+        if stored is None:
+            return version
+        decided = self._packages.read_receipt(stored).get("publish_at")
+        publish_at = datetime.fromisoformat(decided) if isinstance(decided, str) else None
+        self._decided.add(prefix)
+        return replace(version, publish_at=publish_at)
+
+    def _held(self, version: VersionRecord) -> bool:
+        return version.package_prefix in self._decided and version.publish_at is None
 
     def _withdrawal(self, receipts: Receipts) -> tuple[WithdrawalRecord | None, dict[str, Any]]:
         """The withdrawal archived beside the package, if any, and its takedowns' receipts."""
@@ -374,6 +392,13 @@ def _read_audit(store: ArchiveStore, key: str) -> list[AuditEntry]:
         raise ObjectMissing(key)
     with store.open(key) as raw, verifying_reader(raw, stored.sha256, what=key) as stream:
         return parse_audit_lines(stream.read())
+
+
+def _hold(delivery: DeliveryRecord) -> DeliveryRecord:
+    """A delivery the schedule holds: one without a receipt stays held, not pending."""
+    if delivery.status is DeliveryStatus.PENDING:
+        return replace(delivery, status=DeliveryStatus.HELD)
+    return delivery
 
 
 def _variant(metadata: Mapping[str, Any]) -> str | None:
