@@ -124,6 +124,7 @@ class Container:
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
             metrics_on_api=self.settings.metrics_port is None,
             recipients=self.recipients(),
+            takedown=takedown_destinations(),
         )
 
     def pages(self) -> PageServices:
@@ -146,6 +147,13 @@ class Container:
         self.close_catalog()
         if self.spool_area is not None:
             self.spool_area.release()
+
+
+def takedown_destinations() -> frozenset[str]:
+    """The destinations whose adapters can take an item down (Capability.WITHDRAW)."""
+    return frozenset(
+        s.destination.value for s in destination_specs() if Capability.WITHDRAW in s.capabilities
+    )
 
 
 def spool_root(settings: Settings) -> Path:

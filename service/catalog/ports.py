@@ -14,6 +14,8 @@ three (tests/integration/test_catalog.py).
     AuditLog       every state change: who, when, what, from where
     Filings        reading: a filing with its versions and deliveries, search
     Tokens         bearer tokens issued by `disclosure tokens`, kept by their secret's hash
+    Withdrawals    withdraw: the record, cancelled deliveries and withdraw jobs at once
+    Schedules      move or hold a version's release before anything was sent
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -42,6 +44,7 @@ from service.catalog.records import (
     TokenRecord,
     VersionRecord,
     VersionState,
+    WithdrawalRecord,
 )
 from service.domain.filing import DeliveryStatus, FilingKey, ReviewState
 from service.domain.notifications import Notice, NotificationStatus
@@ -290,11 +293,47 @@ class Tokens(Protocol):
 
     def note_token_use(self, name: str, at: datetime) -> None:
         """Record that the token was used at `at` (never moving its last use back)."""
+
+
+class Withdrawals(Protocol):
+    def withdraw_filing(
+        self, withdrawal: WithdrawalRecord, takedown: Collection[str], event: AuditEvent
+    ) -> bool:
+        """Withdraw a filing, in one transaction: record the withdrawal; cancel its publish
+        deliveries never claimed (service.domain.outbox.supersedable); mark its archived
+        versions withdrawn; queue a withdraw job (due now, its own idempotency key) to each
+        destination in `takedown` that one of its deliveries may have reached; audit.
+        False, and nothing changed, when it was withdrawn already (the first reason
+        stands); NotFound when there is no such filing. A withdrawn filing holds its key
+        no more (find_filed, already_filed, duplicate_filing) and takes no correction."""
+        ...
+
+
+class Schedules(Protocol):
+    def reschedule(
+        self, filing_id: str, version: int, publish_at: datetime | None, event: AuditEvent
+    ) -> None:
+        """Move the release of a version, in one transaction: with a time, its publish
+        deliveries become pending, due then, and the version's publish_at that time; with
+        None, they are held (never claimed) until a later call gives a time. Conflict when
+        any of them was claimed or tried (release_already_attempted; the destination may
+        hold the first body, its time included), when the version has none
+        (nothing_to_release) or its filing was withdrawn; NotFound for no such version."""
         ...
 
 
 class Catalog(
-    Reservations, Outbox, Reviews, Fixity, AuditLog, Notifications, Filings, Tokens, Protocol
+    Reservations,
+    Outbox,
+    Reviews,
+    Fixity,
+    AuditLog,
+    Notifications,
+    Filings,
+    Tokens,
+    Withdrawals,
+    Schedules,
+    Protocol,
 ):
     """All the ports: what the composition root builds and hands out in parts."""
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from service.domain.access import Role
-from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus
+from service.domain.filing import DeliveryAction, DeliveryStatus, ReviewState, VersionStatus
 from service.domain.notifications import (
     Channel,
     NoticeEvent,
@@ -70,6 +70,7 @@ class DeliveryRecord:
     updated_at: datetime
     delivered_at: datetime | None
     attempt_log: tuple[AttemptRecord, ...] = ()
+    action: DeliveryAction = DeliveryAction.PUBLISH  # publish the version, or withdraw the filing
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,21 @@ class VersionRecord:
 
 
 @dataclass(frozen=True)
+class WithdrawalRecord:
+    """A filing's withdrawal (撤回): why, by whom, when, and the write-once record of it
+    archived beside the latest package (`record_key`, its SHA-256)."""
+
+    filing_id: str
+    reason: str
+    by: str
+    role: str
+    at: datetime
+    request_id: str | None
+    record_key: str
+    record_sha256: str
+
+
+@dataclass(frozen=True)
 class FilingRecord:
     id: str
     org_code: str
@@ -108,6 +124,7 @@ class FilingRecord:
     versions: tuple[VersionRecord, ...] = ()
     deliveries: tuple[DeliveryRecord, ...] = ()
     variant: str | None = None  # budget | final_accounts: see domain.filing.FilingKey
+    withdrawal: WithdrawalRecord | None = None
 
 
 @dataclass(frozen=True)

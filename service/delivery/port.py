@@ -57,6 +57,22 @@ class DeliveryJob:
 
 
 @dataclass(frozen=True)
+class WithdrawJob:
+    """Take a withdrawn filing's items down at one destination (Capability.WITHDRAW).
+    `published`: the receipts of the filing's versions delivered there, oldest first (an
+    empty tuple: nothing was published, and the job completes as not_published)."""
+
+    delivery_id: str
+    idempotency_key: str
+    filing_id: str
+    org_code: str
+    reason: str
+    requested_by: str
+    published: tuple[Mapping[str, Any], ...]
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Delivered:
     receipt: dict[str, Any]
     http_status: int | None = None
@@ -89,7 +105,8 @@ class Journal(Protocol):
 class DestinationAdapter(Protocol):
     """One destination's client. `capabilities` says what it does besides delivering:
     PARAGRAPHS (the worker reads the document's paragraphs for it), REVIEWS (it is a
-    ReviewingAdapter: the tick polls its review outcomes)."""
+    ReviewingAdapter: the tick polls its review outcomes), WITHDRAW (it is a
+    WithdrawingAdapter: it takes a withdrawn filing's items down)."""
 
     destination: str
     capabilities: frozenset[Capability]
@@ -144,3 +161,14 @@ class ReviewingAdapter(DestinationAdapter, Protocol):
     each delivered item's review until it is final."""
 
     def poll_review(self, receipt_no: str, org_code: str) -> ReviewPoll: ...
+
+
+# -- withdrawals: taking a withdrawn filing's items down -------------------------------------
+
+
+class WithdrawingAdapter(DestinationAdapter, Protocol):
+    """A destination that can take an item down again (Capability.WITHDRAW). The outcomes as
+    for a delivery; Delivered's receipt is `{"status": "withdrawn" | "not_published",
+    "articles": [...]}`. Idempotent: a repeat after a lost answer is harmless."""
+
+    def withdraw(self, job: WithdrawJob, journal: Journal) -> Outcome: ...

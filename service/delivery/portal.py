@@ -21,6 +21,11 @@ of creating a second one. The contract's error table, as outcomes:
     429                                    transient, waiting at least Retry-After
     5xx, 408, transport errors, truncated  transient (same key, same body)
 
+withdraw(job) takes down every article the filing's delivered receipts name (contract
+v1.1), each under a key of its own (`{job key}-{article_id}`) with the same body on every
+try; the ones done are journaled. 404 not_found is permanent; the table above otherwise.
+With no article published, the job completes as not_published without a call.
+
 Transient failures get `quick_tries` tries in-process (service.delivery.quick_retry), then
 the delivery goes back to the outbox as RetryLater.
 """
@@ -40,7 +45,7 @@ from urllib.parse import quote
 import httpx
 import structlog
 
-from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome
+from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome, WithdrawJob
 from service.delivery.quick_retry import (
     Permanent,
     QuickRetryPolicy,
@@ -51,6 +56,7 @@ from service.delivery.quick_retry import (
 )
 from service.domain.destinations import Capability
 from service.domain.time import SHANGHAI
+from service.domain.withdrawal import NOT_PUBLISHED
 
 # What the portal takes as an attachment; other kinds (txt, md) are published as text only.
 ATTACHMENT_KINDS = frozenset({"pdf", "ofd", "docx", "doc", "xlsx", "xls", "jpg", "png"})
@@ -157,7 +163,8 @@ class _Tokens:
 
 class PortalAdapter:
     destination = "portal"
-    capabilities = frozenset({Capability.PARAGRAPHS})  # an article body from the paragraphs
+    # an article body from the paragraphs; articles can be withdrawn (contract v1.1)
+    capabilities = frozenset({Capability.PARAGRAPHS, Capability.WITHDRAW})
 
     def __init__(
         self,
@@ -199,6 +206,59 @@ class PortalAdapter:
             "portal.delivery", outcome=type(outcome).__name__, code=getattr(outcome, "code", None)
         )
         return outcome
+
+    def withdraw(self, job: WithdrawJob, journal: Journal) -> Outcome:
+        log = self._log.bind(delivery_id=job.delivery_id, action="withdraw")
+        articles = _article_ids(job.published)
+        if not articles:
+            return Delivered({"status": NOT_PUBLISHED, "articles": []})
+        state = dict(job.state)
+        outcome = quick_retry(
+            lambda: self._withdraw_all(job, journal, state, articles, log),
+            self._config.retry_policy,
+            sleep=self._sleep,
+            before_sleep=lambda exc, wait: log.info(
+                "portal.retry", code=exc.code, http_status=exc.http_status, wait_s=wait
+            ),
+        )
+        log.info(
+            "portal.withdrawal", outcome=type(outcome).__name__, code=getattr(outcome, "code", None)
+        )
+        return outcome
+
+    def _withdraw_all(
+        self,
+        job: WithdrawJob,
+        journal: Journal,
+        state: dict[str, Any],
+        articles: list[str],
+        log: Log,
+    ) -> Outcome:
+        done: dict[str, Any] = dict(state.get("withdrawn") or {})
+        for article_id in articles:
+            if article_id not in done:
+                done[article_id] = self._withdraw_one(job, article_id, log)
+                state["withdrawn"] = done
+                journal.save(dict(state))
+        return Delivered({"status": "withdrawn", "articles": [done[a] for a in articles]}, 200)
+
+    def _withdraw_one(self, job: WithdrawJob, article_id: str, log: Log) -> dict[str, Any]:
+        url = f"{self._base}/api/v1/articles/{quote(article_id, safe='')}/withdraw"
+        body = {"reason": job.reason[:200], "requested_by": job.requested_by}
+        key = f"{job.idempotency_key}-{article_id}"[:128]
+        response = self._authorized(
+            log, "withdraw", "POST", url, json=body, headers={"Idempotency-Key": key}
+        )
+        if response.status_code == 404:
+            raise Permanent("not_found", f"the portal has no article {article_id}", http_status=404)
+        _raise_for_error(response, self._now)
+        answer = _json(response)
+        return {
+            "article_id": answer.get("article_id", article_id),
+            "url": answer.get("url"),
+            "status": answer.get("status"),
+            "withdrawn_at": answer.get("withdrawn_at"),
+        }
 
     def find_article(
         self, channel: str, source_id: str, *, delivery_id: str | None = None
@@ -490,6 +550,16 @@ def _receipt(article: Mapping[str, Any], channel: str, attachment_id: str | None
         "channel": channel,
         "attachment_id": attachment_id,
     }
+
+
+def _article_ids(receipts: tuple[Mapping[str, Any], ...]) -> list[str]:
+    """The articles a filing's delivered receipts name, each once, oldest first."""
+    found: list[str] = []
+    for receipt in receipts:
+        article_id = receipt.get("article_id")
+        if isinstance(article_id, str) and article_id and article_id not in found:
+            found.append(article_id)
+    return found
 
 
 def _first(values: Any) -> str | None:

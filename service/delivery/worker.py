@@ -1,5 +1,8 @@
 """The worker: claims due deliveries under a lease, runs each through its destination
-adapter, records every attempt and decides what happens next.
+adapter, records every attempt and decides what happens next. A withdraw job (a row whose
+action is `withdraw`) goes to the adapter's `withdraw` with the receipts of the filing's
+delivered versions there; while a publish delivery of the filing to that destination is
+still in flight it waits, untried, for it to settle.
 
 Several workers (threads here, processes across machines) drain one outbox; the
 lease makes each delivery one worker's at a time, and the idempotency key makes a
@@ -26,7 +29,13 @@ from service import metrics
 from service.archive.packages import Packages
 from service.archive.retention import filing_period
 from service.catalog.ports import DeliveryCatalog
-from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord, VersionRecord
+from service.catalog.records import (
+    AttemptRecord,
+    AuditEvent,
+    DeliveryRecord,
+    FilingRecord,
+    VersionRecord,
+)
 from service.delivery.policy import Action, Decision, RetryPolicy, decide
 from service.delivery.port import (
     ArchivedFile,
@@ -36,6 +45,8 @@ from service.delivery.port import (
     Failed,
     Outcome,
     RetryLater,
+    WithdrawingAdapter,
+    WithdrawJob,
 )
 from service.domain.destinations import Capability
 from service.domain.errors import (
@@ -45,9 +56,10 @@ from service.domain.errors import (
     FixityMismatch,
     Unavailable,
 )
-from service.domain.filing import DeliveryStatus, source_id
+from service.domain.filing import DeliveryAction, DeliveryStatus, source_id
 from service.domain.notifications import Notice, NoticeEvent, NoticeKind, Recipients
 from service.domain.outbox import Ready, Unmet, Waiting, prerequisites
+from service.domain.withdrawal import RECEIPT_SUFFIX
 from service.reading.port import DocumentReader
 
 log = structlog.get_logger()
@@ -191,6 +203,9 @@ class Worker:
             destination=delivery.destination,
             worker=self.worker_id,
         )
+        if delivery.action is DeliveryAction.WITHDRAW:
+            self._process_withdrawal(delivery, bound)
+            return
         gate = self._prerequisites(delivery)
         if isinstance(gate, Waiting):
             self._postpone(delivery, gate, bound)
@@ -204,6 +219,72 @@ class Worker:
             if isinstance(gate, Unmet)
             else self._attempt(delivery, version, journal, bound, gate.receipts)
         )
+        self._conclude(delivery, version, outcome, (started, t0), bound)
+
+    def _process_withdrawal(self, delivery: DeliveryRecord, bound: Any) -> None:
+        filing = self._catalog.get_filing(delivery.filing_id, with_attempts=False)
+        assert filing is not None  # a withdraw job exists only for a filing
+        there = [
+            d
+            for d in filing.deliveries
+            if d.destination == delivery.destination and d.action is DeliveryAction.PUBLISH
+        ]
+        if any(d.status is DeliveryStatus.PENDING for d in there):
+            self._postpone(delivery, Waiting((delivery.destination,)), bound)
+            return
+        started, t0 = self._clock(), time.monotonic()
+        journal = _Journal(self._catalog, delivery, self._config.lease)
+        version = self._catalog.get_version(delivery.filing_id, delivery.version)
+        assert version is not None
+        outcome = self._attempt_withdrawal(delivery, filing, there, journal, bound)
+        self._conclude(delivery, version, outcome, (started, t0), bound)
+
+    def _attempt_withdrawal(
+        self,
+        delivery: DeliveryRecord,
+        filing: FilingRecord,
+        there: Sequence[DeliveryRecord],
+        journal: _Journal,
+        bound: Any,
+    ) -> Outcome:
+        adapter = self._adapters.get(delivery.destination)
+        if adapter is None or Capability.WITHDRAW not in adapter.capabilities:
+            return Failed("withdraw_not_supported", f"{delivery.destination} cannot withdraw")
+        assert filing.withdrawal is not None  # a withdraw job exists only for a withdrawal
+        job = WithdrawJob(
+            delivery_id=delivery.id,
+            idempotency_key=delivery.idempotency_key,
+            filing_id=filing.id,
+            org_code=filing.org_code,
+            reason=filing.withdrawal.reason,
+            requested_by=filing.withdrawal.by,
+            published=tuple(
+                d.receipt
+                for d in sorted(there, key=lambda d: d.version)
+                if d.status is DeliveryStatus.DELIVERED and d.receipt is not None
+            ),
+            state=journal.state,
+        )
+        withdrawing: WithdrawingAdapter = adapter  # type: ignore[assignment]
+        try:
+            return withdrawing.withdraw(job, journal)
+        except LeaseLost:
+            bound.warning("lease_lost_before_calling_the_destination")
+            return RetryLater("lease_lost", "another claim owns this delivery now")
+        except Exception as exc:  # an adapter bug must not kill the worker or lose the row
+            bound.exception("withdrawal_attempt_crashed")
+            return RetryLater("worker_error", repr(exc)[:MESSAGE_LIMIT])
+
+    def _conclude(
+        self,
+        delivery: DeliveryRecord,
+        version: VersionRecord,
+        outcome: Outcome,
+        began: tuple[datetime, float],
+        bound: Any,
+    ) -> None:
+        """Decide what the outcome means for the row, record the attempt, settle."""
+        started, t0 = began
         duration_ms = int((time.monotonic() - t0) * 1000)
         number = delivery.attempts + 1
         decision = decide(
@@ -380,14 +461,14 @@ class Worker:
         try:
             stored = self._packages.put_receipt(
                 version.package_prefix,
-                delivery.destination,
+                receipt_name(delivery),
                 document,
                 seq=DELIVERY_RECEIPT_SEQ,
                 retention=filing_period(version.metadata),
             )
         except AlreadyExists:
             stored = self._packages.existing_receipt(
-                version.package_prefix, delivery.destination, seq=DELIVERY_RECEIPT_SEQ
+                version.package_prefix, receipt_name(delivery), seq=DELIVERY_RECEIPT_SEQ
             )
         return stored.key, stored.sha256
 
@@ -396,7 +477,8 @@ class Worker:
     ) -> list[AuditEvent]:
         if decision.action is Action.RETRY:
             return []
-        action = "delivery.delivered" if decision.action is Action.DONE else "delivery.failed"
+        kind = "withdrawal" if delivery.action is DeliveryAction.WITHDRAW else "delivery"
+        action = f"{kind}.delivered" if decision.action is Action.DONE else f"{kind}.failed"
         return [
             AuditEvent(
                 actor=f"worker:{self.worker_id}",
@@ -438,6 +520,14 @@ class Worker:
             },
         )
         return self._recipients.notices(event)
+
+
+def receipt_name(delivery: DeliveryRecord) -> str:
+    """What a delivery's receipt is called beside its package: `portal-000001.json` for a
+    publication, `portal_withdrawal-000001.json` for a takedown."""
+    if delivery.action is DeliveryAction.WITHDRAW:
+        return f"{delivery.destination}{RECEIPT_SUFFIX}"
+    return delivery.destination
 
 
 def _opener(path: Path) -> Callable[[], AbstractContextManager[BinaryIO]]:

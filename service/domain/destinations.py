@@ -18,6 +18,7 @@ class Capability(StrEnum):
 
     PARAGRAPHS = "paragraphs"  # builds what it publishes from the document's paragraphs
     REVIEWS = "reviews"  # the destination reviews what it receives; its outcome is polled
+    WITHDRAW = "withdraw"  # it can take a published item down again (a WithdrawingAdapter)
 
 
 @dataclass(frozen=True)

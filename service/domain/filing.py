@@ -103,6 +103,7 @@ class VersionStatus(StrEnum):
     `published`: every delivery has a receipt.
     `delivery_failed`: at least one delivery gave up.
     `superseded`: a newer version went out instead; this one was never delivered.
+    `withdrawn`: its filing was withdrawn (撤回); the package stays archived.
     """
 
     RESERVED = "reserved"
@@ -111,13 +112,27 @@ class VersionStatus(StrEnum):
     PUBLISHED = "published"
     DELIVERY_FAILED = "delivery_failed"
     SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
 
 
 class DeliveryStatus(StrEnum):
+    """`cancelled`: never claimed when its filing was withdrawn, and never will be.
+    `held`: a scheduled release put on hold (publish_at null) until a time is given."""
+
     PENDING = "pending"
+    HELD = "held"
     DELIVERED = "delivered"
     FAILED = "failed"
     SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+
+class DeliveryAction(StrEnum):
+    """What an outbox row asks of its destination: publish a version, or take the
+    filing's article down again (a withdrawal, 撤回)."""
+
+    PUBLISH = "publish"
+    WITHDRAW = "withdraw"
 
 
 # A version whose package is complete in the archive, whatever became of its deliveries:
@@ -128,7 +143,12 @@ ARCHIVED_STATUSES = frozenset(
         VersionStatus.PUBLISHED,
         VersionStatus.DELIVERY_FAILED,
         VersionStatus.SUPERSEDED,
+        VersionStatus.WITHDRAWN,
     }
+)
+# What a withdrawal marks withdrawn: the versions that went, or were to go, out.
+WITHDRAWABLE_STATUSES = frozenset(
+    {VersionStatus.ARCHIVED, VersionStatus.PUBLISHED, VersionStatus.DELIVERY_FAILED}
 )
 
 
@@ -165,6 +185,11 @@ def idempotency_key(filing_id: str, version: int, destination: Destination | str
     """One key per delivery (filing version × destination), stable across retries,
     restarts and workers, and derivable again from the archive alone."""
     return f"{filing_id}-v{version}-{Destination(destination).value}"
+
+
+def withdrawal_key(filing_id: str, destination: Destination | str) -> str:
+    """One key per withdrawal job (filing × destination): stable across its retries."""
+    return f"{filing_id}-withdraw-{Destination(destination).value}"
 
 
 def source_id(filing_id: str, version: int) -> str:

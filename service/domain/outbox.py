@@ -37,12 +37,15 @@ def settled_status(statuses: Collection[DeliveryStatus]) -> VersionStatus | None
 
     | its deliveries                        | the version       |
     |---------------------------------------|-------------------|
+    | any cancelled (a withdrawal)          | (unchanged: the withdrawal set it) |
     | any failed                            | delivery_failed   |
     | all superseded                        | superseded        |
     | all delivered or superseded           | published         |
-    | any pending (and none failed)         | (unchanged)       |
+    | any pending or held (and none failed) | (unchanged)       |
     """
     found = set(statuses)
+    if DeliveryStatus.CANCELLED in found:
+        return None
     if DeliveryStatus.FAILED in found:
         return VersionStatus.DELIVERY_FAILED
     if found == {DeliveryStatus.SUPERSEDED}:
@@ -53,9 +56,10 @@ def settled_status(statuses: Collection[DeliveryStatus]) -> VersionStatus | None
 
 
 def supersedable(delivery: DeliveryFacts) -> bool:
-    """Pending, never tried, never claimed, and not leased now."""
+    """Pending (or held), never tried, never claimed, and not leased now: what a newer
+    version may supersede, a withdrawal cancel and a schedule change move."""
     return (
-        delivery.status is DeliveryStatus.PENDING
+        delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.HELD)
         and delivery.attempts == 0
         and delivery.first_attempt_at is None
         and delivery.lease_owner is None
@@ -80,7 +84,7 @@ class Unmet:
     failed, or superseded): this delivery cannot go."""
 
     destination: str
-    reason: str  # "not_routed", "failed", "superseded"
+    reason: str  # "not_routed", "failed", "superseded", "cancelled"
 
 
 def prerequisites(
@@ -94,7 +98,7 @@ def prerequisites(
     |-------------------------------|---------------------|
     | delivered (all of them)       | Ready(receipts)     |
     | pending (any, none unmet)     | Waiting             |
-    | failed or superseded          | Unmet               |
+    | failed, superseded, cancelled | Unmet               |
     | not among the version's       | Unmet("not_routed") |
     """
     waiting: list[str] = []
@@ -103,9 +107,9 @@ def prerequisites(
         if destination not in siblings:
             return Unmet(destination, "not_routed")
         status, receipt = siblings[destination]
-        if status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED):
+        if status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED, DeliveryStatus.CANCELLED):
             return Unmet(destination, status.value)
-        if status is DeliveryStatus.PENDING:
+        if status in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
             waiting.append(destination)
         else:
             receipts[destination] = receipt or {}

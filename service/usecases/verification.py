@@ -47,7 +47,8 @@ def report_dict(report: FixityReport) -> dict[str, Any]:
 
 
 def _receipt_hashes(filing: FilingRecord, version: int) -> dict[str, str]:
-    """Every receipt the catalog records for this version: deliveries and review outcomes."""
+    """Every receipt the catalog records for this version: deliveries, review outcomes and
+    a withdrawal's record."""
     hashes: dict[str, str] = {}
     for d in filing.deliveries:
         if d.version != version:
@@ -58,6 +59,10 @@ def _receipt_hashes(filing: FilingRecord, version: int) -> dict[str, str]:
         ):
             if key and sha256:
                 hashes[key] = sha256
+    withdrawal = filing.withdrawal  # its record lies beside the version it was withdrawn at
+    prefix = next((v.package_prefix for v in filing.versions if v.version == version), None)
+    if withdrawal is not None and prefix and withdrawal.record_key.startswith(prefix):
+        hashes[withdrawal.record_key] = withdrawal.record_sha256
     return hashes
 
 

@@ -27,19 +27,25 @@ from service.catalog.records import (
     NotificationRecord,
     VersionRecord,
     VersionState,
+    WithdrawalRecord,
 )
 from service.domain.errors import Conflict, NotFound, already_filed, duplicate_filing
 from service.domain.filing import (
     ARCHIVED_STATUSES,
+    WITHDRAWABLE_STATUSES,
+    DeliveryAction,
     DeliveryStatus,
     FilingKey,
     ReviewState,
     VersionStatus,
     idempotency_key,
+    withdrawal_key,
 )
 from service.domain.ids import new_id
 from service.domain.notifications import Notice, NotificationStatus
 from service.domain.outbox import settled_status, supersedable
+from service.domain.schedule import check_movable
+from service.domain.withdrawal import filing_withdrawn, may_have_gone_out
 from tests.fakes.tokens import MemoryTokens
 
 _UNACKNOWLEDGED = (VersionStatus.RESERVED, VersionStatus.ABANDONED)
@@ -67,6 +73,7 @@ class MemoryCatalog(MemoryTokens):
         self.available = True
         self.held: set[tuple[str, int]] = set()  # reservations a living request holds
         self.notification_rows: dict[str, NotificationRecord] = {}
+        self.withdrawals: dict[str, WithdrawalRecord] = {}
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -121,6 +128,8 @@ class MemoryCatalog(MemoryTokens):
                 )
             elif filing_id not in self.filings:
                 raise _version_conflict()  # SQL: the version's foreign key fails
+            elif filing_id in self.withdrawals:
+                raise filing_withdrawn(filing_id)
             number = 1 + max((n for f, n in self.versions if f == filing_id), default=0)
             self.versions[(filing_id, number)] = _version(
                 filing_id, number, make_version(filing_id, number), actor, now
@@ -137,6 +146,8 @@ class MemoryCatalog(MemoryTokens):
     ) -> None:
         for version in self._versions_of(org_code, category, period):
             if version.sha256 != sha256 or version.status is VersionStatus.ABANDONED:
+                continue
+            if version.filing_id in self.withdrawals:
                 continue
             if version.status is VersionStatus.RESERVED:
                 held = self.reservation_held(version.filing_id, version.version)
@@ -165,6 +176,7 @@ class MemoryCatalog(MemoryTokens):
             v
             for v in self._versions_of(key.org_code, key.category, key.period)
             if self.filings[v.filing_id].variant == key.variant
+            and v.filing_id not in self.withdrawals
         ]
 
     def find_filed(self, key: FilingKey) -> str | None:
@@ -195,14 +207,19 @@ class MemoryCatalog(MemoryTokens):
             if row is None or row.status is not VersionStatus.RESERVED:
                 raise NotFound(code="version_not_reserved")
             status = VersionStatus.ARCHIVED if destinations else VersionStatus.PUBLISHED
+            withdrawn = filing_id in self.withdrawals  # meanwhile: kept, never sent
             self.versions[(filing_id, version)] = dataclasses.replace(
-                row, status=status, manifest_sha256=manifest_sha256
+                row,
+                status=VersionStatus.WITHDRAWN if withdrawn else status,
+                manifest_sha256=manifest_sha256,
             )
             filing = self.filings[filing_id]
             if filing.latest_version < version:
                 self.filings[filing_id] = dataclasses.replace(filing, latest_version=version)
             due = max(now, row.publish_at) if row.publish_at else now
             created = [_delivery(filing_id, version, d, due, now) for d in destinations]
+            if withdrawn:
+                created = [dataclasses.replace(d, status=DeliveryStatus.CANCELLED) for d in created]
             self.deliveries.update((d.id, d) for d in created)
             for older in self._supersede_untried(filing_id, version, destinations, now):
                 self._settle(filing_id, older)
@@ -215,7 +232,8 @@ class MemoryCatalog(MemoryTokens):
         touched: set[int] = set()
         for d in list(self.deliveries.values()):
             older = d.filing_id == filing_id and d.version < version
-            if older and d.destination in destinations and supersedable(d):
+            publishing = d.action is DeliveryAction.PUBLISH
+            if older and publishing and d.destination in destinations and supersedable(d):
                 self.deliveries[d.id] = dataclasses.replace(
                     d, status=DeliveryStatus.SUPERSEDED, updated_at=now
                 )
@@ -259,6 +277,8 @@ class MemoryCatalog(MemoryTokens):
     ) -> tuple[str, int] | None:
         with self._transaction():
             for v in self._versions_of(org_code, category, period):
+                if v.filing_id in self.withdrawals:
+                    continue
                 if v.sha256 == sha256 and v.status not in _UNACKNOWLEDGED:
                     return v.filing_id, v.version
             return None
@@ -382,10 +402,13 @@ class MemoryCatalog(MemoryTokens):
             return True
 
     def _settle(self, filing_id: str, version: int) -> None:
+        if self.versions[(filing_id, version)].status is VersionStatus.WITHDRAWN:
+            return
         statuses = {
             d.status
             for d in self.deliveries.values()
             if (d.filing_id, d.version) == (filing_id, version)
+            and d.action is DeliveryAction.PUBLISH
         }
         new_status = settled_status(statuses)
         if new_status is not None:
@@ -420,7 +443,10 @@ class MemoryCatalog(MemoryTokens):
                     "No failed delivery to that destination to retry",
                     code="no_failed_delivery",
                 )
-            row = max(failed, key=lambda d: d.version)
+            row = max(failed, key=lambda d: (d.version, d.action))
+            publishing = row.action is DeliveryAction.PUBLISH
+            if publishing and filing_id in self.withdrawals:
+                raise filing_withdrawn(filing_id)
             self._refuse_if_newer_went(row)
             requeued = dataclasses.replace(
                 row,
@@ -432,9 +458,10 @@ class MemoryCatalog(MemoryTokens):
             )
             self.deliveries[row.id] = requeued
             version = self.versions[(row.filing_id, row.version)]
-            self.versions[(row.filing_id, row.version)] = dataclasses.replace(
-                version, status=VersionStatus.ARCHIVED
-            )
+            if publishing:
+                self.versions[(row.filing_id, row.version)] = dataclasses.replace(
+                    version, status=VersionStatus.ARCHIVED
+                )
             self._audit(event, now)
             return requeued
 
@@ -464,7 +491,7 @@ class MemoryCatalog(MemoryTokens):
             earlier = [
                 d for d in self.deliveries.values()
                 if (d.filing_id, d.destination, d.status) == (filing_id, destination, DeliveryStatus.DELIVERED)
-                and d.version < version
+                and d.version < version and d.action is DeliveryAction.PUBLISH
             ]  # fmt: skip
             newest = max(earlier, key=lambda d: d.version, default=None)
             return None if newest is None else newest.receipt
@@ -700,14 +727,19 @@ class MemoryCatalog(MemoryTokens):
         )
         deliveries = sorted(
             (d for d in self.deliveries.values() if d.filing_id == filing.id),
-            key=lambda d: (d.version, d.destination),
+            key=lambda d: (d.version, d.destination, d.action),
         )
         if with_attempts:
             deliveries = [
                 dataclasses.replace(d, attempt_log=tuple(self.attempts.get(d.id, ())))
                 for d in deliveries
             ]
-        return dataclasses.replace(filing, versions=tuple(versions), deliveries=tuple(deliveries))
+        return dataclasses.replace(
+            filing,
+            versions=tuple(versions),
+            deliveries=tuple(deliveries),
+            withdrawal=self.withdrawals.get(filing.id),
+        )
 
     def get_version(self, filing_id: str, version: int) -> VersionRecord | None:
         with self._transaction():
@@ -720,6 +752,76 @@ class MemoryCatalog(MemoryTokens):
             found.sort(key=lambda f: f.id)
             found.sort(key=lambda f: f.created_at, reverse=True)
             return found[query.offset : query.offset + query.limit]
+
+    # -- Withdrawals ----------------------------------------------------------
+
+    def withdraw_filing(
+        self, withdrawal: WithdrawalRecord, takedown: Collection[str], event: AuditEvent
+    ) -> bool:
+        now = self._clock()
+        filing_id = withdrawal.filing_id
+        with self._transaction():
+            filing = self.filings.get(filing_id)
+            if filing is None:
+                raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+            if filing_id in self.withdrawals:
+                return False
+            self.withdrawals[filing_id] = withdrawal
+            publishing = self._cancel_untried(filing_id, now)
+            for key, v in list(self.versions.items()):
+                if v.filing_id == filing_id and v.status in WITHDRAWABLE_STATUSES:
+                    self.versions[key] = dataclasses.replace(v, status=VersionStatus.WITHDRAWN)
+            gone = {d.destination for d in publishing if may_have_gone_out(d.status)}
+            for destination in sorted(gone & set(takedown)):
+                job = _delivery(filing_id, filing.latest_version, destination, now, now)
+                self.deliveries[job.id] = dataclasses.replace(
+                    job,
+                    action=DeliveryAction.WITHDRAW,
+                    idempotency_key=withdrawal_key(filing_id, destination),
+                )
+            self._audit(event, now)
+            return True
+
+    def _cancel_untried(self, filing_id: str, now: datetime) -> list[DeliveryRecord]:
+        publishing = [
+            d for d in self.deliveries.values()
+            if d.filing_id == filing_id and d.action is DeliveryAction.PUBLISH
+        ]  # fmt: skip
+        for d in publishing:
+            if supersedable(d):
+                self.deliveries[d.id] = dataclasses.replace(
+                    d, status=DeliveryStatus.CANCELLED, updated_at=now
+                )
+        return [self.deliveries[d.id] for d in publishing]
+
+    # -- Schedules ------------------------------------------------------------
+
+    def reschedule(
+        self, filing_id: str, version: int, publish_at: datetime | None, event: AuditEvent
+    ) -> None:
+        now = self._clock()
+        with self._transaction():
+            row = self.versions.get((filing_id, version))
+            if row is None or row.status not in ARCHIVED_STATUSES:
+                raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+            if filing_id in self.withdrawals:
+                raise filing_withdrawn(filing_id)
+            deliveries = [
+                d for d in self.deliveries.values()
+                if (d.filing_id, d.version) == (filing_id, version)
+                and d.action is DeliveryAction.PUBLISH
+            ]  # fmt: skip
+            check_movable(deliveries)
+            self.versions[(filing_id, version)] = dataclasses.replace(row, publish_at=publish_at)
+            status = DeliveryStatus.HELD if publish_at is None else DeliveryStatus.PENDING
+            for d in deliveries:
+                self.deliveries[d.id] = dataclasses.replace(
+                    d,
+                    status=status,
+                    next_attempt_at=publish_at or d.next_attempt_at,
+                    updated_at=now,
+                )
+            self._audit(event, now)
 
     # -- Restore --------------------------------------------------------------
 
@@ -736,7 +838,8 @@ class MemoryCatalog(MemoryTokens):
             keys = (
                 k for d in self.deliveries.values() for k in (d.receipt_key, d.review_receipt_key)
             )
-            return frozenset(k for k in keys if k is not None)
+            records = {w.record_key for w in self.withdrawals.values()}
+            return frozenset({k for k in keys if k is not None} | records)
 
     def audit_entries(self, start: datetime, end: datetime) -> list[AuditEntry]:
         with self._transaction():
@@ -749,8 +852,9 @@ class MemoryCatalog(MemoryTokens):
     def is_empty(self) -> bool:
         with self._transaction():
             return not (
-                self.filings or self.versions or self.deliveries or self.audit_log or self.tokens
-            )
+                self.filings or self.versions or self.deliveries or self.audit_log
+                or self.tokens or self.withdrawals
+            )  # fmt: skip
 
     @contextmanager
     def restoring(self) -> Iterator[_MemoryRestorer]:
@@ -770,7 +874,11 @@ class _MemoryRestorer:
 
     def add_filing(self, filing: FilingRecord) -> None:
         c = self._catalog
-        c.filings[filing.id] = dataclasses.replace(filing, versions=(), deliveries=())
+        c.filings[filing.id] = dataclasses.replace(
+            filing, versions=(), deliveries=(), withdrawal=None
+        )
+        if filing.withdrawal is not None:
+            c.withdrawals[filing.id] = filing.withdrawal
         c.versions.update(((v.filing_id, v.version), v) for v in filing.versions)
         c.deliveries.update(
             (d.id, dataclasses.replace(d, attempt_log=())) for d in filing.deliveries

@@ -70,6 +70,8 @@ OPERATIONS = [
     ("POST", "/v1/filings/{filing_id}/deliveries/{destination}/retry"),
     ("GET", "/v1/filings/{filing_id}/package"),
     ("POST", "/v1/filings/{filing_id}/verify"),
+    ("POST", "/v1/filings/{filing_id}/withdraw"),
+    ("PATCH", "/v1/filings/{filing_id}/schedule"),
 ]
 
 

@@ -144,7 +144,23 @@ def test_a_filing_s_real_answers_match_the_document(
             api.get(f"/v1/filings/{filing_id}/package", headers=AUTH),
         ),
         ("/readyz", "GET", api.get("/readyz")),
+        (
+            "/v1/filings/{filing_id}/schedule",
+            "PATCH",
+            api.patch(
+                f"/v1/filings/{filing_id}/schedule",
+                json={"publish_at": "2024-06-01T09:00:00+08:00"},
+                headers=AUTH,
+            ),
+        ),
+        (
+            "/v1/filings/{filing_id}/withdraw",
+            "POST",
+            api.post(f"/v1/filings/{filing_id}/withdraw", json={"reason": "误发"}, headers=AUTH),
+        ),
+        ("/v1/filings/{filing_id}", "GET", api.get(f"/v1/filings/{filing_id}", headers=AUTH)),
     ]
+    assert exchanges[-1][2].json()["withdrawal"]["destinations"] == {"portal": "cancelled"}
     for path, method, response in exchanges:
         assert response.status_code < 300, (path, response.text)
         response.request.read()  # the multipart bodies were streamed

@@ -13,6 +13,7 @@ from service.domain.outbox import Ready, Unmet, Waiting, prerequisites, settled_
 
 PENDING, DELIVERED = DeliveryStatus.PENDING, DeliveryStatus.DELIVERED
 FAILED, SUPERSEDED = DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED
+CANCELLED, HELD = DeliveryStatus.CANCELLED, DeliveryStatus.HELD
 NOW = datetime(2024, 1, 12, tzinfo=UTC)
 
 
@@ -28,6 +29,10 @@ NOW = datetime(2024, 1, 12, tzinfo=UTC)
         ({PENDING}, None),
         ({PENDING, DELIVERED}, None),
         ({PENDING, SUPERSEDED}, None),
+        ({HELD}, None),
+        ({HELD, DELIVERED}, None),
+        ({CANCELLED}, None),  # the withdrawal set the version's status itself
+        ({CANCELLED, DELIVERED}, None),
         (set(), None),
     ],
 )
@@ -55,8 +60,20 @@ class Delivery:
         (Delivery(status=DELIVERED), False),
         (Delivery(status=FAILED), False),
         (Delivery(status=SUPERSEDED), False),
+        (Delivery(status=HELD), True),
+        (Delivery(status=CANCELLED), False),
     ],
-    ids=["never-tried", "tried", "claimed", "leased", "delivered", "failed", "superseded"],
+    ids=[
+        "never-tried",
+        "tried",
+        "claimed",
+        "leased",
+        "delivered",
+        "failed",
+        "superseded",
+        "held",
+        "cancelled",
+    ],
 )
 def test_only_a_delivery_never_claimed_is_superseded(delivery: Delivery, expected: bool) -> None:
     assert supersedable(delivery) is expected
@@ -73,6 +90,8 @@ PORTAL_RECEIPT = {"article_id": "a-1", "url": "https://portal.example/a-1"}
         (["portal"], {"portal": (PENDING, None)}, Waiting(("portal",))),
         (["portal"], {"portal": (FAILED, None)}, Unmet("portal", "failed")),
         (["portal"], {"portal": (SUPERSEDED, None)}, Unmet("portal", "superseded")),
+        (["portal"], {"portal": (CANCELLED, None)}, Unmet("portal", "cancelled")),
+        (["portal"], {"portal": (HELD, None)}, Waiting(("portal",))),
         (["portal"], {"legal_platform": (DELIVERED, {})}, Unmet("portal", "not_routed")),
         (
             ["portal", "legal_platform"],

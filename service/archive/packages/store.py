@@ -250,6 +250,38 @@ class Packages:
             raise ObjectMissing(f"no {destination} receipt in {prefix}")
         return stored
 
+    def put_decision(
+        self,
+        prefix: str,
+        kind: str,
+        decision: Mapping[str, Any],
+        *,
+        retention: Period | None = None,
+    ) -> StoredObject:
+        """Archive a decision about the package's version (a schedule change) as
+        `decisions/{kind}-{UTC timestamp}.json`, write-once: the last in key order is the
+        one in force. Refused (`ObjectMissing`) while the package is incomplete."""
+        check_destination(kind)
+        self._require_complete(prefix)
+        key = f"{prefix}decisions/{kind}-{self._receipt_label(None)}.json"
+        return self._put_bytes(key, json_bytes(decision), "application/json", retention=retention)
+
+    def latest_decision(self, prefix: str, kind: str) -> StoredObject | None:
+        """The decision of that kind in force (the last in key order), or None."""
+        keys = list(self._store.list(f"{prefix}decisions/{kind}-"))
+        return self._store.stat(keys[-1]) if keys else None
+
+    def read_receipt(self, stored: StoredObject) -> dict[str, Any]:
+        """A receipt object's JSON, checked against the SHA-256 recorded when it was put."""
+        with (
+            self._store.open(stored.key) as raw,
+            verifying_reader(raw, stored.sha256, what=stored.key) as stream,
+        ):
+            document = json.loads(stream.read())
+        if not isinstance(document, dict):
+            raise FixityMismatch(f"{stored.key} is not a JSON object")
+        return document
+
     # -- reading --
 
     def is_complete(self, prefix: str) -> bool:

@@ -8,7 +8,9 @@ from service.catalog.sql.outbox import SqlOutbox
 from service.catalog.sql.queries import SqlFilings
 from service.catalog.sql.reservations import SqlReservations
 from service.catalog.sql.reviews import SqlReviews
+from service.catalog.sql.schedules import SqlSchedules
 from service.catalog.sql.tokens import SqlTokens
+from service.catalog.sql.withdrawals import SqlWithdrawals
 
 
 class SqlCatalog(
@@ -20,5 +22,7 @@ class SqlCatalog(
     SqlNotifications,
     SqlFilings,
     SqlTokens,
+    SqlWithdrawals,
+    SqlSchedules,
 ):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, aliased
 
 from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord
 from service.catalog.sql.notifications import add_notices
-from service.catalog.sql.tables import AttemptRow, DeliveryRow, VersionRow
+from service.catalog.sql.tables import AttemptRow, DeliveryRow, VersionRow, WithdrawalRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record
 from service.domain.errors import Conflict, NotFound
-from service.domain.filing import DeliveryStatus, VersionStatus
+from service.domain.filing import DeliveryAction, DeliveryStatus, VersionStatus
 from service.domain.notifications import Notice
 from service.domain.outbox import settled_status
+from service.domain.withdrawal import filing_withdrawn
 
 
 class SqlOutbox(UnitOfWork):
@@ -131,6 +132,9 @@ class SqlOutbox(UnitOfWork):
         now = self._clock()
         with self._transaction() as session:
             row = _newest_failed(session, filing_id, destination)
+            publishing = row.action == DeliveryAction.PUBLISH
+            if publishing and session.get(WithdrawalRow, filing_id) is not None:
+                raise filing_withdrawn(filing_id)
             _refuse_if_newer_went(session, row)
             row.status = DeliveryStatus.PENDING
             row.next_attempt_at = now
@@ -139,7 +143,8 @@ class SqlOutbox(UnitOfWork):
             row.updated_at = now
             version = session.get(VersionRow, (row.filing_id, row.version))
             assert version is not None
-            version.status = VersionStatus.ARCHIVED
+            if publishing:  # a withdraw job's retry leaves the (withdrawn) version as it is
+                version.status = VersionStatus.ARCHIVED
             session.add(audit_row(event, now))
             session.flush()
             return delivery_record(row)
@@ -156,6 +161,7 @@ class SqlOutbox(UnitOfWork):
                     DeliveryRow.destination == destination,
                     DeliveryRow.version < version,
                     DeliveryRow.status == DeliveryStatus.DELIVERED,
+                    DeliveryRow.action == DeliveryAction.PUBLISH,
                 )
                 .order_by(DeliveryRow.version.desc())
                 .limit(1)
@@ -221,17 +227,22 @@ def _settled_values(
 
 
 def settle_version(session: Session, filing_id: str, version: int) -> None:
-    """The version's status from its deliveries' (service.domain.outbox.settled_status).
+    """The version's status from its publish deliveries' (service.domain.outbox.settled_status).
     The version is locked first: two deliveries of one version finishing at once would
-    otherwise each read the other's old status (READ COMMITTED) and neither settle it."""
-    session.execute(
-        select(VersionRow.version)
+    otherwise each read the other's old status (READ COMMITTED) and neither settle it.
+    A withdrawn version stays withdrawn, whatever a delivery still in flight then did."""
+    current = session.scalar(
+        select(VersionRow.status)
         .where(VersionRow.filing_id == filing_id, VersionRow.version == version)
         .with_for_update()
     )
+    if current == VersionStatus.WITHDRAWN:
+        return
     statuses = session.scalars(
         select(DeliveryRow.status).where(
-            DeliveryRow.filing_id == filing_id, DeliveryRow.version == version
+            DeliveryRow.filing_id == filing_id,
+            DeliveryRow.version == version,
+            DeliveryRow.action == DeliveryAction.PUBLISH,
         )
     )
     new_status = settled_status({DeliveryStatus(s) for s in statuses})
@@ -251,7 +262,8 @@ def _newest_failed(session: Session, filing_id: str, destination: str) -> Delive
             DeliveryRow.destination == destination,
             DeliveryRow.status == DeliveryStatus.FAILED,
         )
-        .order_by(DeliveryRow.version.desc())
+        # a failed withdraw job first: it is the one a withdrawn filing may still retry
+        .order_by(DeliveryRow.version.desc(), DeliveryRow.action.desc())
         .limit(1)
         .with_for_update()
     ).first()

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session
 
-from service.catalog.records import FilingQuery, FilingRecord, VersionRecord
-from service.catalog.sql.tables import AttemptRow, DeliveryRow, FilingRow, VersionRow
+from service.catalog.records import FilingQuery, FilingRecord, VersionRecord, WithdrawalRecord
+from service.catalog.sql.tables import AttemptRow, DeliveryRow, FilingRow, VersionRow, WithdrawalRow
 from service.catalog.sql.unit import UnitOfWork, delivery_record, record, version_record
 from service.domain.filing import VersionStatus
 
@@ -45,11 +45,13 @@ def _filing(session: Session, row: FilingRow, *, with_attempts: bool) -> FilingR
     deliveries = session.scalars(
         select(DeliveryRow)
         .where(DeliveryRow.filing_id == row.id)
-        .order_by(DeliveryRow.version, DeliveryRow.destination)
+        .order_by(DeliveryRow.version, DeliveryRow.destination, DeliveryRow.action)
     ).all()
+    withdrawal = session.get(WithdrawalRow, row.id)
     return record(
         FilingRecord,
         row,
+        withdrawal=None if withdrawal is None else record(WithdrawalRecord, withdrawal),
         versions=tuple(version_record(v) for v in versions),
         deliveries=tuple(
             delivery_record(d, _attempts(session, d.id) if with_attempts else ())

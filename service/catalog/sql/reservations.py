@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,11 +14,18 @@ from service.catalog.ports import in_progress
 from service.catalog.records import AuditEvent, DeliveryRecord, IngestKey, NewVersion
 from service.catalog.sql.holds import SqlHolds
 from service.catalog.sql.outbox import settle_version
-from service.catalog.sql.tables import DeliveryRow, FilingRow, IngestKeyRow, VersionRow
+from service.catalog.sql.tables import (
+    DeliveryRow,
+    FilingRow,
+    IngestKeyRow,
+    VersionRow,
+    WithdrawalRow,
+)
 from service.catalog.sql.unit import audit_row, delivery_record, record
 from service.domain.errors import Conflict, NotFound, already_filed, duplicate_filing
 from service.domain.filing import (
     ARCHIVED_STATUSES,
+    DeliveryAction,
     DeliveryStatus,
     FilingKey,
     VersionStatus,
@@ -26,6 +33,7 @@ from service.domain.filing import (
 )
 from service.domain.ids import new_id
 from service.domain.outbox import supersedable
+from service.domain.withdrawal import filing_withdrawn
 
 _LIVE = (VersionStatus.RESERVED, VersionStatus.ABANDONED)  # not (or not yet) acknowledged
 
@@ -57,6 +65,8 @@ class SqlReservations(SqlHolds):
                     _refuse_same_content(session, key, content_sha256, self.reservation_held, now)
                 if filing_id is None and filed_once is not None:
                     _refuse_second_filing(session, filed_once, self.reservation_held, now)
+                if filing_id is not None and session.get(WithdrawalRow, filing_id) is not None:
+                    raise filing_withdrawn(filing_id)
                 if filing_id is None:
                     filing_id = new_filing_id or new_id("fil")
                     session.add(
@@ -102,10 +112,12 @@ class SqlReservations(SqlHolds):
             )
             due = max(now, row.publish_at) if row.publish_at else now
             created = [_delivery_row(filing_id, version, d, due, now) for d in destinations]
+            if session.get(WithdrawalRow, filing_id) is not None:
+                _withdrawn_meanwhile(row, created)
             session.add_all(created)
             for older in _supersede_untried(session, filing_id, version, destinations, now):
                 settle_version(session, filing_id, older)
-            if not destinations:
+            if not destinations and row.status == VersionStatus.ARCHIVED:
                 row.status = VersionStatus.PUBLISHED
             session.add(audit_row(event, now))
             session.flush()
@@ -168,6 +180,7 @@ class SqlReservations(SqlHolds):
                     FilingRow.period == period,
                     VersionRow.sha256 == sha256,
                     VersionRow.status.notin_(_LIVE),
+                    ~_withdrawn(),
                 )
                 .limit(1)
             ).first()
@@ -201,8 +214,21 @@ def _under(key: FilingKey) -> Any:
             FilingRow.category == key.category,
             FilingRow.period == key.period,
             FilingRow.variant.is_not_distinct_from(key.variant),
+            ~_withdrawn(),
         )
     )
+
+
+def _withdrawn() -> Any:
+    """The filing was withdrawn: it no longer holds its key, nor its bytes."""
+    return exists().where(WithdrawalRow.filing_id == FilingRow.id)
+
+
+def _withdrawn_meanwhile(row: VersionRow, created: Sequence[DeliveryRow]) -> None:
+    """A correction reserved before its filing was withdrawn, archived after: kept, never sent."""
+    row.status = VersionStatus.WITHDRAWN
+    for delivery in created:
+        delivery.status = DeliveryStatus.CANCELLED
 
 
 def _refuse_second_filing(
@@ -241,6 +267,7 @@ def _refuse_same_content(
             FilingRow.period == period,
             VersionRow.sha256 == sha256,
             VersionRow.status != VersionStatus.ABANDONED,
+            ~_withdrawn(),
         )
         .order_by(VersionRow.status == VersionStatus.RESERVED)  # an acknowledged one first
         .limit(1)
@@ -335,6 +362,7 @@ def _delivery_row(
         filing_id=filing_id,
         version=version,
         destination=destination,
+        action=DeliveryAction.PUBLISH,
         idempotency_key=idempotency_key(filing_id, version, destination),
         status=DeliveryStatus.PENDING,
         attempts=0,
@@ -356,7 +384,8 @@ def _supersede_untried(
             DeliveryRow.filing_id == filing_id,
             DeliveryRow.version < version,
             DeliveryRow.destination.in_(destinations),
-            DeliveryRow.status == DeliveryStatus.PENDING,
+            DeliveryRow.status.in_([DeliveryStatus.PENDING, DeliveryStatus.HELD]),
+            DeliveryRow.action == DeliveryAction.PUBLISH,
         )
         .with_for_update()
     ).all()

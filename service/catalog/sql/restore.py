@@ -32,7 +32,14 @@ from service.catalog.records import (
     VersionRecord,
     VersionState,
 )
-from service.catalog.sql.tables import AuditRow, Base, DeliveryRow, FilingRow, VersionRow
+from service.catalog.sql.tables import (
+    AuditRow,
+    Base,
+    DeliveryRow,
+    FilingRow,
+    VersionRow,
+    WithdrawalRow,
+)
 from service.catalog.sql.unit import UnitOfWork
 from service.domain.errors import Conflict
 from service.domain.filing import VersionStatus
@@ -62,7 +69,8 @@ class CatalogRestore(UnitOfWork):
         """The archive keys of every delivery receipt and review outcome the catalog records."""
         with self._transaction() as session:
             rows = session.execute(select(DeliveryRow.receipt_key, DeliveryRow.review_receipt_key))
-            return frozenset(key for row in rows for key in row if key is not None)
+            keys = {key for row in rows for key in row if key is not None}
+            return frozenset(keys | set(session.scalars(select(WithdrawalRow.record_key))))
 
     def audit_entries(self, start: datetime, end: datetime) -> list[AuditEntry]:
         """Events recorded at or after `start` and before `end`, in the order recorded."""
@@ -107,12 +115,15 @@ class Restorer:
         self._filings: list[dict[str, Any]] = []
         self._versions: list[dict[str, Any]] = []
         self._deliveries: list[dict[str, Any]] = []
+        self._withdrawals: list[dict[str, Any]] = []
         self._audit: list[dict[str, Any]] = []
 
     def add_filing(self, filing: FilingRecord) -> None:
         self._filings.append(_filing_row(filing))
         self._versions.extend(_version_row(v) for v in filing.versions)
         self._deliveries.extend(_delivery_row(d) for d in filing.deliveries)
+        if filing.withdrawal is not None:
+            self._withdrawals.append(_columns(filing.withdrawal))
         if len(self._versions) + len(self._deliveries) >= BATCH_ROWS:
             self.flush()
 
@@ -128,6 +139,7 @@ class Restorer:
             (FilingRow, self._filings),
             (VersionRow, self._versions),
             (DeliveryRow, self._deliveries),
+            (WithdrawalRow, self._withdrawals),
             (AuditRow, self._audit),
         ):
             if rows:
@@ -154,7 +166,7 @@ def _columns(record: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def _filing_row(filing: FilingRecord) -> dict[str, Any]:
-    return _columns(filing, skip=("versions", "deliveries"))
+    return _columns(filing, skip=("versions", "deliveries", "withdrawal"))
 
 
 def _version_row(version: VersionRecord) -> dict[str, Any]:

@@ -117,14 +117,33 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    # publish | withdraw (service.domain.filing.DeliveryAction)
+    action: Mapped[str] = mapped_column(String(10), default="publish", server_default="publish")
 
     __table_args__ = (
         ForeignKeyConstraint(
             ["filing_id", "version"], ["filing_versions.filing_id", "filing_versions.version"]
         ),
-        UniqueConstraint("filing_id", "version", "destination", name="uq_delivery_per_version"),
+        UniqueConstraint(
+            "filing_id", "version", "destination", "action", name="uq_delivery_per_action"
+        ),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
+
+
+class WithdrawalRow(Base):
+    """A filing's withdrawal: one at most (the first reason stands)."""
+
+    __tablename__ = "withdrawals"
+
+    filing_id: Mapped[str] = mapped_column(ForeignKey("filings.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    by: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    record_key: Mapped[str] = mapped_column(String(500))
+    record_sha256: Mapped[str] = mapped_column(String(64))
 
 
 class AttemptRow(Base):

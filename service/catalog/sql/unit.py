@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord, VersionRecord
 from service.catalog.sql.tables import AttemptRow, AuditRow, DeliveryRow, VersionRow
 from service.domain.errors import Unavailable
-from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus
+from service.domain.filing import DeliveryAction, DeliveryStatus, ReviewState, VersionStatus
 from service.domain.time import utcnow
 
 R = TypeVar("R")
@@ -51,6 +51,7 @@ def delivery_record(row: DeliveryRow, attempts: Sequence[AttemptRow] = ()) -> De
         DeliveryRecord,
         row,
         status=DeliveryStatus(row.status),
+        action=DeliveryAction(row.action or DeliveryAction.PUBLISH),
         review_status=ReviewState(row.review_status) if row.review_status else None,
         state=dict(row.state_json or {}),
         receipt=row.receipt_json,

@@ -5,9 +5,9 @@ them (a test holds the two together through schemathesis's response checks)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 _OPEN = ConfigDict(extra="allow")
 
@@ -44,7 +44,10 @@ class DeliveryOut(BaseModel):
     id: str
     version: int
     destination: str = Field(examples=["portal", "legal_platform", "wechat"])
-    status: str = Field(examples=["pending", "delivered", "failed"])
+    action: Literal["publish", "withdraw"] = Field(
+        description="publish: 发布该版本 the version; withdraw: 撤回 take the filing down"
+    )
+    status: str = Field(examples=["pending", "delivered", "failed", "cancelled"])
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
@@ -63,7 +66,7 @@ class WaiverOut(BaseModel):
 
 class VersionOut(BaseModel):
     version: int
-    status: str = Field(examples=["archived", "superseded"])
+    status: str = Field(examples=["archived", "superseded", "withdrawn"])
     supersedes: int | None
     filename: str
     kind: str = Field(examples=["docx", "pdf", "ofd"])
@@ -79,6 +82,38 @@ class VersionOut(BaseModel):
     package: str
     created_at: datetime
     created_by: str
+
+
+class WithdrawalOut(BaseModel):
+    """撤回 The filing was withdrawn; by destination, where the takedown stands."""
+
+    reason: str
+    by: str
+    at: datetime
+    destinations: dict[
+        str, Literal["withdrawing", "withdrawn", "not_published", "failed", "manual", "cancelled"]
+    ] = Field(
+        description="manual: 须人工撤回 the destination has no withdraw call; a person must",
+        examples=[{"portal": "withdrawn", "legal_platform": "manual"}],
+    )
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ] = Field(description="撤回原因（1–200 字，向公众展示）Why, shown to the public")
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    publish_at: AwareDatetime | None = Field(
+        description="发布时间（ISO 8601，带时区，晚于现在）；null 表示暂停发布 "
+        "When to release (with offset, in the future); null holds the release",
+        examples=["2026-12-31T09:00:00+08:00", None],
+    )
 
 
 class FilingOut(BaseModel):
@@ -99,6 +134,7 @@ class FilingOut(BaseModel):
     created_by: str
     versions: list[VersionOut]
     deliveries: list[DeliveryOut]
+    withdrawal: WithdrawalOut | None = Field(description="撤回 Set once the filing is withdrawn")
 
 
 class FilingsOut(BaseModel):
@@ -180,6 +216,7 @@ def ok(model: type[BaseModel], description: str, errors: Answers) -> Answers:
 READ_ERRORS = _errors(400, 401, 404, 500, 503)
 WRITE_ERRORS = _errors(400, 401, 403, 404, 409, 500, 503)
 UPLOAD_ERRORS = _errors(400, 401, 403, 404, 408, 409, 413, 422, 500, 503)
+DECISION_ERRORS = _errors(400, 401, 403, 404, 409, 422, 500, 503)
 
 ZIP_ANSWER: Answers = {
     200: {

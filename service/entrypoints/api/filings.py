@@ -104,7 +104,7 @@ def _file(upload: Upload | None) -> Upload:
     return upload
 
 
-def _origin(request: Request) -> Origin:
+def origin_of(request: Request) -> Origin:
     client = request.client.host if request.client else None
     return Origin(source=client, request_id=request.scope.get("state", {}).get("request_id"))
 
@@ -184,7 +184,7 @@ async def _accept(
         metadata, upload = await read_submission(request, services, on_file=intake.on_file)
         try:
             submission = await run_in_threadpool(
-                lambda: intake.submit(metadata, upload, _origin(request), idempotency_key=key)
+                lambda: intake.submit(metadata, upload, origin_of(request), idempotency_key=key)
             )
         except Rejected as refused:
             _count(metadata, "refused", refused.findings)
@@ -308,7 +308,7 @@ def retry_delivery(
     if record is None:
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
     _visible(principal, record.org_code)
-    origin = _origin(request)
+    origin = origin_of(request)
     event = AuditEvent(
         actor=principal.name,
         role=principal.role.value,

@@ -10,15 +10,15 @@ from typing import Protocol
 
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.catalog.ports import AuditLog, Filings, Fixity, Outbox
+from service.catalog.ports import AuditLog, Filings, Fixity, Outbox, Schedules, Withdrawals
 from service.domain.notifications import Recipients
 from service.usecases.ingest import Ingest
 from service.usecases.tokens import Authenticator
 
 
-class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Protocol):
+class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Protocol):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
-    delivery, auditing a download, verifying."""
+    delivery, auditing a download, verifying, withdrawing, moving a release."""
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,5 @@ class ApiServices:
     body_idle_timeout_s: float = 30.0  # 408 when no more of a body comes within it
     metrics_on_api: bool = True  # False: /metrics is served on a port of its own
     recipients: Recipients = field(default_factory=Recipients)  # told of a failed verify
+    # the destinations whose adapters can take an item down (Capability.WITHDRAW)
+    takedown: frozenset[str] = frozenset()

@@ -7,6 +7,7 @@ from typing import Any
 
 from service.catalog.records import DeliveryRecord, FilingRecord, VersionRecord
 from service.domain.filing import ARCHIVED_STATUSES
+from service.domain.withdrawal import takedown_states
 
 
 def acknowledged(filing: FilingRecord) -> FilingRecord | None:
@@ -45,6 +46,19 @@ def filing_view(filing: FilingRecord) -> dict[str, Any]:
         "created_by": filing.created_by,
         "versions": [version_view(v) for v in filing.versions],
         "deliveries": [delivery_view(d) for d in filing.deliveries],
+        "withdrawal": withdrawal_view(filing),
+    }
+
+
+def withdrawal_view(filing: FilingRecord) -> dict[str, Any] | None:
+    withdrawal = filing.withdrawal
+    if withdrawal is None:
+        return None
+    return {
+        "reason": withdrawal.reason,
+        "by": withdrawal.by,
+        "at": withdrawal.at.isoformat(),
+        "destinations": {k: v.value for k, v in takedown_states(filing.deliveries).items()},
     }
 
 
@@ -79,6 +93,7 @@ def delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
         "id": delivery.id,
         "version": delivery.version,
         "destination": delivery.destination,
+        "action": delivery.action.value,
         "status": delivery.status,
         "attempts": delivery.attempts,
         "next_attempt_at": delivery.next_attempt_at.isoformat(),

@@ -199,6 +199,7 @@ def rebuild_catalog(
     """仅凭归档重建空的目录数据库（目录不为空时拒绝） Rebuild an EMPTY catalog from the archive alone."""
     from rich.progress import Progress
 
+    from service.bootstrap import takedown_destinations
     from service.usecases.recovery import rebuild_catalog as run_rebuild
 
     container = load_container()
@@ -211,6 +212,7 @@ def rebuild_catalog(
                 container.packages,
                 now=container.clock(),
                 progress=lambda _: progress.advance(task),
+                takedown=takedown_destinations(),
             )
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc

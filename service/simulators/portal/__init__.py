@@ -6,6 +6,7 @@ with fault injection (service.simulators.faults) and an /_admin API for tests.
     POST /api/v1/channels/{channel}/articles            Idempotency-Key, duplicate_source, replaces
     GET  /api/v1/channels/{channel}/articles?source_id= 0 or 1 article
     GET  /api/v1/articles/{article_id}
+    POST /api/v1/articles/{article_id}/withdraw         v1.1: idempotent; 404 not_found
     GET  /{channel}/{article_id}.html                   the published page (for the demo)
 
     POST /_admin/faults   GET /_admin/faults   POST /_admin/reset
@@ -50,6 +51,8 @@ def _fault_plan(scope: Scope) -> FaultPlan | None:
         return FaultPlan("upload", frozenset(FAULT_KINDS))
     if path.startswith("/api/v1/channels/"):
         return FaultPlan("publish" if method == "POST" else "find", frozenset(FAULT_KINDS))
+    if path.startswith("/api/v1/articles/") and method == "POST":
+        return FaultPlan("withdraw", frozenset(FAULT_KINDS))
     if path.startswith("/api/v1/articles/"):
         return FaultPlan("read", frozenset(FAULT_KINDS))
     return None  # /_admin and the pages are never faulted

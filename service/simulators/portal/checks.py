@@ -10,6 +10,7 @@ from fastapi import Request
 from service.simulators.portal.config import (
     BEARER,
     MAX_SUMMARY_CHARS,
+    MAX_WITHDRAW_REASON_CHARS,
     SIGNATURES,
     PortalError,
     SimulatorConfig,
@@ -55,6 +56,20 @@ def article_fields(body: Any) -> dict[str, Any]:
     if body.get("replaces") is not None and not isinstance(body["replaces"], str):
         raise PortalError(422, "invalid_field", "replaces must be an article id")
     return {**body, "attachments": attachments}
+
+
+def withdraw_reason(body: Any) -> str:
+    """A withdraw request's reason, checked: 1 to 200 characters; requested_by a string."""
+    if not isinstance(body, dict):
+        raise PortalError(400, "invalid_request", "the body must be a JSON object")
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not 1 <= len(reason) <= MAX_WITHDRAW_REASON_CHARS:
+        raise PortalError(
+            422, "invalid_field", f"reason must be 1 to {MAX_WITHDRAW_REASON_CHARS} chars"
+        )
+    if body.get("requested_by") is not None and not isinstance(body["requested_by"], str):
+        raise PortalError(422, "invalid_field", "requested_by must be a string")
+    return reason
 
 
 def _is_zoned_iso(value: str) -> bool:

@@ -13,6 +13,7 @@ from service.simulators.faults import (
 MiB = 1024 * 1024
 DEFAULT_CHANNEL_CODES = ("fzzfjs", "zfxxgknb", "ldxx", "jgzn", "czyjs", "zdmsxx")
 MAX_KEY_CHARS = 128
+MAX_WITHDRAW_REASON_CHARS = 200
 MAX_SUMMARY_CHARS = 500
 
 # Allowed attachment types: the extension names the type, the first bytes must agree.

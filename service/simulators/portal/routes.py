@@ -7,6 +7,7 @@ import html
 import json
 import re
 import secrets
+from collections.abc import Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,7 @@ from service.simulators.portal.checks import (
     attachment_kind,
     bearer,
     check_channel,
+    withdraw_reason,
 )
 from service.simulators.portal.config import MAX_KEY_CHARS, MiB, PortalError, error_body
 from service.simulators.portal.state import PortalState
@@ -82,6 +84,23 @@ def api_router(state: PortalState) -> APIRouter:
         await pause(request)
         return {"articles": [a.public(state.now()) for a in state.find(channel, source_id)]}
 
+    @router.post("/articles/{article_id}/withdraw")
+    async def withdraw(article_id: str, request: Request) -> JSONResponse:
+        bearer(request, state)
+        body = await _json_body(request)
+        reason = withdraw_reason(body)
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return await _withdraw(state, request, article_id, reason)
+        if not key or len(key) > MAX_KEY_CHARS:
+            raise PortalError(400, "invalid_idempotency_key", f"1 to {MAX_KEY_CHARS} characters")
+        stored = f"withdraw:{key}"  # withdraw keys apart from publish keys
+        replay = state.claim_key(stored, (f"withdraw:{article_id}", body), publishing=False)
+        if replay is not None:
+            status = 200 if replay.status < 300 else replay.status
+            return JSONResponse(replay.payload, status, headers={"Idempotent-Replayed": "true"})
+        return await _settled(state, stored, _withdraw(state, request, article_id, reason))
+
     @router.get("/articles/{article_id}")
     async def read(article_id: str, request: Request) -> dict[str, Any]:
         bearer(request, state)
@@ -111,9 +130,16 @@ async def _receive_attachment(state: PortalState, request: Request) -> dict[str,
 async def _create_with_key(
     state: PortalState, request: Request, channel: str, body: Any, key: str
 ) -> JSONResponse:
+    return await _settled(state, key, _create(state, request, channel, body))
+
+
+async def _settled(
+    state: PortalState, key: str, handling: Coroutine[Any, Any, JSONResponse]
+) -> JSONResponse:
+    """Run a request that claimed `key`, and store its answer under the key for replays."""
     status, payload = 500, error_body("internal_error", "the request did not finish")
     try:
-        response = await _create(state, request, channel, body)
+        response = await handling
         status, payload = response.status_code, json.loads(bytes(response.body))
         return response
     except PortalError as exc:
@@ -130,6 +156,14 @@ async def _create(state: PortalState, request: Request, channel: str, body: Any)
     public = article.public(state.now())
     answer = {k: public[k] for k in ("article_id", "url", "status", "published_at")}
     return JSONResponse(answer, 201)
+
+
+async def _withdraw(
+    state: PortalState, request: Request, article_id: str, reason: str
+) -> JSONResponse:
+    await pause(request)  # the key, if any, is in flight meanwhile
+    article = state.withdraw_article(article_id, reason)
+    return JSONResponse(article.public(state.now()), 200)
 
 
 async def _json_body(request: Request) -> Any:
@@ -166,6 +200,9 @@ def pages_router(state: PortalState) -> APIRouter:
         article = state.article(article_id)
         banner = "<p><strong>已更正</strong></p>" if article.corrected_by else ""
         title = html.escape(article.fields["title"])
+        if article.withdrawn_at:  # the text gives way to the notice and the reason
+            reason = html.escape(article.withdraw_reason or "")
+            return f"<!doctype html><title>{title}</title><h1>{title}</h1><p>该信息已撤回</p><p>{reason}</p>"
         return f"<!doctype html><title>{title}</title><h1>{title}</h1>{banner}{article.fields['body_html']}"
 
     return router

@@ -42,14 +42,25 @@ class Article:
     posts: dict[str, int] = field(
         default_factory=lambda: {"created": 1, "replayed": 0, "duplicate": 0}
     )
+    withdrawn_at: datetime | None = None
+    withdraw_reason: str | None = None
+    withdrawals: int = 0  # withdraw calls that took it down: 1 at most, however often asked
 
     def status(self, now: datetime) -> str:
+        if self.withdrawn_at:
+            return "withdrawn"  # 已撤回: reachable, its text replaced by the notice
         if self.corrected_by:
             return "corrected"  # 已更正: kept reachable, superseded by `corrected_by`
         return "scheduled" if self.publish_at > now else "published"
 
     def public(self, now: datetime) -> dict[str, Any]:
+        withdrawn = (
+            {"withdrawn_at": self.withdrawn_at.isoformat(), "withdraw_reason": self.withdraw_reason}
+            if self.withdrawn_at
+            else {}
+        )
         return {
+            **withdrawn,
             "article_id": self.article_id,
             "url": self.url,
             "status": self.status(now),
@@ -133,8 +144,11 @@ class PortalState:
 
     # idempotency keys
 
-    def claim_key(self, key: str, fingerprint: tuple[str, Any]) -> Replay | None:
-        """None: the caller owns the key now and must `settle_key` it."""
+    def claim_key(
+        self, key: str, fingerprint: tuple[str, Any], *, publishing: bool = True
+    ) -> Replay | None:
+        """None: the caller owns the key now and must `settle_key` it. `publishing`: a
+        replay counts as a replayed post of the article (not for a withdrawal)."""
         with self.lock:
             entry = self.keys.get(key)
             if entry is not None and entry.status is not None and self._expired(entry):
@@ -152,7 +166,8 @@ class PortalState:
                     422, "idempotency_key_reused", "the key was used with another body"
                 )
             assert entry.payload is not None
-            self._count_post(_article_of(entry.payload), "replayed")
+            if publishing:
+                self._count_post(_article_of(entry.payload), "replayed")
             return Replay(entry.status, entry.payload)
 
     def settle_key(self, key: str, status: int, payload: dict[str, Any]) -> None:
@@ -200,6 +215,20 @@ class PortalState:
         replaces = fields.get("replaces")
         if replaces and replaces not in self.articles:
             raise PortalError(422, "unknown_article", f"replaces names no article {replaces}")
+        if replaces and self.articles[replaces].withdrawn_at:
+            raise PortalError(409, "withdrawn", f"{replaces} was withdrawn: publish a new article")
+
+    def withdraw_article(self, article_id: str, reason: str) -> Article:
+        """Idempotent: a withdrawn article answers as it is, the first reason kept."""
+        with self.lock:
+            article = self.articles.get(article_id)
+            if article is None:
+                raise PortalError(404, "not_found", f"no article {article_id}")
+            if article.withdrawn_at is None:
+                article.withdrawn_at, article.withdraw_reason = self.now(), reason
+                article.withdrawals += 1
+                self.counters.inc("articles_withdrawn")
+            return article
 
     def _count_post(self, article_id: str | None, how: str) -> None:
         if article_id in self.articles:
@@ -233,6 +262,7 @@ class PortalState:
             "body_html": article.fields["body_html"],
             "attachments": [a.admin() for a in attachments],
             "posts": posts,
+            "withdrawals": article.withdrawals,
         }
 
 

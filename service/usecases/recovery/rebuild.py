@@ -5,7 +5,7 @@ comes back from where).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -22,9 +22,12 @@ from service.catalog.records import (
     DeliveryRecord,
     FilingRecord,
     VersionRecord,
+    WithdrawalRecord,
 )
 from service.domain.errors import ArchiveError, ObjectMissing
-from service.domain.filing import DeliveryStatus, VersionStatus
+from service.domain.filing import WITHDRAWABLE_STATUSES, DeliveryStatus, VersionStatus
+from service.domain.schedule import DECISION_KIND
+from service.domain.withdrawal import RECEIPT_SUFFIX, RECORD_NAME
 from service.usecases.audit_export import AUDIT_PREFIX, day_of_key, parse_audit_lines
 from service.usecases.recovery.common import Progress, no_progress
 from service.usecases.recovery.restored import (
@@ -32,7 +35,9 @@ from service.usecases.recovery.restored import (
     delivery_record,
     read_receipt,
     version_record,
+    withdraw_job,
 )
+from service.usecases.withdrawal import withdrawal_from_document
 
 
 class SkipKind(StrEnum):
@@ -109,12 +114,15 @@ def rebuild_catalog(
     now: datetime,
     actor: str = "cli",
     progress: Progress = no_progress,
+    takedown: Collection[str] = (),
 ) -> Rebuild:
     """Fill an empty catalog from the archive, in one transaction (`Conflict` when the
     catalog is not empty). Package prefixes come sorted, so the packages of one body,
-    kind and period arrive together; each such group is read, then written."""
+    kind and period arrive together; each such group is read, then written.
+    `takedown`: the destinations that can withdraw; a withdrawn filing whose takedown
+    there left no receipt gets its withdraw job back, pending."""
     report = Rebuild()
-    reader = _Reader(store, packages, now, actor, report)
+    reader = _Reader(store, packages, now, actor, report, frozenset(takedown))
     with restore.restoring() as writer:
         ids = (PackageId.from_prefix(p) for p in packages.iter_packages())
         for _, group in itertools.groupby(ids, key=lambda p: (p.org_code, p.category, p.period)):
@@ -141,6 +149,8 @@ class _Read:
     version: VersionRecord
     deliveries: tuple[DeliveryRecord, ...]
     org_name: str
+    withdrawal: WithdrawalRecord | None = None
+    takedowns: Mapping[str, Any] = field(default_factory=dict)  # destination → its receipt
 
     @property
     def delivered(self) -> bool:
@@ -149,8 +159,16 @@ class _Read:
 
 class _Reader:
     def __init__(
-        self, store: ArchiveStore, packages: Packages, now: datetime, actor: str, report: Rebuild
+        self,
+        store: ArchiveStore,
+        packages: Packages,
+        now: datetime,
+        actor: str,
+        report: Rebuild,
+        takedown: frozenset[str] = frozenset(),
     ) -> None:
+        self._takedown = takedown
+        self._decided: set[str] = set()  # packages whose release a schedule decision set
         self._store = store
         self._packages = packages
         self._now = now
@@ -184,18 +202,52 @@ class _Reader:
             if manifest is None:
                 raise ObjectMissing(prefix + MANIFEST)
             version = version_record(package, metadata, manifest.sha256)
+            version = self._scheduled(prefix, version)
             due = max(self._now, version.publish_at) if version.publish_at else self._now
             receipts = self._receipts(prefix)
             deliveries = tuple(
                 delivery_record(version, d, receipts, due) for d in metadata.destinations
             )
+            if self._held(version):
+                deliveries = tuple(_hold(d) for d in deliveries)
             org_name = str(metadata.submitted["org_name"])
         except (ArchiveError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
             self._report.skip(SkipKind.DAMAGED, prefix, f"{METADATA}: {exc!r}")
             return None
         settled = all(d.status == DeliveryStatus.DELIVERED for d in deliveries)
         status = VersionStatus.PUBLISHED if settled else VersionStatus.ARCHIVED
-        return _Read(replace(version, status=status), deliveries, org_name)
+        withdrawal, takedowns = self._withdrawal(receipts)
+        return _Read(replace(version, status=status), deliveries, org_name, withdrawal, takedowns)
+
+    def _scheduled(self, prefix: str, version: VersionRecord) -> VersionRecord:
+        """The version with the release time its last schedule decision set (None: held)."""
+        stored = self._packages.latest_decision(prefix, DECISION_KIND)
+        if stored is None:
+            return version
+        decided = self._packages.read_receipt(stored).get("publish_at")
+        publish_at = datetime.fromisoformat(decided) if isinstance(decided, str) else None
+        self._decided.add(prefix)
+        return replace(version, publish_at=publish_at)
+
+    def _held(self, version: VersionRecord) -> bool:
+        return version.package_prefix in self._decided and version.publish_at is None
+
+    def _withdrawal(self, receipts: Receipts) -> tuple[WithdrawalRecord | None, dict[str, Any]]:
+        """The withdrawal archived beside the package, if any, and its takedowns' receipts."""
+        takedowns = {
+            name.removesuffix(RECEIPT_SUFFIX): receipt
+            for name, receipt in receipts.deliveries.items()
+            if name.endswith(RECEIPT_SUFFIX)
+        }
+        record = receipts.deliveries.get(RECORD_NAME)
+        if record is None:
+            return None, takedowns
+        try:
+            found = withdrawal_from_document(record.document, record.key, record.sha256)
+        except (KeyError, TypeError, ValueError) as exc:
+            self._report.skip(SkipKind.DAMAGED_RECEIPT, record.key, repr(exc))
+            return None, takedowns
+        return found, takedowns
 
     def _receipts(self, prefix: str) -> Receipts:
         """Each destination's delivery receipt and review outcome (a document of kind
@@ -242,7 +294,7 @@ class _Reader:
         versions = sorted([r.version for r in restored] + placeholders, key=lambda v: v.version)
         first = restored[0].version
         package = packages[0]
-        return FilingRecord(
+        filing = FilingRecord(
             id=package.filing_id,
             org_code=package.org_code,
             org_name=restored[0].org_name,
@@ -254,6 +306,34 @@ class _Reader:
             versions=tuple(versions),
             deliveries=tuple(d for r in restored for d in r.deliveries),
             variant=_variant(first.metadata),
+        )
+        withdrawn = [r for r in restored if r.withdrawal is not None]
+        return self._withdrawn(filing, withdrawn[-1]) if withdrawn else filing
+
+    def _withdrawn(self, filing: FilingRecord, read: _Read) -> FilingRecord:
+        """A withdrawn filing as the withdrawal left it: its versions withdrawn, what had not
+        gone out cancelled, and a withdraw job to each destination it reached that can
+        take it down (delivered where its takedown receipt is archived, else pending)."""
+        versions = tuple(
+            replace(v, status=VersionStatus.WITHDRAWN) if v.status in WITHDRAWABLE_STATUSES else v
+            for v in filing.versions
+        )
+        published = [
+            replace(d, status=DeliveryStatus.CANCELLED) if d.status is DeliveryStatus.PENDING else d
+            for d in filing.deliveries
+        ]
+        reached = {d.destination for d in published if d.status is DeliveryStatus.DELIVERED}
+        due = self._now
+        destinations = sorted(set(read.takedowns) | (reached & self._takedown))
+        jobs = [
+            withdraw_job(filing.id, read.version.version, d, read.takedowns.get(d), due)
+            for d in destinations
+        ]
+        return replace(
+            filing,
+            versions=versions,
+            deliveries=(*published, *jobs),
+            withdrawal=read.withdrawal,
         )
 
     def _placeholder(self, package: PackageId) -> VersionRecord:
@@ -312,6 +392,13 @@ def _read_audit(store: ArchiveStore, key: str) -> list[AuditEntry]:
         raise ObjectMissing(key)
     with store.open(key) as raw, verifying_reader(raw, stored.sha256, what=key) as stream:
         return parse_audit_lines(stream.read())
+
+
+def _hold(delivery: DeliveryRecord) -> DeliveryRecord:
+    """A delivery the schedule holds: one without a receipt stays held, not pending."""
+    if delivery.status is DeliveryStatus.PENDING:
+        return replace(delivery, status=DeliveryStatus.HELD)
+    return delivery
 
 
 def _variant(metadata: Mapping[str, Any]) -> str | None:

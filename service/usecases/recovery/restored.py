@@ -18,7 +18,14 @@ from service.catalog.records import (
     VersionRecord,
 )
 from service.domain.errors import ObjectMissing
-from service.domain.filing import DeliveryStatus, ReviewState, VersionStatus, idempotency_key
+from service.domain.filing import (
+    DeliveryAction,
+    DeliveryStatus,
+    ReviewState,
+    VersionStatus,
+    idempotency_key,
+    withdrawal_key,
+)
 from service.domain.ids import new_id
 
 
@@ -119,4 +126,38 @@ def delivery_record(
         created_at=version.created_at,
         updated_at=delivered_at or version.created_at,
         delivered_at=delivered_at,
+    )
+
+
+def withdraw_job(
+    filing_id: str, version: int, destination: str, receipt: _Receipt | None, due: datetime
+) -> DeliveryRecord:
+    """A withdraw job as its takedown receipt left it: delivered, or (none archived) pending."""
+    delivered_at = receipt.received_at if receipt else None
+    return DeliveryRecord(
+        id=str((receipt.document.get("delivery_id") if receipt else None) or new_id("dlv")),
+        filing_id=filing_id,
+        version=version,
+        destination=destination,
+        idempotency_key=withdrawal_key(filing_id, destination),
+        status=DeliveryStatus.DELIVERED if receipt else DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=delivered_at or due,
+        first_attempt_at=None,
+        lease_owner=None,
+        lease_expires_at=None,
+        state={},
+        receipt=dict(receipt.document["receipt"]) if receipt else None,
+        receipt_key=receipt.key if receipt else None,
+        receipt_sha256=receipt.sha256 if receipt else None,
+        last_error=None,
+        review_status=None,
+        review_reason=None,
+        review_checked_at=None,
+        review_receipt_key=None,
+        review_receipt_sha256=None,
+        created_at=due,
+        updated_at=delivered_at or due,
+        delivered_at=delivered_at,
+        action=DeliveryAction.WITHDRAW,
     )
