@@ -10,6 +10,7 @@ three (tests/integration/test_catalog.py).
     Fixity         verify and audit: checks done, versions to check
     AuditLog       every state change: who, when, what, from where
     Filings        reading: a filing with its versions and deliveries, search
+    Deadlines      the deadline board: a year's filings in one query; exemptions (免报)
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -27,7 +28,9 @@ from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
     AuditEvent,
+    BoardFiling,
     DeliveryRecord,
+    Exemption,
     FilingQuery,
     FilingRecord,
     FixityCheck,
@@ -216,7 +219,25 @@ class Filings(Protocol):
     def list_filings(self, query: FilingQuery) -> list[FilingRecord]: ...
 
 
-class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Protocol):
+class Deadlines(Protocol):
+    def board_filings(self, org_codes: frozenset[str] | None, year: int) -> list[BoardFiling]:
+        """The acknowledged filings of the bodies (None: every body) whose period lies in
+        `year` ("2023" and "2023-…"), in one query however many bodies."""
+        ...
+
+    def add_exemption(self, exemption: Exemption, event: AuditEvent) -> None:
+        """Record an exemption and its audit event; Conflict when the body already has
+        one for that kind and period."""
+        ...
+
+    def exemptions(
+        self, org_codes: frozenset[str] | None, period: str | None = None
+    ) -> list[Exemption]:
+        """By body, kind and period."""
+        ...
+
+
+class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Deadlines, Protocol):
     """All the ports: what the composition root builds and hands out in parts."""
 
 
@@ -238,6 +259,8 @@ class RestoreWriter(Protocol):
     def add_audit(self, entries: Iterable[AuditEntry]) -> None:
         """Events in the order given, which becomes the order they are listed in."""
         ...
+
+    def add_exemptions(self, exemptions: Iterable[Exemption]) -> None: ...
 
 
 class Restore(Protocol):

@@ -182,3 +182,16 @@ class FixityCheckRow(Base):
     checked_by: Mapped[str] = mapped_column(String(100))
     ok: Mapped[bool]
     detail: Mapped[dict[str, Any]]
+
+
+class ExemptionRow(Base):
+    """免报: a body excused from one kind of filing for one period, with the reason."""
+
+    __tablename__ = "exemptions"
+
+    org_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
