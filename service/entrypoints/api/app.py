@@ -10,7 +10,7 @@ from fastapi_offline import FastAPIOffline
 
 from service import __version__
 from service.domain.metadata import FilingMetadata
-from service.entrypoints.api import errors, filings, health, packages
+from service.entrypoints.api import deadlines, errors, filings, health, packages
 from service.entrypoints.api.middleware import BodyLimit, RequestContext
 from service.entrypoints.api.services import ApiServices
 
@@ -35,6 +35,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(health.router)
     app.include_router(filings.router)
     app.include_router(packages.router)
+    app.include_router(deadlines.router)
     app.add_middleware(
         BodyLimit,
         max_bytes=services.max_upload_bytes + MULTIPART_OVERHEAD,

@@ -10,14 +10,15 @@ from typing import Protocol
 
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.catalog.ports import AuditLog, Filings, Fixity, Outbox
+from service.catalog.ports import AuditLog, Deadlines, Filings, Fixity, Outbox
 from service.entrypoints.api.auth import TokenRegistry
+from service.usecases.deadlines import DeadlineBoard
 from service.usecases.ingest import Ingest
 
 
-class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Protocol):
+class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Deadlines, Protocol):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
-    delivery, auditing a download, verifying."""
+    delivery, auditing a download, verifying, exemptions."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ApiServices:
     tokens: TokenRegistry
     max_upload_bytes: int
     clock: Callable[[], datetime]
+    board: DeadlineBoard  # the deadline board, over the registry of bodies
     spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir
     body_idle_timeout_s: float = 30.0  # 408 when no more of a body comes within it
     metrics_on_api: bool = True  # False: /metrics is served on a port of its own
