@@ -376,4 +376,6 @@ def tick_jobs(
         review_interval=timedelta(seconds=s.review_poll_interval_s),
         fixity_sample=s.fixity_sample_per_tick,
         clock=container.clock,
+        deadlines=deadline_board(container),
+        deadline_notice_days=s.deadline_notice_days,
     )

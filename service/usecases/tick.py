@@ -1,7 +1,7 @@
 """The periodic job (`disclosure tick`, a Kubernetes CronJob; a loop inside `serve`):
 re-drive due deliveries (scheduled releases and retries), poll the legal platform for
-review outcomes, re-hash a sample of the archive, and export each closed day's audit
-log to the archive."""
+review outcomes, re-hash a sample of the archive, export each closed day's audit
+log to the archive, and log and count what falls due soon and what is overdue."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from typing import Protocol
 
 import structlog
 
+from service import metrics
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.catalog.ports import AuditLog, Filings, Fixity, Restore, Reviews
 from service.delivery.port import ReviewingAdapter
 from service.delivery.reviews import ReviewRound, poll_reviews
 from service.delivery.worker import Worker
+from service.domain.time import shanghai_date
 from service.usecases.audit_export import export_pending_days
+from service.usecases.deadlines import BoardRow, DeadlineBoard, DeadlineWatch, watch_deadlines
 from service.usecases.verification import AuditPlan, audit_versions, plan_versions
 
 log = structlog.get_logger()
@@ -42,6 +45,8 @@ class TickJobs:
     review_interval: timedelta
     fixity_sample: int
     clock: Callable[[], datetime]
+    deadlines: DeadlineBoard | None = None  # None: deadlines are not watched
+    deadline_notice_days: int = 14
 
 
 @dataclass
@@ -52,6 +57,7 @@ class TickReport:
     fixity_checked: int = 0
     fixity_damaged: int = 0
     audit_days_exported: int = 0
+    deadlines: DeadlineWatch = field(default_factory=lambda: DeadlineWatch([], []))
 
 
 def run_tick(jobs: TickJobs) -> TickReport:
@@ -64,6 +70,7 @@ def run_tick(jobs: TickJobs) -> TickReport:
         )
     _fixity_sample(jobs, report)
     report.audit_days_exported = _export_audit_log(jobs)
+    report.deadlines = _watch_deadlines(jobs)
     log.info(
         "tick",
         attempts=report.attempts,
@@ -72,8 +79,45 @@ def run_tick(jobs: TickJobs) -> TickReport:
         fixity_checked=report.fixity_checked,
         fixity_damaged=report.fixity_damaged,
         audit_days_exported=report.audit_days_exported,
+        deadlines_due_soon=len(report.deadlines.due_soon),
+        deadlines_overdue=len(report.deadlines.overdue),
     )
     return report
+
+
+LOGGED_ROWS = 50  # a log line names this many rows of each list; the board has them all
+
+
+def _watch_deadlines(jobs: TickJobs) -> DeadlineWatch:
+    """What falls due within the notice period and what is overdue: logged, counted,
+    and returned for whoever notifies (DeadlineWatch)."""
+    if jobs.deadlines is None:
+        return DeadlineWatch([], [])
+    watch = watch_deadlines(
+        jobs.deadlines, as_of=shanghai_date(jobs.clock()), notice_days=jobs.deadline_notice_days
+    )
+    metrics.DEADLINES.labels("due_soon").set(len(watch.due_soon))
+    metrics.DEADLINES.labels("overdue").set(len(watch.overdue))
+    if watch.due_soon or watch.overdue:
+        log.warning(
+            "deadlines_watched",
+            notice_days=jobs.deadline_notice_days,
+            due_soon=[_named(r) for r in watch.due_soon[:LOGGED_ROWS]],
+            overdue=[_named(r) for r in watch.overdue[:LOGGED_ROWS]],
+            due_soon_count=len(watch.due_soon),
+            overdue_count=len(watch.overdue),
+        )
+    return watch
+
+
+def _named(row: BoardRow) -> dict[str, str | None]:
+    return {
+        "org_code": row.org_code,
+        "category": row.category,
+        "kind": row.kind,
+        "period": row.period,
+        "due_on": row.due_on.isoformat() if row.due_on else None,
+    }
 
 
 def _export_audit_log(jobs: TickJobs) -> int:
