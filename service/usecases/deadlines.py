@@ -20,7 +20,7 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -178,6 +178,8 @@ class _Board:
     year: int
     as_of: date
     due: DueDates
+    # an event's due day by its period: bodies share days, and each costs ~20 working days
+    changes: dict[str, date | None] = field(default_factory=dict)
 
     def rows(
         self, body: Organisation, category: str, filings: list[BoardFiling], exempt: str | None
@@ -224,12 +226,17 @@ class _Board:
             exemption_reason=exempt,
         )
 
+    def _change_due(self, period: str) -> date | None:
+        if period not in self.changes:
+            self.changes[period] = self.due.change(period)
+        return self.changes[period]
+
     def _late_events(
         self, body: Organisation, category: str, filings: list[BoardFiling]
     ) -> list[BoardRow]:
         rows = []
         for filing in filings:
-            due_on, filed_on = self.due.change(filing.period), shanghai_date(filing.filed_at)
+            due_on, filed_on = self._change_due(filing.period), shanghai_date(filing.filed_at)
             if counts_as_filed(filing) and due_on is not None and filed_on > due_on:
                 rows.append(
                     BoardRow(

@@ -61,7 +61,11 @@ class FilingRow(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
 
-    __table_args__ = (Index("ix_filings_org_category_period", "org_code", "category", "period"),)
+    __table_args__ = (
+        Index("ix_filings_org_category_period", "org_code", "category", "period"),
+        # the deadline board: a year's filings of each visible body, whatever their kind
+        Index("ix_filings_org_period", "org_code", "period"),
+    )
 
 
 class VersionRow(Base):

@@ -1,4 +1,5 @@
-"""exemptions (免报): a body excused from one kind of filing for one period
+"""exemptions (免报): a body excused from one kind of filing for one period; an index
+for the deadline board (a year's filings of each body, whatever their kind)
 
 Revision ID: 0009_exemptions
 Revises: 0006_variant
@@ -27,7 +28,9 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint("org_code", "category", "period"),
     )
+    op.create_index("ix_filings_org_period", "filings", ["org_code", "period"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_filings_org_period", table_name="filings")
     op.drop_table("exemptions")
