@@ -106,6 +106,7 @@ def grant_exemption(
 ) -> Exemption:
     """Admin only; archived write-once, then recorded and audited in one transaction."""
     principal.require_role(Role.ADMIN)
+    principal.require_body(request.org_code)
     _check(registry, request)
     if _recorded(catalog, request):
         raise exemption_exists(request.org_code, request.category, request.period)
