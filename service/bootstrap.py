@@ -64,6 +64,7 @@ from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
 from service.spools import SpoolArea, default_root, sweep
 from service.usecases.checking import Checks
+from service.usecases.deadlines import DeadlineBoard, DueDates
 from service.usecases.ingest import Ingest
 from service.usecases.tick import TickJobs
 from service.usecases.tokens import Authenticator, TokenAdmin, name_clashes, token_digest
@@ -120,6 +121,7 @@ class Container:
             tokens=self.tokens,
             max_upload_bytes=self.settings.max_upload_bytes,
             clock=self.clock,
+            board=deadline_board(self),
             spool_dir=self.spool_area.path,
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
             metrics_on_api=self.settings.metrics_port is None,
@@ -219,6 +221,20 @@ def validation_rules(settings: Settings) -> ValidationRules:
         budget_publish_days=settings.budget_publish_days,
         change_publish_working_days=settings.change_publish_working_days,
         calendar=WorkingCalendar(overrides),
+    )
+
+
+def due_dates(settings: Settings) -> DueDates:
+    return DueDates(
+        rules=validation_rules(settings),
+        budget_expected_approval=settings.budget_expected_approval,
+        final_accounts_expected_approval=settings.final_accounts_expected_approval,
+    )
+
+
+def deadline_board(container: Container) -> DeadlineBoard:
+    return DeadlineBoard(
+        container.catalog, container.registry, due_dates(container.settings), container.clock
     )
 
 
@@ -519,4 +535,6 @@ def tick_jobs(
         recipients=container.recipients(),
         # inside `serve` (no worker here) the sender runs in a thread of its own
         notifier=build_notifier(container) if worker is not None else None,
+        deadlines=deadline_board(container),
+        deadline_notice_days=s.deadline_notice_days,
     )

@@ -9,6 +9,7 @@ port of its own (DISCLOSURE_METRICS_PORT). One registry per process.
     disclosure_outbox_oldest_due_seconds                      how late the most overdue is
     disclosure_fixity_checks_total{outcome}                   ok, damaged
     disclosure_foreign_versions_total                         written over archived keys
+    disclosure_deadlines{state}                               due_soon, overdue: at the last tick
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
@@ -67,6 +68,13 @@ FIXITY_CHECKS = Counter(
 FOREIGN_VERSIONS = Counter(
     "disclosure_foreign_versions",
     "Versions or delete markers found written over archived keys",
+    registry=REGISTRY,
+)
+DEADLINES = Gauge(
+    "disclosure_deadlines",
+    "Deadline board rows at the last tick: due within DISCLOSURE_DEADLINE_NOTICE_DAYS"
+    " (due_soon), or past due with nothing filed (overdue)",
+    ["state"],
     registry=REGISTRY,
 )
 

@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     budget_publish_days: int = Field(default=20, ge=0, le=366)
     change_publish_working_days: int = Field(default=20, ge=0, le=250)
     holidays_file: Path | None = None  # a year's holidays until chinesecalendar has them
+    # The deadline board (service.usecases.deadlines): where no 批复 day is recorded, the
+    # (month, day) a budget's is expected in its own year, and final accounts' in the next.
+    budget_expected_approval: tuple[int, int] = (2, 15)
+    final_accounts_expected_approval: tuple[int, int] = (7, 31)
+    # `tick` logs and counts what falls due within this many days (and what is overdue).
+    deadline_notice_days: int = Field(default=14, ge=0, le=366)
     document_max_chars: int = Field(default=5_000_000, ge=1_000)
     document_max_paragraphs: int = Field(default=20_000, ge=10)
     document_max_pdf_pages: int = Field(default=2_000, ge=1)

@@ -16,6 +16,7 @@ three (tests/integration/test_catalog.py).
     Tokens         bearer tokens issued by `disclosure tokens`, kept by their secret's hash
     Withdrawals    withdraw: the record, cancelled deliveries and withdraw jobs at once
     Schedules      move or hold a version's release before anything was sent
+    Deadlines      the deadline board: a year's filings in one query; exemptions (免报)
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -33,7 +34,9 @@ from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
     AuditEvent,
+    BoardFiling,
     DeliveryRecord,
+    Exemption,
     FilingQuery,
     FilingRecord,
     FixityCheck,
@@ -322,6 +325,24 @@ class Schedules(Protocol):
         ...
 
 
+class Deadlines(Protocol):
+    def board_filings(self, org_codes: frozenset[str] | None, year: int) -> list[BoardFiling]:
+        """The acknowledged filings of the bodies (None: every body) whose period lies in
+        `year` ("2023" and "2023-…"), in one query however many bodies."""
+        ...
+
+    def add_exemption(self, exemption: Exemption, event: AuditEvent) -> None:
+        """Record an exemption and its audit event; Conflict when the body already has
+        one for that kind and period."""
+        ...
+
+    def exemptions(
+        self, org_codes: frozenset[str] | None, period: str | None = None
+    ) -> list[Exemption]:
+        """By body, kind and period."""
+        ...
+
+
 class Catalog(
     Reservations,
     Outbox,
@@ -333,6 +354,7 @@ class Catalog(
     Tokens,
     Withdrawals,
     Schedules,
+    Deadlines,
     Protocol,
 ):
     """All the ports: what the composition root builds and hands out in parts."""
@@ -360,6 +382,8 @@ class RestoreWriter(Protocol):
     def add_audit(self, entries: Iterable[AuditEntry]) -> None:
         """Events in the order given, which becomes the order they are listed in."""
         ...
+
+    def add_exemptions(self, exemptions: Iterable[Exemption]) -> None: ...
 
 
 class Restore(Protocol):

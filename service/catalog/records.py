@@ -256,3 +256,30 @@ class NotificationRecord:
         return NoticeEvent(
             self.kind, self.subject, self.occurred_at, self.filing_id, self.org_code, self.detail
         )
+
+
+@dataclass(frozen=True)
+class BoardFiling:
+    """What the deadline board needs of one acknowledged filing of a year, no more."""
+
+    filing_id: str
+    org_code: str
+    category: str
+    period: str
+    variant: str | None  # budget | final_accounts
+    filed_at: datetime  # when its first acknowledged version was reserved
+    published_at: datetime | None  # when the portal first took it
+    approved_on: str | None  # budget_final_accounts: the latest version's budget.approved_on
+    withdrawn: bool = False  # withdrawn, with no later version: counts as missing
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """免报: a body excused, with a reason, from one kind of filing for one period."""
+
+    org_code: str
+    category: str
+    period: str
+    reason: str
+    created_at: datetime
+    created_by: str

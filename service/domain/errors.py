@@ -190,3 +190,14 @@ def token_not_found(name: str) -> NotFound:
         f"The catalog has no token named {name!r}",
         code="token_not_found",
     )
+
+
+def exemption_exists(org_code: str, category: str, period: str) -> Conflict:
+    """An exemption (免报) is decided once per body, kind and period; it is never replaced
+    (the archive keeps it write-once)."""
+    return Conflict(
+        f"单位 {org_code} 的 {category}（{period}）已有免报记录，不能重复登记",
+        f"Body {org_code} is already exempt from {category} for {period}",
+        code="exemption_exists",
+        detail={"org_code": org_code, "category": category, "period": period},
+    )

@@ -1,7 +1,8 @@
 """The periodic job (`disclosure tick`, a Kubernetes CronJob; a loop inside `serve`):
 re-drive due deliveries (scheduled releases and retries), poll the legal platform for
 review outcomes, re-hash a sample of the archive, export each closed day's audit
-log to the archive, and send the notifications these raised (and any still due)."""
+log to the archive, send the notifications these raised (and any still due), and log and
+count what falls due soon and what is overdue."""
 
 from __future__ import annotations
 
@@ -12,22 +13,26 @@ from typing import Protocol
 
 import structlog
 
+from service import metrics
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.catalog.ports import AuditLog, Filings, Fixity, Restore, Reviews
+from service.catalog.ports import AuditLog, Filings, Fixity, Notifications, Restore, Reviews
 from service.delivery.port import ReviewingAdapter
 from service.delivery.reviews import ReviewRound, poll_reviews
 from service.delivery.worker import Worker
 from service.domain.notifications import Recipients
+from service.domain.time import shanghai_date
 from service.notifications.sender import NotificationSender
 from service.usecases.audit_export import export_pending_days
+from service.usecases.deadlines import BoardRow, DeadlineBoard, DeadlineWatch, watch_deadlines
+from service.usecases.notifications import notify_deadlines
 from service.usecases.verification import AuditPlan, audit_versions, plan_versions
 
 log = structlog.get_logger()
 MAX_DRAIN_ROUNDS = 100  # a tick is bounded; what is left waits for the next one
 
 
-class TickCatalog(Reviews, Fixity, AuditLog, Filings, Protocol):
+class TickCatalog(Reviews, Fixity, AuditLog, Filings, Notifications, Protocol):
     """What the periodic job asks of the catalog."""
 
 
@@ -46,6 +51,8 @@ class TickJobs:
     clock: Callable[[], datetime]
     recipients: Recipients = field(default_factory=Recipients)  # who is told (nobody)
     notifier: NotificationSender | None = None  # None: the notifications wait for a sender
+    deadlines: DeadlineBoard | None = None  # None: deadlines are not watched
+    deadline_notice_days: int = 14
 
 
 @dataclass
@@ -57,6 +64,7 @@ class TickReport:
     fixity_damaged: int = 0
     audit_days_exported: int = 0
     notifications_tried: int = 0
+    deadlines: DeadlineWatch = field(default_factory=lambda: DeadlineWatch([], []))
 
 
 def run_tick(jobs: TickJobs) -> TickReport:
@@ -74,6 +82,8 @@ def run_tick(jobs: TickJobs) -> TickReport:
         )
     _fixity_sample(jobs, report)
     report.audit_days_exported = _export_audit_log(jobs)
+    report.deadlines = _watch_deadlines(jobs)
+    _notify_deadlines(jobs, report.deadlines)
     if jobs.notifier is not None:
         report.notifications_tried = jobs.notifier.drain()
     log.info(
@@ -85,8 +95,60 @@ def run_tick(jobs: TickJobs) -> TickReport:
         fixity_damaged=report.fixity_damaged,
         audit_days_exported=report.audit_days_exported,
         notifications_tried=report.notifications_tried,
+        deadlines_due_soon=len(report.deadlines.due_soon),
+        deadlines_overdue=len(report.deadlines.overdue),
     )
     return report
+
+
+LOGGED_ROWS = 50  # a log line names this many rows of each list; the board has them all
+
+
+def _watch_deadlines(jobs: TickJobs) -> DeadlineWatch:
+    """What falls due within the notice period and what is overdue: logged, counted,
+    and returned for whoever notifies (DeadlineWatch)."""
+    if jobs.deadlines is None:
+        return DeadlineWatch([], [])
+    watch = watch_deadlines(
+        jobs.deadlines, as_of=shanghai_date(jobs.clock()), notice_days=jobs.deadline_notice_days
+    )
+    metrics.DEADLINES.labels("due_soon").set(len(watch.due_soon))
+    metrics.DEADLINES.labels("overdue").set(len(watch.overdue))
+    if watch.due_soon or watch.overdue:
+        log.warning(
+            "deadlines_watched",
+            notice_days=jobs.deadline_notice_days,
+            due_soon=[_named(r) for r in watch.due_soon[:LOGGED_ROWS]],
+            overdue=[_named(r) for r in watch.overdue[:LOGGED_ROWS]],
+            due_soon_count=len(watch.due_soon),
+            overdue_count=len(watch.overdue),
+        )
+    return watch
+
+
+def _notify_deadlines(jobs: TickJobs, watch: DeadlineWatch) -> None:
+    """Each body's contacts are told once of a deadline drawing near and once of one
+    missed (the notifications' event ids are their body, kind and period)."""
+    rows = [*watch.due_soon, *watch.overdue]
+    if rows:
+        notify_deadlines(
+            jobs.catalog,
+            jobs.recipients,
+            rows,
+            as_of=shanghai_date(jobs.clock()),
+            notice_days=jobs.deadline_notice_days,
+            now=jobs.clock(),
+        )
+
+
+def _named(row: BoardRow) -> dict[str, str | None]:
+    return {
+        "org_code": row.org_code,
+        "category": row.category,
+        "kind": row.kind,
+        "period": row.period,
+        "due_on": row.due_on.isoformat() if row.due_on else None,
+    }
 
 
 def _export_audit_log(jobs: TickJobs) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from service.domain.org import Level
-from service.validation.workdays import WorkingCalendar
+from service.validation.workdays import Deadline, WorkingCalendar
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,15 @@ class ValidationRules:
             else self.gov_info_deadline_department
         )
         return _next_year_day(period_year, deadline)
+
+    def budget_due(self, approved_on: date) -> date:
+        """预算法 第十四条: the last day to publish a budget or final accounts approved
+        (批复) on `approved_on`."""
+        return approved_on + timedelta(days=self.budget_publish_days)
+
+    def change_due(self, changed_on: date) -> Deadline:
+        """条例 第二十六条: the last day to publish an item formed or changed on `changed_on`."""
+        return self.calendar.add_working_days(changed_on, self.change_publish_working_days)
 
 
 def _next_year_day(period_year: int, month_day: tuple[int, int]) -> date:

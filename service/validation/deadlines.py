@@ -1,5 +1,6 @@
 """When a filing is due: one rule per kind, named by its entry in service.categories and
-read by its content rules (the late warnings) and by whoever watches deadlines.
+read by its content rules (the late warnings); the deadline board
+(service.usecases.deadlines) asks the same `ValidationRules` for a body and a year.
 
     rule_of_law_due(filing)   Deadline(date(2024, 3, 31), ())   period "2023"
     change_due(filing)        Deadline(date(2024, 3, 8), ())    period "2024-02-05"
@@ -9,7 +10,7 @@ read by its content rules (the late warnings) and by whoever watches deadlines.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
 from service.validation.context import FilingContext
 from service.validation.metadata_checks import period_year
@@ -35,7 +36,7 @@ def budget_due(filing: FilingContext) -> Deadline | None:
     details = filing.metadata.budget
     if details is None or details.approved_on is None:
         return None
-    return Deadline(details.approved_on + timedelta(days=filing.rules.budget_publish_days), ())
+    return Deadline(filing.rules.budget_due(details.approved_on), ())
 
 
 def change_due(filing: FilingContext) -> Deadline | None:
@@ -44,4 +45,4 @@ def change_due(filing: FilingContext) -> Deadline | None:
         changed = date.fromisoformat(filing.metadata.period)
     except ValueError:
         return None
-    return filing.rules.calendar.add_working_days(changed, filing.rules.change_publish_working_days)
+    return filing.rules.change_due(changed)

@@ -18,7 +18,9 @@ from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
     AuditEvent,
+    BoardFiling,
     DeliveryRecord,
+    Exemption,
     FilingQuery,
     FilingRecord,
     FixityCheck,
@@ -29,7 +31,13 @@ from service.catalog.records import (
     VersionState,
     WithdrawalRecord,
 )
-from service.domain.errors import Conflict, NotFound, already_filed, duplicate_filing
+from service.domain.errors import (
+    Conflict,
+    NotFound,
+    already_filed,
+    duplicate_filing,
+    exemption_exists,
+)
 from service.domain.filing import (
     ARCHIVED_STATUSES,
     WITHDRAWABLE_STATUSES,
@@ -74,6 +82,7 @@ class MemoryCatalog(MemoryTokens):
         self.held: set[tuple[str, int]] = set()  # reservations a living request holds
         self.notification_rows: dict[str, NotificationRecord] = {}
         self.withdrawals: dict[str, WithdrawalRecord] = {}
+        self.exempted: dict[tuple[str, str, str], Exemption] = {}
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -823,6 +832,40 @@ class MemoryCatalog(MemoryTokens):
                 )
             self._audit(event, now)
 
+    # -- Deadlines ------------------------------------------------------------
+
+    def board_filings(self, org_codes: frozenset[str] | None, year: int) -> list[BoardFiling]:
+        with self._transaction():
+            found = [
+                _board_filing(self._whole(f, with_attempts=False), f.id in self.withdrawals)
+                for f in self.filings.values()
+                if (org_codes is None or f.org_code in org_codes)
+                and str(year) <= f.period < str(year + 1)
+            ]
+            return sorted(
+                (f for f in found if f is not None),
+                key=lambda f: (f.org_code, f.category, f.period, f.filing_id),
+            )
+
+    def add_exemption(self, exemption: Exemption, event: AuditEvent) -> None:
+        with self._transaction():
+            key = (exemption.org_code, exemption.category, exemption.period)
+            if key in self.exempted:
+                raise exemption_exists(*key)
+            self.exempted[key] = exemption
+            self._audit(event, self._clock())
+
+    def exemptions(
+        self, org_codes: frozenset[str] | None, period: str | None = None
+    ) -> list[Exemption]:
+        with self._transaction():
+            return [
+                e
+                for key, e in sorted(self.exempted.items())
+                if (org_codes is None or e.org_code in org_codes)
+                and (period is None or e.period == period)
+            ]
+
     # -- Restore --------------------------------------------------------------
 
     def version_states(self) -> list[VersionState]:
@@ -853,7 +896,7 @@ class MemoryCatalog(MemoryTokens):
         with self._transaction():
             return not (
                 self.filings or self.versions or self.deliveries or self.audit_log
-                or self.tokens or self.withdrawals
+                or self.tokens or self.withdrawals or self.exempted
             )  # fmt: skip
 
     @contextmanager
@@ -886,6 +929,36 @@ class _MemoryRestorer:
 
     def add_audit(self, entries: Iterable[AuditEntry]) -> None:
         self._catalog.audit_log.extend(entries)
+
+    def add_exemptions(self, exemptions: Iterable[Exemption]) -> None:
+        self._catalog.exempted.update(((e.org_code, e.category, e.period), e) for e in exemptions)
+
+
+def _board_filing(filing: FilingRecord, withdrawn: bool) -> BoardFiling | None:
+    acknowledged = [v for v in filing.versions if v.status not in _UNACKNOWLEDGED]
+    if not acknowledged:
+        return None
+    latest = [v for v in acknowledged if v.version == filing.latest_version]
+    budget = latest[0].metadata.get("budget") if latest else None
+    approved = budget.get("approved_on") if isinstance(budget, dict) else None
+    published = [
+        d.delivered_at
+        for d in filing.deliveries
+        if d.destination == "portal" and d.delivered_at is not None
+    ]
+    return BoardFiling(
+        filing_id=filing.id,
+        org_code=filing.org_code,
+        category=filing.category,
+        period=filing.period,
+        variant=filing.variant,
+        filed_at=min(v.created_at for v in acknowledged),
+        published_at=min(published, default=None),
+        approved_on=approved
+        if isinstance(approved, str) and filing.category == "budget_final_accounts"
+        else None,
+        withdrawn=withdrawn,
+    )
 
 
 def _matches(filing: FilingRecord, query: FilingQuery) -> bool:

@@ -72,6 +72,8 @@ OPERATIONS = [
     ("POST", "/v1/filings/{filing_id}/verify"),
     ("POST", "/v1/filings/{filing_id}/withdraw"),
     ("PATCH", "/v1/filings/{filing_id}/schedule"),
+    ("GET", "/v1/compliance/deadlines"),
+    ("POST", "/v1/compliance/exemptions"),
 ]
 
 

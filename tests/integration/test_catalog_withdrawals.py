@@ -160,3 +160,12 @@ def test_a_withdrawn_filing_is_not_requeued_but_its_failed_takedown_is(catalog: 
     filing = catalog.get_filing(fid)
     assert filing is not None
     assert [v.status for v in filing.versions] == [VersionStatus.WITHDRAWN]
+
+
+def test_the_deadline_board_reads_a_withdrawn_filing_as_withdrawn(catalog: Catalog) -> None:
+    """The board counts a body whose only filing was withdrawn as missing."""
+    kept, _ = _submit(catalog)
+    withdrawn = _file_once(catalog, "budget", sha="07")
+    _withdraw(catalog, withdrawn)
+    rows = {row.filing_id: row.withdrawn for row in catalog.board_filings(frozenset({ORG}), 2023)}
+    assert rows == {kept: False, withdrawn: True}

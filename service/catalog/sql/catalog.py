@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.catalog.sql.deadlines import SqlDeadlines
 from service.catalog.sql.logs import SqlAuditLog, SqlFixity
 from service.catalog.sql.notifications import SqlNotifications
 from service.catalog.sql.outbox import SqlOutbox
@@ -24,5 +25,6 @@ class SqlCatalog(
     SqlTokens,
     SqlWithdrawals,
     SqlSchedules,
+    SqlDeadlines,
 ):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""

@@ -8,6 +8,7 @@ reads, what the daily audit export reads, and the bulk inserts with which
     with restore.restoring() as writer:  one transaction into an EMPTY catalog (else Conflict)
         writer.add_filing(FilingRecord(…, versions=…, deliveries=…))
         writer.add_audit([AuditEntry(at, event), …])
+        writer.add_exemptions([Exemption(…), …])
 
 A rebuild is one transaction, so one that fails half-way leaves the catalog empty
 and can simply be run again. Rows go in batches (executemany), never one by one.
@@ -28,6 +29,7 @@ from service.catalog.records import (
     AuditEntry,
     AuditEvent,
     DeliveryRecord,
+    Exemption,
     FilingRecord,
     VersionRecord,
     VersionState,
@@ -36,6 +38,7 @@ from service.catalog.sql.tables import (
     AuditRow,
     Base,
     DeliveryRow,
+    ExemptionRow,
     FilingRow,
     VersionRow,
     WithdrawalRow,
@@ -117,6 +120,7 @@ class Restorer:
         self._deliveries: list[dict[str, Any]] = []
         self._withdrawals: list[dict[str, Any]] = []
         self._audit: list[dict[str, Any]] = []
+        self._exemptions: list[dict[str, Any]] = []
 
     def add_filing(self, filing: FilingRecord) -> None:
         self._filings.append(_filing_row(filing))
@@ -134,6 +138,11 @@ class Restorer:
             if len(self._audit) >= BATCH_ROWS:
                 self.flush()
 
+    def add_exemptions(self, exemptions: Iterable[Exemption]) -> None:
+        self._exemptions.extend(_columns(e) for e in exemptions)
+        if len(self._exemptions) >= BATCH_ROWS:
+            self.flush()
+
     def flush(self) -> None:
         for table, rows in (
             (FilingRow, self._filings),
@@ -141,6 +150,7 @@ class Restorer:
             (DeliveryRow, self._deliveries),
             (WithdrawalRow, self._withdrawals),
             (AuditRow, self._audit),
+            (ExemptionRow, self._exemptions),
         ):
             if rows:
                 self._session.execute(insert(table), rows)

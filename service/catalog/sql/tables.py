@@ -61,7 +61,11 @@ class FilingRow(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
 
-    __table_args__ = (Index("ix_filings_org_category_period", "org_code", "category", "period"),)
+    __table_args__ = (
+        Index("ix_filings_org_category_period", "org_code", "category", "period"),
+        # the deadline board: a year's filings of each visible body, whatever their kind
+        Index("ix_filings_org_period", "org_code", "period"),
+    )
 
 
 class VersionRow(Base):
@@ -252,3 +256,16 @@ class NotificationRow(Base):
         UniqueConstraint("event_id", "channel", "recipient", name="uq_notification"),
         Index("ix_notifications_due", "status", "next_attempt_at"),
     )
+
+
+class ExemptionRow(Base):
+    """免报: a body excused from one kind of filing for one period, with the reason."""
+
+    __tablename__ = "exemptions"
+
+    org_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))

@@ -11,7 +11,15 @@ from fastapi_offline import FastAPIOffline
 
 from service import __version__
 from service.domain.metadata import FilingMetadata
-from service.entrypoints.api import errors, filings, health, packages, schedules, withdrawals
+from service.entrypoints.api import (
+    deadlines,
+    errors,
+    filings,
+    health,
+    packages,
+    schedules,
+    withdrawals,
+)
 from service.entrypoints.api.middleware import BodyLimit, RequestContext
 from service.entrypoints.api.services import ApiServices
 from service.entrypoints.pages import PageServices
@@ -42,6 +50,7 @@ def create_app(services: ApiServices, pages: PageServices | None = None) -> Fast
     app.include_router(packages.router)
     app.include_router(withdrawals.router)
     app.include_router(schedules.router)
+    app.include_router(deadlines.router)
     install_pages(app, pages or PageServices(session_secret=secrets.token_urlsafe(32)))
     app.add_middleware(
         BodyLimit,

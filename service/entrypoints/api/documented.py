@@ -262,3 +262,73 @@ def multipart_body(purpose: str) -> dict[str, Any]:
             },
         }
     }
+
+
+class DeadlineRowOut(BaseModel):
+    """One body × kind (× budget kind) on the deadline board, or one late event item."""
+
+    org_code: str = Field(examples=["11120199000012347E"])
+    org_name: str = Field(examples=["天津市滨河区司法局"])
+    category: str = Field(examples=["gov_info_annual_report"])
+    kind: Literal["budget", "final_accounts"] | None = Field(
+        description="部门预算 budget / 部门决算 final_accounts (budget_final_accounts only)"
+    )
+    period: str = Field(examples=["2023", "2023-05-06"])
+    due_on: str | None = Field(examples=["2024-01-31"], description="公开期限 The last day")
+    state: Literal["on_time", "late", "missing", "not_yet_due", "exempt"]
+    filing_id: str | None
+    filed_on: str | None = Field(description="The day its first version was acknowledged")
+    published_on: str | None = Field(description="The day the portal first took it")
+    exemption_reason: str | None = Field(description="免报原因 Why the body is exempt")
+
+
+class DeadlinesOut(BaseModel):
+    items: list[DeadlineRowOut]
+
+
+class ExemptionIn(BaseModel):
+    """免报: a body excused from an annual kind for one period (admin only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org_code: str = Field(pattern=r"^[0-9A-Z]{18}$", examples=["11120199000012347E"])
+    category: str = Field(examples=["gov_info_annual_report"])
+    period: str = Field(pattern=r"^[1-9]\d{3}$", examples=["2023"])
+    reason: str = Field(
+        min_length=2, max_length=500, examples=["机构撤并，本年度由上级部门统一公开"]
+    )
+
+
+class ExemptionOut(BaseModel):
+    org_code: str
+    category: str
+    period: str
+    reason: str
+    created_at: datetime
+    created_by: str
+
+
+CREATED_ERRORS = _errors(400, 401, 403, 404, 409, 500, 503)
+FORBIDDEN = _errors(403)
+
+
+def created(model: type[BaseModel], description: str, errors: Answers) -> Answers:
+    """The 201 answer and the errors beside it."""
+    return {201: {"model": model, "description": description}, **errors}
+
+
+def table_answer(model: type[BaseModel], description: str, errors: Answers) -> Answers:
+    """JSON, or the same rows as CSV or XLSX (`format`)."""
+    return {
+        200: {
+            "model": model,
+            "description": description,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+        },
+        **errors,
+    }

@@ -10,15 +10,25 @@ from typing import Protocol
 
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.catalog.ports import AuditLog, Filings, Fixity, Outbox, Schedules, Withdrawals
+from service.catalog.ports import (
+    AuditLog,
+    Deadlines,
+    Filings,
+    Fixity,
+    Outbox,
+    Schedules,
+    Withdrawals,
+)
 from service.domain.notifications import Recipients
+from service.usecases.deadlines import DeadlineBoard
 from service.usecases.ingest import Ingest
 from service.usecases.tokens import Authenticator
 
 
-class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Protocol):
+class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Deadlines, Protocol):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
-    delivery, auditing a download, verifying, withdrawing, moving a release."""
+    delivery, auditing a download, verifying, withdrawing, moving a release, the deadline
+    board and exemptions."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class ApiServices:
     tokens: Authenticator  # the pages' sessions ask it too: still_valid(name, digest)
     max_upload_bytes: int
     clock: Callable[[], datetime]
+    board: DeadlineBoard  # the deadline board, over the registry of bodies
     spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir
     body_idle_timeout_s: float = 30.0  # 408 when no more of a body comes within it
     metrics_on_api: bool = True  # False: /metrics is served on a port of its own

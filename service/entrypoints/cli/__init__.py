@@ -3,6 +3,7 @@
 Messages for people are in Chinese with English alongside; logs are English.
 
     app.py (the application)   running.py   filings.py   archive.py   tokens.py   tools.py
+    compliance.py (exemptions)
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from service.entrypoints.cli import tokens  # isort: split
 
 from service.entrypoints.cli import tools  # isort: split
 
+from service.entrypoints.cli import compliance  # isort: split
+
 from service.entrypoints.cli.app import app
 
-COMMANDS = (running, filings, archive, tokens, tools)  # imported for their commands on `app`
+COMMANDS = (running, filings, archive, tokens, tools, compliance)  # imported for their commands
 
 
 def main() -> None:

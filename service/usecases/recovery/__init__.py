@@ -18,6 +18,7 @@ What a rebuild restores, and from where:
                superseded ones too — due at once (or at publish_at): the key makes a
                repeat harmless at the destination
     audit log  every `audit/YYYY/MM/DD.jsonl`, in order, then one `catalog.rebuilt` event
+    exemption  every `decisions/exemptions/{period}/{org_code}/{category}.json` (免报)
     not at all attempt logs, adapter state, reviews still in progress, fixity checks,
                ingest idempotency keys: operational data
 

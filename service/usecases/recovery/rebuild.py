@@ -29,6 +29,7 @@ from service.domain.filing import WITHDRAWABLE_STATUSES, DeliveryStatus, Version
 from service.domain.schedule import DECISION_KIND
 from service.domain.withdrawal import RECEIPT_SUFFIX, RECORD_NAME
 from service.usecases.audit_export import AUDIT_PREFIX, day_of_key, parse_audit_lines
+from service.usecases.exemptions import read_exemptions
 from service.usecases.recovery.common import Progress, no_progress
 from service.usecases.recovery.restored import (
     Receipts,
@@ -46,9 +47,17 @@ class SkipKind(StrEnum):
     DAMAGED = "damaged"  # metadata.json unreadable or failing its fixity check
     DAMAGED_RECEIPT = "damaged_receipt"  # its delivery comes back pending
     DAMAGED_AUDIT = "damaged_audit"  # that day's audit events are not restored
+    DAMAGED_DECISION = "damaged_decision"  # an exemption (免报) that could not be read
 
 
-DAMAGE = frozenset({SkipKind.DAMAGED, SkipKind.DAMAGED_RECEIPT, SkipKind.DAMAGED_AUDIT})
+DAMAGE = frozenset(
+    {
+        SkipKind.DAMAGED,
+        SkipKind.DAMAGED_RECEIPT,
+        SkipKind.DAMAGED_AUDIT,
+        SkipKind.DAMAGED_DECISION,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class Rebuild:
     audit_events: int = 0
     audit_days: int = 0
     audit_through: date | None = None  # the last exported day: later events are lost
+    exemptions: int = 0
     skipped: list[Skipped] = field(default_factory=list)
 
     @property
@@ -90,6 +100,7 @@ class Rebuild:
                 "events": self.audit_events,
                 "through": self.audit_through.isoformat() if self.audit_through else None,
             },
+            "exemptions": self.exemptions,
             "skipped": [s.to_dict() for s in self.skipped],
         }
 
@@ -130,6 +141,7 @@ def rebuild_catalog(
                 writer.add_filing(filing)
                 report.count(filing)
         _restore_audit(store, writer, report, progress)
+        _restore_exemptions(store, writer, report)
         writer.add_audit([AuditEntry(now, _rebuilt_event(actor, report))])
     return report
 
@@ -384,6 +396,17 @@ def _restore_audit(
         report.audit_events += len(entries)
         report.audit_through = day
         progress(key)
+
+
+def _restore_exemptions(store: ArchiveStore, writer: RestoreWriter, report: Rebuild) -> None:
+    found = []
+    for key, read in read_exemptions(store):
+        if isinstance(read, Exception):
+            report.skip(SkipKind.DAMAGED_DECISION, key, repr(read))
+        else:
+            found.append(read)
+    writer.add_exemptions(found)
+    report.exemptions = len(found)
 
 
 def _read_audit(store: ArchiveStore, key: str) -> list[AuditEntry]:
