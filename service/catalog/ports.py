@@ -8,8 +8,9 @@ three (tests/integration/test_catalog.py).
     Outbox         the worker: claim due deliveries under a lease, journal, settle
     Reviews        tick: deliveries the destination still reviews, and the outcomes
     Fixity         verify and audit: checks done, versions to check
-    AuditLog       every state change: who, when, what, from where
-    Filings        reading: a filing with its versions and deliveries, search
+    AuditLog       every state change: who, when, what, from where; the trail, filtered
+    Filings        reading: a filing with its versions and deliveries, search (a page,
+                   its total, keyset paging)
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -27,7 +28,10 @@ from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
     AuditEvent,
+    AuditPage,
+    AuditQuery,
     DeliveryRecord,
+    FilingPage,
     FilingQuery,
     FilingRecord,
     FixityCheck,
@@ -198,6 +202,10 @@ class AuditLog(Protocol):
         self, subject_prefix: str | None = None, limit: int = 1000
     ) -> list[AuditEvent]: ...
 
+    def audit_trail(self, query: AuditQuery) -> AuditPage:
+        """Events newest first, filtered, a page at a time (keyset: `query.after`)."""
+        ...
+
 
 class Filings(Protocol):
     def ping(self) -> None: ...
@@ -206,7 +214,17 @@ class Filings(Protocol):
 
     def get_version(self, filing_id: str, version: int) -> VersionRecord | None: ...
 
-    def list_filings(self, query: FilingQuery) -> list[FilingRecord]: ...
+    def list_filings(self, query: FilingQuery) -> list[FilingRecord]:
+        """A page of acknowledged filings (their versions and deliveries, no attempts)."""
+        ...
+
+    def count_filings(self, query: FilingQuery) -> int:
+        """How many acknowledged filings match, whatever the page."""
+        ...
+
+    def search_filings(self, query: FilingQuery) -> FilingPage:
+        """A page, the count of all that match, and where the next page begins."""
+        ...
 
 
 class Catalog(Reservations, Outbox, Reviews, Fixity, AuditLog, Filings, Protocol):

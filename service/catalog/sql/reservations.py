@@ -15,7 +15,13 @@ from service.catalog.records import AuditEvent, DeliveryRecord, IngestKey, NewVe
 from service.catalog.sql.holds import SqlHolds
 from service.catalog.sql.outbox import settle_version
 from service.catalog.sql.tables import DeliveryRow, FilingRow, IngestKeyRow, VersionRow
-from service.catalog.sql.unit import audit_row, delivery_record, record
+from service.catalog.sql.unit import (
+    audit_row,
+    delivery_record,
+    record,
+    remember_name,
+    sync_latest,
+)
 from service.domain.errors import Conflict, NotFound, duplicate_filing
 from service.domain.filing import DeliveryStatus, VersionStatus, idempotency_key
 from service.domain.ids import new_id
@@ -58,6 +64,7 @@ class SqlReservations(SqlHolds):
                         _filing_row(filing_id, org_code, org_name, category, period, actor, now)
                     )
                     session.flush()
+                    remember_name(session, org_code, org_name)
                 number = _next_version(session, filing_id)
                 session.add(
                     _version_row(filing_id, number, make_version(filing_id, number), actor, now)
@@ -103,7 +110,7 @@ class SqlReservations(SqlHolds):
             if not destinations:
                 row.status = VersionStatus.PUBLISHED
             session.add(audit_row(event, now))
-            session.flush()
+            sync_latest(session, filing_id)
             return [delivery_record(d) for d in created]
 
     def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> bool:
