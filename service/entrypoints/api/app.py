@@ -10,7 +10,7 @@ from fastapi_offline import FastAPIOffline
 
 from service import __version__
 from service.domain.metadata import FilingMetadata
-from service.entrypoints.api import errors, filings, health, packages
+from service.entrypoints.api import audit, errors, filings, health, packages, search
 from service.entrypoints.api.middleware import BodyLimit, RequestContext
 from service.entrypoints.api.services import ApiServices
 
@@ -34,7 +34,9 @@ def create_app(services: ApiServices) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(filings.router)
+    app.include_router(search.router)
     app.include_router(packages.router)
+    app.include_router(audit.router)
     app.add_middleware(
         BodyLimit,
         max_bytes=services.max_upload_bytes + MULTIPART_OVERHEAD,
