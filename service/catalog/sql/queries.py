@@ -20,14 +20,13 @@ a first page that holds every match is its own total.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select, text, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from service.catalog.records import (
-    DeliveryRecord,
     FilingKey,
     FilingPage,
     FilingQuery,
@@ -35,7 +34,14 @@ from service.catalog.records import (
     FilingSort,
     VersionRecord,
 )
-from service.catalog.sql.tables import AttemptRow, BodyNameRow, DeliveryRow, FilingRow, VersionRow
+from service.catalog.sql.tables import (
+    AttemptRow,
+    Base,
+    BodyNameRow,
+    DeliveryRow,
+    FilingRow,
+    VersionRow,
+)
 from service.catalog.sql.unit import UnitOfWork, delivery_record, record, version_record
 
 _SORTS: dict[FilingSort, tuple[InstrumentedAttribute[Any], ...]] = {
@@ -47,6 +53,7 @@ _SORTS: dict[FilingSort, tuple[InstrumentedAttribute[Any], ...]] = {
     },
 }
 Bodies = frozenset[str] | None  # None: any body
+R = TypeVar("R")
 
 
 class SqlFilings(UnitOfWork):
@@ -129,26 +136,35 @@ def _whole(session: Session, ids: Sequence[str]) -> tuple[FilingRecord, ...]:
     query for each."""
     if not ids:
         return ()
-    filings = {
-        r["id"]: r
-        for r in _dicts(session, select(FilingRow.__table__).where(FilingRow.id.in_(ids)))
-    }
-    versions: dict[str, list[VersionRecord]] = defaultdict(list)
-    in_order = (VersionRow.filing_id, VersionRow.version)
-    for v in _dicts(
-        session, select(VersionRow.__table__).where(in_order[0].in_(ids)).order_by(*in_order)
-    ):
-        versions[v["filing_id"]].append(version_record(v))
-    deliveries: dict[str, list[DeliveryRecord]] = defaultdict(list)
-    by = (DeliveryRow.filing_id, DeliveryRow.version, DeliveryRow.destination)
-    for d in _dicts(session, select(DeliveryRow.__table__).where(by[0].in_(ids)).order_by(*by)):
-        deliveries[d["filing_id"]].append(delivery_record(d))
+    filings = {r["id"]: r for r in _of_filings(session, FilingRow, ids)}
+    versions = _by_filing(_of_filings(session, VersionRow, ids, VersionRow.version), version_record)
+    deliveries = _by_filing(
+        _of_filings(session, DeliveryRow, ids, DeliveryRow.version, DeliveryRow.destination),
+        delivery_record,
+    )
     return tuple(
         record(
             FilingRecord, filings[i], versions=tuple(versions[i]), deliveries=tuple(deliveries[i])
         )
         for i in ids
     )
+
+
+def _of_filings(
+    session: Session, row: type[Base], ids: Sequence[str], *order: InstrumentedAttribute[Any]
+) -> list[dict[str, Any]]:
+    """The rows of a table that belong to these filings (the filings' own, by id)."""
+    key = FilingRow.id if row is FilingRow else row.filing_id  # type: ignore[attr-defined]
+    return _dicts(session, select(row.__table__).where(key.in_(ids)).order_by(key, *order))
+
+
+def _by_filing(
+    rows: list[dict[str, Any]], make: Callable[[dict[str, Any]], R]
+) -> dict[str, list[R]]:
+    grouped: dict[str, list[R]] = defaultdict(list)
+    for row in rows:
+        grouped[row["filing_id"]].append(make(row))
+    return grouped
 
 
 def _dicts(session: Session, stmt: Select[Any]) -> list[dict[str, Any]]:
