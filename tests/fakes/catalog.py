@@ -589,6 +589,9 @@ class MemoryCatalog:
     def search_filings(self, query: FilingQuery) -> FilingPage:
         with self._transaction():
             whole = [self._whole(f, with_attempts=False) for f in self.filings.values()]
+            if query.org_name is not None:  # a body is found by any name it filed under
+                named = {f.org_code for f in self.filings.values() if query.org_name in f.org_name}
+                whole = [f for f in whole if f.org_code in named]
             found = sorted(
                 (f for f in whole if _matches(f, query)),
                 key=lambda f: _sort_key(f, query),
@@ -682,7 +685,7 @@ def _matches(filing: FilingRecord, query: FilingQuery) -> bool:
     latest = [v for v in filing.versions if v.version == filing.latest_version]
     if query.status is not None and not any(v.status == query.status for v in latest):
         return False
-    if not _words_match(filing, latest, query) or not _submitted_within(filing, query):
+    if not _words_match(latest, query) or not _submitted_within(filing, query):
         return False
     if query.delivery_status is not None and not any(
         d.status == query.delivery_status for d in filing.deliveries
@@ -710,11 +713,9 @@ def _in_trail(entry: AuditEntry, query: AuditQuery) -> bool:
     )
 
 
-def _words_match(filing: FilingRecord, latest: list[VersionRecord], query: FilingQuery) -> bool:
-    def has(text: str | None, words: str | None) -> bool:
-        return words is None or (text is not None and words.casefold() in text.casefold())
-
-    return has(filing.org_name, query.org_name) and any(has(v.title, query.title) for v in latest)
+def _words_match(latest: list[VersionRecord], query: FilingQuery) -> bool:
+    words = query.title
+    return words is None or any(v.title is not None and words in v.title for v in latest)
 
 
 def _submitted_within(filing: FilingRecord, query: FilingQuery) -> bool:

@@ -93,6 +93,14 @@ def test_words_find_filings_by_a_chinese_part_of_their_title_or_body_name(
     assert _ids(catalog, org_name="南开", title="预算") == []
 
 
+def test_a_body_is_found_by_any_name_it_has_filed_under(catalog: Catalog, clock: FakeClock) -> None:
+    before = _file(catalog, (NANKAI[0], "南开区经济合作办"), "2022年度报告", period="2022")
+    clock.advance(60)
+    after = _file(catalog, NANKAI, "2023年度报告")
+    assert _ids(catalog, org_name="合作交流") == [after, before]
+    assert _ids(catalog, org_name="经济合作") == [after, before]
+
+
 def test_percent_and_underscore_in_words_are_only_themselves(catalog: Catalog) -> None:
     literal = _file(catalog, NANKAI, "完成率100%_报告")
     _file(catalog, HEXI, "完成率1000x报告")
