@@ -196,6 +196,7 @@ def cases(engine: Engine, catalog: SqlCatalog) -> list[Case]:
         (f"a district's token ({len(district)} bodies)", FilingQuery(org_codes=district), None),
         ("sort=period asc", FilingQuery(sort=FilingSort.PERIOD, descending=False), None),
         ("delivery_status=failed", FilingQuery(delivery_status=DeliveryStatus.FAILED), None),
+        ("delivery_status=delivered", FilingQuery(delivery_status=DeliveryStatus.DELIVERED), None),
         ("review_status=RETURNED", FilingQuery(review_status=ReviewState.RETURNED), None),
         ("title 法治", FilingQuery(title="法治"), None),
         ("title 法治政府 (3+ chars)", FilingQuery(title="法治政府"), None),
