@@ -11,8 +11,9 @@ three (tests/integration/test_catalog.py).
     Notifications  the outbox of notifications: queued once per event, channel and
                    recipient (in the transaction of the change that causes it, where the
                    port takes `notices`), claimed under a lease, settled
-    AuditLog       every state change: who, when, what, from where
-    Filings        reading: a filing with its versions and deliveries, search
+    AuditLog       every state change: who, when, what, from where; the trail, filtered
+    Filings        reading: a filing with its versions and deliveries, search (a page,
+                   its total, keyset paging)
     Tokens         bearer tokens issued by `disclosure tokens`, kept by their secret's hash
     Withdrawals    withdraw: the record, cancelled deliveries and withdraw jobs at once
     Schedules      move or hold a version's release before anything was sent
@@ -34,9 +35,12 @@ from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
     AuditEvent,
+    AuditPage,
+    AuditQuery,
     BoardFiling,
     DeliveryRecord,
     Exemption,
+    FilingPage,
     FilingQuery,
     FilingRecord,
     FixityCheck,
@@ -227,6 +231,10 @@ class AuditLog(Protocol):
         self, subject_prefix: str | None = None, limit: int = 1000
     ) -> list[AuditEvent]: ...
 
+    def audit_trail(self, query: AuditQuery) -> AuditPage:
+        """Events newest first, filtered, a page at a time (keyset: `query.after`)."""
+        ...
+
 
 class Notifications(Protocol):
     def enqueue_notifications(self, notices: Sequence[Notice]) -> int:
@@ -267,7 +275,17 @@ class Filings(Protocol):
 
     def get_version(self, filing_id: str, version: int) -> VersionRecord | None: ...
 
-    def list_filings(self, query: FilingQuery) -> list[FilingRecord]: ...
+    def list_filings(self, query: FilingQuery) -> list[FilingRecord]:
+        """A page of acknowledged filings (their versions and deliveries, no attempts)."""
+        ...
+
+    def count_filings(self, query: FilingQuery) -> int:
+        """How many acknowledged filings match, whatever the page."""
+        ...
+
+    def search_filings(self, query: FilingQuery) -> FilingPage:
+        """A page, the count of all that match, and where the next page begins."""
+        ...
 
 
 class Tokens(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from service.domain.access import Role
@@ -143,17 +144,53 @@ class NewVersion:
     publish_at: datetime | None
 
 
+class FilingSort(StrEnum):
+    """What a list of filings may be sorted on; ties are broken by the filing's id."""
+
+    CREATED_AT = "created_at"
+    PERIOD = "period"
+    ORG_CODE = "org_code"
+    ORG_NAME = "org_name"
+    CATEGORY = "category"
+
+
+# Where a page ends in its sort order: the last filing's sort value and its id. The
+# next page begins after it (keyset paging), however many filings come and go meanwhile.
+ListingKey = tuple[str | datetime, ...]  # a filing's place in a sorted list
+
+
 @dataclass(frozen=True)
 class FilingQuery:
+    """Which filings, in what order. Text filters (`org_name`, `title`: the latest
+    version's) match a part of the text, taken literally (% and _ are no wildcards);
+    `submitted_since` is inclusive and `submitted_until` exclusive."""
+
     org_codes: frozenset[str] | None = None  # None: any body (for tokens acting for all)
     org_code: str | None = None
+    org_name: str | None = None
     category: str | None = None
     period: str | None = None
     status: VersionStatus | None = None
     delivery_status: DeliveryStatus | None = None
     review_status: ReviewState | None = None
+    title: str | None = None
+    submitted_since: datetime | None = None
+    submitted_until: datetime | None = None
+    sort: FilingSort = FilingSort.CREATED_AT
+    descending: bool = True
+    after: ListingKey | None = None
     limit: int = 100
     offset: int = 0
+
+
+@dataclass(frozen=True)
+class FilingPage:
+    """One page of a search, how many filings match in all, and where the next page
+    begins (None: this is the last)."""
+
+    filings: tuple[FilingRecord, ...]
+    total: int
+    next_after: ListingKey | None
 
 
 @dataclass(frozen=True)
@@ -183,6 +220,32 @@ class AuditEntry:
 
     at: datetime
     event: AuditEvent
+
+
+# Where a page of the audit trail ends: the last event's time and its place in the log.
+AuditKey = tuple[datetime, int]
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which events, newest first. `org_codes` None: every body's and those of none;
+    `since` is inclusive and `until` exclusive."""
+
+    org_codes: frozenset[str] | None = None
+    filing_id: str | None = None
+    org_code: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after: AuditKey | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: tuple[AuditEntry, ...]
+    next_after: AuditKey | None
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,18 @@ from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
     AuditEvent,
+    AuditPage,
+    AuditQuery,
     BoardFiling,
     DeliveryRecord,
     Exemption,
+    FilingPage,
     FilingQuery,
     FilingRecord,
+    FilingSort,
     FixityCheck,
     IngestKey,
+    ListingKey,
     NewVersion,
     NotificationRecord,
     VersionRecord,
@@ -49,7 +54,7 @@ from service.domain.filing import (
     idempotency_key,
     withdrawal_key,
 )
-from service.domain.ids import new_id
+from service.domain.ids import filing_id_of, new_id
 from service.domain.notifications import Notice, NotificationStatus
 from service.domain.outbox import settled_status, supersedable
 from service.domain.schedule import check_movable
@@ -719,6 +724,17 @@ class MemoryCatalog(MemoryTokens):
                 if not subject_prefix or e.event.subject.startswith(subject_prefix)
             ][:limit]  # fmt: skip
 
+    def audit_trail(self, query: AuditQuery) -> AuditPage:
+        with self._transaction():
+            found = [
+                ((e.at, n), e) for n, e in enumerate(self.audit_log, start=1)
+                if _in_trail(e, query) and (query.after is None or (e.at, n) < query.after)
+            ]  # fmt: skip
+            found.sort(key=lambda pair: pair[0], reverse=True)
+            page = found[: query.limit]
+            more = len(found) > query.limit
+            return AuditPage(tuple(e for _, e in page), page[-1][0] if more else None)
+
     # -- Filings --------------------------------------------------------------
 
     def ping(self) -> None:
@@ -755,12 +771,27 @@ class MemoryCatalog(MemoryTokens):
             return self.versions.get((filing_id, version))
 
     def list_filings(self, query: FilingQuery) -> list[FilingRecord]:
+        return list(self.search_filings(query).filings)
+
+    def count_filings(self, query: FilingQuery) -> int:
+        return self.search_filings(query).total
+
+    def search_filings(self, query: FilingQuery) -> FilingPage:
         with self._transaction():
             whole = [self._whole(f, with_attempts=False) for f in self.filings.values()]
-            found = [f for f in whole if _matches(f, query)]
-            found.sort(key=lambda f: f.id)
-            found.sort(key=lambda f: f.created_at, reverse=True)
-            return found[query.offset : query.offset + query.limit]
+            if query.org_name is not None:  # a body is found by any name it filed under
+                named = {f.org_code for f in self.filings.values() if query.org_name in f.org_name}
+                whole = [f for f in whole if f.org_code in named]
+            found = sorted(
+                (f for f in whole if _matches(f, query)),
+                key=lambda f: _sort_key(f, query),
+                reverse=query.descending,
+            )
+            beyond = [f for f in found if _beyond(f, query)]
+            page = beyond[query.offset : query.offset + query.limit + 1]
+            more = len(page) > query.limit
+            page = page[: query.limit]
+            return FilingPage(tuple(page), len(found), _sort_key(page[-1], query) if more else None)
 
     # -- Withdrawals ----------------------------------------------------------
 
@@ -961,6 +992,19 @@ def _board_filing(filing: FilingRecord, withdrawn: bool) -> BoardFiling | None:
     )
 
 
+def _sort_key(filing: FilingRecord, query: FilingQuery) -> ListingKey:
+    if query.sort is FilingSort.CREATED_AT:
+        return (filing.created_at, filing.id)
+    return (getattr(filing, query.sort.value), filing.created_at, filing.id)
+
+
+def _beyond(filing: FilingRecord, query: FilingQuery) -> bool:
+    if query.after is None:
+        return True
+    key: Any = _sort_key(filing, query)
+    return bool(key < query.after if query.descending else key > query.after)
+
+
 def _matches(filing: FilingRecord, query: FilingQuery) -> bool:
     if not any(v.status not in _UNACKNOWLEDGED for v in filing.versions):
         return False  # never acknowledged: not listed
@@ -973,6 +1017,8 @@ def _matches(filing: FilingRecord, query: FilingQuery) -> bool:
     latest = [v for v in filing.versions if v.version == filing.latest_version]
     if query.status is not None and not any(v.status == query.status for v in latest):
         return False
+    if not _words_match(latest, query) or not _submitted_within(filing, query):
+        return False
     if query.delivery_status is not None and not any(
         d.status == query.delivery_status for d in filing.deliveries
     ):
@@ -980,6 +1026,34 @@ def _matches(filing: FilingRecord, query: FilingQuery) -> bool:
     return query.review_status is None or any(
         d.version == filing.latest_version and d.review_status == query.review_status
         for d in filing.deliveries
+    )
+
+
+def _in_trail(entry: AuditEntry, query: AuditQuery) -> bool:
+    event = entry.event
+    if query.org_codes is not None and event.org_code not in query.org_codes:
+        return False
+    wanted = {
+        "org_code": query.org_code, "actor": query.actor, "action": query.action,
+    }  # fmt: skip
+    if any(v is not None and getattr(event, k) != v for k, v in wanted.items()):
+        return False
+    if query.filing_id is not None and filing_id_of(event.subject) != query.filing_id:
+        return False
+    return (query.since is None or entry.at >= query.since) and (
+        query.until is None or entry.at < query.until
+    )
+
+
+def _words_match(latest: list[VersionRecord], query: FilingQuery) -> bool:
+    words = query.title
+    return words is None or any(v.title is not None and words in v.title for v in latest)
+
+
+def _submitted_within(filing: FilingRecord, query: FilingQuery) -> bool:
+    since, until = query.submitted_since, query.submitted_until
+    return (since is None or filing.created_at >= since) and (
+        until is None or filing.created_at < until
     )
 
 

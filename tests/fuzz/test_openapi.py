@@ -74,6 +74,7 @@ OPERATIONS = [
     ("PATCH", "/v1/filings/{filing_id}/schedule"),
     ("GET", "/v1/compliance/deadlines"),
     ("POST", "/v1/compliance/exemptions"),
+    ("GET", "/v1/audit"),
 ]
 
 

@@ -184,7 +184,7 @@ def test_a_wrong_method_says_which_are_allowed_and_probes_may_use_head(
 class BrokenCatalog(MemoryCatalog):
     """A catalog with a bug in one query: what a 500 must still look like."""
 
-    def list_filings(self, query: Any) -> Any:
+    def search_filings(self, query: Any) -> Any:
         raise RuntimeError("a bug, not an input")
 
 

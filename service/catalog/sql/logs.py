@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, tuple_, update
 
-from service.catalog.records import AuditEvent, FixityCheck, VersionRecord
+from service.catalog.records import (
+    AuditEntry,
+    AuditEvent,
+    AuditPage,
+    AuditQuery,
+    FixityCheck,
+    VersionRecord,
+)
 from service.catalog.sql.notifications import add_notices
 from service.catalog.sql.tables import AuditRow, FixityCheckRow, VersionRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, record, version_record
@@ -71,6 +78,19 @@ class SqlAuditLog(UnitOfWork):
         with self._transaction() as session:
             session.add(audit_row(event, self._clock()))
 
+    def audit_trail(self, query: AuditQuery) -> AuditPage:
+        """Newest first by (at, id); each filter has an index that ends in (at, id)."""
+        with self._transaction() as session:
+            stmt = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc())
+            stmt = stmt.where(*_audit_conditions(query)).limit(query.limit + 1)
+            rows = session.scalars(stmt).all()
+            more = len(rows) > query.limit
+            page = rows[: query.limit]
+            return AuditPage(
+                tuple(_audit_entry(r) for r in page),
+                (page[-1].at, page[-1].id) if more else None,
+            )
+
     def audit_events(
         self, subject_prefix: str | None = None, limit: int = 1000
     ) -> list[AuditEvent]:
@@ -79,3 +99,26 @@ class SqlAuditLog(UnitOfWork):
             if subject_prefix:
                 stmt = stmt.where(AuditRow.subject.startswith(subject_prefix))
             return [record(AuditEvent, r) for r in session.scalars(stmt)]
+
+
+def _audit_conditions(query: AuditQuery) -> Iterator[ColumnElement[bool]]:
+    if query.org_codes is not None:  # events of no body are for those who see every body
+        yield AuditRow.org_code.in_(query.org_codes)
+    for column, value in (
+        (AuditRow.filing_id, query.filing_id),
+        (AuditRow.org_code, query.org_code),
+        (AuditRow.actor, query.actor),
+        (AuditRow.action, query.action),
+    ):
+        if value is not None:
+            yield column == value
+    if query.since is not None:
+        yield AuditRow.at >= query.since
+    if query.until is not None:
+        yield AuditRow.at < query.until
+    if query.after is not None:
+        yield tuple_(AuditRow.at, AuditRow.id) < query.after
+
+
+def _audit_entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(row.at, record(AuditEvent, row))

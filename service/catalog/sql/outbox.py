@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from service.catalog.records import AttemptRecord, AuditEvent, DeliveryRecord
 from service.catalog.sql.notifications import add_notices
 from service.catalog.sql.tables import AttemptRow, DeliveryRow, VersionRow, WithdrawalRow
-from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record
+from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record, sync_latest
 from service.domain.errors import Conflict, NotFound
 from service.domain.filing import DeliveryAction, DeliveryStatus, VersionStatus
 from service.domain.notifications import Notice
@@ -146,7 +146,7 @@ class SqlOutbox(UnitOfWork):
             if publishing:  # a withdraw job's retry leaves the (withdrawn) version as it is
                 version.status = VersionStatus.ARCHIVED
             session.add(audit_row(event, now))
-            session.flush()
+            sync_latest(session, row.filing_id)
             return delivery_record(row)
 
     def delivered_receipt_before(
@@ -252,6 +252,7 @@ def settle_version(session: Session, filing_id: str, version: int) -> None:
             .where(VersionRow.filing_id == filing_id, VersionRow.version == version)
             .values(status=new_status)
         )
+        sync_latest(session, filing_id)
 
 
 def _newest_failed(session: Session, filing_id: str, destination: str) -> DeliveryRow:

@@ -21,7 +21,13 @@ from service.catalog.sql.tables import (
     VersionRow,
     WithdrawalRow,
 )
-from service.catalog.sql.unit import audit_row, delivery_record, record
+from service.catalog.sql.unit import (
+    audit_row,
+    delivery_record,
+    record,
+    remember_name,
+    sync_latest,
+)
 from service.domain.errors import Conflict, NotFound, already_filed, duplicate_filing
 from service.domain.filing import (
     ARCHIVED_STATUSES,
@@ -73,6 +79,7 @@ class SqlReservations(SqlHolds):
                         _filing_row(filing_id, org_code, org_name, key, filed_once, actor, now)
                     )
                     session.flush()
+                    remember_name(session, org_code, org_name)
                 number = _next_version(session, filing_id)
                 session.add(
                     _version_row(filing_id, number, make_version(filing_id, number), actor, now)
@@ -120,7 +127,7 @@ class SqlReservations(SqlHolds):
             if not destinations and row.status == VersionStatus.ARCHIVED:
                 row.status = VersionStatus.PUBLISHED
             session.add(audit_row(event, now))
-            session.flush()
+            sync_latest(session, filing_id)
             return [delivery_record(d) for d in created]
 
     def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> bool:

@@ -37,6 +37,7 @@ from service.catalog.records import (
 from service.catalog.sql.tables import (
     AuditRow,
     Base,
+    BodyNameRow,
     DeliveryRow,
     ExemptionRow,
     FilingRow,
@@ -46,6 +47,7 @@ from service.catalog.sql.tables import (
 from service.catalog.sql.unit import UnitOfWork
 from service.domain.errors import Conflict
 from service.domain.filing import VersionStatus
+from service.domain.ids import filing_id_of
 
 BATCH_ROWS = 500  # rows per executemany: bounded memory, few round trips
 
@@ -121,9 +123,14 @@ class Restorer:
         self._withdrawals: list[dict[str, Any]] = []
         self._audit: list[dict[str, Any]] = []
         self._exemptions: list[dict[str, Any]] = []
+        self._names: set[tuple[str, str]] = set()
+        self._new_names: list[dict[str, Any]] = []
 
     def add_filing(self, filing: FilingRecord) -> None:
         self._filings.append(_filing_row(filing))
+        if (filing.org_code, filing.org_name) not in self._names:
+            self._names.add((filing.org_code, filing.org_name))
+            self._new_names.append({"org_code": filing.org_code, "org_name": filing.org_name})
         self._versions.extend(_version_row(v) for v in filing.versions)
         self._deliveries.extend(_delivery_row(d) for d in filing.deliveries)
         if filing.withdrawal is not None:
@@ -134,7 +141,10 @@ class Restorer:
     def add_audit(self, entries: Iterable[AuditEntry]) -> None:
         """Events in the order given, which becomes the order of their ids."""
         for entry in entries:
-            self._audit.append({"at": entry.at, **_columns(entry.event)})
+            subject = entry.event.subject
+            self._audit.append(
+                {"at": entry.at, "filing_id": filing_id_of(subject), **_columns(entry.event)}
+            )
             if len(self._audit) >= BATCH_ROWS:
                 self.flush()
 
@@ -146,6 +156,7 @@ class Restorer:
     def flush(self) -> None:
         for table, rows in (
             (FilingRow, self._filings),
+            (BodyNameRow, self._new_names),
             (VersionRow, self._versions),
             (DeliveryRow, self._deliveries),
             (WithdrawalRow, self._withdrawals),
@@ -176,7 +187,12 @@ def _columns(record: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def _filing_row(filing: FilingRecord) -> dict[str, Any]:
-    return _columns(filing, skip=("versions", "deliveries", "withdrawal"))
+    latest = next((v for v in filing.versions if v.version == filing.latest_version), None)
+    return {
+        **_columns(filing, skip=("versions", "deliveries", "withdrawal")),
+        "latest_status": latest.status if latest else None,
+        "latest_title": latest.title if latest else None,
+    }
 
 
 def _version_row(version: VersionRecord) -> dict[str, Any]:

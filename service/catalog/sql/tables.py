@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -47,7 +48,18 @@ class Base(DeclarativeBase):
     }
 
 
+def _listing_index(name: str, *columns: str) -> Index:
+    """An index the list reads in order: its sort (column, created_at, id) and
+    latest_version, which tells a listed filing (one with an acknowledged version) from
+    one never acknowledged, so that finding a page's keys never reads the table."""
+    return Index(name, *columns, "latest_version")
+
+
 class FilingRow(Base):
+    """A filing. `latest_status` and `latest_title` copy its latest acknowledged version's
+    status and title (service.catalog.sql.unit.sync_latest, after every change of either),
+    so that the list filters on them along an index of this table alone."""
+
     __tablename__ = "filings"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -60,12 +72,32 @@ class FilingRow(Base):
     latest_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
+    latest_status: Mapped[str | None] = mapped_column(String(20))
+    latest_title: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (
         Index("ix_filings_org_category_period", "org_code", "category", "period"),
         # the deadline board: a year's filings of each visible body, whatever their kind
         Index("ix_filings_org_period", "org_code", "period"),
+        # Every sort of the list is (column, created_at, id): one index each, read in order.
+        _listing_index("ix_filings_listed_created", "created_at", "id"),
+        _listing_index("ix_filings_listed_org_code", "org_code", "created_at", "id"),
+        _listing_index("ix_filings_listed_org_name", "org_name", "created_at", "id"),
+        _listing_index("ix_filings_listed_category", "category", "created_at", "id"),
+        _listing_index("ix_filings_listed_period", "period", "created_at", "id"),
+        _listing_index("ix_filings_listed_status", "latest_status", "created_at", "id"),
     )
+
+
+class BodyNameRow(Base):
+    """Every name a body has filed under. A search by words in a body's name reads these
+    few thousand rows, then the filings of the bodies found along an index, never the
+    name of every filing."""
+
+    __tablename__ = "body_names"
+
+    org_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    org_name: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
 class VersionRow(Base):
@@ -132,6 +164,17 @@ class DeliveryRow(Base):
             "filing_id", "version", "destination", "action", name="uq_delivery_per_action"
         ),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # The list's filters on deliveries: filings with a delivery in a status, or whose
+        # latest version a destination reviewed so.
+        Index("ix_deliveries_status_filing", "status", "filing_id"),
+        Index(
+            "ix_deliveries_review",
+            "review_status",
+            "filing_id",
+            "version",
+            sqlite_where=text("review_status IS NOT NULL"),
+            postgresql_where=text("review_status IS NOT NULL"),
+        ),
     )
 
 
@@ -166,6 +209,10 @@ class AttemptRow(Base):
 
 
 class AuditRow(Base):
+    """One audit event. `filing_id` is derived from `subject` (service.domain.ids.filing_id_of)
+    so that a filing's trail is one index range; the trail is read newest first by
+    (at, id), whatever it is filtered on."""
+
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -174,10 +221,18 @@ class AuditRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(60))
     subject: Mapped[str] = mapped_column(String(200))
+    filing_id: Mapped[str | None] = mapped_column(String(40))
     org_code: Mapped[str | None] = mapped_column(String(18))
     source: Mapped[str | None] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]]
+
+    __table_args__ = (
+        Index("ix_audit_events_filing", "filing_id", "at", "id"),
+        Index("ix_audit_events_org", "org_code", "at", "id"),
+        Index("ix_audit_events_actor", "actor", "at", "id"),
+        Index("ix_audit_events_action", "action", "at", "id"),
+    )
 
 
 class IngestKeyRow(Base):

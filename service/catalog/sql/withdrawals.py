@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.catalog.records import AuditEvent, WithdrawalRecord
 from service.catalog.sql.tables import DeliveryRow, FilingRow, VersionRow, WithdrawalRow
-from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record
+from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record, sync_latest
 from service.domain.errors import NotFound
 from service.domain.filing import (
     WITHDRAWABLE_STATUSES,
@@ -48,6 +48,7 @@ class SqlWithdrawals(UnitOfWork):
                 )
                 .values(status=VersionStatus.WITHDRAWN)
             )
+            sync_latest(session, filing_id)  # the list filters on the latest status
             gone = {
                 d.destination for d in publishing if may_have_gone_out(DeliveryStatus(d.status))
             }

@@ -12,12 +12,14 @@ from fastapi_offline import FastAPIOffline
 from service import __version__
 from service.domain.metadata import FilingMetadata
 from service.entrypoints.api import (
+    audit,
     deadlines,
     errors,
     filings,
     health,
     packages,
     schedules,
+    search,
     withdrawals,
 )
 from service.entrypoints.api.middleware import BodyLimit, RequestContext
@@ -47,10 +49,12 @@ def create_app(services: ApiServices, pages: PageServices | None = None) -> Fast
     errors.install(app)
     app.include_router(health.router)
     app.include_router(filings.router)
+    app.include_router(search.router)
     app.include_router(packages.router)
     app.include_router(withdrawals.router)
     app.include_router(schedules.router)
     app.include_router(deadlines.router)
+    app.include_router(audit.router)
     install_pages(app, pages or PageServices(session_secret=secrets.token_urlsafe(32)))
     app.add_middleware(
         BodyLimit,

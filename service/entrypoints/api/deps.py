@@ -14,6 +14,7 @@ from service.domain.access import Principal
 from service.domain.errors import InvalidInput
 from service.entrypoints.api.auth import authenticate
 from service.entrypoints.api.services import ApiServices
+from service.usecases.ingest import Origin
 
 
 def get_services(request: Request) -> ApiServices:
@@ -34,6 +35,12 @@ def get_principal(request: Request, _declared: BearerDeclared) -> Principal:
     principal = authenticate(get_services(request).tokens, request.headers.get("authorization"))
     request.scope.setdefault("state", {})["principal"] = principal.name
     return principal
+
+
+def origin_of(request: Request) -> Origin:
+    """Where a request came from, for the audit log."""
+    client = request.client.host if request.client else None
+    return Origin(source=client, request_id=request.scope.get("state", {}).get("request_id"))
 
 
 ServicesDep = Annotated[ApiServices, Depends(get_services)]

@@ -139,6 +139,30 @@ class FilingOut(BaseModel):
 
 class FilingsOut(BaseModel):
     filings: list[FilingOut]
+    total: int = Field(description="符合条件的报送总数 How many filings match, on every page")
+    next_cursor: str | None = Field(
+        description="下一页的 cursor；null 表示已是最后一页 The next page's cursor; null on the last"
+    )
+
+
+class AuditItemOut(BaseModel):
+    at: datetime
+    actor: str = Field(examples=["nankai-operator", "worker-1"])
+    role: str = Field(examples=["operator", "compliance", "admin", "system"])
+    action: str = Field(examples=["filing.submitted", "package.downloaded", "filing.refused"])
+    subject: str = Field(examples=["fil_20240112a1b2c3d4e5f6/v1"])
+    filing_id: str | None
+    org_code: str | None
+    source: str | None = Field(description="请求来源地址 Where the request came from")
+    request_id: str | None
+    detail: dict[str, Any]
+
+
+class AuditOut(BaseModel):
+    items: list[AuditItemOut]
+    next_cursor: str | None = Field(
+        description="下一页（更早）的 cursor；null 表示没有更早的 The next (older) page's cursor"
+    )
 
 
 class ValidationOut(BaseModel):
@@ -214,6 +238,7 @@ def ok(model: type[BaseModel], description: str, errors: Answers) -> Answers:
 
 
 READ_ERRORS = _errors(400, 401, 404, 500, 503)
+COMPLIANCE_ERRORS = _errors(400, 401, 403, 404, 500, 503)
 WRITE_ERRORS = _errors(400, 401, 403, 404, 409, 500, 503)
 UPLOAD_ERRORS = _errors(400, 401, 403, 404, 408, 409, 413, 422, 500, 503)
 DECISION_ERRORS = _errors(400, 401, 403, 404, 409, 422, 500, 503)

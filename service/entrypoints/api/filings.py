@@ -1,31 +1,36 @@
-"""Routes for filings: submit, correct, validate, read, list."""
+"""Routes for filings: submit, correct, validate, read, retry (the list: search.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from python_multipart.exceptions import MultipartParseError
 
 from service import metrics
-from service.catalog.records import AuditEvent, FilingQuery
+from service.catalog.records import AuditEvent
 from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, NotFound, Rejected
-from service.domain.filing import Category, DeliveryStatus, Destination, ReviewState, VersionStatus
+from service.domain.filing import Destination
 from service.domain.findings import Finding
 from service.domain.metadata import FilingMetadata
-from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep
+from service.entrypoints.api.deps import (
+    FilingId,
+    KnownQuery,
+    PrincipalDep,
+    ServicesDep,
+    origin_of,
+)
 from service.entrypoints.api.documented import (
     READ_ERRORS,
     UPLOAD_ERRORS,
     WRITE_ERRORS,
     FilingOut,
-    FilingsOut,
     RequeuedOut,
     ValidationOut,
     multipart_body,
@@ -40,7 +45,6 @@ from service.usecases.ingest import Origin, Submission, begin_intake, check_fili
 
 router = APIRouter(prefix="/v1", tags=["filings"], dependencies=[KnownQuery])
 METADATA_PART_LIMIT = 256 * 1024
-MAX_OFFSET = 1_000_000  # a page that far is a crawl, not a search
 
 
 def _invalid_metadata(exc: ValidationError | ValueError) -> InvalidInput:
@@ -102,11 +106,6 @@ def _file(upload: Upload | None) -> Upload:
             "缺少 file 部分（报送文件）", "The file part is missing", code="file_missing"
         )
     return upload
-
-
-def origin_of(request: Request) -> Origin:
-    client = request.client.host if request.client else None
-    return Origin(source=client, request_id=request.scope.get("state", {}).get("request_id"))
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -188,6 +187,8 @@ async def _accept(
             )
         except Rejected as refused:
             _count(metadata, "refused", refused.findings)
+            event = _refused(principal, metadata, refused, origin_of(request), correcting)
+            await run_in_threadpool(services.catalog.audit, event)
             raise
         finally:
             upload.path.unlink(missing_ok=True)
@@ -198,6 +199,33 @@ async def _accept(
         metadata, "replayed" if replayed else "accepted", () if replayed else _findings(submission)
     )
     return _submitted(submission)
+
+
+def _refused(
+    principal: Principal,
+    metadata: FilingMetadata,
+    refused: Rejected,
+    origin: Origin,
+    correcting: str | None,
+) -> AuditEvent:
+    """A refused submission is audited with what refused it: nothing was archived, so
+    the subject is the filing corrected, or the body, kind and period filed for."""
+    category = metadata.category.value
+    return AuditEvent(
+        actor=principal.name,
+        role=principal.role.value,
+        action="filing.refused",
+        subject=correcting or f"{metadata.org_code}/{category}/{metadata.period}",
+        org_code=metadata.org_code,
+        source=origin.source,
+        request_id=origin.request_id,
+        detail={
+            "category": category,
+            "period": metadata.period,
+            "codes": [f.code for f in refused.findings if f.is_error],
+            "warnings": [f.code for f in refused.findings if not f.is_error],
+        },
+    )
 
 
 def _count(metadata: FilingMetadata, outcome: str, findings: Iterable[Finding]) -> None:
@@ -255,39 +283,6 @@ def get_filing(
         raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
     _visible(principal, record.org_code)
     return filing_view(record)
-
-
-@router.get(
-    "/filings",
-    summary="查询报送 Search filings",
-    response_model=None,
-    responses=ok(FilingsOut, "报送列表 The page", READ_ERRORS),
-)
-def list_filings(
-    services: ServicesDep,
-    principal: PrincipalDep,
-    org_code: Annotated[str | None, Query(pattern=r"^[0-9A-Z]{18}$")] = None,
-    category: Category | None = None,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}(-\d{2}-\d{2})?$")] = None,
-    status: VersionStatus | None = None,
-    delivery_status: DeliveryStatus | None = None,
-    review_status: ReviewState | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> dict[str, Any]:
-    query = FilingQuery(
-        org_codes=principal.visible_bodies(),
-        org_code=org_code,
-        category=category.value if category else None,
-        period=period,
-        status=status,
-        delivery_status=delivery_status,
-        review_status=review_status,
-        limit=limit,
-        offset=offset,
-    )
-    found = (acknowledged(f) for f in services.catalog.list_filings(query))
-    return {"filings": [filing_view(f) for f in found if f is not None]}
 
 
 @router.post(

@@ -7,7 +7,7 @@ import tempfile
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from service.catalog.records import AuditEvent, FilingRecord
 from service.domain.access import Principal
 from service.domain.errors import DamagedArchive, FixityMismatch, NotFound
-from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep
+from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep, origin_of
 from service.entrypoints.api.documented import READ_ERRORS, ZIP_ANSWER, FixityOut, ok
 from service.usecases.verification import LIVE, verify_filing
 
@@ -38,6 +38,7 @@ def _visible_filing(services: Any, principal: Principal, filing_id: str) -> Fili
 )
 async def download_package(
     filing_id: FilingId,
+    request: Request,
     services: ServicesDep,
     principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
@@ -75,11 +76,29 @@ async def download_package(
     except BaseException:
         os.unlink(path)
         raise
+    services.catalog.audit(_downloaded(principal, filing, number, request))
     return FileResponse(
         path,
         media_type="application/zip",
         filename=f"{bag_name}.zip",
         background=BackgroundTask(os.unlink, path),
+    )
+
+
+def _downloaded(
+    principal: Principal, filing: FilingRecord, number: int, request: Request
+) -> AuditEvent:
+    """Reading a package is audited too: who took a copy of what, from where."""
+    origin = origin_of(request)
+    return AuditEvent(
+        actor=principal.name,
+        role=principal.role.value,
+        action="package.downloaded",
+        subject=f"{filing.id}/v{number}",
+        org_code=filing.org_code,
+        source=origin.source,
+        request_id=origin.request_id,
+        detail={"version": number},
     )
 
 

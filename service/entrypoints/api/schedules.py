@@ -8,9 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from service.domain.access import Role
-from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep
+from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep, origin_of
 from service.entrypoints.api.documented import DECISION_ERRORS, FilingOut, ScheduleIn, ok
-from service.entrypoints.api.filings import origin_of
 from service.entrypoints.api.views import acknowledged, filing_view
 from service.usecases.scheduling import ScheduleRequest, reschedule_release
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from service.catalog.records import DeliveryRecord, FilingRecord, VersionRecord
+from service.catalog.records import AuditEntry, DeliveryRecord, FilingRecord, VersionRecord
 from service.domain.filing import ARCHIVED_STATUSES
+from service.domain.ids import filing_id_of
 from service.domain.withdrawal import takedown_states
 
 
@@ -125,4 +126,20 @@ def delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
             }
             for a in delivery.attempt_log
         ],
+    }
+
+
+def audit_view(entry: AuditEntry) -> dict[str, Any]:
+    event = entry.event
+    return {
+        "at": entry.at.isoformat(),
+        "actor": event.actor,
+        "role": event.role,
+        "action": event.action,
+        "subject": event.subject,
+        "filing_id": filing_id_of(event.subject),
+        "org_code": event.org_code,
+        "source": event.source,
+        "request_id": event.request_id,
+        "detail": event.detail,
     }

@@ -9,9 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from service.domain.access import Role
-from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep
+from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep, origin_of
 from service.entrypoints.api.documented import WRITE_ERRORS, FilingOut, WithdrawIn
-from service.entrypoints.api.filings import origin_of
 from service.entrypoints.api.views import acknowledged, filing_view
 from service.usecases.withdrawal import WithdrawalRequest, withdraw
 

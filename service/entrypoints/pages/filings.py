@@ -61,7 +61,7 @@ async def filing_package(
     filing_id: FilingId,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    return await download_package(filing_id, context.services, principal, version)
+    return await download_package(filing_id, context.request, context.services, principal, version)
 
 
 @router.post("/filings/{filing_id}/verify")
