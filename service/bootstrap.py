@@ -39,9 +39,17 @@ from service.archive.retention import RetentionPolicy
 from service.catalog.database import migrate
 from service.catalog.ports import Catalog, Restore
 from service.catalog.sql.connect import open_catalog
+from service.configured import (
+    ConfigurationError,
+    build_recipients,
+    document_limits,
+    due_dates,
+    quick_retry_policy,
+    spool_root,
+    validation_rules,
+)
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
-from service.delivery.quick_retry import QuickRetryPolicy
 from service.delivery.worker import Worker, WorkerConfig
 from service.destinations import account_fields, destination_specs, limits_by_destination
 from service.domain.access import ALL_BODIES, Principal, Role
@@ -62,14 +70,12 @@ from service.production import CatalogTokens, token_problems
 from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
 from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
-from service.spools import SpoolArea, default_root, sweep
+from service.spools import SpoolArea, sweep
 from service.usecases.checking import Checks
-from service.usecases.deadlines import DeadlineBoard, DueDates
+from service.usecases.deadlines import DeadlineBoard
 from service.usecases.ingest import Ingest
 from service.usecases.tick import TickJobs
 from service.usecases.tokens import Authenticator, TokenAdmin, name_clashes, token_digest
-from service.validation import ValidationRules, WorkingCalendar, load_holiday_overrides
-from service.validation.formats.documents import DocumentLimits
 
 if TYPE_CHECKING:
     from service.archive.s3 import S3Config
@@ -78,10 +84,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 DEMO_PRINCIPAL = "demo-operator"  # the demo token's name, never a catalog token's
-
-
-class ConfigurationError(Exception):
-    """The settings cannot make a working service; the message says what to change."""
 
 
 @dataclass
@@ -158,10 +160,6 @@ def takedown_destinations() -> frozenset[str]:
     )
 
 
-def spool_root(settings: Settings) -> Path:
-    return settings.spool_dir or default_root()
-
-
 def build_store(archive_url: str, settings: Settings) -> ArchiveStore:
     """`file:///PATH` or `s3://BUCKET/PREFIX` (reached as `settings` say)."""
     parsed = urlparse(archive_url)
@@ -205,50 +203,9 @@ def s3_config(settings: Settings) -> S3Config:
     )
 
 
-def validation_rules(settings: Settings) -> ValidationRules:
-    """The deadlines from settings; the holiday file, if any, read now (a bad one stops
-    start-up with a message saying what is wrong)."""
-    overrides = {}
-    if settings.holidays_file is not None:
-        try:
-            overrides = load_holiday_overrides(settings.holidays_file)
-        except ValueError as exc:
-            raise ConfigurationError(f"DISCLOSURE_HOLIDAYS_FILE: {exc}") from exc
-    return ValidationRules(
-        rule_of_law_deadline=settings.rule_of_law_deadline,
-        gov_info_deadline_department=settings.gov_info_deadline_department,
-        gov_info_deadline_district_government=settings.gov_info_deadline_district_government,
-        budget_publish_days=settings.budget_publish_days,
-        change_publish_working_days=settings.change_publish_working_days,
-        calendar=WorkingCalendar(overrides),
-    )
-
-
-def due_dates(settings: Settings) -> DueDates:
-    return DueDates(
-        rules=validation_rules(settings),
-        budget_expected_approval=settings.budget_expected_approval,
-        final_accounts_expected_approval=settings.final_accounts_expected_approval,
-    )
-
-
 def deadline_board(container: Container) -> DeadlineBoard:
     return DeadlineBoard(
         container.catalog, container.registry, due_dates(container.settings), container.clock
-    )
-
-
-def document_limits(settings: Settings) -> DocumentLimits:
-    return DocumentLimits(
-        max_chars=settings.document_max_chars,
-        max_paragraphs=settings.document_max_paragraphs,
-        max_pdf_pages=settings.document_max_pdf_pages,
-        max_decompressed_bytes=settings.document_max_decompressed_bytes,
-        max_part_bytes=settings.document_max_part_bytes,
-        max_zip_members=settings.document_max_zip_members,
-        max_table_cells=settings.document_max_table_cells,
-        max_xml_elements=settings.document_max_xml_elements,
-        max_xml_depth=settings.document_max_xml_depth,
     )
 
 
@@ -452,25 +409,6 @@ def build_worker(container: Container, adapters: dict[str, DestinationAdapter]) 
             if spec.after
         },
         recipients=container.recipients(),
-    )
-
-
-def build_recipients(settings: Settings, registry: OrgRegistry) -> Recipients:
-    """Who is told: the registry's contacts and the compliance address, by the channels
-    configured."""
-    return Recipients(
-        contacts={code: [c.email for c in body.contacts] for code, body in registry.bodies.items()},
-        compliance=[settings.compliance_email] if settings.compliance_email else [],
-        email=settings.smtp_host is not None,
-        webhook=settings.webhook_url is not None,
-    )
-
-
-def quick_retry_policy(settings: Settings) -> QuickRetryPolicy:
-    return QuickRetryPolicy(
-        tries=settings.quick_tries,
-        backoff_initial_s=settings.backoff_initial_s,
-        backoff_max_s=settings.backoff_max_s,
     )
 
 

@@ -32,7 +32,6 @@ the delivery goes back to the outbox as RetryLater.
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -46,13 +45,21 @@ import httpx
 import structlog
 
 from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome, WithdrawJob
+from service.delivery.portal_messages import (
+    build_article_body,
+    error_code,
+    error_detail,
+    field_of,
+    is_token_expired,
+    json_object,
+    oauth_error,
+    raise_for_error,
+)
 from service.delivery.quick_retry import (
     Permanent,
     QuickRetryPolicy,
     Transient,
-    parse_retry_after,
     quick_retry,
-    truncate,
 )
 from service.domain.destinations import Capability
 from service.domain.time import SHANGHAI
@@ -87,43 +94,6 @@ class PortalConfig:
         return QuickRetryPolicy(
             self.quick_tries, self.backoff_initial_s, self.backoff_max_s, self.retry_after_cap_s
         )
-
-
-def build_article_body(
-    job: DeliveryJob, attachment_id: str | None, now: Callable[[], datetime]
-) -> dict[str, Any]:
-    """The article as the portal receives it. Built once per delivery; see the module docstring."""
-    body: dict[str, Any] = {
-        "source_id": job.source_id,
-        "title": job.title,
-        "publisher": job.org_name,
-        "org_code": job.org_code,
-        "body_html": "\n".join(f"<p>{html.escape(p)}</p>" for p in job.paragraphs),
-        "publish_at": _portal_time(job.publish_at or now()),
-        "attachments": [attachment_id] if attachment_id else [],
-    }
-    if job.replaces is not None:
-        body["replaces"] = _replaced_article_id(job.replaces)
-    if job.correction_reason:
-        body["summary"] = f"更正原因：{job.correction_reason}"[:500]
-    return body
-
-
-def _portal_time(moment: datetime) -> str:
-    # A naive time from an operator means Beijing time, the only zone the bodies work in.
-    local = (
-        moment.replace(tzinfo=SHANGHAI) if moment.tzinfo is None else moment.astimezone(SHANGHAI)
-    )
-    return local.isoformat()
-
-
-def _replaced_article_id(receipt: Mapping[str, Any]) -> str:
-    article_id = receipt.get("article_id")
-    if not isinstance(article_id, str) or not article_id:
-        raise Permanent(
-            "replaces_without_article_id", "the corrected version's receipt has no article_id"
-        )
-    return article_id
 
 
 class _Tokens:
@@ -251,8 +221,8 @@ class PortalAdapter:
         )
         if response.status_code == 404:
             raise Permanent("not_found", f"the portal has no article {article_id}", http_status=404)
-        _raise_for_error(response, self._now)
-        answer = _json(response)
+        raise_for_error(response, self._now)
+        answer = json_object(response)
         return {
             "article_id": answer.get("article_id", article_id),
             "url": answer.get("url"),
@@ -272,8 +242,8 @@ class PortalAdapter:
         response = self._authorized(
             log, "find_article", "GET", url, params={"source_id": source_id}
         )
-        _raise_for_error(response, self._now)
-        articles = _json(response).get("articles")
+        raise_for_error(response, self._now)
+        articles = json_object(response).get("articles")
         if not isinstance(articles, list):
             raise Transient("bad_response", "the article list has no 'articles'", http_status=200)
         return dict(articles[0]) if articles else None
@@ -313,13 +283,13 @@ class PortalAdapter:
                     log, "upload", "POST", url, files=files,
                     headers={"X-Content-SHA256": job.file.sha256},
                 )  # fmt: skip
-            if _error_code(response) == "checksum_mismatch":
+            if error_code(response) == "checksum_mismatch":
                 continue
-            _raise_for_error(response, self._now)
-            answer = _json(response)
+            raise_for_error(response, self._now)
+            answer = json_object(response)
             # The portal's own hash must match too: it is what it will serve to the public.
             if answer.get("sha256", job.file.sha256) == job.file.sha256:
-                return _field(answer, "attachment_id")
+                return field_of(answer, "attachment_id")
         raise Permanent(
             "checksum_mismatch",
             f"the portal received other bytes than sha256 {job.file.sha256} "
@@ -341,14 +311,16 @@ class PortalAdapter:
             headers={"Idempotency-Key": job.idempotency_key},
         )  # fmt: skip
         attachment_id = _first(body.get("attachments"))
-        if response.status_code == 409 and _error_code(response) == "duplicate_source":
+        if response.status_code == 409 and error_code(response) == "duplicate_source":
             return self._already_published(job, response, channel, attachment_id, log)
-        if response.status_code == 422 and _error_code(response) == "idempotency_key_reused":
+        if response.status_code == 422 and error_code(response) == "idempotency_key_reused":
             return self._published_under_another_body(job, response, channel, attachment_id, log)
-        _raise_for_error(response, self._now)
+        raise_for_error(response, self._now)
         if response.headers.get("Idempotent-Replayed") == "true":
             log.info("portal.replayed", idempotency_key=job.idempotency_key)
-        return Delivered(_receipt(_json(response), channel, attachment_id), response.status_code)
+        return Delivered(
+            _receipt(json_object(response), channel, attachment_id), response.status_code
+        )
 
     def _already_published(
         self,
@@ -359,12 +331,12 @@ class PortalAdapter:
         log: Log,
     ) -> Outcome:
         """409 duplicate_source: the article exists, which is what the delivery wanted."""
-        article_id = _error_detail(response).get("article_id")
+        article_id = error_detail(response).get("article_id")
         if not isinstance(article_id, str):
             found = self.find_article(channel, job.source_id, delivery_id=job.delivery_id)
             if found is None:
                 raise Transient("duplicate_source", "the portal names no article for the source")
-            article_id = _field(found, "article_id")
+            article_id = field_of(found, "article_id")
         article = self._read_article(article_id, log) or {"article_id": article_id}
         return Delivered(_receipt(article, channel, attachment_id), response.status_code)
 
@@ -382,7 +354,7 @@ class PortalAdapter:
         wrong and stays failed."""
         found = self.find_article(channel, job.source_id, delivery_id=job.delivery_id)
         if found is None:
-            _raise_for_error(response, self._now)
+            raise_for_error(response, self._now)
         log.warning("portal.key_reused_but_published", idempotency_key=job.idempotency_key)
         article = dict(found or {})
         return Delivered(_receipt(article, channel, attachment_id), 200)
@@ -393,8 +365,8 @@ class PortalAdapter:
             response = self._authorized(
                 log, "read_article", "GET", f"{self._base}/api/v1/articles/{quote(article_id)}"
             )
-            _raise_for_error(response, self._now)
-            return _json(response)
+            raise_for_error(response, self._now)
+            return json_object(response)
         except (Transient, Permanent):
             return None
 
@@ -406,11 +378,11 @@ class PortalAdapter:
         """One call with the bearer token; a token_expired answer gets one fresh token and one retry."""
         token = self._tokens.get(log)
         response = self._send(log, endpoint, method, url, token, **kwargs)
-        if not _is_token_expired(response):
+        if not is_token_expired(response):
             return response
         self._tokens.discard(token)
         response = self._send(log, endpoint, method, url, self._tokens.get(log), **kwargs)
-        if _is_token_expired(response):
+        if is_token_expired(response):
             raise Transient("token_expired", "a fresh token was refused at once", http_status=401)
         return response
 
@@ -440,7 +412,7 @@ class PortalAdapter:
             "portal.call",
             endpoint=endpoint,
             http_status=response.status_code,
-            code=_error_code(response),
+            code=error_code(response),
             elapsed_ms=_ms(started),
         )
         return response
@@ -453,92 +425,18 @@ class PortalAdapter:
         }
         response = self._request(log, "token", "POST", f"{self._base}/oauth/token", data=form)
         if response.status_code in (400, 401):
-            code = _rfc6749_error(response)
+            code = oauth_error(response)
             raise Permanent(code, f"configuration: the token endpoint refused the client ({code})",
                             http_status=response.status_code)  # fmt: skip
-        _raise_for_error(response, self._now)
-        answer = _json(response)
-        return _field(answer, "access_token"), float(answer.get("expires_in", 0) or 0)
+        raise_for_error(response, self._now)
+        answer = json_object(response)
+        return field_of(answer, "access_token"), float(answer.get("expires_in", 0) or 0)
 
     def _channel_url(self, channel: str) -> str:
         return f"{self._base}/api/v1/channels/{quote(channel, safe='')}"
 
 
 # -- answers ----------------------------------------------------------------------------------
-
-
-def _raise_for_error(response: httpx.Response, now: Callable[[], datetime]) -> None:
-    """The error table for every answer that is not a success (see the module docstring)."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    code = _error_code(response) or f"http_{status}"
-    message = _error_message(response)
-    if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
-        raise Transient(code, message, http_status=status, retry_after=retry_after)
-    # 408: the portal timed out reading the request — the contract's "timeout" row.
-    if status >= 500 or status == 408 or (status == 409 and code == "idempotency_key_in_use"):
-        raise Transient(code, message, http_status=status)
-    if status in (401, 403, 404):
-        raise Permanent(code, f"configuration: {message}", http_status=status)
-    raise Permanent(code, message, http_status=status)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    """A success's JSON object; anything else means the answer was cut short or garbled."""
-    try:
-        value = response.json()
-    except ValueError as exc:
-        raise Transient(
-            "bad_response", f"unreadable JSON: {exc}", http_status=response.status_code
-        ) from exc
-    if not isinstance(value, dict):
-        raise Transient(
-            "bad_response", "the answer is not a JSON object", http_status=response.status_code
-        )
-    return value
-
-
-def _field(answer: Mapping[str, Any], name: str) -> str:
-    value = answer.get(name)
-    if not isinstance(value, str) or not value:
-        raise Transient("bad_response", f"the answer has no '{name}'")
-    return value
-
-
-def _error_detail(response: httpx.Response) -> dict[str, Any]:
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return {}
-    return error if isinstance(error, dict) else {}
-
-
-def _error_code(response: httpx.Response) -> str | None:
-    if response.status_code < 400:
-        return None
-    code = _error_detail(response).get("code")
-    return code if isinstance(code, str) else None
-
-
-def _error_message(response: httpx.Response) -> str:
-    message = _error_detail(response).get("message")
-    if isinstance(message, str) and message:
-        return message
-    return truncate(response.text) or response.reason_phrase
-
-
-def _rfc6749_error(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
-    return error if isinstance(error, str) else f"http_{response.status_code}"
-
-
-def _is_token_expired(response: httpx.Response) -> bool:
-    return response.status_code == 401 and _error_code(response) == "token_expired"
 
 
 def _receipt(article: Mapping[str, Any], channel: str, attachment_id: str | None) -> dict[str, Any]:

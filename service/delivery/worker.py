@@ -31,7 +31,6 @@ from service.archive.retention import filing_period
 from service.catalog.ports import DeliveryCatalog
 from service.catalog.records import (
     AttemptRecord,
-    AuditEvent,
     DeliveryRecord,
     FilingRecord,
     VersionRecord,
@@ -48,6 +47,13 @@ from service.delivery.port import (
     WithdrawingAdapter,
     WithdrawJob,
 )
+from service.delivery.records import (
+    MESSAGE_LIMIT,
+    attempt_record,
+    failure_notices,
+    receipt_name,
+    settled_events,
+)
 from service.domain.destinations import Capability
 from service.domain.errors import (
     AlreadyExists,
@@ -57,15 +63,13 @@ from service.domain.errors import (
     Unavailable,
 )
 from service.domain.filing import DeliveryAction, DeliveryStatus, source_id
-from service.domain.notifications import Notice, NoticeEvent, NoticeKind, Recipients
+from service.domain.notifications import Recipients
 from service.domain.outbox import Ready, Unmet, Waiting, prerequisites
-from service.domain.withdrawal import RECEIPT_SUFFIX
 from service.reading.port import DocumentReader
 
 log = structlog.get_logger()
 # One receipt object per delivery: a repeat after a crash finds it instead of writing a second.
 DELIVERY_RECEIPT_SEQ = 1
-MESSAGE_LIMIT = 500  # attempt logs keep the start of a message: enough to diagnose, bounded in size
 
 
 @dataclass(frozen=True)
@@ -294,7 +298,7 @@ class Worker:
             now=self._clock(),
             policy=self._config.policy,
         )
-        attempt = _attempt_record(number, self.worker_id, started, duration_ms, outcome)
+        attempt = attempt_record(number, self.worker_id, started, duration_ms, outcome)
         metrics.DELIVERY_ATTEMPTS.labels(delivery.destination, attempt.outcome).inc()
         self._settle(delivery, version, outcome, decision, attempt, bound)
 
@@ -432,8 +436,10 @@ class Worker:
             receipt=receipt,
             receipt_key=receipt_key,
             receipt_sha256=receipt_sha256,
-            events=self._events(delivery, decision, attempt),
-            notices=self._notices(delivery, version, decision, attempt),
+            events=settled_events(delivery, decision, attempt, self.worker_id),
+            notices=failure_notices(
+                delivery, version, decision, attempt, self._clock, self._recipients
+            ),
         )
         bound.info(
             "delivery_attempt",
@@ -472,86 +478,9 @@ class Worker:
             )
         return stored.key, stored.sha256
 
-    def _events(
-        self, delivery: DeliveryRecord, decision: Decision, attempt: AttemptRecord
-    ) -> list[AuditEvent]:
-        if decision.action is Action.RETRY:
-            return []
-        kind = "withdrawal" if delivery.action is DeliveryAction.WITHDRAW else "delivery"
-        action = f"{kind}.delivered" if decision.action is Action.DONE else f"{kind}.failed"
-        return [
-            AuditEvent(
-                actor=f"worker:{self.worker_id}",
-                role="system",
-                action=action,
-                subject=f"{delivery.filing_id}/v{delivery.version}/{delivery.destination}",
-                detail={
-                    "attempts": attempt.number,
-                    "code": attempt.code,
-                    "reason": decision.reason,
-                },
-            )
-        ]
-
-    def _notices(
-        self,
-        delivery: DeliveryRecord,
-        version: VersionRecord,
-        decision: Decision,
-        attempt: AttemptRecord,
-    ) -> list[Notice]:
-        """A delivery that failed for good is told, once per delivery: failing again after
-        a retry requested by hand is the same event (its id is the delivery's)."""
-        if decision.action is not Action.GIVE_UP:
-            return []
-        event = NoticeEvent(
-            NoticeKind.DELIVERY_FAILED,
-            subject=delivery.id,
-            occurred_at=self._clock(),
-            filing_id=delivery.filing_id,
-            org_code=version.metadata.get("org_code"),
-            detail={
-                "version": delivery.version,
-                "destination": delivery.destination,
-                "attempts": attempt.number,
-                "code": attempt.code,
-                "message": attempt.message,
-                "reason": decision.reason,
-            },
-        )
-        return self._recipients.notices(event)
-
-
-def receipt_name(delivery: DeliveryRecord) -> str:
-    """What a delivery's receipt is called beside its package: `portal-000001.json` for a
-    publication, `portal_withdrawal-000001.json` for a takedown."""
-    if delivery.action is DeliveryAction.WITHDRAW:
-        return f"{delivery.destination}{RECEIPT_SUFFIX}"
-    return delivery.destination
-
 
 def _opener(path: Path) -> Callable[[], AbstractContextManager[BinaryIO]]:
     def open_file() -> AbstractContextManager[BinaryIO]:
         return path.open("rb")
 
     return open_file
-
-
-def _attempt_record(
-    number: int, worker: str, started: datetime, duration_ms: int, outcome: Outcome
-) -> AttemptRecord:
-    if isinstance(outcome, Delivered):
-        return AttemptRecord(
-            number, worker, started, duration_ms, "delivered", outcome.http_status, None, None
-        )
-    kind = "retry" if isinstance(outcome, RetryLater) else "failed"
-    return AttemptRecord(
-        number,
-        worker,
-        started,
-        duration_ms,
-        kind,
-        outcome.http_status,
-        outcome.code,
-        outcome.message[:MESSAGE_LIMIT],
-    )

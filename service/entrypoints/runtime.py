@@ -18,7 +18,6 @@ from rich.console import Console
 
 from service import metrics
 from service.bootstrap import (
-    ConfigurationError,
     Container,
     Found,
     build_adapters,
@@ -28,6 +27,7 @@ from service.bootstrap import (
     destinations,
     tick_jobs,
 )
+from service.configured import ConfigurationError
 from service.delivery.port import DestinationAdapter
 from service.entrypoints.api.app import create_app
 from service.entrypoints.http_server import AnnouncedServer, ServerLimits, server_config

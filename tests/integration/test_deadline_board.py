@@ -307,7 +307,7 @@ def test_an_exemption_comes_back_from_the_archive_in_a_rebuilt_catalog(
 
 
 def _due(container: Container) -> Any:
-    from service.bootstrap import due_dates
+    from service.configured import due_dates
 
     return due_dates(container.settings)
 

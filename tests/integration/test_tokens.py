@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from service.bootstrap import ConfigurationError, build_container, token_admin
+from service.bootstrap import build_container, token_admin
+from service.configured import ConfigurationError
 from service.domain.access import Role
 from service.entrypoints.api.app import create_app
 from service.settings import Settings

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.bootstrap import build_recipients
+from service.configured import build_recipients
 from service.domain.notifications import Channel, NoticeEvent, NoticeKind, Recipients
 from service.domain.org import Contact, Organisation, OrgRegistry
 from service.notifications.email import message

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.bootstrap import ConfigurationError, validation_rules
+from service.configured import ConfigurationError, validation_rules
 from service.settings import Settings
 from service.validation.workdays import (
     Deadline,

@@ -56,7 +56,8 @@ def fail(message_zh: str, message_en: str, code: int = 2) -> typer.Exit:
 
 
 def load_container() -> Any:
-    from service.bootstrap import ConfigurationError, build_container
+    from service.bootstrap import build_container
+    from service.configured import ConfigurationError
     from service.orgs import RegistryError
 
     try:

@@ -115,7 +115,7 @@ def _audit_with_progress(container: Any, versions: list[Any], report: Path) -> t
 
 
 def _sweep_spools(settings: Any) -> None:
-    from service.bootstrap import spool_root
+    from service.configured import spool_root
     from service.spools import sweep
 
     swept = sweep(spool_root(settings))

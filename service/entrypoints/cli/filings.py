@@ -59,7 +59,8 @@ def _check_file(
     so no waiver."""
     from dataclasses import replace
 
-    from service.bootstrap import ConfigurationError, checks_in_process
+    from service.bootstrap import checks_in_process
+    from service.configured import ConfigurationError
     from service.domain.errors import Rejected
     from service.domain.time import shanghai_date, utcnow
     from service.orgs import RegistryError

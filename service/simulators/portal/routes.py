@@ -62,20 +62,7 @@ def api_router(state: PortalState) -> APIRouter:
 
     @router.post("/channels/{channel}/articles", status_code=201)
     async def publish(channel: str, request: Request) -> JSONResponse:
-        bearer(request, state)
-        check_channel(channel, state.config)
-        body = await _json_body(request)
-        key = request.headers.get("idempotency-key")
-        if key is None:
-            return await _create(state, request, channel, body)
-        if not key or len(key) > MAX_KEY_CHARS:
-            raise PortalError(400, "invalid_idempotency_key", f"1 to {MAX_KEY_CHARS} characters")
-        replay = state.claim_key(key, (channel, body))
-        if replay is not None:
-            # The contract replays a success as 200; a stored 4xx keeps its own status.
-            status = 200 if replay.status < 300 else replay.status
-            return JSONResponse(replay.payload, status, headers={"Idempotent-Replayed": "true"})
-        return await _create_with_key(state, request, channel, body, key)
+        return await _publish(state, channel, request)
 
     @router.get("/channels/{channel}/articles")
     async def find(channel: str, request: Request, source_id: str | None = None) -> dict[str, Any]:
@@ -86,20 +73,7 @@ def api_router(state: PortalState) -> APIRouter:
 
     @router.post("/articles/{article_id}/withdraw")
     async def withdraw(article_id: str, request: Request) -> JSONResponse:
-        bearer(request, state)
-        body = await _json_body(request)
-        reason = withdraw_reason(body)
-        key = request.headers.get("idempotency-key")
-        if key is None:
-            return await _withdraw(state, request, article_id, reason)
-        if not key or len(key) > MAX_KEY_CHARS:
-            raise PortalError(400, "invalid_idempotency_key", f"1 to {MAX_KEY_CHARS} characters")
-        stored = f"withdraw:{key}"  # withdraw keys apart from publish keys
-        replay = state.claim_key(stored, (f"withdraw:{article_id}", body), publishing=False)
-        if replay is not None:
-            status = 200 if replay.status < 300 else replay.status
-            return JSONResponse(replay.payload, status, headers={"Idempotent-Replayed": "true"})
-        return await _settled(state, stored, _withdraw(state, request, article_id, reason))
+        return await _withdraw_article(state, article_id, request)
 
     @router.get("/articles/{article_id}")
     async def read(article_id: str, request: Request) -> dict[str, Any]:
@@ -108,6 +82,47 @@ def api_router(state: PortalState) -> APIRouter:
         return state.article(article_id).public(state.now())
 
     return router
+
+
+async def _publish(state: PortalState, channel: str, request: Request) -> JSONResponse:
+    bearer(request, state)
+    check_channel(channel, state.config)
+    body = await _json_body(request)
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await _create(state, request, channel, body)
+    _check_key(key)
+    replay = state.claim_key(key, (channel, body))
+    if replay is not None:
+        return _replayed(replay.status, replay.payload)
+    return await _create_with_key(state, request, channel, body, key)
+
+
+async def _withdraw_article(state: PortalState, article_id: str, request: Request) -> JSONResponse:
+    bearer(request, state)
+    body = await _json_body(request)
+    reason = withdraw_reason(body)
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await _withdraw(state, request, article_id, reason)
+    _check_key(key)
+    stored = f"withdraw:{key}"  # withdraw keys apart from publish keys
+    replay = state.claim_key(stored, (f"withdraw:{article_id}", body), publishing=False)
+    if replay is not None:
+        return _replayed(replay.status, replay.payload)
+    return await _settled(state, stored, _withdraw(state, request, article_id, reason))
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_CHARS:
+        raise PortalError(400, "invalid_idempotency_key", f"1 to {MAX_KEY_CHARS} characters")
+
+
+def _replayed(status: int, payload: Any) -> JSONResponse:
+    """The contract replays a success as 200; a stored 4xx keeps its own status."""
+    return JSONResponse(
+        payload, 200 if status < 300 else status, headers={"Idempotent-Replayed": "true"}
+    )
 
 
 async def _receive_attachment(state: PortalState, request: Request) -> dict[str, Any]:
