@@ -46,6 +46,7 @@ SECTIONS: tuple[tuple[str, tuple[Code, ...]], ...] = (
             _c("destination_file_too_large", ERROR, "文件超过目的地的大小上限", "the file is over a destination's size limit"),
             _c("correction_mismatch", ERROR, "更正版本的单位、类别或期间与原报送不同", "a correction changes the body, kind or period"),
             _c("correction_reason_missing", ERROR, "更正版本未写明更正原因", "a correction gives no reason"),
+            _c("publish_at_in_past", ERROR, "定时发布时间须在将来", "a release moved to a time not in the future"),
         ),
     ),
     (
