@@ -152,6 +152,12 @@ class FixityMismatch(ArchiveError):
     pass
 
 
+def filing_not_found() -> NotFound:
+    """No such filing — also for one of a body the principal may not act for, so that its
+    existence is not told."""
+    return NotFound("未找到该报送", "No such filing", code="filing_not_found")
+
+
 def duplicate_filing(filing_id: str, version: int) -> Conflict:
     """The same bytes were already filed for this body, kind and period."""
     return Conflict(

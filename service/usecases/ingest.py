@@ -39,8 +39,8 @@ from service.domain.errors import (
     ArchiveUnavailable,
     Conflict,
     InvalidInput,
-    NotFound,
     Rejected,
+    filing_not_found,
 )
 from service.domain.filing import Category, Destination, VersionStatus
 from service.domain.metadata import FilingMetadata, filing_key
@@ -211,7 +211,7 @@ class Intake:
         assert self._correcting is not None
         existing = self._ingest.catalog.get_filing(self._correcting, with_attempts=False)
         if existing is None or not self._principal.may_act_for(existing.org_code):
-            raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+            raise filing_not_found()
         refuse_correction(existing, metadata)
         return existing
 

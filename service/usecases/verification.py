@@ -17,7 +17,7 @@ from service.archive.fixity import FixityReport
 from service.archive.packages import Packages
 from service.catalog.ports import FixityCatalog
 from service.catalog.records import AuditEvent, FilingRecord, FixityCheck, VersionRecord
-from service.domain.errors import NotFound
+from service.domain.errors import filing_not_found
 from service.domain.filing import ARCHIVED_STATUSES
 from service.domain.notifications import NoticeEvent, NoticeKind, Recipients
 
@@ -151,7 +151,7 @@ def verify_filing(
     """Re-hash every archived version of one filing from storage; record and return the results."""
     filing = catalog.get_filing(filing_id, with_attempts=False)
     if filing is None:
-        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+        raise filing_not_found()
     results = [check_version(packages, filing, v) for v in filing.versions if v.status in LIVE]
     for result in results:
         record(catalog, result, checked_by=checked_by, now=now, recipients=recipients)

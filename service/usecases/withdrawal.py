@@ -21,7 +21,7 @@ from service.archive.retention import filing_period
 from service.catalog.ports import Filings, Withdrawals
 from service.catalog.records import AuditEvent, FilingRecord, VersionRecord, WithdrawalRecord
 from service.domain.access import Principal
-from service.domain.errors import AlreadyExists, NotFound
+from service.domain.errors import AlreadyExists, filing_not_found
 from service.domain.filing import ARCHIVED_STATUSES
 from service.domain.withdrawal import RECORD_NAME
 from service.usecases.ingest import Origin
@@ -65,9 +65,9 @@ def withdraw(
 def visible_filing(catalog: Filings, filing_id: str, principal: Principal) -> FilingRecord:
     filing = catalog.get_filing(filing_id)
     if filing is None or not principal.may_act_for(filing.org_code):
-        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+        raise filing_not_found()
     if not any(v.status in ARCHIVED_STATUSES for v in filing.versions):
-        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+        raise filing_not_found()
     return filing
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from service.catalog.records import AuditEvent
 from service.catalog.sql.tables import DeliveryRow, VersionRow, WithdrawalRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record
-from service.domain.errors import NotFound
+from service.domain.errors import filing_not_found
 from service.domain.filing import ARCHIVED_STATUSES, DeliveryAction, DeliveryStatus
 from service.domain.schedule import check_movable
 from service.domain.withdrawal import filing_withdrawn
@@ -24,7 +24,7 @@ class SqlSchedules(UnitOfWork):
         with self._transaction() as session:
             row = session.get(VersionRow, (filing_id, version), with_for_update=True)
             if row is None or row.status not in ARCHIVED_STATUSES:
-                raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+                raise filing_not_found()
             if session.get(WithdrawalRow, filing_id) is not None:
                 raise filing_withdrawn(filing_id)
             deliveries = session.scalars(

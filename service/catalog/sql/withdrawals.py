@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from service.catalog.records import AuditEvent, WithdrawalRecord
 from service.catalog.sql.tables import DeliveryRow, FilingRow, VersionRow, WithdrawalRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record, sync_latest
-from service.domain.errors import NotFound
+from service.domain.errors import filing_not_found
 from service.domain.filing import (
     WITHDRAWABLE_STATUSES,
     DeliveryAction,
@@ -35,7 +35,7 @@ class SqlWithdrawals(UnitOfWork):
         with self._transaction() as session:
             filing = session.get(FilingRow, filing_id, with_for_update=True)
             if filing is None:
-                raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+                raise filing_not_found()
             if session.get(WithdrawalRow, filing_id) is not None:
                 return False
             session.add(WithdrawalRow(**dataclasses.asdict(withdrawal)))

@@ -15,7 +15,7 @@ from python_multipart.exceptions import MultipartParseError
 from service import metrics
 from service.catalog.records import AuditEvent
 from service.domain.access import Principal, Role
-from service.domain.errors import InvalidInput, NotFound, Rejected
+from service.domain.errors import InvalidInput, Rejected, filing_not_found
 from service.domain.filing import Destination
 from service.domain.findings import Finding
 from service.domain.metadata import FilingMetadata
@@ -265,7 +265,7 @@ async def validate(
 
 def _visible(principal: Principal, org_code: str) -> None:
     if not principal.may_act_for(org_code):
-        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+        raise filing_not_found()
 
 
 @router.get(
@@ -280,7 +280,7 @@ def get_filing(
     found = services.catalog.get_filing(filing_id)
     record = acknowledged(found) if found is not None else None
     if record is None:
-        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+        raise filing_not_found()
     _visible(principal, record.org_code)
     return filing_view(record)
 
@@ -301,7 +301,7 @@ def retry_delivery(
     principal.require_role(Role.OPERATOR, Role.ADMIN)
     record = services.catalog.get_filing(filing_id, with_attempts=False)
     if record is None:
-        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+        raise filing_not_found()
     _visible(principal, record.org_code)
     origin = origin_of(request)
     event = AuditEvent(

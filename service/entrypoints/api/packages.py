@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 
 from service.catalog.records import AuditEvent, FilingRecord
 from service.domain.access import Principal
-from service.domain.errors import DamagedArchive, FixityMismatch, NotFound
+from service.domain.errors import DamagedArchive, FixityMismatch, NotFound, filing_not_found
 from service.entrypoints.api.deps import FilingId, KnownQuery, PrincipalDep, ServicesDep, origin_of
 from service.entrypoints.api.documented import READ_ERRORS, ZIP_ANSWER, FixityOut, ok
 from service.usecases.verification import LIVE, verify_filing
@@ -26,7 +26,7 @@ log = structlog.get_logger()
 def _visible_filing(services: Any, principal: Principal, filing_id: str) -> FilingRecord:
     filing: FilingRecord | None = services.catalog.get_filing(filing_id, with_attempts=False)
     if filing is None or not principal.may_act_for(filing.org_code):
-        raise NotFound("未找到该报送", "No such filing", code="filing_not_found")
+        raise filing_not_found()
     return filing
 
 

@@ -19,6 +19,7 @@ from service.domain.access import Principal
 from service.domain.filing import Category
 from service.domain.metadata import FilingMetadata
 from service.domain.time import SHANGHAI
+from service.entrypoints.api.deps import origin_of
 from service.entrypoints.api.errors import status_of
 from service.entrypoints.api.filings import METADATA_PART_LIMIT
 from service.entrypoints.api.multipart import SubmissionBody, boundary_of
@@ -34,7 +35,7 @@ from service.entrypoints.pages.core import (
 )
 from service.entrypoints.pages.sessions import CSRF_FIELD
 from service.uploads import Upload
-from service.usecases.ingest import SUBMITTING_ROLES, Origin, submit_filing
+from service.usecases.ingest import SUBMITTING_ROLES, submit_filing
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FORM_FIELDS = frozenset(
@@ -61,7 +62,12 @@ async def new_filing(context: PageDep, principal: SignedIn) -> Response:
                 "请选择要报送的文件", "No file was chosen", code="file_missing"
             )
         submission = await run_in_threadpool(
-            submit_filing, context.services.ingest, principal, metadata, upload, _origin(context)
+            submit_filing,
+            context.services.ingest,
+            principal,
+            metadata,
+            upload,
+            origin_of(context.request),
         )
     except (errors.InvalidInput, errors.Conflict) as refused:
         return _form(context, principal, fields, refused)
@@ -122,14 +128,6 @@ def _publish_at(value: str) -> str | None:
     except ValueError:
         return value  # the model names it
     return (moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)).isoformat()
-
-
-def _origin(context: PageContext) -> Origin:
-    request = context.request
-    return Origin(
-        source=request.client.host if request.client else None,
-        request_id=request.scope.get("state", {}).get("request_id"),
-    )
 
 
 def _form(

@@ -4,6 +4,7 @@ deliveries with their receipts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,49 +98,39 @@ def delivery_record(
     version: VersionRecord, destination: str, receipts: Receipts, due: datetime
 ) -> DeliveryRecord:
     receipt = receipts.deliveries.get(destination)
-    delivered_at = receipt.received_at if receipt else None
     review = receipts.reviews.get(destination) if receipt else None
     outcome = dict(review.document["review"]) if review else {}
-    return DeliveryRecord(
-        # A delivered one keeps the id its receipt names; one never delivered gets a new id.
-        id=str((receipt.document.get("delivery_id") if receipt else None) or new_id("dlv")),
-        filing_id=version.filing_id,
-        version=version.version,
-        destination=destination,
-        idempotency_key=idempotency_key(version.filing_id, version.version, destination),
-        status=DeliveryStatus.DELIVERED if receipt else DeliveryStatus.PENDING,
-        attempts=0,
-        next_attempt_at=delivered_at or due,
-        first_attempt_at=None,
-        lease_owner=None,
-        lease_expires_at=None,
-        state={},
-        receipt=dict(receipt.document["receipt"]) if receipt else None,
-        receipt_key=receipt.key if receipt else None,
-        receipt_sha256=receipt.sha256 if receipt else None,
-        last_error=None,
+    delivery = _restored(
+        version.filing_id, version.version, destination, receipt, due, version.created_at
+    )
+    return dataclasses.replace(
+        delivery,
         review_status=ReviewState(outcome["status"]) if outcome.get("status") else None,
         review_reason=outcome.get("return_reason", outcome.get("message")),
         review_checked_at=review.received_at if review else None,
         review_receipt_key=review.key if review else None,
         review_receipt_sha256=review.sha256 if review else None,
-        created_at=version.created_at,
-        updated_at=delivered_at or version.created_at,
-        delivered_at=delivered_at,
     )
 
 
-def withdraw_job(
-    filing_id: str, version: int, destination: str, receipt: _Receipt | None, due: datetime
+def _restored(
+    filing_id: str,
+    version: int,
+    destination: str,
+    receipt: _Receipt | None,
+    due: datetime,
+    created_at: datetime,
 ) -> DeliveryRecord:
-    """A withdraw job as its takedown receipt left it: delivered, or (none archived) pending."""
+    """A publish delivery as its receipt left it: delivered, or (none archived) pending
+    and due; never reviewed."""
     delivered_at = receipt.received_at if receipt else None
     return DeliveryRecord(
+        # A delivered one keeps the id its receipt names; one never delivered gets a new id.
         id=str((receipt.document.get("delivery_id") if receipt else None) or new_id("dlv")),
         filing_id=filing_id,
         version=version,
         destination=destination,
-        idempotency_key=withdrawal_key(filing_id, destination),
+        idempotency_key=idempotency_key(filing_id, version, destination),
         status=DeliveryStatus.DELIVERED if receipt else DeliveryStatus.PENDING,
         attempts=0,
         next_attempt_at=delivered_at or due,
@@ -156,8 +147,20 @@ def withdraw_job(
         review_checked_at=None,
         review_receipt_key=None,
         review_receipt_sha256=None,
-        created_at=due,
-        updated_at=delivered_at or due,
+        created_at=created_at,
+        updated_at=delivered_at or created_at,
         delivered_at=delivered_at,
+    )
+
+
+def withdraw_job(
+    filing_id: str, version: int, destination: str, receipt: _Receipt | None, due: datetime
+) -> DeliveryRecord:
+    """A withdraw job as its takedown receipt left it: delivered, or (none archived) pending.
+    A publish delivery restored from that receipt, with a withdraw job's key and no review."""
+    published = _restored(filing_id, version, destination, receipt, due, due)
+    return dataclasses.replace(
+        published,
+        idempotency_key=withdrawal_key(filing_id, destination),
         action=DeliveryAction.WITHDRAW,
     )
