@@ -137,6 +137,7 @@ class Container:
         secret = self.settings.session_secret
         return PageServices(
             session_secret=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
+            signed_out=self.catalog,
             session_idle_s=self.settings.session_idle_s,
             bodies=self.registry,
             throttle=SignInThrottle(self.settings.sign_in_attempts_per_minute),

@@ -316,6 +316,18 @@ class Tokens(Protocol):
         """Record that the token was used at `at` (never moving its last use back)."""
 
 
+class PageSessions(Protocol):
+    """The pages' sessions signed out: their cookies end wherever a copy of them is."""
+
+    def end_page_session(self, session_id: str, event: AuditEvent, forget_before: datetime) -> None:
+        """Record a page session as signed out, with its audit event; forget those ended
+        before `forget_before` (their cookies have expired by then)."""
+
+    def page_session_ended(self, session_id: str) -> bool:
+        """Whether this page session was signed out."""
+        ...
+
+
 class Withdrawals(Protocol):
     def withdraw_filing(
         self, withdrawal: WithdrawalRecord, takedown: Collection[str], event: AuditEvent
@@ -370,6 +382,7 @@ class Catalog(
     Notifications,
     Filings,
     Tokens,
+    PageSessions,
     Withdrawals,
     Schedules,
     Deadlines,

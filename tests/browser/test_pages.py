@@ -8,7 +8,7 @@ import io
 import re
 import zipfile
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from service.domain.access import Role
 from service.usecases.tokens import TokenAdmin
@@ -191,14 +191,26 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(page: Page, served: S
     assert right.status == 200
 
 
-def test_signing_out_ends_the_session(page: Page, served: Served) -> None:
+def test_signing_out_ends_the_session_and_every_copy_of_its_cookie(
+    page: Page, browser: Browser, served: Served
+) -> None:
     sign_in(page, served, OPERATOR)
+    copied = page.context.cookies()  # another tab, or a cookie taken off this machine
     page.get_by_role("button", name="退出登录").click()
     expect(page.get_by_role("status")).to_have_text("已退出登录。")
     screenshot(page, "signed-out")
     page.goto("/filings")
     expect(page).to_have_url(re.compile(r"/sign-in\?ended=required"))
     assert _actions(served, "office-operator")[-2:] == ["session.signed_in", "session.signed_out"]
+    elsewhere = browser.new_context(base_url=served.url, java_script_enabled=False)
+    try:
+        elsewhere.add_cookies(copied)
+        other = elsewhere.new_page()
+        other.goto("/filings")
+        expect(other).to_have_url(re.compile(r"/sign-in\?ended=signed_out"))
+        expect(other.get_by_role("status")).to_have_text("已退出登录。")
+    finally:
+        elsewhere.close()
 
 
 def test_a_session_ends_after_its_idle_time_and_not_while_in_use(

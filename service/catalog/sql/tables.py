@@ -281,6 +281,16 @@ class TokenRow(Base):
     __table_args__ = (Index("ix_tokens_secret_sha256", "secret_sha256", unique=True),)
 
 
+class EndedPageSessionRow(Base):
+    """A page session signed out: its cookie, wherever a copy of it is, no longer signs
+    anyone in. Kept for the idle time only: after that the cookie has expired anyway."""
+
+    __tablename__ = "ended_page_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime]
+
+
 class NotificationRow(Base):
     """The outbox of notifications: one row per event, channel and recipient, so a
     trigger seen twice adds nothing (uq_notification) and each recipient is retried alone."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.catalog.records import AuditEvent, NewToken, TokenRecord
-from service.catalog.sql.tables import TokenRow
+from service.catalog.sql.tables import EndedPageSessionRow, TokenRow
 from service.catalog.sql.unit import UnitOfWork, audit_row
 from service.domain.access import Role
 from service.domain.errors import token_name_taken, token_not_found
@@ -68,6 +68,20 @@ class SqlTokens(UnitOfWork):
                 .where(or_(TokenRow.last_used_at.is_(None), TokenRow.last_used_at < at))
                 .values(last_used_at=at)
             )
+
+    def end_page_session(self, session_id: str, event: AuditEvent, forget_before: datetime) -> None:
+        now = self._clock()
+        with self._transaction() as session:
+            session.execute(
+                delete(EndedPageSessionRow).where(EndedPageSessionRow.ended_at < forget_before)
+            )
+            if session.get(EndedPageSessionRow, session_id) is None:
+                session.add(EndedPageSessionRow(session_id=session_id, ended_at=now))
+            session.add(audit_row(event, now))
+
+    def page_session_ended(self, session_id: str) -> bool:
+        with self._transaction() as session:
+            return session.get(EndedPageSessionRow, session_id) is not None
 
 
 _RECORD_COLUMNS = (

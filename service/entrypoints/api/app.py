@@ -55,7 +55,7 @@ def create_app(services: ApiServices, pages: PageServices | None = None) -> Fast
     app.include_router(schedules.router)
     app.include_router(deadlines.router)
     app.include_router(audit.router)
-    install_pages(app, pages or PageServices(session_secret=secrets.token_urlsafe(32)))
+    install_pages(app, pages or _own_pages(services))
     app.add_middleware(
         BodyLimit,
         max_bytes=services.max_upload_bytes + MULTIPART_OVERHEAD,
@@ -63,6 +63,10 @@ def create_app(services: ApiServices, pages: PageServices | None = None) -> Fast
     )
     app.add_middleware(RequestContext)
     return app
+
+
+def _own_pages(services: ApiServices) -> PageServices:
+    return PageServices(session_secret=secrets.token_urlsafe(32), signed_out=services.catalog)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from service.catalog.ports import (
     Filings,
     Fixity,
     Outbox,
+    PageSessions,
     Schedules,
     Withdrawals,
 )
@@ -25,10 +26,12 @@ from service.usecases.ingest import Ingest
 from service.usecases.tokens import Authenticator
 
 
-class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Deadlines, Protocol):
+class ApiCatalog(
+    Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Deadlines, PageSessions, Protocol
+):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
     delivery, auditing a download, verifying, withdrawing, moving a release, the deadline
-    board and exemptions."""
+    board and exemptions; the pages' sessions signed out."""
 
 
 @dataclass(frozen=True)

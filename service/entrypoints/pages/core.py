@@ -104,6 +104,8 @@ def _resumed(context: PageContext, session: PageSession) -> PageContext:
     fresh = anonymous(now)
     if session.idle(now, context.pages.session_idle_s):
         return replace(context, session=fresh, ended="idle")
+    if context.pages.signed_out.page_session_ended(session.sid):  # a copy of a signed-out cookie
+        return replace(context, session=fresh, ended="signed_out")
     principal = context.services.tokens.still_valid(session.name, session.digest)
     if principal is None:  # revoked, or gone from DISCLOSURE_TOKENS
         return replace(context, session=fresh, ended="revoked")

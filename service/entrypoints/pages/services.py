@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service.catalog.ports import PageSessions
 from service.domain.org import OrgRegistry
 from service.entrypoints.pages.throttle import SignInThrottle
 
@@ -12,6 +13,7 @@ from service.entrypoints.pages.throttle import SignInThrottle
 @dataclass(frozen=True)
 class PageServices:
     session_secret: str
+    signed_out: PageSessions  # the catalog: sessions signed out, for every process alike
     session_idle_s: float = 1800.0
     bodies: OrgRegistry = field(default_factory=OrgRegistry)
     # Per process: behind several API replicas a client gets this many per replica.

@@ -2,11 +2,12 @@
 the token itself), carries the session's CSRF token and when it was last used.
 
     cookie  = itsdangerous(HMAC-SHA256, DISCLOSURE_SESSION_SECRET) over
-              {"name", "digest", "csrf", "seen"}        ("name" empty: not signed in)
+              {"name", "digest", "csrf", "seen", "sid"}  ("name" empty: not signed in)
 
 Every page read re-authenticates the digest (a revoked token ends its sessions at once)
 and ends a session idle longer than DISCLOSURE_SESSION_IDLE_S; every answer re-signs the
-cookie with the new `seen`. Nothing is kept on the server."""
+cookie with the new `seen`. The server keeps one thing: the ids (`sid`) of the sessions
+signed out, for the idle time, so that signing out ends every copy of the cookie too."""
 
 from __future__ import annotations
 
@@ -31,10 +32,11 @@ class PageSession:
     seen: float  # the service clock's timestamp of the last request
     name: str = ""  # the token's name; empty before sign-in
     digest: str = ""  # the token's SHA-256
+    sid: str = ""  # the session's own id, made at sign-in
 
     @property
     def signed_in(self) -> bool:
-        return bool(self.name and self.digest)
+        return bool(self.name and self.digest and self.sid)
 
     def idle(self, now: datetime, idle_s: float) -> bool:
         return now.timestamp() - self.seen > idle_s
@@ -52,7 +54,9 @@ def anonymous(now: datetime) -> PageSession:
 
 def signed_in(name: str, digest: str, now: datetime) -> PageSession:
     """A fresh session, with a new CSRF token: none made before sign-in is carried over."""
-    return PageSession(secrets.token_urlsafe(32), now.timestamp(), name, digest)
+    return PageSession(
+        secrets.token_urlsafe(32), now.timestamp(), name, digest, secrets.token_urlsafe(24)
+    )
 
 
 class SessionCodec:
@@ -78,6 +82,7 @@ class SessionCodec:
                     "digest": session.digest,
                     "csrf": session.csrf,
                     "seen": session.seen,
+                    "sid": session.sid,
                 }
             ),
             httponly=True,
@@ -102,6 +107,7 @@ def _session(data: Any) -> PageSession | None:
             seen=float(data["seen"]),
             name=str(data.get("name", "")),
             digest=str(data.get("digest", "")),
+            sid=str(data.get("sid", "")),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
@@ -73,9 +74,17 @@ def _sign_in_with(context: PageContext, token: str, target: str) -> Response:
 async def sign_out(context: PageDep) -> Response:
     if context.principal is not None:  # a session already over has nothing to protect
         await require_csrf(context)
-        await run_in_threadpool(_audit, context, "session.signed_out", context.principal)
+        await run_in_threadpool(_end, context, context.principal)
     fresh = anonymous(context.services.clock())
     return redirect(context.with_session(fresh, None), "/sign-in?ended=signed_out")
+
+
+def _end(context: PageContext, principal: Principal) -> None:
+    """Signed out for good: a copy of the cookie (another tab, another machine) ends too."""
+    now = context.services.clock()
+    forget_before = now - timedelta(seconds=context.pages.session_idle_s)
+    event = _event(context, "session.signed_out", principal)
+    context.pages.signed_out.end_page_session(context.session.sid, event, forget_before)
 
 
 def _address(context: PageContext) -> str:
@@ -97,15 +106,22 @@ def _audit(
     principal: Principal | None,
     detail: dict[str, str] | None = None,
 ) -> None:
+    context.services.catalog.audit(_event(context, action, principal, detail))
+
+
+def _event(
+    context: PageContext,
+    action: str,
+    principal: Principal | None,
+    detail: dict[str, str] | None = None,
+) -> AuditEvent:
     """Who signed in or out, from where; a failed attempt names no token (never the secret)."""
-    context.services.catalog.audit(
-        AuditEvent(
-            actor=principal.name if principal else "anonymous",
-            role=principal.role.value if principal else "",
-            action=action,
-            subject=f"session/{principal.name}" if principal else "session",
-            source=_address(context),
-            request_id=context.request.scope.get("state", {}).get("request_id"),
-            detail=detail or {},
-        )
+    return AuditEvent(
+        actor=principal.name if principal else "anonymous",
+        role=principal.role.value if principal else "",
+        action=action,
+        subject=f"session/{principal.name}" if principal else "session",
+        source=_address(context),
+        request_id=context.request.scope.get("state", {}).get("request_id"),
+        detail=detail or {},
     )
