@@ -59,6 +59,12 @@ DELIVERY_ATTEMPTS = Counter(
     ["destination", "outcome"],
     registry=REGISTRY,
 )
+NOTIFICATION_ATTEMPTS = Counter(
+    "disclosure_notification_attempts",
+    "Notification attempts, by kind, channel and outcome (sent, retry, failed)",
+    ["kind", "channel", "outcome"],
+    registry=REGISTRY,
+)
 FIXITY_CHECKS = Counter(
     "disclosure_fixity_checks",
     "Versions re-hashed from storage, by outcome (ok, damaged)",

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from service import metrics
 from service.catalog.ports import NotificationCatalog
 from service.catalog.records import AuditEvent, NotificationRecord
 from service.delivery.policy import Action, Decision, RetryPolicy, decide
@@ -110,6 +111,10 @@ class NotificationSender:
             last_error=error,
             event=self._audit(notification, decision, error),
         )
+        outcome_label = {Action.DONE: "sent", Action.RETRY: "retry"}.get(decision.action, "failed")
+        metrics.NOTIFICATION_ATTEMPTS.labels(
+            notification.kind.value, notification.channel.value, outcome_label
+        ).inc()
         log.info(
             "notification_attempt",
             notification_id=notification.id,

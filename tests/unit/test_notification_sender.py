@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service import metrics
 from service.catalog.records import NotificationRecord
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import Delivered, Outcome, RetryLater
@@ -58,6 +59,7 @@ def test_a_notification_is_retried_along_the_schedule_then_recorded_failed() -> 
     channel = ScriptedChannel([down] * 4)
     catalog, clock, sender = _setup({Channel.WEBHOOK: channel})
 
+    before = {o: _attempts_counted(o) for o in ("retry", "failed", "sent")}
     tried_at: list[int] = []
     for second in range(0, 200):
         if sender.drain():
@@ -70,6 +72,14 @@ def test_a_notification_is_retried_along_the_schedule_then_recorded_failed() -> 
     assert row.last_error == "webhook_unavailable: HTTP 503"
     [failed] = [e for e in catalog.audit_events() if e.action == "notification.failed"]
     assert failed.detail["filing_id"] == "fil_1" and failed.detail["attempts"] == 3
+    counted = {o: _attempts_counted(o) - before[o] for o in before}
+    assert counted == {"retry": 2, "failed": 1, "sent": 0}  # what /metrics shows
+
+
+def _attempts_counted(outcome: str) -> float:
+    labels = {"kind": "delivery.failed", "channel": "webhook", "outcome": outcome}
+    value = metrics.REGISTRY.get_sample_value("disclosure_notification_attempts_total", labels)
+    return value or 0.0
 
 
 def test_a_channel_that_crashes_is_tried_again() -> None:
