@@ -791,7 +791,9 @@ class MemoryCatalog(MemoryTokens):
             page = beyond[query.offset : query.offset + query.limit + 1]
             more = len(page) > query.limit
             page = page[: query.limit]
-            return FilingPage(tuple(page), len(found), _sort_key(page[-1], query) if more else None)
+            after = _sort_key(page[-1], query) if more else None
+            total, exact = min(len(found), query.count_up_to), len(found) <= query.count_up_to
+            return FilingPage(tuple(page), total, after, total_exact=exact)
 
     # -- Withdrawals ----------------------------------------------------------
 

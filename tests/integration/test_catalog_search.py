@@ -195,6 +195,17 @@ def test_offset_pages_agree_with_keyset_pages(catalog: Catalog, clock: FakeClock
     assert by_cursor.total == by_offset.total == 11
 
 
+def test_a_total_past_its_limit_says_so_instead_of_counting_on(
+    catalog: Catalog, clock: FakeClock
+) -> None:
+    _many(catalog, clock)
+    first = catalog.search_filings(FilingQuery(limit=2, count_up_to=5))
+    assert (first.total, first.total_exact) == (5, False)  # shown as "5+"
+    assert len(first.filings) == 2 and first.next_after is not None
+    under = catalog.search_filings(FilingQuery(limit=2, count_up_to=11))
+    assert (under.total, under.total_exact) == (11, True)
+
+
 def test_a_token_sees_and_counts_only_its_bodies(catalog: Catalog, clock: FakeClock) -> None:
     made = _many(catalog, clock)
     mine = FilingQuery(org_codes=frozenset({NANKAI[0], HEXI[0]}), limit=3)

@@ -88,6 +88,7 @@ def test_words_and_filters_find_filings_with_the_total_of_every_page(
     assert _get(api, "/v1/filings", title="100%").json() == {
         "filings": [],
         "total": 0,
+        "total_exact": True,
         "next_cursor": None,
     }
 

@@ -28,7 +28,8 @@ BUDGET = "budget_final_accounts"
 class SqlDeadlines(UnitOfWork):
     def board_filings(self, org_codes: frozenset[str] | None, year: int) -> list[BoardFiling]:
         with self._transaction() as session:
-            rows = session.execute(_board_query(org_codes, year)).all()
+            # Core rows, past the ORM: a district's board reads hundreds of them.
+            rows = session.connection().execute(_board_query(org_codes, year)).all()
             return [_board_filing(row) for row in rows if row.filed_at is not None]
 
     def add_exemption(self, exemption: Exemption, event: AuditEvent) -> None:

@@ -13,8 +13,8 @@ A search first finds the page's keys, then reads the page:
 3. The page: its filings, then their versions and their deliveries, one query each.
 
 Filters are columns of `filings` itself (the latest version's status and title are
-copied there) or indexed lookups in `deliveries`. The total counts the same filter;
-a first page that holds every match is its own total.
+copied there) or indexed lookups in `deliveries`. The total counts the same filter, up
+to the query's `count_up_to` ("10,000+" beyond); a first page that holds every match is its own total.
 """
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ class SqlFilings(UnitOfWork):
             bodies = _bodies(session, query)
             filings, after = _page(session, query, bodies)
             whole = after is None and query.after is None and query.offset == 0
-            total = len(filings) if whole else _count(session, query, bodies)
-            return FilingPage(filings, total, after)
+            limit = query.count_up_to
+            total = len(filings) if whole else _count(session, query, bodies, limit)
+            return FilingPage(filings, min(total, limit), after, total_exact=total <= limit)
 
 
 def _bodies(session: Session, query: FilingQuery) -> Bodies:
@@ -126,11 +127,17 @@ def _page(
     return _whole(session, [row.id for row in page]), after
 
 
-def _count(session: Session, query: FilingQuery, bodies: Bodies) -> int:
+def _count(session: Session, query: FilingQuery, bodies: Bodies, at_most: int | None = None) -> int:
+    """How many match; with `at_most`, counting stops at one more than that (a broad
+    search at a million filings then costs milliseconds, not a scan of them all)."""
     if bodies is not None and not bodies:
         return 0
-    conditions = _conditions(session, query, bodies, counting=True)
-    stmt = select(func.count()).select_from(FilingRow).where(*conditions)
+    conditions = list(_conditions(session, query, bodies, counting=True))
+    if at_most is None:
+        stmt = select(func.count()).select_from(FilingRow).where(*conditions)
+    else:
+        matching = select(FilingRow.id).where(*conditions).limit(at_most + 1).subquery()
+        stmt = select(func.count()).select_from(matching)
     return int(session.scalar(stmt) or 0)
 
 

@@ -1,7 +1,9 @@
 """Searching filings: `GET /v1/filings`, filtered, sorted, a page at a time.
 
     ?title=法治&org_name=南开&status=delivery_failed&sort=period&order=asc&limit=50
-    → {"filings": [...], "total": 1234, "next_cursor": "eyJzb3J0Ijoi..."}
+    → {"filings": [...], "total": 1234, "total_exact": true, "next_cursor": "eyJzb3J0Ijoi..."}
+
+`total` is exact up to 10,000; beyond, it says 10000 and `total_exact` is false.
 
 Pass `next_cursor` back as `cursor` (with the same sort and order) for the next page:
 it starts after the last filing shown however many come and go meanwhile, and page 100
@@ -150,6 +152,7 @@ def _answer(found: FilingPage, page: Paging) -> dict[str, Any]:
     return {
         "filings": [filing_view(f) for f in shown if f is not None],
         "total": found.total,
+        "total_exact": found.total_exact,
         "next_cursor": _cursor(after, page.sort, page.order) if after else None,
     }
 
