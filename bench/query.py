@@ -10,8 +10,10 @@ into a migrated catalog with executemany (SQLite) and COPY (PostgreSQL), once: a
 database given with --sqlite or --postgres that holds filings already is used as it is
 (a PostgreSQL one is vacuumed and analysed, as autovacuum would). Then, in rounds — each
 case once per round, so that what else the machine does falls on every case alike — it
-times the catalog's calls the API makes: a page (`list_filings`: its filings, versions
-and deliveries) and its total (`count_filings`), and pages of the audit trail.
+times the catalog's calls: a page (`list_filings`: its filings, versions and
+deliveries), the exact total (`count_filings`), what `GET /v1/filings` asks
+(`search_filings`: the page and its total counted up to 10,000), and pages of the audit
+trail.
 
 Prints p50 and p95 in milliseconds and the ratio of each page's p50 to the baseline's: the
 database alone finding the first 100 ids (`SELECT id FROM filings ORDER BY created_at
@@ -159,8 +161,10 @@ class Case:
     name: str
     page: Callable[[], object]
     total: Callable[[], object] | None = None
+    answer: Callable[[], object] | None = None
     page_ms: list[float] | None = None
     total_ms: list[float] | None = None
+    answer_ms: list[float] | None = None
 
 
 def timed(call: Callable[[], object]) -> float:
@@ -214,7 +218,10 @@ def _case(
 ) -> Case:
     if filings is not None:
         return Case(
-            name, lambda: catalog.list_filings(filings), lambda: catalog.count_filings(filings)
+            name,
+            lambda: catalog.list_filings(filings),
+            lambda: catalog.count_filings(filings),
+            lambda: catalog.search_filings(filings),
         )
     assert audit is not None
     return Case(name, lambda: catalog.audit_trail(audit))
@@ -239,14 +246,16 @@ def measure(url: str, rounds: int) -> tuple[list[float], list[Case]]:
     base: list[float] = []
     for case in measured:  # warm: plans, caches
         case.page()
-        case.page_ms, case.total_ms = [], []
+        case.page_ms, case.total_ms, case.answer_ms = [], [], []
     for _ in range(rounds):
         base.append(timed(baseline))
         for case in measured:
             assert case.page_ms is not None and case.total_ms is not None
             case.page_ms.append(timed(case.page))
-            if case.total is not None:
+            if case.total is not None and case.answer is not None:
+                assert case.answer_ms is not None
                 case.total_ms.append(timed(case.total))
+                case.answer_ms.append(timed(case.answer))
     engine.dispose()
     return base, measured
 
@@ -254,14 +263,18 @@ def measure(url: str, rounds: int) -> tuple[list[float], list[Case]]:
 def report(kind: str, base: list[float], measured: list[Case]) -> None:
     b50, b95 = percentiles(base)
     print(f"\n{kind}: baseline {b50:.2f} ms p50, {b95:.2f} ms p95 ({BASELINE})")
-    print(f"{'case':38} {'page p50':>9} {'p95':>7} {'ratio':>6}   {'total p50':>9} {'p95':>7}")
+    print(
+        f"{'case':38} {'page p50':>9} {'p95':>7} {'ratio':>6}   {'exact total p50':>15} "
+        f"{'p95':>7}   {'API answer p50':>14} {'p95':>7}"
+    )
     for case in measured:
         assert case.page_ms is not None
         p50, p95 = percentiles(case.page_ms)
         line = f"{case.name:38} {p50:9.1f} {p95:7.1f} {p50 / b50:6.0f}"
-        if case.total_ms:
+        if case.total_ms and case.answer_ms:
             t50, t95 = percentiles(case.total_ms)
-            line += f"   {t50:9.1f} {t95:7.1f}"
+            a50, a95 = percentiles(case.answer_ms)
+            line += f"   {t50:15.1f} {t95:7.1f}   {a50:14.1f} {a95:7.1f}"
         print(line, flush=True)
 
 
