@@ -60,7 +60,6 @@ from service.domain.org import OrgRegistry
 from service.domain.time import utcnow
 from service.entrypoints.api.services import ApiServices
 from service.entrypoints.pages import PageServices
-from service.entrypoints.pages.throttle import SignInThrottle
 from service.notifications.email import SmtpChannel, SmtpConfig
 from service.notifications.port import NotificationChannel
 from service.notifications.sender import NotificationSender, SenderConfig
@@ -140,7 +139,7 @@ class Container:
             signed_out=self.catalog,
             session_idle_s=self.settings.session_idle_s,
             bodies=self.registry,
-            throttle=SignInThrottle(self.settings.sign_in_attempts_per_minute),
+            sign_in_failures_per_minute=self.settings.sign_in_failures_per_minute,
         )
 
     def recipients(self) -> Recipients:

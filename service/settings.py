@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     # many sign-in attempts one client address may make in a minute.
     session_secret: SecretStr | None = None
     session_idle_s: float = Field(default=1800.0, gt=0)
-    sign_in_attempts_per_minute: int = Field(default=5, ge=1)
+    sign_in_failures_per_minute: int = Field(default=5, ge=1)
 
     portal_url: str | None = None
     portal_client_id: str = "portal-demo"

@@ -235,6 +235,10 @@ class AuditLog(Protocol):
         """Events newest first, filtered, a page at a time (keyset: `query.after`)."""
         ...
 
+    def count_recent(self, action: str, source: str, since: datetime) -> int:
+        """How many events of `action` from `source` (a client address) since `since`."""
+        ...
+
 
 class Notifications(Protocol):
     def enqueue_notifications(self, notices: Sequence[Notice]) -> int:

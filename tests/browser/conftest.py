@@ -152,8 +152,8 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 def sign_in(page: Page, served: Served, token: str) -> None:
-    """Sign in as a person would. A minute passes first, so that the module's sign-ins
-    stay under the per-address limit (all come from 127.0.0.1)."""
+    """Sign in as a person would. A minute passes first, so that an earlier test's failed
+    attempts (all come from 127.0.0.1) do not hold this one back."""
     served.clock.advance(61)
     page.goto("/")
     page.get_by_label("访问令牌").fill(token)

@@ -83,6 +83,7 @@ class MemoryCatalog(MemoryTokens):
         self.ingest_keys: dict[tuple[str, str], IngestKey] = {}
         self.fixity: list[FixityCheck] = []
         self.audit_log: list[AuditEntry] = []
+        self.ended_sessions: dict[str, datetime] = {}
         self.available = True
         self.held: set[tuple[str, int]] = set()  # reservations a living request holds
         self.notification_rows: dict[str, NotificationRecord] = {}
@@ -734,6 +735,28 @@ class MemoryCatalog(MemoryTokens):
             page = found[: query.limit]
             more = len(found) > query.limit
             return AuditPage(tuple(e for _, e in page), page[-1][0] if more else None)
+
+    def count_recent(self, action: str, source: str, since: datetime) -> int:
+        with self._transaction():
+            return sum(
+                1 for e in self.audit_log
+                if e.event.action == action and e.event.source == source and e.at >= since
+            )  # fmt: skip
+
+    # -- Page sessions ----------------------------------------------------------
+
+    def end_page_session(self, session_id: str, event: AuditEvent, forget_before: datetime) -> None:
+        with self._transaction():
+            now = self._clock()
+            self.ended_sessions = {
+                sid: at for sid, at in self.ended_sessions.items() if at >= forget_before
+            }
+            self.ended_sessions.setdefault(session_id, now)
+            self._audit(event, now)
+
+    def page_session_ended(self, session_id: str) -> bool:
+        with self._transaction():
+            return session_id in self.ended_sessions
 
     # -- Filings --------------------------------------------------------------
 

@@ -286,3 +286,21 @@ def test_events_of_no_body_are_for_tokens_of_every_body_only(
     _events(catalog, clock)
     assert _trail(catalog, org_codes=frozenset({NANKAI[0]})) == [3, 1, 0]
     assert 4 in _trail(catalog, org_codes=None)
+
+
+def test_recent_events_of_an_action_are_counted_per_address(
+    catalog: Catalog, clock: FakeClock
+) -> None:
+    """What the sign-in throttle asks, across every API replica."""
+    failed = "session.sign_in_failed"
+    for source in ("10.0.0.1", "10.0.0.1", "10.0.0.2"):
+        catalog.audit(AuditEvent("anonymous", "", failed, "session", source=source))
+        clock.advance(20)
+    catalog.audit(
+        AuditEvent("op", "operator", "session.signed_in", "session/op", source="10.0.0.1")
+    )
+    since = clock() - timedelta(minutes=1)
+    assert catalog.count_recent(failed, "10.0.0.1", since) == 2
+    assert catalog.count_recent(failed, "10.0.0.2", since) == 1
+    clock.advance(15)  # the first failure is now more than a minute old
+    assert catalog.count_recent(failed, "10.0.0.1", clock() - timedelta(minutes=1)) == 1

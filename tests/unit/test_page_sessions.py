@@ -1,4 +1,4 @@
-"""The pages' session cookie, sign-in throttle and redirect target, without a server."""
+"""The pages' session cookie and redirect target, without a server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from starlette.responses import Response
 
 from service.entrypoints.pages.sessions import COOKIE, SessionCodec, signed_in
 from service.entrypoints.pages.signin import _safe_next
-from service.entrypoints.pages.throttle import SignInThrottle
 
 NOW = datetime(2024, 1, 12, 1, 0, tzinfo=UTC)
 
@@ -45,14 +44,6 @@ def test_a_session_is_idle_only_after_its_idle_time() -> None:
     session = signed_in("auditor", "ab" * 32, NOW)
     assert not session.idle(NOW + timedelta(seconds=1800), 1800)
     assert session.idle(NOW + timedelta(seconds=1801), 1800)
-
-
-def test_the_throttle_allows_n_a_minute_per_address() -> None:
-    throttle = SignInThrottle(per_minute=2)
-    assert [throttle.allow("10.0.0.1", NOW) for _ in range(3)] == [True, True, False]
-    assert throttle.allow("10.0.0.2", NOW)  # another address has its own
-    assert not throttle.allow("10.0.0.1", NOW + timedelta(seconds=59))
-    assert throttle.allow("10.0.0.1", NOW + timedelta(seconds=60))
 
 
 @pytest.mark.parametrize(

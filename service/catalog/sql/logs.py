@@ -91,6 +91,14 @@ class SqlAuditLog(UnitOfWork):
                 (page[-1].at, page[-1].id) if more else None,
             )
 
+    def count_recent(self, action: str, source: str, since: datetime) -> int:
+        """On the (action, at) index: a minute of one action is a short range of it."""
+        with self._transaction() as session:
+            stmt = select(func.count()).where(
+                AuditRow.action == action, AuditRow.at >= since, AuditRow.source == source
+            )
+            return int(session.scalar(stmt) or 0)
+
     def audit_events(
         self, subject_prefix: str | None = None, limit: int = 1000
     ) -> list[AuditEvent]:

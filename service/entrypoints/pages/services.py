@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from service.catalog.ports import PageSessions
 from service.domain.org import OrgRegistry
-from service.entrypoints.pages.throttle import SignInThrottle
 
 
 @dataclass(frozen=True)
@@ -16,5 +15,6 @@ class PageServices:
     signed_out: PageSessions  # the catalog: sessions signed out, for every process alike
     session_idle_s: float = 1800.0
     bodies: OrgRegistry = field(default_factory=OrgRegistry)
-    # Per process: behind several API replicas a client gets this many per replica.
-    throttle: SignInThrottle = field(default_factory=lambda: SignInThrottle(per_minute=5))
+    # Failed sign-ins an address may make in a minute, counted in the audit log: the
+    # same limit however many API replicas it is spread over.
+    sign_in_failures_per_minute: int = 5
