@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from service.domain.filing import Category, VersionStatus
+from service.domain.access import Principal
+from service.domain.filing import Category, DeliveryAction, DeliveryStatus, VersionStatus
 from service.entrypoints.api.deps import FilingId
 from service.entrypoints.api.filings import get_filing
 from service.entrypoints.api.packages import download_package, verify
@@ -20,6 +21,7 @@ from service.entrypoints.pages.listing import PAGE_SIZE, ListFilters, filing_que
 from service.usecases.ingest import SUBMITTING_ROLES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+UNCLAIMED = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
 
 
 @router.get("/filings")
@@ -51,7 +53,26 @@ def _bodies(context: PageDep, principal: SignedIn) -> list[Any]:
 @router.get("/filings/{filing_id}")
 async def filing_detail(context: PageDep, principal: SignedIn, filing_id: FilingId) -> Response:
     filing = await run_in_threadpool(get_filing, filing_id, context.services, principal)
-    return render(context, "filing.html", {"filing": filing})
+    return render(context, "filing.html", {"filing": filing, "may": may_do(principal, filing)})
+
+
+def may_do(principal: Principal, filing: dict[str, Any]) -> dict[str, Any]:
+    """What the page offers: what the API would allow this token now (it decides again)."""
+    open_ = filing["withdrawal"] is None
+    acting = principal.role in SUBMITTING_ROLES
+    latest = [
+        d for d in filing["deliveries"]
+        if d["version"] == filing["version"] and d["action"] == DeliveryAction.PUBLISH
+    ]  # fmt: skip
+    unclaimed = all(d["status"] in UNCLAIMED and d["attempts"] == 0 for d in latest)
+    return {
+        "correct": acting and open_,
+        "withdraw": open_,  # every role may withdraw a filing it may see
+        "retry": [d["destination"] for d in filing["deliveries"] if acting and open_
+                  and d["status"] == DeliveryStatus.FAILED],
+        "schedule": acting and open_ and bool(latest) and unclaimed,
+        "held": bool(latest) and all(d["status"] == DeliveryStatus.HELD for d in latest),
+    }  # fmt: skip
 
 
 @router.get("/filings/{filing_id}/package")
@@ -69,4 +90,5 @@ async def filing_verify(context: PageDep, principal: SignedIn, filing_id: Filing
     await require_csrf(context)
     checked = await verify(filing_id, context.services, principal)
     filing = await run_in_threadpool(get_filing, filing_id, context.services, principal)
-    return render(context, "filing.html", {"filing": filing, "verified": checked})
+    values = {"filing": filing, "verified": checked, "may": may_do(principal, filing)}
+    return render(context, "filing.html", values)
