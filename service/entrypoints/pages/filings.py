@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from service.domain.access import Principal
 from service.domain.filing import Category, DeliveryAction, DeliveryStatus, VersionStatus
+from service.domain.metadata import DETAIL_FIELDS
 from service.entrypoints.api.deps import FilingId
 from service.entrypoints.api.filings import get_filing
 from service.entrypoints.api.packages import download_package, verify
@@ -53,7 +54,8 @@ def _bodies(context: PageDep, principal: SignedIn) -> list[Any]:
 @router.get("/filings/{filing_id}")
 async def filing_detail(context: PageDep, principal: SignedIn, filing_id: FilingId) -> Response:
     filing = await run_in_threadpool(get_filing, filing_id, context.services, principal)
-    return render(context, "filing.html", {"filing": filing, "may": may_do(principal, filing)})
+    values = {"filing": filing, "may": may_do(principal, filing)}
+    return render(context, "filing.html", values | {"details": await _details(context, filing_id)})
 
 
 def may_do(principal: Principal, filing: dict[str, Any]) -> dict[str, Any]:
@@ -68,11 +70,28 @@ def may_do(principal: Principal, filing: dict[str, Any]) -> dict[str, Any]:
     return {
         "correct": acting and open_,
         "withdraw": open_,  # every role may withdraw a filing it may see
-        "retry": [d["destination"] for d in filing["deliveries"] if acting and open_
-                  and d["status"] == DeliveryStatus.FAILED],
+        "retry": _retryable(filing) if acting else [],
         "schedule": acting and open_ and bool(latest) and unclaimed,
         "held": bool(latest) and all(d["status"] == DeliveryStatus.HELD for d in latest),
     }  # fmt: skip
+
+
+def _retryable(filing: dict[str, Any]) -> list[str]:
+    """Destinations with a failed delivery to retry: of a withdrawn filing, a failed
+    takedown only (the catalog refuses to publish it again)."""
+    failed = [d for d in filing["deliveries"] if d["status"] == DeliveryStatus.FAILED]
+    if filing["withdrawal"] is not None:
+        failed = [d for d in failed if d["action"] == DeliveryAction.WITHDRAW]
+    return sorted({d["destination"] for d in failed})
+
+
+async def _details(context: PageDep, filing_id: str) -> dict[int, dict[str, Any]]:
+    """Each version's own category metadata (批复日期, leaders …), by version number."""
+    catalog = context.services.catalog
+    found = await run_in_threadpool(lambda: catalog.get_filing(filing_id, with_attempts=False))
+    versions = found.versions if found is not None else ()
+    return {v.version: {k: v.metadata[k] for k in DETAIL_FIELDS if v.metadata.get(k)}
+            for v in versions}  # fmt: skip
 
 
 @router.get("/filings/{filing_id}/package")
@@ -91,4 +110,4 @@ async def filing_verify(context: PageDep, principal: SignedIn, filing_id: Filing
     checked = await verify(filing_id, context.services, principal)
     filing = await run_in_threadpool(get_filing, filing_id, context.services, principal)
     values = {"filing": filing, "verified": checked, "may": may_do(principal, filing)}
-    return render(context, "filing.html", values)
+    return render(context, "filing.html", values | {"details": await _details(context, filing_id)})
