@@ -231,6 +231,9 @@ def test_a_withdrawal_takes_the_article_down_once_and_leaves_the_platform_to_a_p
     expect(withdrawn).to_contain_text("撤稿中")
     expect(page.locator("dl.facts").first).to_contain_text("已撤回")
     expect(page.get_by_role("link", name="撤回")).to_have_count(0)
+    expect(page.get_by_role("link", name="更正", exact=True)).to_have_count(0)
+    refused = page.request.get(f"/filings/{filing_id}/correct")
+    assert refused.status == 409 and "已撤回，不能更正" in refused.text()
     acting.deliver()
     acting.deliver()
     assert [j.filing_id for j in acting.portal.withdrawn].count(filing_id) == 1
