@@ -368,3 +368,16 @@ def test_an_admin_waives_an_error_with_a_reason(page: Page, served: Served) -> N
     findings = page.locator("article.version").first.locator("table.findings")
     expect(findings).to_contain_text(f"已豁免：{WAIVER_REASON}")
     screenshot(page, "new-filing-waived")
+
+
+def test_a_second_report_for_the_same_year_is_sent_to_correct_the_first(
+    page: Page, served: Served
+) -> None:
+    sign_in(page, served, OPERATOR)
+    _new_filing(page, "法治政府建设情况报告", "2023")
+    _file(page, "另一份.docx", docx_from_text(sample_report(mark="（另一份）")))
+    page.get_by_role("button", name="提交报送").click()
+    expect(page.get_by_role("alert")).to_contain_text("该单位同一类别、同一期间已有报送")
+    page.get_by_role("link", name="更正已有的报送").click()
+    expect(page).to_have_url(re.compile(rf"/filings/{served.seeded['report']}/correct$"))
+    expect(page.get_by_role("heading", name="更正报送")).to_be_visible()
