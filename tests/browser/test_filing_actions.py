@@ -183,6 +183,9 @@ def test_a_correction_needs_a_reason_and_then_shows_as_the_new_version(
     screenshot(page, "correct")
     _file(page, "report.docx", docx_from_text(sample_report(mark="（更正）")))
     page.get_by_label("更正原因").fill("   ")  # passes the browser's `required`, not the rule
+    page.get_by_role("button", name="校验").click()
+    expect(page.get_by_role("status")).to_contain_text("未通过")
+    expect(page.get_by_role("status")).to_contain_text("correction_reason_missing")
     page.get_by_role("button", name="提交更正").click()
     expect(page.get_by_role("alert")).to_contain_text("请填写更正原因（1 至 500 字）")
     expect(page.get_by_role("alert")).to_contain_text("correction_reason_missing")

@@ -41,6 +41,7 @@ from service.entrypoints.pages.held import HeldUploads, owner_of
 from service.entrypoints.pages.sessions import CSRF_FIELD
 from service.uploads import Upload
 from service.usecases.ingest import SUBMITTING_ROLES, submit_filing
+from service.usecases.refusals import reason_missing
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FORM_FIELDS = filing_form.NAMES | {CSRF_FIELD, "file", "held", "action"}
@@ -83,6 +84,7 @@ async def posted_filing(
         upload = _required(posted.upload)
         if posted.fields.get("action") == "check":
             found = await run_in_threadpool(checked, context.services, principal, metadata, upload)
+            found = _with_reason(found, metadata) if correcting else found
             return filing_page(context, principal, posted, correcting=correcting, found=found)
         filing_id = await run_in_threadpool(
             _submit, context, principal, metadata, upload, correcting
@@ -110,6 +112,13 @@ def _submit(
         services.catalog.audit(refused_event(principal, metadata, refused, origin, corrected))
         raise
     return submission.filing.id
+
+
+def _with_reason(found: dict[str, Any], metadata: FilingMetadata) -> dict[str, Any]:
+    """A correction's check says, too, that it needs a reason (as submitting it would)."""
+    if metadata.reason:
+        return found
+    return found | {"valid": False, "findings": [reason_missing().to_dict(), *found["findings"]]}
 
 
 def _required(upload: Upload | None) -> Upload:
