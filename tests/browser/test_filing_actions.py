@@ -277,6 +277,7 @@ def test_a_scheduled_release_is_moved_held_and_released(page: Page, served: Serv
     page.get_by_label("发布时间（北京时间）").fill("2024-01-01T09:00")  # in the past
     page.get_by_role("button", name="恢复发布").click()
     expect(page.get_by_role("alert")).to_contain_text("发布时间须晚于当前时间")
+    screenshot(page, "schedule-refused")
     page.goto(f"/filings/{served.seeded['scheduled']}")
     served.clock.advance(1)
     page.get_by_label("发布时间（北京时间）").fill("2024-04-01T09:00")
