@@ -18,7 +18,7 @@ def refuse_correction(existing: FilingRecord, metadata: FilingMetadata) -> None:
     if not same_filing(existing, metadata):
         raise Rejected([_correction_mismatch()])
     if not metadata.reason:
-        raise Rejected([_reason_missing()], code="correction_reason_missing")
+        raise Rejected([reason_missing()], code="correction_reason_missing")
 
 
 def refuse_same_content(catalog: Reservations, metadata: FilingMetadata, upload: Upload) -> None:
@@ -56,7 +56,7 @@ def _correction_mismatch() -> Finding:
     )
 
 
-def _reason_missing() -> Finding:
+def reason_missing() -> Finding:
     return error_finding(
         "correction_reason_missing",
         "提交更正版本须在 metadata 中写明更正原因（reason，1 至 500 字）",

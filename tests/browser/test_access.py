@@ -82,3 +82,79 @@ def test_each_page_answers_each_role_as_the_api_does(
             api_method, served.url + _path(api_template, served), headers=bearer, timeout=30
         )
         assert same.status_code == status, same.text[-500:]
+
+
+# -- acting on a filing (service.entrypoints.pages.actions) ------------------------------
+# page (method, path, form) → the API's own (method, path, JSON body) or None, and the
+# status for each role in ROLES' order. Nothing here changes a filing: the forms are
+# incomplete, the report's deliveries went out (nothing to retry, its release cannot move).
+CONFLICT = 409
+HOLD = {"action": "hold"}
+ACTION_MATRIX = [
+    ("GET /filings/{report}/correct", None, None, (OK, NOT_FOUND, FORBIDDEN, OK)),
+    ("GET /filings/{notice}/correct", None, None, (NOT_FOUND, OK, FORBIDDEN, OK)),
+    # an empty correction: the form again, its fields named (400), for those who may correct
+    ("POST /filings/{report}/correct", {}, None, (INCOMPLETE, NOT_FOUND, FORBIDDEN, INCOMPLETE)),
+    ("GET /filings/{report}/withdraw", None, None, (OK, NOT_FOUND, OK, OK)),
+    ("GET /filings/{notice}/withdraw", None, None, (NOT_FOUND, OK, OK, OK)),
+    # no reason and no confirmation: the confirmation page again (400)
+    ("POST /filings/{report}/withdraw", {}, None, (INCOMPLETE, NOT_FOUND, INCOMPLETE, INCOMPLETE)),
+    ("POST /filings/{report}/deliveries/portal/retry", {}, ("POST /v1/filings/{report}/deliveries/portal/retry", None), (NOT_FOUND, NOT_FOUND, FORBIDDEN, NOT_FOUND)),
+    ("POST /filings/{report}/schedule", HOLD, ("PATCH /v1/filings/{report}/schedule", {"publish_at": None}), (CONFLICT, NOT_FOUND, FORBIDDEN, CONFLICT)),
+    ("POST /filings/{notice}/deliveries/portal/retry", {}, ("POST /v1/filings/{notice}/deliveries/portal/retry", None), (NOT_FOUND, NOT_FOUND, FORBIDDEN, NOT_FOUND)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("page", "form", "api", "expected"), ACTION_MATRIX, ids=[m[0] for m in ACTION_MATRIX]
+)
+@pytest.mark.parametrize("role", list(ROLES))
+def test_each_action_page_answers_each_role_as_the_api_does(
+    served: Served,
+    signed_in: dict[str, tuple[httpx.Client, str]],
+    role: str,
+    page: str,
+    form: dict[str, str] | None,
+    api: tuple[str, object] | None,
+    expected: tuple[int, ...],
+) -> None:
+    status = expected[list(ROLES).index(role)]
+    client, csrf = signed_in[role]
+    method, template = page.split(" ")
+    data = {"csrf_token": csrf, **form} if form is not None else None
+    files = {"file": ("x.txt", b"x")} if template.endswith("/correct") and data else None
+    answer = client.request(method, _path(template, served), data=data, files=files)
+    assert answer.status_code == status, answer.text[-500:]
+    if api is not None:
+        api_method, api_template = api[0].split(" ")
+        bearer = {"Authorization": f"Bearer {ROLES[role]}"}
+        same = httpx.request(
+            api_method,
+            served.url + _path(api_template, served),
+            headers=bearer,
+            json=api[1],
+            timeout=30,
+        )
+        assert same.status_code == status, same.text[-500:]
+
+
+FORGED = {
+    "correct": {"reason": "更正"},
+    "withdraw": {"reason": "撤回", "confirm": "yes"},
+    "schedule": HOLD,
+    "deliveries/portal/retry": {},
+}
+
+
+@pytest.mark.parametrize("action", list(FORGED))
+def test_an_action_without_the_forms_csrf_token_is_refused(
+    served: Served, signed_in: dict[str, tuple[httpx.Client, str]], action: str
+) -> None:
+    client, _ = signed_in["admin"]
+    form = {"csrf_token": "forged", **FORGED[action]}
+    files = {"file": ("x.txt", b"x")} if action == "correct" else None
+    answer = client.post(f"/filings/{served.seeded['report']}/{action}", data=form, files=files)
+    assert answer.status_code == FORBIDDEN
+    assert "CSRF" in answer.text
+    filing = served.container.catalog.get_filing(served.seeded["report"])
+    assert filing is not None and filing.withdrawal is None and filing.latest_version == 1

@@ -187,7 +187,7 @@ async def _accept(
             )
         except Rejected as refused:
             _count(metadata, "refused", refused.findings)
-            event = _refused(principal, metadata, refused, origin_of(request), correcting)
+            event = refused_event(principal, metadata, refused, origin_of(request), correcting)
             await run_in_threadpool(services.catalog.audit, event)
             raise
         finally:
@@ -201,7 +201,7 @@ async def _accept(
     return _submitted(submission)
 
 
-def _refused(
+def refused_event(
     principal: Principal,
     metadata: FilingMetadata,
     refused: Rejected,
@@ -250,12 +250,17 @@ async def validate(
 ) -> dict[str, Any]:
     metadata, upload = await read_submission(request, services)
     try:
-        principal.require_body(metadata.org_code)
-        check = await run_in_threadpool(
-            lambda: check_filing(services.ingest, metadata, upload, principal=principal)
-        )
+        return await run_in_threadpool(checked, services, principal, metadata, upload)
     finally:
         upload.path.unlink(missing_ok=True)
+
+
+def checked(
+    services: ApiServices, principal: Principal, metadata: FilingMetadata, upload: Upload
+) -> dict[str, Any]:
+    """What `POST /v1/validations` answers (the pages' 「校验」 too): the findings, nothing stored."""
+    principal.require_body(metadata.org_code)
+    check = check_filing(services.ingest, metadata, upload, principal=principal)
     return {
         "valid": check.valid,
         "title": check.title,

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from service.domain.filing import Category, VersionStatus
+from service.domain.access import Principal
+from service.domain.filing import Category, DeliveryAction, DeliveryStatus, VersionStatus
+from service.domain.metadata import DETAIL_FIELDS
 from service.entrypoints.api.deps import FilingId
 from service.entrypoints.api.filings import get_filing
 from service.entrypoints.api.packages import download_package, verify
@@ -20,6 +22,7 @@ from service.entrypoints.pages.listing import PAGE_SIZE, ListFilters, filing_que
 from service.usecases.ingest import SUBMITTING_ROLES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+UNCLAIMED = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
 
 
 @router.get("/filings")
@@ -51,7 +54,44 @@ def _bodies(context: PageDep, principal: SignedIn) -> list[Any]:
 @router.get("/filings/{filing_id}")
 async def filing_detail(context: PageDep, principal: SignedIn, filing_id: FilingId) -> Response:
     filing = await run_in_threadpool(get_filing, filing_id, context.services, principal)
-    return render(context, "filing.html", {"filing": filing})
+    values = {"filing": filing, "may": may_do(principal, filing)}
+    return render(context, "filing.html", values | {"details": await _details(context, filing_id)})
+
+
+def may_do(principal: Principal, filing: dict[str, Any]) -> dict[str, Any]:
+    """What the page offers: what the API would allow this token now (it decides again)."""
+    open_ = filing["withdrawal"] is None
+    acting = principal.role in SUBMITTING_ROLES
+    latest = [
+        d for d in filing["deliveries"]
+        if d["version"] == filing["version"] and d["action"] == DeliveryAction.PUBLISH
+    ]  # fmt: skip
+    unclaimed = all(d["status"] in UNCLAIMED and d["attempts"] == 0 for d in latest)
+    return {
+        "correct": acting and open_,
+        "withdraw": open_,  # every role may withdraw a filing it may see
+        "retry": _retryable(filing) if acting else [],
+        "schedule": acting and open_ and bool(latest) and unclaimed,
+        "held": bool(latest) and all(d["status"] == DeliveryStatus.HELD for d in latest),
+    }  # fmt: skip
+
+
+def _retryable(filing: dict[str, Any]) -> list[str]:
+    """Destinations with a failed delivery to retry: of a withdrawn filing, a failed
+    takedown only (the catalog refuses to publish it again)."""
+    failed = [d for d in filing["deliveries"] if d["status"] == DeliveryStatus.FAILED]
+    if filing["withdrawal"] is not None:
+        failed = [d for d in failed if d["action"] == DeliveryAction.WITHDRAW]
+    return sorted({d["destination"] for d in failed})
+
+
+async def _details(context: PageDep, filing_id: str) -> dict[int, dict[str, Any]]:
+    """Each version's own category metadata (批复日期, leaders …), by version number."""
+    catalog = context.services.catalog
+    found = await run_in_threadpool(lambda: catalog.get_filing(filing_id, with_attempts=False))
+    versions = found.versions if found is not None else ()
+    return {v.version: {k: v.metadata[k] for k in DETAIL_FIELDS if v.metadata.get(k)}
+            for v in versions}  # fmt: skip
 
 
 @router.get("/filings/{filing_id}/package")
@@ -69,4 +109,5 @@ async def filing_verify(context: PageDep, principal: SignedIn, filing_id: Filing
     await require_csrf(context)
     checked = await verify(filing_id, context.services, principal)
     filing = await run_in_threadpool(get_filing, filing_id, context.services, principal)
-    return render(context, "filing.html", {"filing": filing, "verified": checked})
+    values = {"filing": filing, "verified": checked, "may": may_do(principal, filing)}
+    return render(context, "filing.html", values | {"details": await _details(context, filing_id)})

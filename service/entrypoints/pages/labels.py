@@ -22,7 +22,18 @@ DELIVERY_STATUS = {
     "delivered": "已投递",
     "failed": "投递失败",
     "superseded": "已被取代",
+    "held": "暂缓发布",
+    "cancelled": "已取消",
 }
+TAKEDOWN = {
+    "withdrawing": "撤稿中",
+    "withdrawn": "已撤稿",
+    "not_published": "未曾发布，无需撤稿",
+    "failed": "撤稿失败",
+    "manual": "须人工撤回",
+    "cancelled": "已取消投递",
+}
+BUDGET_KIND = {"budget": "预算", "final_accounts": "决算"}
 REVIEW = {
     "RECEIVED": "审核中",
     "ACCEPTED": "通过",
@@ -68,4 +79,5 @@ FILTERS = {
     "role_zh": lambda code: word(ROLE, code),
     "severity_zh": lambda code: word(SEVERITY, code),
     "level_zh": lambda code: word(LEVEL, code),
+    "takedown_zh": lambda code: word(TAKEDOWN, code),
 }
