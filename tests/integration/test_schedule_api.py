@@ -198,3 +198,22 @@ def test_a_catalog_rebuilt_from_the_archive_keeps_the_last_decision(
             assert delivery.status == "pending" and delivery.next_attempt_at == _at(decided)
     finally:
         rebuilt.engine.dispose()
+
+
+def test_two_changes_at_the_same_moment_are_both_kept_and_the_second_is_in_force(
+    api: httpx.Client, container: Container, tmp_path: Path
+) -> None:
+    filing_id = _scheduled(api)
+    assert _patch(api, filing_id, {"publish_at": None}).status_code == 200
+    assert _patch(api, filing_id, {"publish_at": LATER}).status_code == 200  # same clock time
+
+    rebuilt = open_catalog(f"sqlite:///{tmp_path / 'rebuilt.db'}", clock=container.clock)
+    try:
+        report = rebuild_catalog(
+            rebuilt.restore, container.store, container.packages, now=container.clock()
+        )
+        assert report.ok, report.to_dict()
+        found = rebuilt.catalog.get_filing(filing_id)
+        assert found is not None and found.versions[0].publish_at == _at(LATER)
+    finally:
+        rebuilt.engine.dispose()

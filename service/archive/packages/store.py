@@ -50,6 +50,8 @@ from service.archive.retention import Period
 from service.domain.errors import AlreadyExists, FixityMismatch, ObjectMissing
 from service.domain.time import SHANGHAI, utcnow
 
+SAME_MOMENT_DECISIONS = 100  # decisions of one kind a package may take at one microsecond
+
 
 @dataclass(frozen=True)
 class PayloadFile:
@@ -259,12 +261,21 @@ class Packages:
         retention: Period | None = None,
     ) -> StoredObject:
         """Archive a decision about the package's version (a schedule change) as
-        `decisions/{kind}-{UTC timestamp}.json`, write-once: the last in key order is the
-        one in force. Refused (`ObjectMissing`) while the package is incomplete."""
+        `decisions/{kind}-{UTC timestamp}-{nn}.json`, write-once: the last in key order is
+        the one in force; `nn` orders decisions made at the same microsecond. Refused
+        (`ObjectMissing`) while the package is incomplete."""
         check_destination(kind)
         self._require_complete(prefix)
-        key = f"{prefix}decisions/{kind}-{self._receipt_label(None)}.json"
-        return self._put_bytes(key, json_bytes(decision), "application/json", retention=retention)
+        stamp = self._receipt_label(None)
+        for n in range(SAME_MOMENT_DECISIONS):
+            key = f"{prefix}decisions/{kind}-{stamp}-{n:02d}.json"
+            try:
+                return self._put_bytes(
+                    key, json_bytes(decision), "application/json", retention=retention
+                )
+            except AlreadyExists:
+                continue
+        raise AlreadyExists(f"{SAME_MOMENT_DECISIONS} {kind} decisions at {stamp} in {prefix}")
 
     def latest_decision(self, prefix: str, kind: str) -> StoredObject | None:
         """The decision of that kind in force (the last in key order), or None."""
