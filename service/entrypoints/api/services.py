@@ -16,6 +16,7 @@ from service.catalog.ports import (
     Filings,
     Fixity,
     Outbox,
+    Replacements,
     Schedules,
     Withdrawals,
 )
@@ -25,10 +26,12 @@ from service.usecases.ingest import Ingest
 from service.usecases.tokens import Authenticator
 
 
-class ApiCatalog(Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Deadlines, Protocol):
+class ApiCatalog(
+    Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Replacements, Deadlines, Protocol
+):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
-    delivery, auditing a download, verifying, withdrawing, moving a release, the deadline
-    board and exemptions."""
+    delivery, auditing a download, verifying, withdrawing, moving a release, replacing the
+    report a destination holds, the deadline board and exemptions."""
 
 
 @dataclass(frozen=True)
