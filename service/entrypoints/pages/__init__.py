@@ -4,7 +4,7 @@ by the service itself (government intranets reach no CDN).
     /              → 报送列表, or 登录
     /sign-in       登录 (a token → a signed session cookie), /sign-out 退出
     /filings       报送列表            /filings/new   新建报送
-    /filings/{id}  报送详情 (package download, 固定性校验)
+    /filings/{id}  报送详情 (package download, 固定性校验, 以本报告替换平台已有报告)
     /bodies        单位名录
 
 Each page calls the use cases and the API's own route functions, so it answers what the
@@ -17,7 +17,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from service.entrypoints.pages import bodies, filings, signin, submit
+from service.entrypoints.pages import bodies, filings, replacing, signin, submit
 from service.entrypoints.pages.services import PageServices
 
 __all__ = ["PageServices", "install"]
@@ -30,4 +30,5 @@ def install(app: FastAPI, pages: PageServices) -> None:
     app.include_router(signin.router)
     app.include_router(submit.router)  # /filings/new before /filings/{filing_id}
     app.include_router(filings.router)
+    app.include_router(replacing.router)
     app.include_router(bodies.router)
