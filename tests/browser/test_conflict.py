@@ -16,7 +16,17 @@ from service.delivery.legal_platform import LegalPlatformAdapter, LegalPlatformC
 from service.entrypoints.api.app import create_app
 from service.settings import Settings
 from service.simulators.legal_platform import SimulatorConfig, start_in_thread
-from tests.browser.conftest import COMPLIANCE, IDLE_S, OPERATOR, TOKENS, Served, screenshot, sign_in
+from tests.browser.conftest import (
+    COMPLIANCE,
+    IDLE_S,
+    OPERATOR,
+    OTHER,
+    TOKENS,
+    Served,
+    screenshot,
+    sign_in,
+)
+from tests.browser.test_access import _sign_in
 from tests.support.bodies import NANKAI_OFFICE, sample_metadata, write_registry
 from tests.support.clock import FakeClock
 from tests.support.documents import docx_from_text, sample_report
@@ -91,6 +101,39 @@ def test_compliance_staff_see_the_conflict_but_no_way_to_replace(
 
     expect(page.get_by_text("平台已有报告：回执号")).to_contain_text(BY_HAND)
     expect(page.get_by_role("button", name="以本报告替换平台已有报告")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("token", "form", "expected"),
+    [
+        (COMPLIANCE, {"reason": REASON}, 403),
+        (OTHER, {"reason": REASON}, 404),
+        (OPERATOR, {"reason": "  "}, 400),
+        (OPERATOR, {"reason": REASON, "csrf_token": "forged"}, 403),
+    ],
+    ids=["compliance", "other_body", "no_reason", "no_csrf"],
+)
+def test_the_form_is_refused_as_the_api_refuses(
+    served: Served, token: str, form: dict[str, str], expected: int
+) -> None:
+    client, csrf = _sign_in(served, token)
+    try:
+        path = f"/filings/{served.seeded['report']}/replace-existing"
+        answer = client.post(path, data={"csrf_token": csrf, **form})
+    finally:
+        client.close()
+
+    assert answer.status_code == expected, answer.text[-300:]
+    if "csrf_token" not in form:  # the API's answer to the same token and reason
+        same = httpx.post(
+            f"{served.url}/v1/filings/{served.seeded['report']}/deliveries/legal_platform/"
+            "replace-existing",
+            json={"reason": form["reason"]},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert same.status_code == expected, same.text
+    filing = served.container.catalog.get_filing(served.seeded["report"])
+    assert filing is not None and [d.action for d in filing.deliveries] == ["publish"]
 
 
 def test_the_operator_replaces_the_platforms_report_with_a_reason(
