@@ -166,6 +166,8 @@ def test_a_person_replaces_the_report_filed_by_hand_and_the_platform_then_holds_
         if e.action == "delivery.replace_requested"
     ]  # fmt: skip
     assert [(e.actor, e.detail["reason"]) for e in events] == [("op", REASON)]
+    verified = api.post(f"/v1/filings/{filing_id}/verify", headers=_auth(OPERATOR))
+    assert verified.status_code == 200 and verified.json()["ok"], verified.text
 
     _rebuilt_knows_the_decision(container, filing_id, tmp_path)
 
