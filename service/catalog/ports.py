@@ -359,6 +359,18 @@ class Schedules(Protocol):
         ...
 
 
+class Replacements(Protocol):
+    def replace_existing(self, failed_id: str, state: dict[str, Any], event: AuditEvent) -> bool:
+        """Send a version again in place of the report its destination holds, in one
+        transaction with `event`: the publish delivery `failed_id`, failed as a conflict,
+        superseded; a replace delivery (service.domain.replacement: its own key) added,
+        pending and due now, with `state`; the version back to archived. False, changing
+        nothing, when that replace delivery exists already. Conflict when the delivery did
+        not fail as a conflict (no_conflict) or its filing was withdrawn; NotFound for no
+        such delivery."""
+        ...
+
+
 class Deadlines(Protocol):
     def board_filings(self, org_codes: frozenset[str] | None, year: int) -> list[BoardFiling]:
         """The acknowledged filings of the bodies (None: every body) whose period lies in
@@ -389,6 +401,7 @@ class Catalog(
     PageSessions,
     Withdrawals,
     Schedules,
+    Replacements,
     Deadlines,
     Protocol,
 ):

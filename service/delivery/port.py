@@ -91,6 +91,8 @@ class Failed:
     code: str
     message: str
     http_status: int | None = None
+    # what the destination said besides (a conflict: the report it holds instead)
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 Outcome = Delivered | RetryLater | Failed

@@ -12,6 +12,7 @@ from service.delivery.policy import Action, Decision
 from service.delivery.port import Delivered, Outcome, RetryLater
 from service.domain.filing import DeliveryAction
 from service.domain.notifications import Notice, NoticeEvent, NoticeKind, Recipients
+from service.domain.replacement import RECEIPT_SUFFIX as REPLACE_SUFFIX
 from service.domain.withdrawal import RECEIPT_SUFFIX
 
 MESSAGE_LIMIT = 500  # attempt logs keep the start of a message: enough to diagnose, bounded in size
@@ -91,7 +92,10 @@ def failure_notices(
 
 def receipt_name(delivery: DeliveryRecord) -> str:
     """What a delivery's receipt is called beside its package: `portal-000001.json` for a
-    publication, `portal_withdrawal-000001.json` for a takedown."""
+    publication, `portal_withdrawal-000001.json` for a takedown, `legal_platform_replace-
+    000001.json` for a report sent in place of the one the destination held."""
     if delivery.action is DeliveryAction.WITHDRAW:
         return f"{delivery.destination}{RECEIPT_SUFFIX}"
+    if delivery.action is DeliveryAction.REPLACE:
+        return f"{delivery.destination}{REPLACE_SUFFIX}"
     return delivery.destination

@@ -62,7 +62,7 @@ from service.domain.errors import (
     FixityMismatch,
     Unavailable,
 )
-from service.domain.filing import DeliveryAction, DeliveryStatus, source_id
+from service.domain.filing import PUBLISHING_ACTIONS, DeliveryAction, DeliveryStatus, source_id
 from service.domain.notifications import Recipients
 from service.domain.outbox import Ready, Unmet, Waiting, prerequisites
 from service.reading.port import DocumentReader
@@ -231,7 +231,7 @@ class Worker:
         there = [
             d
             for d in filing.deliveries
-            if d.destination == delivery.destination and d.action is DeliveryAction.PUBLISH
+            if d.destination == delivery.destination and d.action in PUBLISHING_ACTIONS
         ]
         if any(d.status is DeliveryStatus.PENDING for d in there):
             self._postpone(delivery, Waiting((delivery.destination,)), bound)

@@ -128,11 +128,17 @@ class DeliveryStatus(StrEnum):
 
 
 class DeliveryAction(StrEnum):
-    """What an outbox row asks of its destination: publish a version, or take the
-    filing's article down again (a withdrawal, 撤回)."""
+    """What an outbox row asks of its destination: publish a version, publish it in place
+    of a report the destination already holds (a person's decision after a conflict,
+    service.domain.replacement), or take the filing's article down again (撤回)."""
 
     PUBLISH = "publish"
+    REPLACE = "replace"
     WITHDRAW = "withdraw"
+
+
+# The actions that deliver a version (its status settles from theirs).
+PUBLISHING_ACTIONS = frozenset({DeliveryAction.PUBLISH, DeliveryAction.REPLACE})
 
 
 # A version whose package is complete in the archive, whatever became of its deliveries:

@@ -45,6 +45,7 @@ from service.domain.errors import (
 )
 from service.domain.filing import (
     ARCHIVED_STATUSES,
+    PUBLISHING_ACTIONS,
     WITHDRAWABLE_STATUSES,
     DeliveryAction,
     DeliveryStatus,
@@ -57,6 +58,7 @@ from service.domain.filing import (
 from service.domain.ids import filing_id_of, new_id
 from service.domain.notifications import Notice, NotificationStatus
 from service.domain.outbox import settled_status, supersedable
+from service.domain.replacement import existing_report, no_conflict, replacement_key
 from service.domain.schedule import check_movable
 from service.domain.withdrawal import filing_withdrawn, may_have_gone_out
 from tests.fakes.tokens import MemoryTokens
@@ -422,8 +424,7 @@ class MemoryCatalog(MemoryTokens):
         statuses = {
             d.status
             for d in self.deliveries.values()
-            if (d.filing_id, d.version) == (filing_id, version)
-            and d.action is DeliveryAction.PUBLISH
+            if (d.filing_id, d.version) == (filing_id, version) and d.action in PUBLISHING_ACTIONS
         }
         new_status = settled_status(statuses)
         if new_status is not None:
@@ -459,7 +460,7 @@ class MemoryCatalog(MemoryTokens):
                     code="no_failed_delivery",
                 )
             row = max(failed, key=lambda d: (d.version, d.action))
-            publishing = row.action is DeliveryAction.PUBLISH
+            publishing = row.action in PUBLISHING_ACTIONS
             if publishing and filing_id in self.withdrawals:
                 raise filing_withdrawn(filing_id)
             self._refuse_if_newer_went(row)
@@ -506,7 +507,7 @@ class MemoryCatalog(MemoryTokens):
             earlier = [
                 d for d in self.deliveries.values()
                 if (d.filing_id, d.destination, d.status) == (filing_id, destination, DeliveryStatus.DELIVERED)
-                and d.version < version and d.action is DeliveryAction.PUBLISH
+                and d.version < version and d.action in PUBLISHING_ACTIONS
             ]  # fmt: skip
             newest = max(earlier, key=lambda d: d.version, default=None)
             return None if newest is None else newest.receipt
@@ -850,7 +851,7 @@ class MemoryCatalog(MemoryTokens):
     def _cancel_untried(self, filing_id: str, now: datetime) -> list[DeliveryRecord]:
         publishing = [
             d for d in self.deliveries.values()
-            if d.filing_id == filing_id and d.action is DeliveryAction.PUBLISH
+            if d.filing_id == filing_id and d.action in PUBLISHING_ACTIONS
         ]  # fmt: skip
         for d in publishing:
             if supersedable(d):
@@ -887,6 +888,35 @@ class MemoryCatalog(MemoryTokens):
                     updated_at=now,
                 )
             self._audit(event, now)
+
+    # -- Replacements ---------------------------------------------------------
+
+    def replace_existing(self, failed_id: str, state: dict[str, Any], event: AuditEvent) -> bool:
+        now = self._clock()
+        with self._transaction():
+            failed = self.deliveries.get(failed_id)
+            if failed is None:
+                raise NotFound("未找到该投递", "No such delivery", code="delivery_not_found")
+            key = replacement_key(failed.filing_id, failed.version, failed.destination)
+            if any(d.idempotency_key == key for d in self.deliveries.values()):
+                return False
+            if failed.filing_id in self.withdrawals:
+                raise filing_withdrawn(failed.filing_id)
+            if failed.status is not DeliveryStatus.FAILED or existing_report(failed) is None:
+                raise no_conflict()
+            self.deliveries[failed_id] = dataclasses.replace(
+                failed, status=DeliveryStatus.SUPERSEDED, updated_at=now
+            )
+            added = _delivery(failed.filing_id, failed.version, failed.destination, now, now)
+            self.deliveries[added.id] = dataclasses.replace(
+                added, action=DeliveryAction.REPLACE, idempotency_key=key, state=dict(state)
+            )
+            version = self.versions[(failed.filing_id, failed.version)]
+            self.versions[(failed.filing_id, failed.version)] = dataclasses.replace(
+                version, status=VersionStatus.ARCHIVED
+            )
+            self._audit(event, now)
+            return True
 
     # -- Deadlines ------------------------------------------------------------
 

@@ -71,6 +71,7 @@ OPERATIONS = [
     ("GET", "/v1/filings/{filing_id}/package"),
     ("POST", "/v1/filings/{filing_id}/verify"),
     ("POST", "/v1/filings/{filing_id}/withdraw"),
+    ("POST", "/v1/filings/{filing_id}/deliveries/legal_platform/replace-existing"),
     ("PATCH", "/v1/filings/{filing_id}/schedule"),
     ("GET", "/v1/compliance/deadlines"),
     ("POST", "/v1/compliance/exemptions"),

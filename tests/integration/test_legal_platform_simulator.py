@@ -271,6 +271,35 @@ def test_a_correction_must_be_the_previous_version_plus_one(client: httpx.Client
     assert reports[first["receipt_no"]]["replaced_by"] == second.json()["data"]["receipt_no"]
 
 
+def test_a_report_filed_by_hand_is_a_40901_with_its_version_until_a_correction_replaces_it(
+    client: httpx.Client,
+) -> None:
+    by_hand = {"org_code": ORG, "org_name": "某单位", "report_year": "2023"}
+    client.post("/_admin/reports", json={**by_hand, "file_sha256": "ab" * 32}).raise_for_status()
+    second = client.post("/_admin/reports", json={**by_hand, "file_sha256": "cd" * 32}).json()
+
+    refused = submit(client, "req-1")
+    too_low = submit(client, "req-2", version="2")
+    replaced = submit(client, "req-3", version="3")
+
+    assert code_of(refused) == 40901
+    assert refused.json()["data"]["version"] == 2
+    assert refused.json()["data"]["receipt_no"] == second["receipt_no"]
+    assert refused.json()["data"]["file_sha256"] == "cd" * 32
+    assert code_of(too_low) == 40001
+    assert code_of(replaced) == 0
+    assert replaced.json()["data"]["receipt_no"] != second["receipt_no"]
+    reports = {r["receipt_no"]: r for r in admin_reports(client)}
+    assert reports[second["receipt_no"]]["replaced_by"] == replaced.json()["data"]["receipt_no"]
+
+
+def test_a_report_filed_by_hand_needs_its_fields(client: httpx.Client) -> None:
+    answer = client.post("/_admin/reports", json={"org_code": ORG})
+
+    assert answer.status_code == 400
+    assert admin_reports(client) == []
+
+
 @pytest.mark.parametrize(
     ("form", "code"),
     [

@@ -491,6 +491,33 @@ def test_40901_with_another_file_fails_as_a_conflict(platform: respx.MockRouter)
     assert "TJFG-2024-000007" in outcome.message
 
 
+def test_a_conflict_keeps_the_platforms_report_beside_our_hash_for_people(
+    platform: respx.MockRouter,
+) -> None:
+    existing = {"receipt_no": "TJFG-2024-000007", "file_sha256": "0" * 64, "version": 3}
+    platform.post(REPORTS).mock(return_value=answer(40901, "exists", existing))
+
+    outcome, journal = deliver(make_adapter())
+
+    assert isinstance(outcome, Failed) and outcome.code == "conflict"
+    assert journal.state["conflict"] == {**existing, "our_sha256": PDF_SHA}
+    assert journal.state["request_id"] == KEY  # the failed delivery's own, kept as it was
+
+
+def test_a_replace_delivery_goes_as_the_version_it_carries_under_its_own_request_id(
+    platform: respx.MockRouter,
+) -> None:
+    route = platform.post(REPORTS).mock(return_value=ok(receipt_no="TJFG-2024-000300"))
+    job = make_job(idempotency_key=f"{KEY}-replace", state={"platform_version": 4})
+
+    outcome, journal = deliver(make_adapter(), job)
+
+    form = form_of(route.calls.last.request)
+    assert (form["version"], form["request_id"]) == (b"4", f"{KEY}-replace".encode())
+    assert isinstance(outcome, Delivered) and outcome.receipt["platform_version"] == 4
+    assert journal.state == {"platform_version": 4, "request_id": f"{KEY}-replace"}
+
+
 def test_42901_waits_retry_after_then_retries(platform: respx.MockRouter) -> None:
     route = platform.post(REPORTS)
     route.side_effect = [answer(42901, "limited", {"retry_after": 2}), ok()]

@@ -7,6 +7,7 @@ from service.catalog.sql.logs import SqlAuditLog, SqlFixity
 from service.catalog.sql.notifications import SqlNotifications
 from service.catalog.sql.outbox import SqlOutbox
 from service.catalog.sql.queries import SqlFilings
+from service.catalog.sql.replacements import SqlReplacements
 from service.catalog.sql.reservations import SqlReservations
 from service.catalog.sql.reviews import SqlReviews
 from service.catalog.sql.schedules import SqlSchedules
@@ -25,6 +26,7 @@ class SqlCatalog(
     SqlTokens,
     SqlWithdrawals,
     SqlSchedules,
+    SqlReplacements,
     SqlDeadlines,
 ):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""

@@ -16,7 +16,7 @@ from service.catalog.sql.notifications import add_notices
 from service.catalog.sql.tables import AttemptRow, DeliveryRow, VersionRow, WithdrawalRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record, sync_latest
 from service.domain.errors import Conflict, NotFound
-from service.domain.filing import DeliveryAction, DeliveryStatus, VersionStatus
+from service.domain.filing import PUBLISHING_ACTIONS, DeliveryStatus, VersionStatus
 from service.domain.notifications import Notice
 from service.domain.outbox import settled_status
 from service.domain.withdrawal import filing_withdrawn
@@ -132,7 +132,7 @@ class SqlOutbox(UnitOfWork):
         now = self._clock()
         with self._transaction() as session:
             row = _newest_failed(session, filing_id, destination)
-            publishing = row.action == DeliveryAction.PUBLISH
+            publishing = row.action in PUBLISHING_ACTIONS
             if publishing and session.get(WithdrawalRow, filing_id) is not None:
                 raise filing_withdrawn(filing_id)
             _refuse_if_newer_went(session, row)
@@ -161,7 +161,7 @@ class SqlOutbox(UnitOfWork):
                     DeliveryRow.destination == destination,
                     DeliveryRow.version < version,
                     DeliveryRow.status == DeliveryStatus.DELIVERED,
-                    DeliveryRow.action == DeliveryAction.PUBLISH,
+                    DeliveryRow.action.in_(PUBLISHING_ACTIONS),
                 )
                 .order_by(DeliveryRow.version.desc())
                 .limit(1)
@@ -242,7 +242,7 @@ def settle_version(session: Session, filing_id: str, version: int) -> None:
         select(DeliveryRow.status).where(
             DeliveryRow.filing_id == filing_id,
             DeliveryRow.version == version,
-            DeliveryRow.action == DeliveryAction.PUBLISH,
+            DeliveryRow.action.in_(PUBLISHING_ACTIONS),
         )
     )
     new_status = settled_status({DeliveryStatus(s) for s in statuses})

@@ -15,6 +15,7 @@ from service.catalog.sql.tables import DeliveryRow, FilingRow, VersionRow, Withd
 from service.catalog.sql.unit import UnitOfWork, audit_row, delivery_record, sync_latest
 from service.domain.errors import filing_not_found
 from service.domain.filing import (
+    PUBLISHING_ACTIONS,
     WITHDRAWABLE_STATUSES,
     DeliveryAction,
     DeliveryStatus,
@@ -66,7 +67,7 @@ def _cancel_untried(session: Session, filing_id: str, now: datetime) -> list[Del
     holds may have reached its destination, so it finishes and is then taken down."""
     rows = session.scalars(
         select(DeliveryRow)
-        .where(DeliveryRow.filing_id == filing_id, DeliveryRow.action == DeliveryAction.PUBLISH)
+        .where(DeliveryRow.filing_id == filing_id, DeliveryRow.action.in_(PUBLISHING_ACTIONS))
         .with_for_update()
     ).all()
     for row in rows:

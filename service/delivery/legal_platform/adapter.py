@@ -56,6 +56,7 @@ from service.delivery.quick_retry import (
     truncate,
 )
 from service.domain.destinations import Capability
+from service.domain.replacement import CONFLICT, PLATFORM_VERSION, ExistingReport
 
 # -- the adapter ------------------------------------------------------------------------------
 
@@ -102,6 +103,9 @@ class LegalPlatformAdapter:
                     "legal_platform.retry", code=exc.code, http_status=exc.http_status, wait_s=wait
                 ),
             )
+            if isinstance(outcome, Failed) and outcome.code == CONFLICT and outcome.detail:
+                # what the platform holds instead, kept for people to see and decide on
+                journal.save({**submission.state, CONFLICT: dict(outcome.detail)})
         log.info(
             "legal_platform.delivery",
             outcome=type(outcome).__name__,
@@ -167,8 +171,8 @@ class LegalPlatformAdapter:
             boundary_for(state["request_id"]),
         )
         return Submission(
-            state["request_id"], state["platform_version"], job.org_code, file_sha256, body,
-            content_type,
+            state["request_id"], state[PLATFORM_VERSION], job.org_code, file_sha256, body,
+            content_type, state,
         )  # fmt: skip
 
     def _fixed_state(self, job: DeliveryJob, journal: Journal) -> dict[str, Any]:
@@ -176,10 +180,11 @@ class LegalPlatformAdapter:
         its POST: every later attempt must send the same content under the same request_id,
         whatever the catalog says by then."""
         state = dict(job.state)
-        if "request_id" in state and "platform_version" in state:
+        if "request_id" in state and PLATFORM_VERSION in state:
             return state
         state["request_id"] = request_id_for(job.idempotency_key)
-        state["platform_version"] = platform_version_for(job.replaces)
+        if PLATFORM_VERSION not in state:  # a replace delivery comes with the one to send
+            state[PLATFORM_VERSION] = platform_version_for(job.replaces)
         journal.save(state)
         return state
 
@@ -204,14 +209,17 @@ class LegalPlatformAdapter:
             if isinstance(version, int) and not isinstance(version, bool):
                 receipt["platform_version"] = version
             return Delivered(receipt, answer.http_status)
+        existing = ExistingReport.from_dict(answer.data)
         return Failed(
-            "conflict",
+            CONFLICT,
             truncate(
                 f"40901: the platform holds another report for this body, year and type "
-                f"(receipt {answer.data.get('receipt_no')}, file sha256 {theirs}); "
-                f"a correction must go as a new version. {answer.message}"
+                f"(receipt {answer.data.get('receipt_no')}, file sha256 {theirs}, version "
+                f"{answer.data.get('version')}); only a person may decide to replace it. "
+                f"{answer.message}"
             ),
             answer.http_status,
+            {**existing.to_dict(), "our_sha256": submission.file_sha256} if existing else {},
         )
 
     # -- HTTP -------------------------------------------------------------------------------

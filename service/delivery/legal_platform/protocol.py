@@ -177,3 +177,4 @@ class Submission:
     file_sha256: str
     body: bytes
     content_type: str
+    state: Mapping[str, Any] = field(default_factory=dict)  # as journaled for the delivery

@@ -18,6 +18,7 @@ from service.entrypoints.api import (
     filings,
     health,
     packages,
+    replacements,
     schedules,
     search,
     withdrawals,
@@ -53,6 +54,7 @@ def create_app(services: ApiServices, pages: PageServices | None = None) -> Fast
     app.include_router(packages.router)
     app.include_router(withdrawals.router)
     app.include_router(schedules.router)
+    app.include_router(replacements.router)
     app.include_router(deadlines.router)
     app.include_router(audit.router)
     install_pages(app, pages or _own_pages(services))

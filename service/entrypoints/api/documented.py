@@ -40,12 +40,37 @@ class ReviewOut(BaseModel):
     checked_at: datetime | None
 
 
+class ConflictOut(BaseModel):
+    receipt_no: str = Field(examples=["TJFG-2024-000123"])
+    file_sha256: str
+    version: int = Field(description="平台版本 The destination's latest version")
+    our_sha256: str | None = Field(description="Our file's SHA-256")
+
+
+class ReplacingOut(BaseModel):
+    receipt_no: str | None
+    file_sha256: str | None
+    version: int | None = Field(description="The replaced report's version at the destination")
+    platform_version: int | None = Field(description="The version this delivery sends")
+    reason: str | None
+    by: str | None
+
+
+class ReplaceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ] = Field(description="替换原因（1–200 字）Why our report replaces the platform's")
+
+
 class DeliveryOut(BaseModel):
     id: str
     version: int
     destination: str = Field(examples=["portal", "legal_platform", "wechat"])
-    action: Literal["publish", "withdraw"] = Field(
-        description="publish: 发布该版本 the version; withdraw: 撤回 take the filing down"
+    action: Literal["publish", "replace", "withdraw"] = Field(
+        description="publish: 发布该版本 the version; replace: 替换平台已有报告 send it in place "
+        "of the report the destination holds; withdraw: 撤回 take the filing down"
     )
     status: str = Field(examples=["pending", "delivered", "failed", "cancelled"])
     attempts: int
@@ -55,6 +80,12 @@ class DeliveryOut(BaseModel):
     receipt_sha256: str | None
     review: ReviewOut | None
     delivered_at: datetime | None
+    conflict: ConflictOut | None = Field(
+        description="平台已有报告 The destination holds another report (40901) instead of ours"
+    )
+    replacing: ReplacingOut | None = Field(
+        description="替换平台已有报告 A replace delivery: what it replaces, as which version"
+    )
     attempt_log: list[AttemptOut]
 
 

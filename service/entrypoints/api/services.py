@@ -17,6 +17,7 @@ from service.catalog.ports import (
     Fixity,
     Outbox,
     PageSessions,
+    Replacements,
     Schedules,
     Withdrawals,
 )
@@ -27,11 +28,21 @@ from service.usecases.tokens import Authenticator
 
 
 class ApiCatalog(
-    Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Deadlines, PageSessions, Protocol
+    Filings,
+    Outbox,
+    AuditLog,
+    Fixity,
+    Withdrawals,
+    Schedules,
+    Replacements,
+    Deadlines,
+    PageSessions,
+    Protocol,
 ):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
-    delivery, auditing a download, verifying, withdrawing, moving a release, the deadline
-    board and exemptions; the pages' sessions signed out."""
+    delivery, auditing a download, verifying, withdrawing, moving a release, replacing the
+    report a destination holds, the deadline board and exemptions; the pages' sessions
+    signed out."""
 
 
 @dataclass(frozen=True)

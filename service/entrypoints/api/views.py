@@ -6,8 +6,9 @@ from dataclasses import replace
 from typing import Any
 
 from service.catalog.records import AuditEntry, DeliveryRecord, FilingRecord, VersionRecord
-from service.domain.filing import ARCHIVED_STATUSES
+from service.domain.filing import ARCHIVED_STATUSES, DeliveryAction
 from service.domain.ids import filing_id_of
+from service.domain.replacement import CONFLICT, PLATFORM_VERSION, REPLACING, existing_report
 from service.domain.withdrawal import takedown_states
 
 
@@ -113,6 +114,8 @@ def delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
             else None
         ),
         "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
+        "conflict": conflict_view(delivery),
+        "replacing": replacing_view(delivery),
         "attempt_log": [
             {
                 "number": a.number,
@@ -126,6 +129,30 @@ def delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
             }
             for a in delivery.attempt_log
         ],
+    }
+
+
+def conflict_view(delivery: DeliveryRecord) -> dict[str, Any] | None:
+    """The report the destination holds instead of ours (a 40901), beside our file's hash."""
+    existing = existing_report(delivery)
+    if existing is None:
+        return None
+    ours = delivery.state.get(CONFLICT, {}).get("our_sha256")
+    return {**existing.to_dict(), "our_sha256": ours if isinstance(ours, str) else None}
+
+
+def replacing_view(delivery: DeliveryRecord) -> dict[str, Any] | None:
+    """A replace delivery: the report it replaces, the version it goes as, who and why."""
+    if delivery.action is not DeliveryAction.REPLACE:
+        return None
+    replacing = delivery.state.get(REPLACING) or {}
+    return {
+        "receipt_no": replacing.get("receipt_no"),
+        "file_sha256": replacing.get("file_sha256"),
+        "version": replacing.get("version"),
+        "platform_version": delivery.state.get(PLATFORM_VERSION),
+        "reason": replacing.get("reason"),
+        "by": replacing.get("by"),
     }
 
 

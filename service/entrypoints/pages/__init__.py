@@ -4,7 +4,7 @@ by the service itself (government intranets reach no CDN).
     /              → 报送列表, or 登录
     /sign-in       登录 (a token → a signed session cookie), /sign-out 退出
     /filings       报送列表            /filings/new   新建报送
-    /filings/{id}  报送详情 (package download, 固定性校验)
+    /filings/{id}  报送详情 (package download, 固定性校验, 以本报告替换平台已有报告)
     /filings/{id}/correct, /withdraw, /schedule, /deliveries/{destination}/retry
                    更正, 撤回, 定时发布, 重新投递 (service.entrypoints.pages.actions)
     /bodies        单位名录
@@ -19,7 +19,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from service.entrypoints.pages import actions, bodies, filings, signin, submit
+from service.entrypoints.pages import actions, bodies, filings, replacing, signin, submit
 from service.entrypoints.pages.services import PageServices
 
 __all__ = ["PageServices", "install"]
@@ -33,4 +33,5 @@ def install(app: FastAPI, pages: PageServices) -> None:
     app.include_router(submit.router)  # /filings/new before /filings/{filing_id}
     app.include_router(filings.router)
     app.include_router(actions.router)
+    app.include_router(replacing.router)
     app.include_router(bodies.router)

@@ -74,6 +74,19 @@ def admin_router(state: PlatformState) -> APIRouter:
     def reports() -> dict[str, Any]:
         return {"reports": state.listed()}
 
+    @router.post("/reports")
+    async def file_by_hand(request: Request) -> dict[str, Any]:
+        """Seed a report filed by hand: {org_code, org_name, report_year, file_sha256[,
+        report_type, title]} (all strings) → the report as the admin list shows it."""
+        try:
+            data = json.loads(await request.body())
+        except ValueError as exc:
+            raise HTTPException(400, f"the body is not JSON: {exc}") from exc
+        needed = ("org_code", "org_name", "report_year", "file_sha256")
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in needed):
+            raise HTTPException(400, f"give {', '.join(needed)} as strings")
+        return state.file_by_hand({k: v for k, v in data.items() if isinstance(v, str)})
+
     @router.post("/reviews/{receipt_no}")
     async def decide(receipt_no: str, request: Request) -> dict[str, Any]:
         try:

@@ -6,7 +6,7 @@ import hmac
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,6 +83,10 @@ class Report:
             **{name: getattr(self, name) for name in ADMIN_FIELDS},
             "posts": dict(self.posts),
         }
+
+
+def _chain_key(filed: Mapping[str, str]) -> tuple[str, str, str]:
+    return (filed["org_code"], filed["report_year"], filed.get("report_type", "FZZFJS_ANNUAL"))
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,28 @@ class PlatformState:
         if latest is not None:
             latest.replaced_by = report.receipt_no
         return report
+
+    def file_by_hand(self, filed: Mapping[str, str]) -> dict[str, Any]:
+        """A report entered at the platform by hand (or by another system): the next version
+        of its body, year and type, with no request_id of ours. `filed`: org_code, org_name,
+        report_year, file_sha256, and optionally report_type and title."""
+        with self.lock:
+            chain = self.chains.get(_chain_key(filed), [])
+            latest = self.reports[chain[-1]] if chain else None
+            now = self.now()
+            sequence = self.sequences[now.year] = self.sequences.get(now.year, 0) + 1
+            report = Report(
+                f"TJFG-{now.year}-{sequence:06d}", "by-hand", f"by-hand-{sequence}",
+                filed["org_code"], filed["org_name"], filed["report_year"],
+                filed.get("report_type", "FZZFJS_ANNUAL"), filed.get("title", "人工报送的报告"),
+                (latest.version if latest else 0) + 1, "by-hand.pdf", filed["file_sha256"], 0,
+                now, self.clock(),
+            )  # fmt: skip
+            self.reports[report.receipt_no] = report
+            self.chains.setdefault(_chain_key(filed), []).append(report.receipt_no)
+            if latest is not None:
+                latest.replaced_by = report.receipt_no
+            return report.admin()
 
     # reviews
 

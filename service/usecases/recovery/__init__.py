@@ -11,12 +11,17 @@ What a rebuild restores, and from where:
                `archived_at`, `archived_by`); latest_version: its highest version
     version    metadata.json: supersedes, title, file, findings, `submitted` (the metadata,
                review and waivers included), publish_at; manifest_sha256 from the store;
-               published when every delivery has a receipt (or it has none), else archived
+               published when every delivery has a receipt (or was replaced by one that
+               has), or it has none; else archived
     delivery   one per metadata.json `destinations`, with the same idempotency key:
                delivered with the destination's receipt from `receipts/` (and its final
                review outcome, a receipt of kind `review`), else pending — failed and
                superseded ones too — due at once (or at publish_at): the key makes a
-               repeat harmless at the destination
+               repeat harmless at the destination. Where a person decided to replace
+               the report a destination held (`decisions/replace_{destination}-….json`):
+               that one superseded, with the destination's report, beside a replace
+               delivery (its own key), delivered with `receipts/{destination}_replace-…`
+               or pending
     audit log  every `audit/YYYY/MM/DD.jsonl`, in order, then one `catalog.rebuilt` event
     exemption  every `decisions/exemptions/{period}/{org_code}/{category}.json` (免报)
     not at all attempt logs, adapter state, reviews still in progress, fixity checks,

@@ -26,6 +26,8 @@ from service.catalog.records import (
 )
 from service.domain.errors import ArchiveError, ObjectMissing
 from service.domain.filing import WITHDRAWABLE_STATUSES, DeliveryStatus, VersionStatus
+from service.domain.replacement import RECEIPT_SUFFIX as REPLACE_SUFFIX
+from service.domain.replacement import decision_kind
 from service.domain.schedule import DECISION_KIND
 from service.domain.withdrawal import RECEIPT_SUFFIX, RECORD_NAME
 from service.usecases.audit_export import AUDIT_PREFIX, day_of_key, parse_audit_lines
@@ -35,10 +37,14 @@ from service.usecases.recovery.restored import (
     Receipts,
     delivery_record,
     read_receipt,
+    replaced_pair,
     version_record,
     withdraw_job,
 )
 from service.usecases.withdrawal import withdrawal_from_document
+
+# A version is published once each delivery is delivered, or replaced by one delivered.
+_SETTLED = (DeliveryStatus.DELIVERED, DeliveryStatus.SUPERSEDED)
 
 
 class SkipKind(StrEnum):
@@ -222,11 +228,12 @@ class _Reader:
             )
             if self._held(version):
                 deliveries = tuple(_hold(d) for d in deliveries)
+            deliveries = self._replaced(prefix, deliveries, receipts, due)
             org_name = str(metadata.submitted["org_name"])
         except (ArchiveError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
             self._report.skip(SkipKind.DAMAGED, prefix, f"{METADATA}: {exc!r}")
             return None
-        settled = all(d.status == DeliveryStatus.DELIVERED for d in deliveries)
+        settled = all(d.status in _SETTLED for d in deliveries)
         status = VersionStatus.PUBLISHED if settled else VersionStatus.ARCHIVED
         withdrawal, takedowns = self._withdrawal(receipts)
         return _Read(replace(version, status=status), deliveries, org_name, withdrawal, takedowns)
@@ -240,6 +247,33 @@ class _Reader:
         publish_at = datetime.fromisoformat(decided) if isinstance(decided, str) else None
         self._decided.add(prefix)
         return replace(version, publish_at=publish_at)
+
+    def _replaced(
+        self,
+        prefix: str,
+        deliveries: tuple[DeliveryRecord, ...],
+        receipts: Receipts,
+        due: datetime,
+    ) -> tuple[DeliveryRecord, ...]:
+        """Each delivery a person decided to send in place of the report its destination
+        held (decisions/replace_{destination}-….json): superseded, beside its replace
+        delivery (delivered where its receipt is archived, else pending)."""
+        restored: list[DeliveryRecord] = []
+        for d in deliveries:
+            stored = None
+            if d.status is not DeliveryStatus.DELIVERED:
+                stored = self._packages.latest_decision(prefix, decision_kind(d.destination))
+            if stored is None:
+                restored.append(d)
+                continue
+            try:
+                decision = self._packages.read_receipt(stored)
+                receipt = receipts.deliveries.get(f"{d.destination}{REPLACE_SUFFIX}")
+                restored.extend(replaced_pair(d, decision, receipt, due))
+            except (ArchiveError, KeyError, TypeError, ValueError) as exc:
+                self._report.skip(SkipKind.DAMAGED_DECISION, stored.key, repr(exc))
+                restored.append(d)
+        return tuple(restored)
 
     def _held(self, version: VersionRecord) -> bool:
         return version.package_prefix in self._decided and version.publish_at is None

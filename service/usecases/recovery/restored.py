@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from service.domain.filing import (
     withdrawal_key,
 )
 from service.domain.ids import new_id
+from service.domain.replacement import CONFLICT, ExistingReport, replace_state, replacement_key
 
 
 @dataclass(frozen=True)
@@ -163,4 +165,27 @@ def withdraw_job(
         published,
         idempotency_key=withdrawal_key(filing_id, destination),
         action=DeliveryAction.WITHDRAW,
+    )
+
+
+def replaced_pair(
+    published: DeliveryRecord, decision: Mapping[str, Any], receipt: _Receipt | None, due: datetime
+) -> tuple[DeliveryRecord, DeliveryRecord]:
+    """A publish delivery a person decided to send again in place of the report its
+    destination held (service.domain.replacement), as the decision left it: superseded,
+    showing that report; and the replace delivery, as its receipt left it."""
+    existing = ExistingReport.from_dict(decision["existing"])
+    if existing is None:
+        raise ValueError("the decision names no report the destination held")
+    conflict = {**existing.to_dict(), "our_sha256": decision.get("our_sha256")}
+    failed = dataclasses.replace(
+        published, status=DeliveryStatus.SUPERSEDED, state={CONFLICT: conflict}
+    )
+    filing_id, version, destination = published.filing_id, published.version, published.destination
+    sent = _restored(filing_id, version, destination, receipt, due, published.created_at)
+    return failed, dataclasses.replace(
+        sent,
+        idempotency_key=replacement_key(filing_id, version, destination),
+        action=DeliveryAction.REPLACE,
+        state=replace_state(existing, str(decision["reason"]), str(decision["by"])),
     )
