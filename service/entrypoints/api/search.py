@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from service.catalog.records import FilingPage, FilingQuery, FilingSort, ListingKey
+from service.domain.access import Principal
 from service.domain.errors import InvalidInput
 from service.domain.filing import Category, DeliveryStatus, ReviewState, VersionStatus
 from service.entrypoints.api.deps import KnownQuery, PrincipalDep, ServicesDep
@@ -123,7 +124,13 @@ def list_filings(
 ) -> dict[str, Any]:
     """The filings of the token's bodies that match every filter given; `total` counts
     them all, on every page."""
-    query = FilingQuery(
+    return _answer(services.catalog.search_filings(filing_query(principal, matching, page)), page)
+
+
+def filing_query(principal: Principal, matching: Filters, page: Paging) -> FilingQuery:
+    """The catalog's query for these filters, within the token's bodies (the pages' list
+    and its export ask the same)."""
+    return FilingQuery(
         org_codes=principal.visible_bodies(),
         org_code=matching.org_code,
         org_name=matching.org_name,
@@ -141,7 +148,6 @@ def list_filings(
         limit=page.limit,
         offset=page.offset,
     )
-    return _answer(services.catalog.search_filings(query), page)
 
 
 def _answer(found: FilingPage, page: Paging) -> dict[str, Any]:
