@@ -3,8 +3,11 @@ by the service itself (government intranets reach no CDN).
 
     /              → 报送列表, or 登录
     /sign-in       登录 (a token → a signed session cookie), /sign-out 退出
-    /filings       报送列表            /filings/new   新建报送
+    /filings       报送列表 (filters, sorting, a total)     /filings/new   新建报送
+    /filings/export  the list's whole result as CSV or XLSX
     /filings/{id}  报送详情 (package download, 固定性校验)
+    /deadlines     公开期限看板 (and /deadlines/export, CSV or XLSX)
+    /audit         审计日志 (compliance and admin)
     /bodies        单位名录
 
 Each page calls the use cases and the API's own route functions, so it answers what the
@@ -17,7 +20,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from service.entrypoints.pages import bodies, filings, signin, submit
+from service.entrypoints.pages import audit, bodies, deadlines, export, filings, signin, submit
 from service.entrypoints.pages.services import PageServices
 
 __all__ = ["PageServices", "install"]
@@ -29,5 +32,8 @@ def install(app: FastAPI, pages: PageServices) -> None:
     app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
     app.include_router(signin.router)
     app.include_router(submit.router)  # /filings/new before /filings/{filing_id}
+    app.include_router(export.router)  # /filings/export too
     app.include_router(filings.router)
+    app.include_router(deadlines.router)
+    app.include_router(audit.router)
     app.include_router(bodies.router)

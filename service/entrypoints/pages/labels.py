@@ -22,6 +22,8 @@ DELIVERY_STATUS = {
     "delivered": "已投递",
     "failed": "投递失败",
     "superseded": "已被取代",
+    "held": "暂缓发布",
+    "cancelled": "已取消",
 }
 REVIEW = {
     "RECEIVED": "审核中",
