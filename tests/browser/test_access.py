@@ -103,6 +103,8 @@ READING = [
      "GET /v1/filings?org_name=司法局&title=公告&sort=period&order=asc", (OK, OK, OK, OK)),
     ("GET /filings?status=lost", "GET /v1/filings?status=lost", (INCOMPLETE,) * 4),
     ("GET /filings?orgname=南开", "GET /v1/filings?orgname=南开", (INCOMPLETE,) * 4),
+    ("GET /filings?submitted_since=0001-01-01",
+     "GET /v1/filings?submitted_since=0001-01-01T00:00:00%2B08:00", (INCOMPLETE,) * 4),
     ("GET /filings/export?format=csv&org_name=南开", None, (OK, OK, OK, OK)),
     ("GET /filings/export?format=xlsx", None, (OK, OK, OK, OK)),
     ("GET /filings/export?format=pdf", None, (INCOMPLETE,) * 4),

@@ -84,6 +84,8 @@ def test_a_column_heading_sorts_ascending_first_then_reverses_and_starts_again()
         {"sort": "sha256"},
         {"order": "up"},
         {"submitted_since": "2024-13-01"},
+        {"submitted_since": "0001-01-01"},  # its start is no time in UTC
+        {"submitted_until": "9999-12-31"},  # nor the day after it
         {"title": "x" * 101},
         {"orgcode": "11120104MB00000012"},  # a misspelt filter is refused, not ignored
     ],

@@ -21,6 +21,7 @@ from service.domain.metadata import ONE_LINE
 from service.entrypoints.api.audit import audit_trail
 from service.entrypoints.api.params import CURSOR_PATTERN
 from service.entrypoints.pages.core import PageDep, PageRoute, SignedIn, render
+from service.entrypoints.pages.listing import Day
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
@@ -54,8 +55,8 @@ class AuditFilters(BaseModel):
     org_code: str | None = Field(None, pattern=r"^[0-9A-Z]{18}$")
     actor: str | None = Field(None, min_length=1, max_length=100, pattern=ONE_LINE)
     action: str | None = Field(None, pattern=r"^[a-z_]{1,30}(\.[a-z_]{1,30}){0,2}$")
-    since: date | None = None
-    until: date | None = None
+    since: Day | None = None
+    until: Day | None = None
     cursor: str | None = Field(None, pattern=CURSOR_PATTERN)
     limit: int = Field(PAGE_SIZE, ge=1, le=500)  # the API's bounds
 

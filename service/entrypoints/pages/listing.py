@@ -10,7 +10,7 @@ A query parameter the page does not take is refused (400), as the API refuses it
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -24,6 +24,8 @@ from service.entrypoints.api.search import Filters, Paging
 from service.entrypoints.api.search import filing_query as search_query
 
 PAGE_SIZE = 20
+# A day a person may ask for: one whose start and next day are times the catalog can hold.
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9998, 12, 31))]
 MAX_PAGE = 5_000  # beyond that a crawl, not a search
 SORTS = {
     FilingSort.CREATED_AT: "提交时间",
@@ -47,8 +49,8 @@ class ListFilters(BaseModel):
     delivery_status: DeliveryStatus | None = None
     review_status: ReviewState | None = None
     title: str | None = Field(None, min_length=1, max_length=100, pattern=ONE_LINE)
-    submitted_since: date | None = None
-    submitted_until: date | None = None
+    submitted_since: Day | None = None
+    submitted_until: Day | None = None
     sort: FilingSort = FilingSort.CREATED_AT
     order: Literal["asc", "desc"] = "desc"
     page: int = Field(1, ge=1, le=MAX_PAGE)
