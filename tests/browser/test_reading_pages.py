@@ -189,6 +189,7 @@ def test_an_operators_export_holds_only_their_bodys_filings(
     sign_in(page, served, OPERATOR)
     exported = page.request.get("/filings/export?format=csv")
     assert exported.status == 200
+    assert exported.headers["cache-control"] == "no-store"
     lines = exported.body().decode("utf-8-sig").splitlines()
     assert len(lines) == 2 and served.seeded["report"] in lines[1]
 

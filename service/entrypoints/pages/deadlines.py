@@ -24,6 +24,7 @@ from starlette.responses import Response
 from service.domain.access import Principal
 from service.entrypoints.api.deadlines import KIND_ZH, STATE_ZH, TableFormat, deadlines
 from service.entrypoints.pages.core import PageContext, PageDep, PageRoute, SignedIn, render
+from service.entrypoints.pages.export import downloaded
 from service.usecases.deadlines import BoardState
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -80,7 +81,7 @@ async def deadline_export(
     today = context.services.board.today()
     year = filters.year or today.year - 1
     exported = await _board(context, principal, filters, year, TableFormat(filters.format))
-    return cast(Response, exported)
+    return downloaded(context, cast(Response, exported))
 
 
 async def _board(

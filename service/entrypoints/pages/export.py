@@ -32,7 +32,13 @@ from service.entrypoints.exports import (
     xlsx_bytes,
 )
 from service.entrypoints.pages import labels
-from service.entrypoints.pages.core import PageDep, PageRoute, SignedIn
+from service.entrypoints.pages.core import (
+    PAGE_HEADERS,
+    PageContext,
+    PageDep,
+    PageRoute,
+    SignedIn,
+)
 from service.entrypoints.pages.listing import ListFilters, filing_query
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -68,9 +74,19 @@ async def export_filings(
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if filters.format == "csv":
         chunks = csv_chunks(HEADERS, batches)
-        return StreamingResponse(chunks, media_type=CSV_MEDIA_TYPE, headers=disposition)
+        streamed = StreamingResponse(chunks, media_type=CSV_MEDIA_TYPE, headers=disposition)
+        return downloaded(context, streamed)
     content = await run_in_threadpool(_xlsx, batches)
-    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)
+    return downloaded(context, Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition))
+
+
+def downloaded(context: PageContext, response: Response) -> Response:
+    """A page's download: never cached (it holds what one token may see), its session
+    renewed like a page's."""
+    for header in ("Cache-Control", "X-Content-Type-Options"):
+        response.headers[header] = PAGE_HEADERS[header]
+    context.codec.write(response, context.session, context.request)
+    return response
 
 
 def _xlsx(batches: Iterator[list[list[Cell]]]) -> bytes:
