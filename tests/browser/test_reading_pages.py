@@ -287,3 +287,15 @@ def test_compliance_staff_are_not_offered_a_new_filing(page: Page, served: Serve
     nav = page.locator("header.top nav")
     expect(nav.get_by_role("link", name="新建报送")).to_have_count(0)
     expect(nav.get_by_role("link", name="审计日志")).to_be_visible()
+
+
+def test_the_audit_log_filters_by_days_in_beijing_time(
+    page: Page, served: Served, district: str
+) -> None:
+    sign_in(page, served, COMPLIANCE)
+    page.goto("/audit?action=filing.submitted&since=2024-02-05&until=2024-02-05")
+    rows = _rows(page)  # the late report's (filed straight into the catalog, by "op")
+    assert len(rows) == 1 and "2024-02-05 10:00:00\top\t" in rows[0] and OTHER_BODY in rows[0]
+    page.goto("/audit?action=filing.submitted&until=2024-02-04")
+    earlier = _rows(page)
+    assert len(earlier) == 2 and not any("2024-02-05" in row for row in earlier)
