@@ -13,13 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import httpx
 import openpyxl
 import pytest
-from playwright.sync_api import Download, Page, expect
+from playwright.sync_api import Browser, Download, Page, expect
 
 from service.entrypoints.pages import export
 from tests.browser.conftest import ADMIN, COMPLIANCE, OPERATOR, Served, screenshot, sign_in
@@ -73,6 +74,25 @@ def district(served: Served) -> str:
     return late
 
 
+@pytest.fixture(scope="module")
+def auditor(browser: Browser, served: Served, district: str) -> Iterator[Page]:
+    """Compliance staff's page, signed in once for the module (a sign-in is most of
+    what a test would cost); each test begins on 报送列表."""
+    context = browser.new_context(
+        base_url=served.url, accept_downloads=True, locale="zh-CN", java_script_enabled=False
+    )
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    sign_in(opened, served, COMPLIANCE)
+    yield opened
+    context.close()
+
+
+def _listed(page: Page) -> Page:
+    page.goto("/filings")
+    return page
+
+
 def _rows(page: Page) -> list[str]:
     return page.locator("table.list tbody tr").all_inner_texts()
 
@@ -97,10 +117,8 @@ def _sheet(download: Download) -> list[list[object]]:
     return [[c or "" for c in row] for row in workbook.worksheets[0].iter_rows(values_only=True)]
 
 
-def test_the_list_searches_by_body_name_and_title_words_and_shows_the_total(
-    page: Page, served: Served, district: str
-) -> None:
-    sign_in(page, served, COMPLIANCE)
+def test_the_list_searches_by_body_name_and_title_words_and_shows_the_total(auditor: Page) -> None:
+    page = _listed(auditor)
     expect(page.get_by_text("共 3 条")).to_be_visible()
     expect(page.get_by_text("第 1 / 1 页")).to_be_visible()
     page.get_by_label("单位名称含").fill("司法局")
@@ -117,10 +135,8 @@ def test_the_list_searches_by_body_name_and_title_words_and_shows_the_total(
     screenshot(page, "filings-search")
 
 
-def test_the_list_filters_by_days_in_beijing_time(
-    page: Page, served: Served, district: str
-) -> None:
-    sign_in(page, served, COMPLIANCE)
+def test_the_list_filters_by_days_in_beijing_time(auditor: Page) -> None:
+    page = auditor
     page.goto("/filings?submitted_since=2024-02-05&submitted_until=2024-02-05")
     expect(page.get_by_text("共 1 条")).to_be_visible()
     expect(page.locator("table.list tbody tr")).to_contain_text("2024-02-05 10:00:00")
@@ -128,10 +144,8 @@ def test_the_list_filters_by_days_in_beijing_time(
     expect(page.get_by_text("共 2 条")).to_be_visible()
 
 
-def test_a_column_heading_sorts_the_list_and_again_reverses_it(
-    page: Page, served: Served, district: str
-) -> None:
-    sign_in(page, served, COMPLIANCE)
+def test_a_column_heading_sorts_the_list_and_again_reverses_it(auditor: Page) -> None:
+    page = _listed(auditor)
     page.get_by_role("link", name="期间").click()
     expect(page).to_have_url(re.compile(r"sort=period&order=asc"))
     expect(page.locator("table.list tbody tr").first).to_contain_text("2023")
@@ -142,8 +156,8 @@ def test_a_column_heading_sorts_the_list_and_again_reverses_it(
     screenshot(page, "filings-sorted")
 
 
-def test_an_unknown_or_malformed_filter_is_a_chinese_error_page(page: Page, served: Served) -> None:
-    sign_in(page, served, COMPLIANCE)
+def test_an_unknown_or_malformed_filter_is_a_chinese_error_page(auditor: Page) -> None:
+    page = auditor
     for query in ("status=lost", "orgname=南开", "submitted_since=2024-13-01", "sort=sha256"):
         answer = page.goto(f"/filings?{query}")
         assert answer is not None and answer.status == 400, query
@@ -151,10 +165,10 @@ def test_an_unknown_or_malformed_filter_is_a_chinese_error_page(page: Page, serv
 
 
 def test_the_whole_result_is_exported_as_csv_with_a_bom_and_as_xlsx(
-    page: Page, served: Served, district: str, monkeypatch: pytest.MonkeyPatch
+    auditor: Page, served: Served, district: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(export, "BATCH", 1)  # the rows of every page, one page at a time
-    sign_in(page, served, COMPLIANCE)
+    page = auditor
     page.goto("/filings?org_name=司法局&sort=period&order=asc")
     download = _download(page, "CSV")
     assert download.suggested_filename.endswith(".csv")
@@ -172,10 +186,10 @@ def test_the_whole_result_is_exported_as_csv_with_a_bom_and_as_xlsx(
 
 
 def test_an_export_larger_than_its_limit_is_refused_with_the_number_found(
-    page: Page, served: Served, district: str, monkeypatch: pytest.MonkeyPatch
+    auditor: Page, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(export, "MAX_ROWS", 2)
-    sign_in(page, served, COMPLIANCE)
+    page = auditor
     answer = page.goto("/filings/export?format=csv")
     assert answer is not None and answer.status == 400
     expect(page.get_by_role("alert")).to_contain_text("查询结果共 3 条，超过导出上限 2 条")
@@ -195,9 +209,9 @@ def test_an_operators_export_holds_only_their_bodys_filings(
 
 
 def test_the_deadline_board_shows_each_body_and_kind_with_its_state_and_exports_it(
-    page: Page, served: Served, district: str
+    auditor: Page,
 ) -> None:
-    sign_in(page, served, COMPLIANCE)
+    page = _listed(auditor)
     page.get_by_role("link", name="公开期限看板").click()
     expect(page.get_by_role("heading", name="公开期限看板 · 2023 年度")).to_be_visible()
     page.get_by_label("统计日期").fill(AS_OF)
@@ -240,9 +254,9 @@ def test_an_operator_sees_the_board_of_their_own_body_only(
 
 
 def test_the_audit_log_filtered_by_action_shows_sign_ins_and_submissions(
-    page: Page, served: Served, district: str
+    auditor: Page, served: Served
 ) -> None:
-    sign_in(page, served, COMPLIANCE)
+    page = _listed(auditor)
     page.get_by_role("link", name="审计日志").click()
     page.get_by_label("动作").fill("session.signed_in")
     page.get_by_role("button", name="查询").click()
@@ -259,8 +273,8 @@ def test_the_audit_log_filtered_by_action_shows_sign_ins_and_submissions(
     assert any("other-operator" in row and served.seeded["notice"] in row for row in submitted)
 
 
-def test_the_audit_log_pages_with_its_cursor(page: Page, served: Served) -> None:
-    sign_in(page, served, COMPLIANCE)
+def test_the_audit_log_pages_with_its_cursor(auditor: Page) -> None:
+    page = auditor
     page.goto("/audit?action=filing.submitted&limit=1")
     first = _rows(page)
     page.get_by_role("link", name="下一页").click()
@@ -282,17 +296,15 @@ def test_an_operator_is_refused_the_audit_log_and_not_offered_it(
     screenshot(page, "audit-forbidden")
 
 
-def test_compliance_staff_are_not_offered_a_new_filing(page: Page, served: Served) -> None:
-    sign_in(page, served, COMPLIANCE)
+def test_compliance_staff_are_not_offered_a_new_filing(auditor: Page) -> None:
+    page = _listed(auditor)
     nav = page.locator("header.top nav")
     expect(nav.get_by_role("link", name="新建报送")).to_have_count(0)
     expect(nav.get_by_role("link", name="审计日志")).to_be_visible()
 
 
-def test_the_audit_log_filters_by_days_in_beijing_time(
-    page: Page, served: Served, district: str
-) -> None:
-    sign_in(page, served, COMPLIANCE)
+def test_the_audit_log_filters_by_days_in_beijing_time(auditor: Page) -> None:
+    page = auditor
     page.goto("/audit?action=filing.submitted&since=2024-02-05&until=2024-02-05")
     rows = _rows(page)  # the late report's (filed straight into the catalog, by "op")
     assert len(rows) == 1 and "2024-02-05 10:00:00\top\t" in rows[0] and OTHER_BODY in rows[0]
