@@ -311,3 +311,14 @@ def test_the_audit_log_filters_by_days_in_beijing_time(auditor: Page) -> None:
     page.goto("/audit?action=filing.submitted&until=2024-02-04")
     earlier = _rows(page)
     assert len(earlier) == 2 and not any("2024-02-05" in row for row in earlier)
+
+
+@pytest.mark.parametrize(
+    "path", ["/filings?title=法治", "/filings/export?format=csv", "/deadlines", "/audit"]
+)
+def test_without_signing_in_each_reading_page_sends_the_browser_to_sign_in(
+    served: Served, path: str
+) -> None:
+    answer = httpx.get(served.url + path, follow_redirects=False, timeout=30)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/sign-in?ended=required&next=")
