@@ -4,6 +4,7 @@ search results, the pages).
 
     safe_cell("=1+1")            "'=1+1": a formula is shown, never run (CSV injection)
     csv_bytes(["单位"], [["天津市滨河区司法局"]])     b"\\xef\\xbb\\xbf单位\\r\\n…"
+    csv_chunks(["单位"], batches)                      the same, a batch of rows at a time
     xlsx_bytes("看板", ["单位"], rows)                 an .xlsx workbook, one sheet
 
 Cells that begin with = + - @ (or a tab or carriage return, which some programs strip
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
 from openpyxl import Workbook
@@ -36,11 +37,23 @@ def safe_cell(value: Cell) -> str:
 
 
 def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
+    return b"".join(csv_chunks(headers, [rows]))
+
+
+def csv_chunks(
+    headers: Sequence[str], batches: Iterable[Iterable[Sequence[Cell]]]
+) -> Iterator[bytes]:
+    """The CSV a batch of rows at a time (the BOM and headers first), for a streamed
+    answer that never holds the whole table."""
+    yield (BOM + _csv_text([headers])).encode("utf-8")
+    for rows in batches:
+        yield _csv_text(rows).encode("utf-8")
+
+
+def _csv_text(rows: Iterable[Sequence[Cell]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([safe_cell(h) for h in headers])
-    writer.writerows([safe_cell(c) for c in row] for row in rows)
-    return (BOM + out.getvalue()).encode("utf-8")
+    csv.writer(out, lineterminator="\r\n").writerows([safe_cell(c) for c in row] for row in rows)
+    return out.getvalue()
 
 
 def xlsx_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:

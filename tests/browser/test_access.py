@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import ADMIN, COMPLIANCE, OPERATOR, OTHER, Served
+from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY
 
 ROLES = {"office operator": OPERATOR, "other operator": OTHER, "compliance": COMPLIANCE, "admin": ADMIN}  # fmt: skip
 OK, INCOMPLETE, FORBIDDEN, NOT_FOUND = 200, 400, 403, 404
@@ -61,6 +62,17 @@ def _path(template: str, served: Served) -> str:
 @pytest.mark.parametrize(("page", "api", "expected"), MATRIX, ids=[m[0] for m in MATRIX])
 @pytest.mark.parametrize("role", list(ROLES))
 def test_each_page_answers_each_role_as_the_api_does(
+    served: Served,
+    signed_in: dict[str, tuple[httpx.Client, str]],
+    role: str,
+    page: str,
+    api: str | None,
+    expected: tuple[int, ...],
+) -> None:
+    _answers_as_the_api_does(served, signed_in, role, page, api, expected)
+
+
+def _answers_as_the_api_does(
     served: Served,
     signed_in: dict[str, tuple[httpx.Client, str]],
     role: str,
@@ -158,3 +170,53 @@ def test_an_action_without_the_forms_csrf_token_is_refused(
     assert "CSRF" in answer.text
     filing = served.container.catalog.get_filing(served.seeded["report"])
     assert filing is not None and filing.withdrawal is None and filing.latest_version == 1
+
+
+# The reading pages (报送列表's search and export, 公开期限看板, 审计日志): the same shape,
+# a block of its own. The board of a body: the office's or the other body's.
+READING = [
+    ("GET /filings?org_name=司法局&title=公告&sort=period&order=asc",
+     "GET /v1/filings?org_name=司法局&title=公告&sort=period&order=asc", (OK, OK, OK, OK)),
+    ("GET /filings?status=lost", "GET /v1/filings?status=lost", (INCOMPLETE,) * 4),
+    ("GET /filings?orgname=南开", "GET /v1/filings?orgname=南开", (INCOMPLETE,) * 4),
+    ("GET /filings?submitted_since=0001-01-01",
+     "GET /v1/filings?submitted_since=0001-01-01T00:00:00%2B08:00", (INCOMPLETE,) * 4),
+    ("GET /filings/export?format=csv&org_name=南开", None, (OK, OK, OK, OK)),
+    ("GET /filings/export?format=xlsx", None, (OK, OK, OK, OK)),
+    ("GET /filings/export?format=pdf", None, (INCOMPLETE,) * 4),
+    ("GET /deadlines", None, (OK, OK, OK, OK)),
+    ("GET /deadlines?year=2023", "GET /v1/compliance/deadlines?year=2023", (OK, OK, OK, OK)),
+    (f"GET /deadlines?year=2023&org_code={NANKAI_OFFICE}",
+     f"GET /v1/compliance/deadlines?year=2023&org_code={NANKAI_OFFICE}",
+     (OK, FORBIDDEN, OK, OK)),
+    (f"GET /deadlines?year=2023&org_code={OTHER_BODY}",
+     f"GET /v1/compliance/deadlines?year=2023&org_code={OTHER_BODY}",
+     (FORBIDDEN, OK, OK, OK)),
+    ("GET /deadlines/export?year=2023&format=csv",
+     "GET /v1/compliance/deadlines?year=2023&format=csv", (OK, OK, OK, OK)),
+    (f"GET /deadlines/export?year=2023&format=xlsx&org_code={OTHER_BODY}",
+     f"GET /v1/compliance/deadlines?year=2023&format=xlsx&org_code={OTHER_BODY}",
+     (FORBIDDEN, OK, OK, OK)),
+    ("GET /deadlines?year=20x3", "GET /v1/compliance/deadlines?year=20x3", (INCOMPLETE,) * 4),
+    ("GET /audit", "GET /v1/audit", (FORBIDDEN, FORBIDDEN, OK, OK)),
+    ("GET /audit?filing_id={report}", "GET /v1/audit?filing_id={report}",
+     (FORBIDDEN, FORBIDDEN, OK, OK)),
+    (f"GET /audit?org_code={OTHER_BODY}&action=filing.submitted",
+     f"GET /v1/audit?org_code={OTHER_BODY}&action=filing.submitted",
+     (FORBIDDEN, FORBIDDEN, OK, OK)),
+    ("GET /audit?cursor=not-a-cursor", "GET /v1/audit?cursor=not-a-cursor",
+     (FORBIDDEN, FORBIDDEN, INCOMPLETE, INCOMPLETE)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("page", "api", "expected"), READING, ids=[r[0] for r in READING])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_each_reading_page_answers_each_role_as_the_api_does(
+    served: Served,
+    signed_in: dict[str, tuple[httpx.Client, str]],
+    role: str,
+    page: str,
+    api: str | None,
+    expected: tuple[int, ...],
+) -> None:
+    _answers_as_the_api_does(served, signed_in, role, page, api, expected)

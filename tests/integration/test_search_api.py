@@ -122,6 +122,7 @@ def test_an_operator_sees_only_its_bodies_filings(api: httpx.Client, filed: list
         ({"cursor": "!!"}, "invalid_request"),
         ({"submitted_since": "2024-01-01T00:00:00"}, "invalid_request"),
         ({"submitted_since": "2024-13-01T00:00:00+08:00"}, "invalid_time"),
+        ({"submitted_since": "0001-01-01T00:00:00+08:00"}, "invalid_time"),  # no UTC time
         ({"sort": "title"}, "invalid_request"),
         ({"orgname": "南开"}, "unknown_parameter"),
         ({"cursor": "eyJ9", "offset": "5"}, "cursor_with_offset"),
@@ -218,6 +219,7 @@ def test_the_trail_pages_newest_first_by_its_cursor(api: httpx.Client, filed: li
         ({"since": "2024-01-01"}, "invalid_request"),
         ({"until": "1700000000"}, "invalid_request"),
         ({"since": "2024-02-30T00:00:00Z"}, "invalid_time"),
+        ({"until": "9999-12-31T23:59:59-08:00"}, "invalid_time"),  # past year 9999 in UTC
         ({"cursor": "eyJhdCI6IDF9"}, "invalid_cursor"),
         ({"subject": "x"}, "unknown_parameter"),
     ],

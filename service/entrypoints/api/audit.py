@@ -23,6 +23,7 @@ from service.entrypoints.api.params import (
 from service.entrypoints.api.views import audit_view
 
 router = APIRouter(prefix="/v1", tags=["audit"], dependencies=[KnownQuery])
+AUDIT_ROLES = (Role.COMPLIANCE, Role.ADMIN)  # who may read the trail
 
 FilingIdParam = Annotated[
     str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="报送编号 A filing's id")
@@ -59,7 +60,7 @@ def audit_trail(
 ) -> dict[str, Any]:
     """Events of the bodies the token names; those of no body (a catalog rebuild, an
     audit export) only for a token of every body (`*`)."""
-    principal.require_role(Role.COMPLIANCE, Role.ADMIN)
+    principal.require_role(*AUDIT_ROLES)
     query = AuditQuery(
         org_codes=principal.visible_bodies(),
         filing_id=filing_id,

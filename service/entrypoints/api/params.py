@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -50,12 +50,15 @@ Cursor = Annotated[
 
 def parse_zoned(value: str | None, name: str) -> datetime | None:
     """The time in a `ZonedTime` parameter; one that matches the pattern but is no
-    date (month 13) is refused too."""
+    date (month 13), or no time in UTC (0001-01-01T00:00+08:00, the catalog's zone), is
+    refused too."""
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+        moment = datetime.fromisoformat(value)
+        moment.astimezone(UTC)
+        return moment
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"{name} 不是有效的时间（ISO 8601，须带时区，如 2024-01-01T00:00:00+08:00）",
             f"{name} is not a valid time (ISO 8601 with an offset, e.g. 2024-01-01T00:00:00+08:00)",

@@ -19,7 +19,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from service.catalog.records import FilingPage, FilingQuery, FilingSort, ListingKey
+from service.catalog.records import TOTAL_LIMIT, FilingPage, FilingQuery, FilingSort, ListingKey
+from service.domain.access import Principal
 from service.domain.errors import InvalidInput
 from service.domain.filing import Category, DeliveryStatus, ReviewState, VersionStatus
 from service.entrypoints.api.deps import KnownQuery, PrincipalDep, ServicesDep
@@ -37,6 +38,7 @@ from service.entrypoints.api.views import acknowledged, filing_view
 
 router = APIRouter(prefix="/v1", tags=["filings"], dependencies=[KnownQuery])
 MAX_OFFSET = 1_000_000  # a page that far is a crawl, not a search
+COUNT_UP_TO = TOTAL_LIMIT  # a total beyond is "10,000+" (total_exact: false)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Order = Literal["asc", "desc"]
@@ -125,7 +127,13 @@ def list_filings(
 ) -> dict[str, Any]:
     """The filings of the token's bodies that match every filter given; `total` counts
     them all, on every page."""
-    query = FilingQuery(
+    return _answer(services.catalog.search_filings(filing_query(principal, matching, page)), page)
+
+
+def filing_query(principal: Principal, matching: Filters, page: Paging) -> FilingQuery:
+    """The catalog's query for these filters, within the token's bodies (the pages' list
+    and its export ask the same)."""
+    return FilingQuery(
         org_codes=principal.visible_bodies(),
         org_code=matching.org_code,
         org_name=matching.org_name,
@@ -142,8 +150,8 @@ def list_filings(
         after=page.after,
         limit=page.limit,
         offset=page.offset,
+        count_up_to=COUNT_UP_TO,
     )
-    return _answer(services.catalog.search_filings(query), page)
 
 
 def _answer(found: FilingPage, page: Paging) -> dict[str, Any]:

@@ -28,13 +28,14 @@ from service.domain.access import Principal
 from service.entrypoints.api.errors import status_of
 from service.entrypoints.api.problems import first_zh, problems
 from service.entrypoints.api.services import ApiServices
-from service.entrypoints.pages import labels
+from service.entrypoints.pages import labels, nav
 from service.entrypoints.pages.services import PageServices
 from service.entrypoints.pages.sessions import CSRF_FIELD, PageSession, SessionCodec, anonymous
 
 log = structlog.get_logger()
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 TEMPLATES.env.filters.update(labels.FILTERS)
+TEMPLATES.env.filters.update(nav.FILTERS)
 
 # Why a signed-in session ended, shown on the sign-in page.
 ENDED = {

@@ -11,14 +11,20 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from service.domain.access import Principal
-from service.domain.filing import Category, DeliveryAction, DeliveryStatus, VersionStatus
+from service.domain.filing import (
+    Category,
+    DeliveryAction,
+    DeliveryStatus,
+    ReviewState,
+    VersionStatus,
+)
 from service.domain.metadata import DETAIL_FIELDS
 from service.entrypoints.api.deps import FilingId
 from service.entrypoints.api.filings import get_filing
 from service.entrypoints.api.packages import download_package, verify
-from service.entrypoints.api.views import acknowledged, filing_view
+from service.entrypoints.api.search import list_filings
 from service.entrypoints.pages.core import PageDep, PageRoute, SignedIn, render, require_csrf
-from service.entrypoints.pages.listing import PAGE_SIZE, ListFilters, filing_query
+from service.entrypoints.pages.listing import SORTS, ListFilters, page_count
 from service.usecases.ingest import SUBMITTING_ROLES
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -29,18 +35,28 @@ UNCLAIMED = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
 async def filing_list(
     context: PageDep, principal: SignedIn, filters: Annotated[ListFilters, Query()]
 ) -> Response:
-    query = filing_query(principal, filters)
-    found = await run_in_threadpool(context.services.catalog.list_filings, query)
-    views = [filing_view(f) for f in map(acknowledged, found) if f is not None]
+    matching, paging = filters.search()
+    found = await run_in_threadpool(list_filings, context.services, principal, matching, paging)
+    pages = page_count(found["total"])
     values: dict[str, Any] = {
-        "filings": views[:PAGE_SIZE],
+        "filings": found["filings"],
+        "total": found["total"],
+        "total_exact": found["total_exact"],  # False: more than `total` (10,000+)
+        "pages": pages,
         "filters": filters,
-        "previous": filters.query_string(filters.page - 1) if filters.page > 1 else None,
-        "next": filters.query_string(filters.page + 1) if len(found) > PAGE_SIZE else None,
+        "previous": filters.query_string(page=filters.page - 1) if filters.page > 1 else None,
+        "next": (
+            filters.query_string(page=filters.page + 1)
+            if filters.page < pages or not found["total_exact"]
+            else None
+        ),
+        "exported": filters.query_string(page=None),
+        "sorts": SORTS,
         "categories": list(Category),
         "statuses": list(VersionStatus),
+        "delivery_statuses": list(DeliveryStatus),
+        "review_states": list(ReviewState),
         "bodies": _bodies(context, principal),
-        "may_submit": principal.role in SUBMITTING_ROLES,
     }
     return render(context, "filings.html", values)
 
