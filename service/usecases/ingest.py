@@ -292,6 +292,14 @@ def _named_by_type(a: _Acceptance, check: Check) -> _Acceptance:
     return replace(a, upload=upload)
 
 
+def fallback_title(m: FilingMetadata) -> str:
+    """A title for a document that names none: 「…2023年度部门预算」 for a year,
+    「…重大民生信息（2024-01-05）」 for an item of a day."""
+    if m.category.annual:
+        return f"{m.org_name}{m.period}年度{m.category.label_zh}"
+    return f"{m.org_name}{m.category.label_zh}（{m.period}）"
+
+
 def _new_version(a: _Acceptance, check: Check, filing_id: str, number: int) -> NewVersion:
     assert check.document is not None
     m = a.metadata
@@ -301,7 +309,7 @@ def _new_version(a: _Acceptance, check: Check, filing_id: str, number: int) -> N
         media_type=check.document.media_type,
         size=a.upload.size,
         sha256=a.upload.sha256,
-        title=check.title or m.title or f"{m.org_name}{m.period}年度{m.category.label_zh}",
+        title=check.title or m.title or fallback_title(m),
         package_prefix=package_prefix(m.org_code, m.category, m.period, filing_id, number),
         metadata=m.model_dump(mode="json"),
         findings=[f.to_dict() for f in check.findings],

@@ -242,6 +242,8 @@ def test_a_withdrawal_takes_the_article_down_once_and_leaves_the_platform_to_a_p
     assert [j.filing_id for j in acting.portal.withdrawn].count(filing_id) == 1
     page.reload()
     expect(page.get_by_role("region", name="撤回")).to_contain_text("已撤稿")
+    takedown = page.locator("article.delivery", has_text="门户网站 · 第 1 版 · 撤稿")
+    expect(takedown).to_contain_text("已投递")  # the takedown, told apart from the publication
     screenshot(page, "withdrawn")
 
 

@@ -8,9 +8,11 @@ import io
 import re
 import zipfile
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from service.domain.access import Role
+from service.entrypoints.pages import filings
 from service.usecases.tokens import TokenAdmin
 from tests.browser.conftest import (
     COMPLIANCE,
@@ -260,3 +262,20 @@ def test_the_registry_of_bodies_is_shown(page: Page, served: Served) -> None:
     expect(page.locator("table tbody tr")).to_have_count(2)
     expect(page.get_by_text("天津市南开区司法局")).to_be_visible()
     screenshot(page, "bodies")
+
+
+def test_a_fault_in_the_service_is_still_a_page_in_chinese_with_the_request_id(
+    page: Page, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    sign_in(page, served, OPERATOR)
+    monkeypatch.setattr(filings, "get_filing", broken)  # a bug behind the page
+    answer = page.goto(f"/filings/{served.seeded['report']}")
+    assert answer is not None and answer.status == 500
+    expect(page.get_by_role("alert")).to_have_text(
+        "服务内部错误，请稍后重试；如仍出现，请将本页的请求编号告知管理员"
+    )
+    request_id = answer.headers["x-request-id"]
+    expect(page.get_by_text(f"请求编号 {request_id}")).to_be_visible()

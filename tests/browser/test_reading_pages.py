@@ -29,7 +29,7 @@ from tests.support.board import file_on
 from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY
 
 REPORT_TITLE = "南开区合作交流办党组2023年度法治政府建设情况报告"
-NOTICE_TITLE = "南开区司法局2024-01-05年度重大民生信息"  # the title ingest gives it
+NOTICE_TITLE = "南开区司法局重大民生信息（2024-01-05）"  # the title ingest gives it
 EXEMPTION = "=机构调整，年报由区政府统一公开"  # begins with =: escaped in the exports
 AS_OF = "2024-04-15"
 # 2023's board as of 2024-04-15: (body, kind) → state shown

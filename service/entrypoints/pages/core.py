@@ -58,6 +58,13 @@ PAGE_HEADERS = {
 }
 
 
+_INTERNAL = errors.ServiceError(
+    "服务内部错误，请稍后重试；如仍出现，请将本页的请求编号告知管理员",
+    "Internal error: try again later, or give an admin this page's request id",
+    code="internal_error",
+)
+
+
 class SignInRequired(Exception):
     """Not an error: a signal to send the browser to 登录."""
 
@@ -184,6 +191,9 @@ class PageRoute(APIRoute):
                     request,
                     errors.InvalidInput(f"请求参数有误{first_zh(found)}", code="invalid_request"),
                 )
+            except Exception:  # a bug: still a page in Chinese, with the request's id
+                log.exception("page_failed", path=request.url.path)
+                return error_page(request, _INTERNAL)
 
         return page_handler
 
@@ -204,7 +214,9 @@ def error_page(request: Request, error: errors.ServiceError) -> Response:
         context = page_context(request)
     status = status_of(error)
     log.info("page_refused", status=status, code=error.code, path=request.url.path)
-    response = render(context, "error.html", {"error": error, "status": status}, status=status)
+    request_id = request.scope.get("state", {}).get("request_id")
+    values = {"error": error, "status": status, "request_id": request_id}
+    response = render(context, "error.html", values, status=status)
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response

@@ -33,6 +33,7 @@ TAKEDOWN = {
     "manual": "须人工撤回",
     "cancelled": "已取消投递",
 }
+ACTION = {"publish": "发布", "replace": "替换平台已有报告", "withdraw": "撤稿"}
 BUDGET_KIND = {"budget": "预算", "final_accounts": "决算"}
 REVIEW = {
     "RECEIVED": "审核中",
@@ -80,4 +81,5 @@ FILTERS = {
     "severity_zh": lambda code: word(SEVERITY, code),
     "level_zh": lambda code: word(LEVEL, code),
     "takedown_zh": lambda code: word(TAKEDOWN, code),
+    "action_zh": lambda code: word(ACTION, code),
 }

@@ -1,7 +1,7 @@
 """search indexes: the list of filings and the audit trail
 
 Revision ID: 0004_search
-Revises: 0003
+Revises: 0009_exemptions
 Create Date: 2026-12-07 23:40:00
 
 - filings: `latest_status` and `latest_title`, copied from the latest acknowledged

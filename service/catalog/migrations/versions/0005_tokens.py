@@ -1,7 +1,7 @@
 """tokens: bearer tokens issued by `disclosure tokens create`, kept by their secret's SHA-256
 
 Revision ID: 0005_tokens
-Revises: 0003
+Revises: 0006_variant
 Create Date: 2026-12-02 10:00:00
 
 Self-contained: one new table and its index, nothing else touched, so it can be

@@ -1,7 +1,7 @@
 """withdrawals: a filing's withdrawal, and withdraw jobs in the outbox (deliveries.action)
 
 Revision ID: 0008_withdrawals
-Revises: 0006_variant
+Revises: 0010_notifications
 Create Date: 2026-12-08 00:00:00
 """
 

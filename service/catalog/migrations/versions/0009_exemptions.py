@@ -2,7 +2,7 @@
 for the deadline board (a year's filings of each body, whatever their kind)
 
 Revision ID: 0009_exemptions
-Revises: 0006_variant
+Revises: 0008_withdrawals
 Create Date: 2026-12-08 00:05:00
 """
 

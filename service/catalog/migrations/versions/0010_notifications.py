@@ -1,7 +1,7 @@
 """notifications: the outbox of notifications (one row per event, channel and recipient)
 
 Revision ID: 0010_notifications
-Revises: 0006_variant
+Revises: 0005_tokens
 Create Date: 2026-12-07 23:50:00
 """
 
