@@ -10,6 +10,7 @@ from service.catalog.sql.queries import SqlFilings
 from service.catalog.sql.reservations import SqlReservations
 from service.catalog.sql.reviews import SqlReviews
 from service.catalog.sql.schedules import SqlSchedules
+from service.catalog.sql.timestamps import SqlTimestamps
 from service.catalog.sql.tokens import SqlTokens
 from service.catalog.sql.withdrawals import SqlWithdrawals
 
@@ -26,5 +27,6 @@ class SqlCatalog(
     SqlWithdrawals,
     SqlSchedules,
     SqlDeadlines,
+    SqlTimestamps,
 ):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""

@@ -18,6 +18,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -97,6 +98,27 @@ class Authority:
             ca=False, eku_critical=eku_critical,
         )  # fmt: skip
         return cls(root, tsa, tsa_key, clock)
+
+    @classmethod
+    def kept_in(cls, directory: Path) -> Authority:
+        """The authority whose keys lie in `directory` (made there the first time), so
+        that development's tokens keep verifying across restarts against `root.pem`."""
+        files = [directory / n for n in ("root.pem", "tsa.pem", "tsa.key")]
+        if not all(f.exists() for f in files):
+            made = cls.create(valid=(_now() - timedelta(days=1), _now() + timedelta(days=3650)))
+            directory.mkdir(parents=True, exist_ok=True)
+            key = made.tsa_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            for path, data in zip(files, (made.root_pem, made.tsa_pem, key), strict=True):
+                path.write_bytes(data)
+            files[2].chmod(0o600)
+        loaded = serialization.load_pem_private_key(files[2].read_bytes(), password=None)
+        assert isinstance(loaded, rsa.RSAPrivateKey)
+        root, tsa = (x509.load_pem_x509_certificate(f.read_bytes()) for f in files[:2])
+        return cls(root, tsa, loaded)
 
     @property
     def root_pem(self) -> bytes:
