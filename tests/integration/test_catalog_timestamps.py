@@ -64,7 +64,7 @@ def test_a_claimed_stamp_is_leased_and_settles_once_with_what_its_token_says(
 def test_a_stamp_to_retry_is_due_again_only_at_its_next_attempt(
     catalog: Catalog, clock: FakeClock
 ) -> None:
-    fid, _ = _stamped_version(catalog)
+    _stamped_version(catalog)
     [claimed] = catalog.claim_due_stamps("w1", 10, LEASE)
     later = clock() + timedelta(seconds=300)
     assert claimed.lease_owner is not None
