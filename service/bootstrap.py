@@ -73,7 +73,7 @@ from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
 from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
 from service.spools import SpoolArea, sweep
-from service.timestamping import build_stamper, timestamp_authority, trusted_roots
+from service.timestamping import build_stamper, proof_setup, timestamp_authority, trusted_roots
 from service.usecases.checking import Checks
 from service.usecases.deadlines import DeadlineBoard
 from service.usecases.ingest import Ingest
@@ -86,7 +86,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 
-__all__ = ["timestamp_authority", "trusted_roots"]  # service.timestamping, for the entry points
+__all__ = [
+    "proof_setup",
+    "timestamp_authority",
+    "trusted_roots",
+]  # service.timestamping, for the entry points
 DEMO_PRINCIPAL = "demo-operator"  # the demo token's name, never a catalog token's
 
 
@@ -128,6 +132,7 @@ class Container:
             max_upload_bytes=self.settings.max_upload_bytes,
             clock=self.clock,
             board=deadline_board(self),
+            proof=proof_setup(self.settings, self.store),
             spool_dir=self.spool_area.path,
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
             metrics_on_api=self.settings.metrics_port is None,

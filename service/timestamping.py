@@ -29,6 +29,7 @@ from service.proof.tsa import HttpTsa, TsaConfig
 from service.settings import Env, Settings
 from service.simulators import run_in_thread
 from service.simulators.tsa import Authority, create_app
+from service.usecases.proof import ProofSetup
 from service.usecases.stamping import Stamper
 
 log = structlog.get_logger()
@@ -101,3 +102,10 @@ def build_stamper(
         clock=clock,
         worker=worker,
     )
+
+
+def proof_setup(settings: Settings, store: ArchiveStore) -> ProofSetup:
+    """What showing and verifying proof needs: the roots, and whether stamps will come
+    (a TSA configured, or the simulator in development)."""
+    configured = settings.tsa_url is not None or settings.env is Env.DEVELOPMENT
+    return ProofSetup(Proofs(store), trusted_roots(settings), tsa_configured=configured)

@@ -439,7 +439,7 @@ class ReviewCatalog(Reviews, Filings, Protocol):
     """What review polling asks of the catalog."""
 
 
-class FixityCatalog(Fixity, Filings, Protocol):
+class FixityCatalog(Fixity, Filings, Timestamps, Protocol):
     """What verifying and auditing the archive ask of the catalog."""
 
 

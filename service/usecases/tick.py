@@ -17,7 +17,15 @@ import structlog
 from service import metrics
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.catalog.ports import AuditLog, Filings, Fixity, Notifications, Restore, Reviews
+from service.catalog.ports import (
+    AuditLog,
+    Filings,
+    Fixity,
+    Notifications,
+    Restore,
+    Reviews,
+    Timestamps,
+)
 from service.delivery.port import ReviewingAdapter
 from service.delivery.reviews import ReviewRound, poll_reviews
 from service.delivery.worker import Worker
@@ -34,7 +42,7 @@ log = structlog.get_logger()
 MAX_DRAIN_ROUNDS = 100  # a tick is bounded; what is left waits for the next one
 
 
-class TickCatalog(Reviews, Fixity, AuditLog, Filings, Notifications, Protocol):
+class TickCatalog(Reviews, Fixity, AuditLog, Filings, Notifications, Timestamps, Protocol):
     """What the periodic job asks of the catalog."""
 
 

@@ -18,16 +18,27 @@ from service.catalog.ports import (
     Outbox,
     PageSessions,
     Schedules,
+    Timestamps,
     Withdrawals,
 )
 from service.domain.notifications import Recipients
 from service.usecases.deadlines import DeadlineBoard
 from service.usecases.ingest import Ingest
+from service.usecases.proof import ProofSetup
 from service.usecases.tokens import Authenticator
 
 
 class ApiCatalog(
-    Filings, Outbox, AuditLog, Fixity, Withdrawals, Schedules, Deadlines, PageSessions, Protocol
+    Filings,
+    Outbox,
+    AuditLog,
+    Fixity,
+    Withdrawals,
+    Schedules,
+    Deadlines,
+    PageSessions,
+    Timestamps,
+    Protocol,
 ):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
     delivery, auditing a download, verifying, withdrawing, moving a release, the deadline
@@ -44,6 +55,7 @@ class ApiServices:
     max_upload_bytes: int
     clock: Callable[[], datetime]
     board: DeadlineBoard  # the deadline board, over the registry of bodies
+    proof: ProofSetup  # the timestamps' archive, trusted roots, whether a TSA is configured
     spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir
     body_idle_timeout_s: float = 30.0  # 408 when no more of a body comes within it
     metrics_on_api: bool = True  # False: /metrics is served on a port of its own

@@ -17,6 +17,7 @@ from service.entrypoints.cli.app import app, console, err_console, fail, load_co
 @app.command()
 def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id")]) -> None:
     """对一项报送的归档包做固定性校验 Re-hash a filing's packages from storage; exit 1 on damage."""
+    from service.bootstrap import proof_setup
     from service.usecases.verification import verify_filing
 
     container = load_container()
@@ -28,6 +29,7 @@ def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id
             checked_by="cli",
             now=container.clock(),
             recipients=container.recipients(),
+            proof=proof_setup(container.settings, container.store),
         )
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc
@@ -39,6 +41,7 @@ def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id
             *r.report["unreadable"],
             *r.report["extra"],
             *(f"被改写 overwritten: {f}" for f in r.report.get("foreign", [])),
+            *(_timestamp_line(t) for t in r.report.get("timestamps", [])),
         ]
         table.add_row(
             str(r.version),
@@ -48,6 +51,15 @@ def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id
         )
     console.print(table)
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+def _timestamp_line(stamp: dict[str, Any]) -> str:
+    """A version's timestamp as `verify` prints it: 可信时间戳 status (and why not verified)."""
+    line = f"可信时间戳 timestamp: {stamp['status']} {stamp['gen_time'] or ''}".rstrip()
+    problem = stamp.get("problem")
+    if problem:
+        line += f" — {problem['message_zh']} {problem['message_en']} ({problem['code']})"
+    return line
 
 
 @app.command()
