@@ -81,7 +81,7 @@ def _attempt(stamper: Stamper, tsa: TimestampAuthority, job: TimestampRecord) ->
         outcome = tsa.stamp(message)
         if isinstance(outcome, Stamped):
             stored = stamper.proofs.put_token(job.stamped_key, outcome.response)
-            return _stamped(tsa.describe(), stored.key, stored.sha256, outcome.facts)
+            return _stamped(outcome.facts.tsa, stored.key, stored.sha256, outcome.facts)
     except (ArchiveError, ArchiveUnavailable) as exc:
         outcome = RetryLater("archive_unavailable", f"{type(exc).__name__}: {exc}")
     return _rescheduled(stamper, job, outcome)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from service.proof.tokens import check_token, load_roots
 from service.proof.tsa import HttpTsa, TsaConfig
 from service.uploads import spool
 from service.usecases.ingest import Ingest, Origin, submit_filing
+from service.usecases.recovery import rebuild_catalog
+from service.usecases.recovery.stamps import restore_stamps
 from service.usecases.stamping import Stamper, stamp_due
 from tests.fakes import InMemoryStore, MemoryCatalog
 from tests.support.bodies import NANKAI_OFFICE, sample_metadata
@@ -86,7 +89,8 @@ def test_a_filed_package_is_stamped_and_its_token_verifies_here_and_with_openssl
 
     [stamp] = catalog.timestamps(filing_id)
     assert stamp.status == "stamped" and stamp.token_key == stamp.stamped_key + ".tsr"
-    assert stamp.tsa == tsa.url and stamp.gen_time is not None and stamp.serial_number
+    assert stamp.tsa is not None and "CN=Disclosure TSA simulator" in stamp.tsa
+    assert stamp.gen_time is not None and stamp.serial_number
     manifest = Proofs(store).read(stamp.stamped_key)
     token = Proofs(store).read(stamp.token_key)
     check = check_token(token, hashlib.sha256(manifest).digest(), stamper.roots)
@@ -128,3 +132,41 @@ def test_a_token_whose_nonce_is_not_the_one_asked_for_fails_the_stamp_with_its_c
     assert stamp.status == "failed" and stamp.token_key is None
     assert stamp.last_error is not None and stamp.last_error.startswith("timestamp_nonce_mismatch")
     assert Proofs(store).stat(stamp.stamped_key + ".tsr") is None  # nothing archived
+
+
+def test_a_catalog_rebuilt_from_the_archive_alone_restores_the_timestamps(
+    stamper: Stamper, catalog: MemoryCatalog, store: InMemoryStore, clock: FakeClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    filing_id = _file(catalog, store, clock, tmp_path)
+    stamp_due(stamper)
+    [before] = catalog.timestamps(filing_id)
+    rebuilt = MemoryCatalog(clock=clock)
+
+    rebuild_catalog(rebuilt, store, Packages(store, clock=clock), now=clock())
+    restored = restore_stamps(rebuilt, Proofs(store), rebuilt.version_states())
+
+    assert (restored.stamped, restored.pending, restored.failed) == (1, 0, 0)
+    [after] = rebuilt.timestamps(filing_id)
+    fields = ("version", "status", "stamped_key", "token_key", "token_sha256", "gen_time",
+              "tsa", "serial_number")  # fmt: skip
+    assert [getattr(after, f) for f in fields] == [getattr(before, f) for f in fields]
+
+
+def test_a_package_archived_before_timestamps_is_backfilled_and_then_stamped(
+    stamper: Stamper, catalog: MemoryCatalog, store: InMemoryStore, clock: FakeClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    filing_id = _file(catalog, store, clock, tmp_path)
+    [queued] = catalog.timestamps(filing_id)
+    older = MemoryCatalog(clock=clock)  # as the catalog was: no stamp jobs, no tag manifest
+    rebuild_catalog(older, store, Packages(store, clock=clock), now=clock())
+    store._objects.pop(queued.stamped_key)
+
+    backfilled = restore_stamps(older, Proofs(store), older.version_states())
+
+    assert (backfilled.tag_manifests_written, backfilled.pending) == (1, 1)
+    assert Proofs(store).stat(queued.stamped_key) is not None
+    assert stamp_due(replace(stamper, catalog=older)).stamped == 1
+    again = restore_stamps(older, Proofs(store), older.version_states())  # runs twice safely
+    assert (again.tag_manifests_written, again.pending, again.stamped) == (0, 0, 1)

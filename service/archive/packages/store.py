@@ -136,9 +136,7 @@ class Packages:
             put(prefix + BAG_INFO, self._bag_info(package, bag_info, [f.size for f in files]))
         hashes = {f.key.removeprefix(prefix): f.sha256 for f in files}
         manifest = put(prefix + MANIFEST, manifest_text(hashes).encode())
-        # After the manifest: what a timestamp stamps (proof.py); backfilled if a crash
-        # comes between.
-        Proofs(self._store).put_tag_manifest(prefix, retention=retention)
+        Proofs(self._store).put_tag_manifest(prefix, retention=retention)  # then a timestamp
         return PackageRef(prefix, tuple(files), manifest)
 
     def stage_payload(
