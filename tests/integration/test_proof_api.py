@@ -71,7 +71,7 @@ def _stamp(container: Container) -> None:
 
 
 def test_a_filing_s_timestamp_shows_pending_then_stamped_and_verified(
-    api: httpx.Client, container: Container, tsa: RunningTsa
+    api: httpx.Client, container: Container
 ) -> None:
     filing_id = _file(api)
     before = api.get(f"/v1/filings/{filing_id}/proof", headers=_as(OPERATOR)).json()
