@@ -12,7 +12,7 @@ Production without a TSA starts with a warning: the stamp jobs wait, shown as
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -70,12 +70,14 @@ def timestamp_authority(settings: Settings) -> Iterator[TimestampAuthority | Non
         log.warning("tsa_not_configured", hint="DISCLOSURE_TSA_URL, DISCLOSURE_TSA_ROOTS_FILE")
         yield None
         return
-    if settings.tsa_url is not None:
-        yield HttpTsa(_config(settings, settings.tsa_url))
-        return
-    authority = Authority.kept_in(simulator_dir(settings))
-    with run_in_thread(create_app(authority)) as sim:
-        yield HttpTsa(_config(settings, sim.url + "/"))
+    with ExitStack() as stack:
+        url = settings.tsa_url
+        if url is None:
+            authority = Authority.kept_in(simulator_dir(settings))
+            url = stack.enter_context(run_in_thread(create_app(authority))).url + "/"
+        tsa = HttpTsa(_config(settings, url))
+        stack.callback(tsa.close)
+        yield tsa
 
 
 def _config(settings: Settings, url: str) -> TsaConfig:

@@ -30,7 +30,8 @@ from service.proof.tokens import check_token, new_request
 
 log = structlog.get_logger()
 QUERY = "application/timestamp-query"
-_RETRYABLE_PROBLEMS = ("timestamp_not_granted", "timestamp_malformed")
+# A TSA answering badly, or roots not configured yet, may be fixed: retried, not failed.
+_RETRYABLE_PROBLEMS = ("timestamp_not_granted", "timestamp_malformed", "timestamp_no_roots")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class HttpTsa:
             secret = config.password.get_secret_value() if config.password else ""
             auth = httpx.BasicAuth(config.username, secret)
         self._client = client or httpx.Client(timeout=config.timeout_s, auth=auth)
+
+    def close(self) -> None:
+        self._client.close()
 
     def describe(self) -> str:
         return httpx.URL(self._config.url).copy_with(username=None, password=None).__str__()
