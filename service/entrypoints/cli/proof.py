@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from service.catalog.records import AuditEvent
 from service.domain.errors import ServiceError
 from service.entrypoints.cli.app import app, console, err_console, fail, load_container
 
@@ -19,6 +20,16 @@ proof_app = typer.Typer(
     help="公开证明：可信时间戳 Proof of publication: trusted timestamps.", no_args_is_help=True
 )
 app.add_typer(proof_app, name="proof")
+
+
+def _actor() -> str:
+    """Who ran the command, as the audit log names them: the system user."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (a bare container)
+        return "cli"
 
 
 @proof_app.command()
@@ -42,6 +53,15 @@ def backfill(
                 container.catalog, Proofs(container.store), versions,
                 progress=lambda _: progress.advance(task),
             )  # fmt: skip
+        container.catalog.audit(
+            AuditEvent(
+                actor=_actor(),
+                role="admin",
+                action="timestamps.backfilled",
+                subject="archive",
+                detail=asdict(found),
+            )
+        )
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc
     finally:
