@@ -26,6 +26,7 @@ from service.usecases.ingest import Ingest, Origin, submit_filing
 from service.usecases.recovery import rebuild_catalog
 from service.usecases.recovery.stamps import restore_stamps
 from service.usecases.stamping import Stamper, stamp_due
+from service.usecases.tick import TickJobs, run_tick
 from tests.fakes import InMemoryStore, MemoryCatalog
 from tests.support.bodies import NANKAI_OFFICE, sample_metadata
 from tests.support.checks import checks_for
@@ -170,3 +171,18 @@ def test_a_package_archived_before_timestamps_is_backfilled_and_then_stamped(
     assert stamp_due(replace(stamper, catalog=older)).stamped == 1
     again = restore_stamps(older, Proofs(store), older.version_states())  # runs twice safely
     assert (again.tag_manifests_written, again.pending, again.stamped) == (0, 0, 1)
+
+
+def test_the_tick_stamps_what_is_due(
+    stamper: Stamper, catalog: MemoryCatalog, store: InMemoryStore, clock: FakeClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    filing_id = _file(catalog, store, clock, tmp_path)
+    jobs = TickJobs(
+        catalog=catalog, packages=Packages(store, clock=clock), store=store, restore=catalog,
+        worker=None, reviewing=[], review_interval=timedelta(hours=1), fixity_sample=0,
+        clock=clock, stamper=stamper,
+    )  # fmt: skip
+
+    assert run_tick(jobs).stamps.stamped == 1
+    assert [s.status for s in catalog.timestamps(filing_id)] == ["stamped"]
