@@ -59,6 +59,7 @@ def timestamp_view(setup: ProofSetup, stamp: TimestampRecord) -> dict[str, Any]:
         verified, problem = check.ok, check.problem
     elif status == StampStatus.FAILED:
         verified = False
+        problem = TOKEN_PROBLEMS.get((stamp.last_error or "").split(":")[0])
     return {
         "version": stamp.version,
         "status": status,

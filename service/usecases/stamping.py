@@ -101,13 +101,10 @@ def _archived_token(stamper: Stamper, job: TimestampRecord, message: bytes) -> S
     response = stamper.proofs.read(key)
     check = check_token(response, hashlib.sha256(message).digest(), stamper.roots)
     if check.facts is None:
-        return StampResult(StampStatus.FAILED, last_error=_problem(check.problem))
+        code = check.problem.code if check.problem else "timestamp_invalid"
+        return StampResult(StampStatus.FAILED, last_error=code)
     sha256 = hashlib.sha256(response).hexdigest()
     return _stamped(check.facts.tsa, key, sha256, check.facts)
-
-
-def _problem(problem: object) -> str:
-    return getattr(problem, "code", "timestamp_invalid")
 
 
 def _stamped(tsa: str, key: str, sha256: str, facts: TokenFacts) -> StampResult:

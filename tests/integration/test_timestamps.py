@@ -23,6 +23,7 @@ from service.proof.tokens import check_token, load_roots
 from service.proof.tsa import HttpTsa, TsaConfig
 from service.uploads import spool
 from service.usecases.ingest import Ingest, Origin, submit_filing
+from service.usecases.proof import ProofSetup, timestamp_view
 from service.usecases.recovery import rebuild_catalog
 from service.usecases.recovery.stamps import restore_stamps
 from service.usecases.stamping import Stamper, stamp_due
@@ -133,6 +134,10 @@ def test_a_token_whose_nonce_is_not_the_one_asked_for_fails_the_stamp_with_its_c
     assert stamp.status == "failed" and stamp.token_key is None
     assert stamp.last_error is not None and stamp.last_error.startswith("timestamp_nonce_mismatch")
     assert Proofs(store).stat(stamp.stamped_key + ".tsr") is None  # nothing archived
+    shown = timestamp_view(ProofSetup(Proofs(store), stamper.roots, True), stamp)
+    assert (shown["status"], shown["verified"]) == ("failed", False)
+    assert shown["problem"]["code"] == "timestamp_nonce_mismatch"
+    assert "nonce" in shown["problem"]["message_zh"] and "nonce" in shown["problem"]["message_en"]
 
 
 def test_a_catalog_rebuilt_from_the_archive_alone_restores_the_timestamps(
