@@ -9,6 +9,8 @@ and the only module that imports concrete adapters (an import-linter contract).
     with destinations(settings) as found:      # each destination's URL; in development a
         adapters = build_adapters(container, found.urls)   # simulator for one without
     with token_admin(settings) as admin:       # `disclosure tokens`: the catalog's tokens only
+    with timestamp_authority(settings) as tsa: # the TSA (the simulator in development)
+        tick_jobs(container, adapters, worker, tsa)   # … whose tick stamps (service.timestamping)
 
 Destinations and categories come from their registries (service.destinations,
 service.categories); entry points and use cases see limits, routes and adapters,
@@ -66,10 +68,12 @@ from service.notifications.sender import NotificationSender, SenderConfig
 from service.notifications.webhook import WebhookChannel
 from service.orgs import load_registry
 from service.production import CatalogTokens, token_problems
+from service.proof.port import TimestampAuthority
 from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
 from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
 from service.spools import SpoolArea, sweep
+from service.timestamping import build_stamper, proof_setup, timestamp_authority, trusted_roots
 from service.usecases.checking import Checks
 from service.usecases.deadlines import DeadlineBoard
 from service.usecases.ingest import Ingest
@@ -82,6 +86,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 
+__all__ = [
+    "proof_setup",
+    "timestamp_authority",
+    "trusted_roots",
+]  # service.timestamping, for the entry points
 DEMO_PRINCIPAL = "demo-operator"  # the demo token's name, never a catalog token's
 
 
@@ -123,6 +132,7 @@ class Container:
             max_upload_bytes=self.settings.max_upload_bytes,
             clock=self.clock,
             board=deadline_board(self),
+            proof=proof_setup(self.settings, self.store),
             spool_dir=self.spool_area.path,
             body_idle_timeout_s=self.settings.http_body_idle_timeout_s,
             metrics_on_api=self.settings.metrics_port is None,
@@ -457,9 +467,16 @@ def build_notifier(container: Container) -> NotificationSender:
 
 
 def tick_jobs(
-    container: Container, adapters: dict[str, DestinationAdapter], worker: Worker | None
+    container: Container,
+    adapters: dict[str, DestinationAdapter],
+    worker: Worker | None,
+    tsa: TimestampAuthority | None = None,
 ) -> TickJobs:
+    """`tsa`: stamp due jobs there (service.timestamping.timestamp_authority)."""
     s = container.settings
+    stamper = build_stamper(
+        s, container.catalog, container.store, tsa, clock=container.clock, worker=worker_id()
+    )
     return TickJobs(
         catalog=container.catalog,
         packages=container.packages,
@@ -475,4 +492,5 @@ def tick_jobs(
         notifier=build_notifier(container) if worker is not None else None,
         deadlines=deadline_board(container),
         deadline_notice_days=s.deadline_notice_days,
+        stamper=stamper if tsa is not None else None,
     )

@@ -34,6 +34,7 @@ def problems(settings: Settings) -> list[str]:
         *_session_problems(settings),
         *_storage_problems(settings),
         *_notification_problems(settings),
+        *_tsa_problems(settings),
         *(
             ["DISCLOSURE_ORGS_FILE is not set; production needs a registry of bodies"]
             if settings.orgs_file is None
@@ -133,6 +134,23 @@ def _storage_problems(settings: Settings) -> Iterator[str]:
             "the archive is a directory, not write-once object storage (set "
             "DISCLOSURE_ARCHIVE_URL to s3://…, or DISCLOSURE_ALLOW_EMBEDDED_STORAGE=true)"
         )
+
+
+def _tsa_problems(settings: Settings) -> Iterator[str]:
+    """A TSA whose tokens nothing could verify; its password sent in clear. (No TSA at
+    all only warns: the stamps wait, `not_configured`.)"""
+    if settings.tsa_url and settings.tsa_roots_file is None:
+        yield "DISCLOSURE_TSA_URL is set without DISCLOSURE_TSA_ROOTS_FILE (the TSA's trusted roots)"
+    elif settings.tsa_roots_file is not None and not settings.tsa_roots_file.is_file():
+        yield f"DISCLOSURE_TSA_ROOTS_FILE {settings.tsa_roots_file} is not a file"
+    parsed = urlparse(settings.tsa_url or "")
+    if (
+        settings.tsa_password is not None
+        and settings.tsa_url
+        and parsed.scheme != "https"
+        and (parsed.hostname not in settings.allow_http_hosts)
+    ):
+        yield "DISCLOSURE_TSA_PASSWORD would travel over plain http:// (use https://)"
 
 
 def _notification_problems(settings: Settings) -> Iterator[str]:

@@ -195,6 +195,16 @@ class Settings(BaseSettings):
     compliance_email: str | None = None  # told of every event, beside the body's contacts
     notify_poll_s: float = Field(default=5.0, gt=0)  # how often the worker sends what is due
 
+    # Trusted timestamps (service.proof): the TSA's URL (RFC 3161 over HTTP), its basic-auth
+    # credentials when it wants them, and the PEM of the roots its tokens must chain to.
+    # No URL: development runs the TSA simulator; production warns and reports not_configured.
+    # Stamp jobs retry along retry_schedule_s until give_up_after_s, like deliveries.
+    tsa_url: str | None = None
+    tsa_username: str | None = None
+    tsa_password: SecretStr | None = None
+    tsa_roots_file: Path | None = None
+    tsa_timeout_s: float = Field(default=30.0, gt=0)
+
     @field_validator("allow_http_hosts", mode="before")
     @classmethod
     def _parse_hosts(cls, value: Any) -> Any:

@@ -48,6 +48,9 @@ from service.catalog.records import (
     NewToken,
     NewVersion,
     NotificationRecord,
+    StampJob,
+    StampResult,
+    TimestampRecord,
     TokenRecord,
     VersionRecord,
     VersionState,
@@ -99,9 +102,11 @@ class Reservations(Protocol):
         event: AuditEvent,
         *,
         manifest_sha256: str | None = None,
+        stamps: Sequence[StampJob] = (),
     ) -> list[DeliveryRecord]:
         """The package is archived: queue its deliveries (due at `publish_at` when
-        scheduled), supersede older ones never claimed, audit — one transaction."""
+        scheduled) and its stamp jobs, supersede older ones never claimed, audit — one
+        transaction."""
         ...
 
     def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> bool:
@@ -389,6 +394,32 @@ class Deadlines(Protocol):
         ...
 
 
+class Timestamps(Protocol):
+    """The outbox of stamp jobs (service.domain.proof): one per archived file stamped."""
+
+    def enqueue_stamps(self, jobs: Sequence[StampJob]) -> int:
+        """Queue each job whose file has none yet, due now; how many were new."""
+        ...
+
+    def claim_due_stamps(self, worker: str, limit: int, lease: timedelta) -> list[TimestampRecord]:
+        """Lease up to `limit` due pending jobs, each under a token of its own."""
+        ...
+
+    def settle_stamp(
+        self, stamp_id: str, lease_token: str, result: StampResult, event: AuditEvent
+    ) -> bool:
+        """Count the attempt and settle it; False, nothing changed, when the lease was lost."""
+        ...
+
+    def restore_stamp(self, job: StampJob, result: StampResult) -> None:
+        """A job as the archive shows it (a rebuild): replaces a pending one."""
+        ...
+
+    def timestamps(self, filing_id: str) -> list[TimestampRecord]:
+        """A filing's stamp jobs, by version then file."""
+        ...
+
+
 class Catalog(
     Reservations,
     Outbox,
@@ -403,6 +434,7 @@ class Catalog(
     Schedules,
     Replacements,
     Deadlines,
+    Timestamps,
     Protocol,
 ):
     """All the ports: what the composition root builds and hands out in parts."""
@@ -420,7 +452,7 @@ class ReviewCatalog(Reviews, Filings, Protocol):
     """What review polling asks of the catalog."""
 
 
-class FixityCatalog(Fixity, Filings, Protocol):
+class FixityCatalog(Fixity, Filings, Timestamps, Protocol):
     """What verifying and auditing the archive ask of the catalog."""
 
 

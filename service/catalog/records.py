@@ -351,3 +351,49 @@ class Exemption:
     reason: str
     created_at: datetime
     created_by: str
+
+
+@dataclass(frozen=True)
+class StampJob:
+    """One archived file to timestamp: a package's tag manifest, or (later) a capture."""
+
+    filing_id: str
+    version: int
+    stamped_key: str
+
+
+@dataclass(frozen=True)
+class StampResult:
+    """How one stamp attempt settles its job (StampStatus: pending again, stamped, failed)."""
+
+    status: str
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    tsa: str | None = None
+    token_key: str | None = None
+    token_sha256: str | None = None
+    gen_time: datetime | None = None
+    serial_number: str | None = None
+
+
+@dataclass(frozen=True)
+class TimestampRecord:
+    """The stamp job of one archived file and, once stamped, what its token says."""
+
+    id: str
+    filing_id: str
+    version: int
+    stamped_key: str
+    status: str  # service.domain.proof.StampStatus
+    attempts: int
+    next_attempt_at: datetime
+    first_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    last_error: str | None
+    tsa: str | None
+    token_key: str | None
+    token_sha256: str | None
+    gen_time: datetime | None
+    serial_number: str | None
+    created_at: datetime

@@ -26,12 +26,14 @@ from service.bootstrap import (
     build_worker,
     destinations,
     tick_jobs,
+    timestamp_authority,
 )
 from service.configured import ConfigurationError
 from service.delivery.port import DestinationAdapter
 from service.entrypoints.api.app import create_app
 from service.entrypoints.http_server import AnnouncedServer, ServerLimits, server_config
 from service.orgs import RegistryError
+from service.proof.port import TimestampAuthority
 from service.settings import Settings
 from service.usecases.tick import TickJobs, run_tick
 
@@ -56,9 +58,12 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _tick_loop(
-    container: Container, adapters: dict[str, DestinationAdapter], stop: threading.Event
+    container: Container,
+    adapters: dict[str, DestinationAdapter],
+    stop: threading.Event,
+    tsa: TimestampAuthority | None,
 ) -> None:
-    jobs = tick_jobs(container, adapters, worker=None)
+    jobs = tick_jobs(container, adapters, None, tsa)
     while not stop.wait(container.settings.tick_interval_s):
         _tick_logging_failure(jobs)
 
@@ -74,7 +79,7 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
     container = _container(settings, console, serving_api=True)
     stop = threading.Event()
     threads: list[threading.Thread] = []
-    with destinations(settings) as found:
+    with destinations(settings) as found, timestamp_authority(settings) as tsa:
         adapters = build_adapters(container, found.urls)
         if settings.serve_worker:
             worker = build_worker(container, adapters)
@@ -84,7 +89,10 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
         if settings.tick_interval_s > 0:
             threads.append(
                 threading.Thread(
-                    target=_tick_loop, args=(container, adapters, stop), name="tick", daemon=True
+                    target=_tick_loop,
+                    args=(container, adapters, stop, tsa),
+                    name="tick",
+                    daemon=True,
                 )
             )
         for thread in threads:
@@ -145,10 +153,11 @@ def run_worker(settings: Settings) -> None:
 
 def run_tick_once(settings: Settings, console: Console) -> Any:
     container = _container(settings, console)
-    with destinations(settings) as found:
+    with destinations(settings) as found, timestamp_authority(settings) as tsa:
         adapters = build_adapters(container, found.urls)
         try:
-            return run_tick(tick_jobs(container, adapters, build_worker(container, adapters)))
+            worker = build_worker(container, adapters)
+            return run_tick(tick_jobs(container, adapters, worker, tsa))
         finally:
             container.close()
 
@@ -160,9 +169,9 @@ def run_tick_loop(settings: Settings, every_s: float, console: Console) -> None:
     container = _container(settings, console)
     stop = threading.Event()
     _stop_on_signals(stop)
-    with destinations(settings) as found:
+    with destinations(settings) as found, timestamp_authority(settings) as tsa:
         adapters = build_adapters(container, found.urls)
-        jobs = tick_jobs(container, adapters, build_worker(container, adapters))
+        jobs = tick_jobs(container, adapters, build_worker(container, adapters), tsa)
         try:
             while not stop.is_set():
                 _tick_logging_failure(jobs)

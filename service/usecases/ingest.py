@@ -29,9 +29,10 @@ import structlog
 from pydantic import ValidationError
 
 from service.archive.packages import PackageRef, Packages, PayloadFile, package_prefix
+from service.archive.packages.proof import tag_manifest_key
 from service.archive.version_metadata import FileFacts, VersionMetadata
 from service.catalog.ports import Filings, Reservations, in_progress
-from service.catalog.records import AuditEvent, FilingRecord, NewVersion
+from service.catalog.records import AuditEvent, FilingRecord, NewVersion, StampJob
 from service.categories import category_spec
 from service.domain.access import Principal, Role
 from service.domain.errors import (
@@ -374,7 +375,12 @@ def _complete(a: _Acceptance, check: Check, filing_id: str, number: int, ref: Pa
         waivers = [w.to_dict() for w in check.waivers]
         event = replace(event, detail={**event.detail, "waivers": waivers})
     a.ingest.catalog.complete_version(
-        filing_id, number, destinations, event, manifest_sha256=ref.manifest.sha256
+        filing_id,
+        number,
+        destinations,
+        event,
+        manifest_sha256=ref.manifest.sha256,
+        stamps=[StampJob(filing_id, number, tag_manifest_key(ref.prefix))],
     )
     log.info("filing_archived", filing_id=filing_id, version=number, destinations=destinations)
 

@@ -1,5 +1,6 @@
 """The periodic job (`disclosure tick`, a Kubernetes CronJob; a loop inside `serve`):
-re-drive due deliveries (scheduled releases and retries), poll the legal platform for
+re-drive due deliveries (scheduled releases and retries), timestamp archived files
+(service.usecases.stamping), poll the legal platform for
 review outcomes, re-hash a sample of the archive, export each closed day's audit
 log to the archive, send the notifications these raised (and any still due), and log and
 count what falls due soon and what is overdue."""
@@ -16,7 +17,15 @@ import structlog
 from service import metrics
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.catalog.ports import AuditLog, Filings, Fixity, Notifications, Restore, Reviews
+from service.catalog.ports import (
+    AuditLog,
+    Filings,
+    Fixity,
+    Notifications,
+    Restore,
+    Reviews,
+    Timestamps,
+)
 from service.delivery.port import ReviewingAdapter
 from service.delivery.reviews import ReviewRound, poll_reviews
 from service.delivery.worker import Worker
@@ -26,13 +35,14 @@ from service.notifications.sender import NotificationSender
 from service.usecases.audit_export import export_pending_days
 from service.usecases.deadlines import BoardRow, DeadlineBoard, DeadlineWatch, watch_deadlines
 from service.usecases.notifications import notify_deadlines
+from service.usecases.stamping import Stamper, StampRound, stamp_due
 from service.usecases.verification import AuditPlan, audit_versions, plan_versions
 
 log = structlog.get_logger()
 MAX_DRAIN_ROUNDS = 100  # a tick is bounded; what is left waits for the next one
 
 
-class TickCatalog(Reviews, Fixity, AuditLog, Filings, Notifications, Protocol):
+class TickCatalog(Reviews, Fixity, AuditLog, Filings, Notifications, Timestamps, Protocol):
     """What the periodic job asks of the catalog."""
 
 
@@ -53,6 +63,7 @@ class TickJobs:
     notifier: NotificationSender | None = None  # None: the notifications wait for a sender
     deadlines: DeadlineBoard | None = None  # None: deadlines are not watched
     deadline_notice_days: int = 14
+    stamper: Stamper | None = None  # None: no timestamps in this tick
 
 
 @dataclass
@@ -64,6 +75,7 @@ class TickReport:
     fixity_damaged: int = 0
     audit_days_exported: int = 0
     notifications_tried: int = 0
+    stamps: StampRound = field(default_factory=StampRound)
     deadlines: DeadlineWatch = field(default_factory=lambda: DeadlineWatch([], []))
 
 
@@ -80,6 +92,8 @@ def run_tick(jobs: TickJobs) -> TickReport:
             interval=jobs.review_interval,
             recipients=jobs.recipients,
         )
+    if jobs.stamper is not None:
+        report.stamps = stamp_due(jobs.stamper)
     _fixity_sample(jobs, report)
     report.audit_days_exported = _export_audit_log(jobs)
     report.deadlines = _watch_deadlines(jobs)
@@ -95,6 +109,8 @@ def run_tick(jobs: TickJobs) -> TickReport:
         fixity_damaged=report.fixity_damaged,
         audit_days_exported=report.audit_days_exported,
         notifications_tried=report.notifications_tried,
+        stamped=report.stamps.stamped,
+        stamps_failed=report.stamps.failed,
         deadlines_due_soon=len(report.deadlines.due_soon),
         deadlines_overdue=len(report.deadlines.overdue),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,10 +16,17 @@ from service import metrics
 from service.archive.fixity import FixityReport
 from service.archive.packages import Packages
 from service.catalog.ports import FixityCatalog
-from service.catalog.records import AuditEvent, FilingRecord, FixityCheck, VersionRecord
+from service.catalog.records import (
+    AuditEvent,
+    FilingRecord,
+    FixityCheck,
+    TimestampRecord,
+    VersionRecord,
+)
 from service.domain.errors import filing_not_found
 from service.domain.filing import ARCHIVED_STATUSES
 from service.domain.notifications import NoticeEvent, NoticeKind, Recipients
+from service.usecases.proof import ProofSetup, verify_stamps
 
 LIVE = ARCHIVED_STATUSES
 
@@ -67,20 +74,29 @@ def _receipt_hashes(filing: FilingRecord, version: int) -> dict[str, str]:
 
 
 def check_version(
-    packages: Packages, filing: FilingRecord, version: VersionRecord
+    packages: Packages,
+    filing: FilingRecord,
+    version: VersionRecord,
+    proof: ProofSetup | None = None,
+    stamps: Sequence[TimestampRecord] = (),
 ) -> VersionFixity:
+    """With `proof`, the version's timestamps too: a stamped one that does not verify
+    (service.usecases.proof) damages the version; one pending or failed does not."""
     report = packages.verify(
         version.package_prefix,
         _receipt_hashes(filing, version.version),
         manifest_sha256=version.manifest_sha256,
     )
+    found = report_dict(report)
+    ok = report.ok
+    if proof is not None:
+        found["timestamps"] = verify_stamps(
+            proof, [s for s in stamps if s.version == version.version]
+        )
+        # a stamp that failed (the TSA gave up) is shown, but no damage to the archive
+        ok = ok and all(t["verified"] for t in found["timestamps"] if t["status"] == "stamped")
     return VersionFixity(
-        filing.id,
-        version.version,
-        version.package_prefix,
-        report.ok,
-        report_dict(report),
-        filing.org_code,
+        filing.id, version.version, version.package_prefix, ok, found, filing.org_code
     )
 
 
@@ -147,12 +163,19 @@ def verify_filing(
     checked_by: str,
     now: datetime,
     recipients: Recipients | None = None,
+    proof: ProofSetup | None = None,
 ) -> list[VersionFixity]:
-    """Re-hash every archived version of one filing from storage; record and return the results."""
+    """Re-hash every archived version of one filing from storage, and check its
+    timestamps given `proof`; record and return the results."""
     filing = catalog.get_filing(filing_id, with_attempts=False)
     if filing is None:
         raise filing_not_found()
-    results = [check_version(packages, filing, v) for v in filing.versions if v.status in LIVE]
+    stamps = catalog.timestamps(filing_id) if proof is not None else []
+    results = [
+        check_version(packages, filing, v, proof, stamps)
+        for v in filing.versions
+        if v.status in LIVE
+    ]
     for result in results:
         record(catalog, result, checked_by=checked_by, now=now, recipients=recipients)
     return results

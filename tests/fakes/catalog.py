@@ -32,6 +32,7 @@ from service.catalog.records import (
     ListingKey,
     NewVersion,
     NotificationRecord,
+    StampJob,
     VersionRecord,
     VersionState,
     WithdrawalRecord,
@@ -61,6 +62,7 @@ from service.domain.outbox import settled_status, supersedable
 from service.domain.replacement import existing_report, no_conflict, replacement_key
 from service.domain.schedule import check_movable
 from service.domain.withdrawal import filing_withdrawn, may_have_gone_out
+from tests.fakes.timestamps import MemoryTimestamps
 from tests.fakes.tokens import MemoryTokens
 
 _UNACKNOWLEDGED = (VersionStatus.RESERVED, VersionStatus.ABANDONED)
@@ -70,12 +72,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class MemoryCatalog(MemoryTokens):
+class MemoryCatalog(MemoryTokens, MemoryTimestamps):
     """`MemoryCatalog(clock=FakeClock())`; `available = False` makes every call
     raise Unavailable, as a database that cannot be reached does."""
 
     def __init__(self, *, clock: Callable[[], datetime] = _now) -> None:
-        super().__init__()
+        MemoryTokens.__init__(self)
+        MemoryTimestamps.__init__(self)
         self._clock = clock
         self._lock = threading.RLock()
         self.filings: dict[str, FilingRecord] = {}  # without versions and deliveries
@@ -217,6 +220,7 @@ class MemoryCatalog(MemoryTokens):
         event: AuditEvent,
         *,
         manifest_sha256: str | None = None,
+        stamps: Sequence[StampJob] = (),
     ) -> list[DeliveryRecord]:
         now = self._clock()
         with self._transaction():
@@ -238,6 +242,7 @@ class MemoryCatalog(MemoryTokens):
             if withdrawn:
                 created = [dataclasses.replace(d, status=DeliveryStatus.CANCELLED) for d in created]
             self.deliveries.update((d.id, d) for d in created)
+            self.add_stamps(stamps, now)
             for older in self._supersede_untried(filing_id, version, destinations, now):
                 self._settle(filing_id, older)
             self._audit(event, now)

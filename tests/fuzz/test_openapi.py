@@ -70,6 +70,7 @@ OPERATIONS = [
     ("POST", "/v1/filings/{filing_id}/deliveries/{destination}/retry"),
     ("GET", "/v1/filings/{filing_id}/package"),
     ("POST", "/v1/filings/{filing_id}/verify"),
+    ("GET", "/v1/filings/{filing_id}/proof"),
     ("POST", "/v1/filings/{filing_id}/withdraw"),
     ("POST", "/v1/filings/{filing_id}/deliveries/legal_platform/replace-existing"),
     ("PATCH", "/v1/filings/{filing_id}/schedule"),

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from service.bootstrap import build_container
+import structlog
+from typer.testing import CliRunner
+
+from service.bootstrap import build_container, build_stamper, timestamp_authority
 from service.domain.access import Principal, Role
 from service.domain.metadata import FilingMetadata
+from service.entrypoints.cli import app
 from service.settings import Settings
 from service.uploads import spool
 from service.usecases.ingest import Origin, submit_filing
+from service.usecases.stamping import stamp_due
 from tests.support.bodies import sample_metadata, write_registry
 from tests.support.clock import FakeClock
 from tests.support.documents import docx_from_text, sample_report
@@ -84,3 +92,45 @@ def test_a_sampled_audit_reports_damage(tmp_path: Path) -> None:
 def test_audit_needs_exactly_one_of_sample_or_all(tmp_path: Path) -> None:
     env, _ = _data_dir_with_filings(tmp_path, 1)
     assert run_command(["audit"], env).returncode == 2
+
+
+@contextmanager
+def _logging_kept() -> Iterator[None]:
+    """A command configures logging onto the runner's streams, which close after its run:
+    put back what the rest of the session logs through."""
+    config, handlers = structlog.get_config(), logging.root.handlers[:]
+    try:
+        yield
+    finally:
+        structlog.configure(**config)
+        logging.root.handlers[:] = handlers
+
+
+def test_backfill_then_a_stamp_by_the_development_tsa_and_verify_checks_the_token(
+    tmp_path: Path,
+) -> None:
+    env, [filing_id] = _data_dir_with_filings(tmp_path, 1)
+    env = {**env, "DISCLOSURE_LOG_FORMAT": "json", "COLUMNS": "200"}
+    [tag_manifest] = (tmp_path / "var" / "archive").rglob("tagmanifest-sha256.txt")
+    os.chmod(tag_manifest, 0o644)
+    tag_manifest.unlink()  # as a package archived before timestamps has none
+    runner = CliRunner()  # in process: a command's start-up is seconds on a busy machine
+
+    with _logging_kept():
+        backfilled = runner.invoke(app, ["proof", "backfill", "--json"], env=env)
+    assert backfilled.exit_code == 0, backfilled.output
+    assert json.loads(backfilled.stdout)["tag_manifests_written"] == 1 and tag_manifest.exists()
+    settings = Settings(data_dir=tmp_path / "var", orgs_file=tmp_path / "orgs.yaml")
+    container = build_container(settings)
+    with timestamp_authority(settings) as tsa:  # no DISCLOSURE_TSA_URL: the simulator
+        stamper = build_stamper(
+            settings, container.catalog, container.store, tsa, clock=container.clock, worker="t"
+        )
+        assert stamp_due(stamper).stamped == 1  # what each tick does
+    container.close()
+
+    with _logging_kept():
+        verified = runner.invoke(app, ["verify", filing_id], env=env)
+    assert verified.exit_code == 0, verified.output
+    assert "可信时间戳 timestamp: stamped" in verified.stdout
+    assert tag_manifest.with_name("tagmanifest-sha256.txt.tsr").exists()

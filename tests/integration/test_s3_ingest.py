@@ -352,7 +352,8 @@ def test_a_livelihood_item_is_locked_30_years_or_permanently_if_it_records_a_maj
 
     assert response.status_code == 201, response.text
     keys = _objects(ceph_s3, bucket)
-    assert len(keys) == 6  # payload, metadata.json, bagit.txt, bag-info.txt, manifest, receipt
+    # payload, metadata.json, bagit.txt, bag-info.txt, manifest, tag manifest, receipt
+    assert len(keys) == 7
     assert any("/receipts/portal-" in key for key in keys)
     for key in keys:
         head = ceph_s3.shared_client.head_object(Bucket=bucket, Key=key)

@@ -70,7 +70,13 @@ def test_an_accepted_filing_is_archived_whole_and_queued(
     assert version.status is VersionStatus.ARCHIVED
     assert {d.destination for d in filing.deliveries} == {"portal", "legal_platform"}
     assert {d.status for d in filing.deliveries} == {DeliveryStatus.PENDING}
-    assert store.put_order[-1] == version.package_prefix + MANIFEST  # the manifest last
+    # the manifest last, then the tag manifest over it, queued for its timestamp
+    assert store.put_order[-2:] == [
+        version.package_prefix + MANIFEST,
+        version.package_prefix + "tagmanifest-sha256.txt",
+    ]
+    [stamp] = catalog.timestamps(filing.id)
+    assert (stamp.stamped_key, stamp.status) == (store.put_order[-1], "pending")
     assert [e.action for e in catalog.audit_events()] == ["filing.submitted"]
 
 

@@ -116,13 +116,23 @@ def test_a_package_in_a_filesystem_store_validates_with_bagit(root: Path) -> Non
     assert sorted(bag.payload_entries()) == sorted(
         [f"data/{REPORT}", f"data/{ANNEX}", "data/metadata.json"]
     )
-    assert list(bag.tagmanifest_files()) == []  # allowed: RFC 8493 makes it optional
+    # the tag manifest a timestamp stamps, over bagit.txt, bag-info.txt and the manifest
+    assert [Path(f).name for f in bag.tagmanifest_files()] == ["tagmanifest-sha256.txt"]
+    tagged = (root / PREFIX / "tagmanifest-sha256.txt").read_text().splitlines()
+    assert sorted(line.split("  ")[1] for line in tagged) == [
+        "bag-info.txt",
+        "bagit.txt",
+        "manifest-sha256.txt",
+    ]
 
 
-def test_the_manifest_is_written_last(memory: InMemoryStore) -> None:
+def test_the_manifest_is_written_last_then_the_tag_manifest_over_it(
+    memory: InMemoryStore,
+) -> None:
     put_sample(Packages(memory))
 
-    assert sorted(memory.put_order[:-1]) == sorted(
+    assert memory.put_order[-1] == f"{PREFIX}tagmanifest-sha256.txt"
+    assert sorted(memory.put_order[:-2]) == sorted(
         [
             f"{PREFIX}data/{REPORT}",
             f"{PREFIX}data/{ANNEX}",
@@ -131,7 +141,7 @@ def test_the_manifest_is_written_last(memory: InMemoryStore) -> None:
             f"{PREFIX}bag-info.txt",
         ]
     )
-    assert memory.put_order[-1] == f"{PREFIX}manifest-sha256.txt"
+    assert memory.put_order[-2] == f"{PREFIX}manifest-sha256.txt"
 
 
 def test_put_package_returns_the_stored_files_and_the_manifest(memory: InMemoryStore) -> None:
@@ -392,6 +402,7 @@ def test_the_zip_download_validates_with_bagit_with_receipts_in_the_tag_manifest
         "bag-info.txt",
         "bagit.txt",
         "manifest-sha256.txt",
+        "proof/tagmanifest-sha256.txt",  # the archived one a timestamp stamps
         "receipts/portal-000001.json",
     ]
     downloaded = tmp_path / "download/F20240001-v1/receipts/portal-000001.json"

@@ -55,6 +55,16 @@ def test_a_complete_production_configuration_has_no_problems() -> None:
             {"tokens": [{"name": "x", "token": "demo-short", "role": "operator", "orgs": ["*"]}]},
             "demo token",
         ),
+        ({"tsa_url": "https://tsa.example.cn/tsa"}, "DISCLOSURE_TSA_ROOTS_FILE"),
+        ({"tsa_roots_file": "/nonexistent/roots.pem"}, "DISCLOSURE_TSA_ROOTS_FILE"),
+        (
+            {
+                "tsa_url": "http://tsa.example.cn/tsa",
+                "tsa_password": "pw",
+                "tsa_roots_file": __file__,
+            },
+            "DISCLOSURE_TSA_PASSWORD",
+        ),
     ],
     ids=[
         "no portal url",
@@ -64,6 +74,9 @@ def test_a_complete_production_configuration_has_no_problems() -> None:
         "demo token",
         "no registry",
         "weak token",
+        "tsa without roots",
+        "tsa roots missing",
+        "tsa password over http",
     ],
 )
 def test_production_names_each_problem(overrides: dict[str, object], mentions: str) -> None:

@@ -45,6 +45,7 @@ from service.archive.packages.names import (
     payload_name,
     relative,
 )
+from service.archive.packages.proof import PROOF_DIR, Proofs, tag_manifest_key, token_key
 from service.archive.port import ArchiveStore, StagedPut, StoredObject
 from service.archive.retention import Period
 from service.domain.errors import AlreadyExists, FixityMismatch, ObjectMissing
@@ -137,6 +138,7 @@ class Packages:
             put(prefix + BAG_INFO, self._bag_info(package, bag_info, [f.size for f in files]))
         hashes = {f.key.removeprefix(prefix): f.sha256 for f in files}
         manifest = put(prefix + MANIFEST, manifest_text(hashes).encode())
+        Proofs(self._store).put_tag_manifest(prefix, retention=retention)  # then a timestamp
         return PackageRef(prefix, tuple(files), manifest)
 
     def stage_payload(
@@ -405,8 +407,21 @@ class Packages:
             for key in self.list_receipts(prefix):
                 rel = key.removeprefix(prefix)
                 tags[rel] = self._zip_object(archive, bag_name, prefix, rel)
+            tags |= self._zip_proof(archive, bag_name, prefix)
             with archive.open(self._zip_info(f"{bag_name}/{TAG_MANIFEST}", 0), "w") as entry:
                 entry.write(manifest_text(tags).encode())
+
+    def _zip_proof(self, archive: zipfile.ZipFile, bag_name: str, prefix: str) -> dict[str, str]:
+        """The archived tag manifest and its token, as `proof/…` (the zip's own
+        tagmanifest-sha256.txt covers every tag file, these among them)."""
+        found: dict[str, str] = {}
+        for key in (tag_manifest_key(prefix), token_key(tag_manifest_key(prefix))):
+            if self._store.stat(key) is not None:
+                rel = PROOF_DIR + key.removeprefix(prefix)
+                found[rel] = self._zip_object(
+                    archive, bag_name, prefix, key.removeprefix(prefix), as_name=rel
+                )
+        return found
 
     def _zip_object(
         self,
@@ -415,14 +430,17 @@ class Packages:
         prefix: str,
         rel: str,
         expected: str | None = None,
+        *,
+        as_name: str | None = None,
     ) -> str:
-        """Copy one stored object into the zip; its sha256 as copied."""
+        """Copy one stored object into the zip (as `as_name`, else `rel`); its sha256 as
+        copied."""
         key = prefix + rel
         stored = self._store.stat(key)
         digest = hashlib.sha256()
         with self._store.open(key) as raw:
             source = raw if expected is None else verifying_reader(raw, expected, what=key)
-            info = self._zip_info(f"{bag_name}/{rel}", stored.size if stored else 0)
+            info = self._zip_info(f"{bag_name}/{as_name or rel}", stored.size if stored else 0)
             with archive.open(info, "w") as entry:
                 for chunk in iter_chunks(source):
                     digest.update(chunk)

@@ -11,6 +11,7 @@ from service.catalog.sql.replacements import SqlReplacements
 from service.catalog.sql.reservations import SqlReservations
 from service.catalog.sql.reviews import SqlReviews
 from service.catalog.sql.schedules import SqlSchedules
+from service.catalog.sql.timestamps import SqlTimestamps
 from service.catalog.sql.tokens import SqlTokens
 from service.catalog.sql.withdrawals import SqlWithdrawals
 
@@ -28,5 +29,6 @@ class SqlCatalog(
     SqlSchedules,
     SqlReplacements,
     SqlDeadlines,
+    SqlTimestamps,
 ):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.catalog.ports import in_progress
-from service.catalog.records import AuditEvent, DeliveryRecord, IngestKey, NewVersion
+from service.catalog.records import AuditEvent, DeliveryRecord, IngestKey, NewVersion, StampJob
 from service.catalog.sql.holds import SqlHolds
 from service.catalog.sql.outbox import settle_version
 from service.catalog.sql.tables import (
@@ -21,6 +21,7 @@ from service.catalog.sql.tables import (
     VersionRow,
     WithdrawalRow,
 )
+from service.catalog.sql.timestamps import stamp_row
 from service.catalog.sql.unit import (
     audit_row,
     delivery_record,
@@ -104,6 +105,7 @@ class SqlReservations(SqlHolds):
         event: AuditEvent,
         *,
         manifest_sha256: str | None = None,
+        stamps: Sequence[StampJob] = (),
     ) -> list[DeliveryRecord]:
         now = self._clock()
         with self._transaction() as session:
@@ -122,6 +124,7 @@ class SqlReservations(SqlHolds):
             if session.get(WithdrawalRow, filing_id) is not None:
                 _withdrawn_meanwhile(row, created)
             session.add_all(created)
+            session.add_all([stamp_row(job, now) for job in stamps])
             for older in _supersede_untried(session, filing_id, version, destinations, now):
                 settle_version(session, filing_id, older)
             if not destinations and row.status == VersionStatus.ARCHIVED:

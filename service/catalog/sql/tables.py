@@ -334,3 +334,36 @@ class ExemptionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
+
+
+class TimestampRow(Base):
+    """The outbox of stamp jobs: one per archived file stamped (a package's tag manifest;
+    a capture's WARC later), claimed under a lease like a delivery; once stamped, what the
+    token says. Never blocks a filing: nothing else waits on it."""
+
+    __tablename__ = "timestamps"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    filing_id: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    stamped_key: Mapped[str] = mapped_column(String(500), unique=True)
+    status: Mapped[str] = mapped_column(String(20))  # service.domain.proof.StampStatus
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    first_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    tsa: Mapped[str | None] = mapped_column(String(500))
+    token_key: Mapped[str | None] = mapped_column(String(510))
+    token_sha256: Mapped[str | None] = mapped_column(String(64))
+    gen_time: Mapped[datetime | None]
+    serial_number: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["filing_id", "version"], ["filing_versions.filing_id", "filing_versions.version"]
+        ),
+        Index("ix_timestamps_due", "status", "next_attempt_at"),
+    )

@@ -18,6 +18,7 @@ from service.entrypoints.api import (
     filings,
     health,
     packages,
+    proof,
     replacements,
     schedules,
     search,
@@ -52,6 +53,7 @@ def create_app(services: ApiServices, pages: PageServices | None = None) -> Fast
     app.include_router(filings.router)
     app.include_router(search.router)
     app.include_router(packages.router)
+    app.include_router(proof.router)
     app.include_router(withdrawals.router)
     app.include_router(schedules.router)
     app.include_router(replacements.router)

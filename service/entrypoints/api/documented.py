@@ -207,6 +207,33 @@ class ValidationOut(BaseModel):
     findings: list[FindingOut]
 
 
+class TimestampProblemOut(BaseModel):
+    code: str = Field(examples=["timestamp_untrusted"])
+    message_zh: str
+    message_en: str
+
+
+class TimestampOut(BaseModel):
+    """One version's RFC 3161 timestamp over its tag manifest (可信时间戳)."""
+
+    version: int
+    status: Literal["pending", "stamped", "failed", "not_configured"]
+    gen_time: str | None = Field(examples=["2025-03-20T02:15:07+00:00"])
+    tsa: str | None
+    serial_number: str | None
+    verified: bool | None  # None: nothing to verify yet
+    file: str = Field(examples=["tagmanifest-sha256.txt"])
+    problem: TimestampProblemOut | None
+    last_error: str | None
+
+
+class ProofOut(BaseModel):
+    """公开证明 Proof of publication: timestamps (captures are not built yet: empty)."""
+
+    timestamps: list[TimestampOut]
+    captures: list[dict[str, Any]]
+
+
 class RequeuedOut(BaseModel):
     delivery_id: str
     version: int

@@ -120,6 +120,7 @@ async def verify(
             checked_by=principal.name,
             now=services.clock(),
             recipients=services.recipients,
+            proof=services.proof,
         )
     )
     return {

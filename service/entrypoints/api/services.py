@@ -19,11 +19,13 @@ from service.catalog.ports import (
     PageSessions,
     Replacements,
     Schedules,
+    Timestamps,
     Withdrawals,
 )
 from service.domain.notifications import Recipients
 from service.usecases.deadlines import DeadlineBoard
 from service.usecases.ingest import Ingest
+from service.usecases.proof import ProofSetup
 from service.usecases.tokens import Authenticator
 
 
@@ -37,6 +39,7 @@ class ApiCatalog(
     Replacements,
     Deadlines,
     PageSessions,
+    Timestamps,
     Protocol,
 ):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed
@@ -55,6 +58,7 @@ class ApiServices:
     max_upload_bytes: int
     clock: Callable[[], datetime]
     board: DeadlineBoard  # the deadline board, over the registry of bodies
+    proof: ProofSetup  # the timestamps' archive, trusted roots, whether a TSA is configured
     spool_dir: Path | None = None  # this process's own (service.spools); None: the temp dir
     body_idle_timeout_s: float = 30.0  # 408 when no more of a body comes within it
     metrics_on_api: bool = True  # False: /metrics is served on a port of its own

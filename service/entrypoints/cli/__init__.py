@@ -17,13 +17,23 @@ from service.entrypoints.cli import archive  # isort: split
 
 from service.entrypoints.cli import tokens  # isort: split
 
+from service.entrypoints.cli import proof  # isort: split
+
 from service.entrypoints.cli import tools  # isort: split
 
 from service.entrypoints.cli import compliance  # isort: split
 
 from service.entrypoints.cli.app import app
 
-COMMANDS = (running, filings, archive, tokens, tools, compliance)  # imported for their commands
+COMMANDS = (
+    running,
+    filings,
+    archive,
+    tokens,
+    proof,
+    tools,
+    compliance,
+)  # imported for their commands
 
 
 def main() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,10 +14,15 @@ from rich.table import Table
 from service.domain.errors import ServiceError
 from service.entrypoints.cli.app import app, console, err_console, fail, load_container
 
+if TYPE_CHECKING:  # imported where used: the CLI starts without them
+    from service.usecases.recovery.rebuild import Rebuild
+    from service.usecases.recovery.stamps import StampsRestored
+
 
 @app.command()
 def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id")]) -> None:
     """对一项报送的归档包做固定性校验 Re-hash a filing's packages from storage; exit 1 on damage."""
+    from service.bootstrap import proof_setup
     from service.usecases.verification import verify_filing
 
     container = load_container()
@@ -28,6 +34,7 @@ def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id
             checked_by="cli",
             now=container.clock(),
             recipients=container.recipients(),
+            proof=proof_setup(container.settings, container.store),
         )
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc
@@ -39,6 +46,7 @@ def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id
             *r.report["unreadable"],
             *r.report["extra"],
             *(f"被改写 overwritten: {f}" for f in r.report.get("foreign", [])),
+            *(_timestamp_line(t) for t in r.report.get("timestamps", [])),
         ]
         table.add_row(
             str(r.version),
@@ -48,6 +56,15 @@ def verify(filing_id: Annotated[str, typer.Argument(help="报送编号 filing id
         )
     console.print(table)
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+def _timestamp_line(stamp: dict[str, Any]) -> str:
+    """A version's timestamp as `verify` prints it: 可信时间戳 status (and why not verified)."""
+    line = f"可信时间戳 timestamp: {stamp['status']} {stamp['gen_time'] or ''}".rstrip()
+    problem = stamp.get("problem")
+    if problem:
+        line += f" — {problem['message_zh']} {problem['message_en']} ({problem['code']})"
+    return line
 
 
 @app.command()
@@ -199,8 +216,10 @@ def rebuild_catalog(
     """仅凭归档重建空的目录数据库（目录不为空时拒绝） Rebuild an EMPTY catalog from the archive alone."""
     from rich.progress import Progress
 
+    from service.archive.packages.proof import Proofs
     from service.bootstrap import takedown_destinations
     from service.usecases.recovery import rebuild_catalog as run_rebuild
+    from service.usecases.recovery.stamps import restore_stamps
 
     container = load_container()
     try:
@@ -214,11 +233,22 @@ def rebuild_catalog(
                 progress=lambda _: progress.advance(task),
                 takedown=takedown_destinations(),
             )
+            task = progress.add_task("恢复时间戳 restoring timestamps", total=None)
+            stamps = restore_stamps(
+                container.catalog, Proofs(container.store), container.restore.version_states(),
+                progress=lambda _: progress.advance(task),
+            )  # fmt: skip
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc
     if as_json:
-        console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
+        restored = {**report.to_dict(), "timestamps": dataclasses.asdict(stamps)}
+        console.print_json(json.dumps(restored, ensure_ascii=False))
         raise typer.Exit(0 if report.ok else 1)
+    _print_rebuild(report, stamps)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_rebuild(report: Rebuild, stamps: StampsRestored) -> None:
     if report.skipped:
         table = Table("未按原样恢复 not restored as is", "对象 key", "原因 reason")
         for s in report.skipped:
@@ -232,12 +262,15 @@ def rebuild_catalog(
         f"versions, {report.delivered} delivered and {report.pending} pending deliveries, "
         f"{report.audit_events} audit events from {report.audit_days} days."
     )
+    console.print(
+        f"可信时间戳：已恢复 {stamps.stamped} 个，待盖 {stamps.pending} 个，无效 {stamps.failed} 个 "
+        f"Timestamps: {stamps.stamped} restored, {stamps.pending} to stamp, {stamps.failed} invalid."
+    )
     if report.audit_through is not None:
         console.print(
             f"审计日志恢复至 {report.audit_through}（上海时间），此后的事件未曾导出、无法恢复 "
             f"Audit log restored through {report.audit_through}; later events were never exported."
         )
-    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command("export-audit")
