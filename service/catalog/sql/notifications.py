@@ -3,17 +3,17 @@ claimed under a lease, settled."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, or_, select, update
+from sqlalchemy import Executable, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.catalog.records import AuditEvent, NotificationRecord
+from service.catalog.sql.leases import claim_due
 from service.catalog.sql.tables import NotificationRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, record
 from service.domain.notifications import Channel, Notice, NoticeKind, NotificationStatus
@@ -90,26 +90,15 @@ class SqlNotifications(UnitOfWork):
     ) -> list[NotificationRecord]:
         now = self._clock()
         with self._transaction() as session:
-            query = (
-                select(NotificationRow)
-                .where(
-                    NotificationRow.status == NotificationStatus.PENDING.value,
-                    NotificationRow.next_attempt_at <= now,
-                    or_(
-                        NotificationRow.lease_expires_at.is_(None),
-                        NotificationRow.lease_expires_at <= now,
-                    ),
-                )
-                .order_by(NotificationRow.next_attempt_at, NotificationRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+            rows = claim_due(
+                session,
+                NotificationRow,
+                NotificationStatus.PENDING.value,
+                worker=worker,
+                limit=limit,
+                lease=lease,
+                now=now,
             )
-            rows = session.scalars(query).all()
-            for row in rows:
-                row.lease_owner = f"{worker}:{secrets.token_hex(6)}"
-                row.lease_expires_at = now + lease
-                row.first_attempt_at = row.first_attempt_at or now
-            session.flush()
             return [notification_record(r) for r in rows]
 
     def settle_notification(

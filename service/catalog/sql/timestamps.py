@@ -3,15 +3,15 @@ lease, settled with what the token says."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.catalog.records import AuditEvent, StampJob, StampResult, TimestampRecord
+from service.catalog.sql.leases import claim_due
 from service.catalog.sql.tables import TimestampRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, record
 from service.domain.proof import StampStatus
@@ -57,26 +57,15 @@ class SqlTimestamps(UnitOfWork):
     def claim_due_stamps(self, worker: str, limit: int, lease: timedelta) -> list[TimestampRecord]:
         now = self._clock()
         with self._transaction() as session:
-            query = (
-                select(TimestampRow)
-                .where(
-                    TimestampRow.status == StampStatus.PENDING.value,
-                    TimestampRow.next_attempt_at <= now,
-                    or_(
-                        TimestampRow.lease_expires_at.is_(None),
-                        TimestampRow.lease_expires_at <= now,
-                    ),
-                )
-                .order_by(TimestampRow.next_attempt_at, TimestampRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+            rows = claim_due(
+                session,
+                TimestampRow,
+                StampStatus.PENDING.value,
+                worker=worker,
+                limit=limit,
+                lease=lease,
+                now=now,
             )
-            rows = session.scalars(query).all()
-            for row in rows:
-                row.lease_owner = f"{worker}:{secrets.token_hex(6)}"
-                row.lease_expires_at = now + lease
-                row.first_attempt_at = row.first_attempt_at or now
-            session.flush()
             return [record(TimestampRecord, r) for r in rows]
 
     def settle_stamp(
