@@ -14,14 +14,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field
 from starlette.responses import Response
 
 from service.domain.metadata import ONE_LINE
 from service.entrypoints.api.audit import audit_trail
 from service.entrypoints.api.params import CURSOR_PATTERN
 from service.entrypoints.pages.core import PageDep, PageRoute, SignedIn, render
-from service.entrypoints.pages.listing import Day
+from service.entrypoints.pages.listing import Day, FormFilters
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
@@ -46,10 +46,8 @@ ACTIONS = {
 }
 
 
-class AuditFilters(BaseModel):
+class AuditFilters(FormFilters):
     """The trail's query string, with the API's rules; an empty field is no filter."""
-
-    model_config = ConfigDict(extra="forbid")
 
     filing_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     org_code: str | None = Field(None, pattern=r"^[0-9A-Z]{18}$")
@@ -59,14 +57,6 @@ class AuditFilters(BaseModel):
     until: Day | None = None
     cursor: str | None = Field(None, pattern=CURSOR_PATTERN)
     limit: int = Field(PAGE_SIZE, ge=1, le=500)  # the API's bounds
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        """An empty field is no filter (the default page size, for limit)."""
-        if isinstance(value, str) and not value.strip():
-            return cls.model_fields[str(info.field_name)].default
-        return value.strip() if isinstance(value, str) else value
 
     def query_string(self, **changed: Any) -> str:
         given = {**self.model_dump(exclude_defaults=True, mode="json"), **changed}

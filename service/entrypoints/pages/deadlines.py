@@ -18,32 +18,26 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 from starlette.responses import Response
 
 from service.domain.access import Principal
 from service.entrypoints.api.deadlines import KIND_ZH, STATE_ZH, TableFormat, deadlines
 from service.entrypoints.pages.core import PageContext, PageDep, PageRoute, SignedIn, render
 from service.entrypoints.pages.export import downloaded
+from service.entrypoints.pages.listing import FormFilters
 from service.usecases.deadlines import BoardState
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 YEARS_SHOWN = 6  # the year select: this year and the five before
 
 
-class BoardFilters(BaseModel):
+class BoardFilters(FormFilters):
     """The board's query string; an empty field is its default."""
-
-    model_config = ConfigDict(extra="forbid")
 
     year: int | None = Field(None, ge=1000, le=9998)  # the API's bounds
     org_code: str | None = Field(None, pattern=r"^[0-9A-Z]{18}$")
     as_of: date | None = None
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
 
 
 class BoardExport(BoardFilters):

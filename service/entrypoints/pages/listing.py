@@ -36,10 +36,22 @@ SORTS = {
 }
 
 
-class ListFilters(BaseModel):
-    """The list's query string; an empty field (「全部」) is no filter."""
+class FormFilters(BaseModel):
+    """A page's query string, as its form sends it: an unknown field is refused (as the
+    API refuses one), an empty field (「全部」) is the field's default, text is trimmed."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[str(info.field_name)].default
+        return value.strip() if isinstance(value, str) else value
+
+
+class ListFilters(FormFilters):
+    """The list's query string; an empty field (「全部」) is no filter."""
 
     org_code: str | None = Field(None, pattern=r"^[0-9A-Z]{18}$")
     org_name: str | None = Field(None, min_length=1, max_length=100, pattern=ONE_LINE)
@@ -54,14 +66,6 @@ class ListFilters(BaseModel):
     sort: FilingSort = FilingSort.CREATED_AT
     order: Literal["asc", "desc"] = "desc"
     page: int = Field(1, ge=1, le=MAX_PAGE)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any, info: ValidationInfo) -> Any:
-        """An empty field is no filter (the default, for sort, order and page)."""
-        if isinstance(value, str) and not value.strip():
-            return cls.model_fields[str(info.field_name)].default
-        return value.strip() if isinstance(value, str) else value
 
     def query_string(self, **changed: Any) -> str:
         """This search with some fields changed (another page, another sort; None: the
