@@ -14,7 +14,7 @@ A search first finds the page's keys, then reads the page:
 
 Filters are columns of `filings` itself (the latest version's status and title are
 copied there) or indexed lookups in `deliveries`. The total counts the same filter, up
-to the query's `count_up_to` ("10,000+" beyond); a first page that holds every match is its own total.
+to the query's `count_up_to` ("1,000+" beyond); a first page that holds every match is its own total.
 """
 
 from __future__ import annotations

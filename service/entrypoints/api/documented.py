@@ -171,10 +171,10 @@ class FilingOut(BaseModel):
 class FilingsOut(BaseModel):
     filings: list[FilingOut]
     total: int = Field(
-        description="符合条件的报送总数，至多 10000 How many filings match, up to 10,000"
+        description="符合条件的报送总数，至多 1000 How many filings match, up to 1,000"
     )
     total_exact: bool = Field(
-        description="false：超过 10000 条，total 为 10000 false: more than 10,000 match"
+        description="false：超过 1000 条，total 为 1000 false: more than 1,000 match"
     )
     next_cursor: str | None = Field(
         description="下一页的 cursor；null 表示已是最后一页 The next page's cursor; null on the last"

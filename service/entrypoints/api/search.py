@@ -3,7 +3,7 @@
     ?title=法治&org_name=南开&status=delivery_failed&sort=period&order=asc&limit=50
     → {"filings": [...], "total": 1234, "total_exact": true, "next_cursor": "eyJzb3J0Ijoi..."}
 
-`total` is exact up to 10,000; beyond, it says 10000 and `total_exact` is false.
+`total` is exact up to 1,000; beyond, it says 1000 and `total_exact` is false.
 
 Pass `next_cursor` back as `cursor` (with the same sort and order) for the next page:
 it starts after the last filing shown however many come and go meanwhile, and page 100
@@ -38,7 +38,7 @@ from service.entrypoints.api.views import acknowledged, filing_view
 
 router = APIRouter(prefix="/v1", tags=["filings"], dependencies=[KnownQuery])
 MAX_OFFSET = 1_000_000  # a page that far is a crawl, not a search
-COUNT_UP_TO = TOTAL_LIMIT  # a total beyond is "10,000+" (total_exact: false)
+COUNT_UP_TO = TOTAL_LIMIT  # a total beyond is "1,000+" (total_exact: false)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Order = Literal["asc", "desc"]

@@ -39,7 +39,7 @@ from service.entrypoints.pages.core import (
     PageRoute,
     SignedIn,
 )
-from service.entrypoints.pages.listing import ListFilters, filing_query
+from service.entrypoints.pages.listing import ListFilters, export_query
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 MAX_ROWS = 10_000
@@ -58,17 +58,16 @@ class ExportFilters(ListFilters):
 async def export_filings(
     context: PageDep, principal: SignedIn, filters: Annotated[ExportFilters, Query()]
 ) -> Response:
-    query = filing_query(principal, filters.model_copy(update={"page": 1}), limit=BATCH)
+    first_page = filters.model_copy(update={"page": 1})
+    query = export_query(principal, first_page, BATCH, MAX_ROWS)
     services = context.services
     first = await run_in_threadpool(services.catalog.search_filings, query)
-    if first.total > MAX_ROWS or not first.total_exact:
-        found = f"共 {first.total} 条" if first.total_exact else f"超过 {first.total} 条"
+    if not first.total_exact:  # counted up to MAX_ROWS: more match
         raise InvalidInput(
-            f"查询结果{found}，超过导出上限 {MAX_ROWS} 条，请缩小查询范围后再导出",
-            f"{first.total}{'' if first.total_exact else '+'} filings match, more than the "
-            f"{MAX_ROWS} an export holds: narrow the search",
+            f"查询结果超过导出上限 {MAX_ROWS} 条，请缩小查询范围后再导出",
+            f"More than the {MAX_ROWS} filings an export holds match: narrow the search",
             code="export_too_large",
-            detail={"total": first.total, "limit": MAX_ROWS},
+            detail={"limit": MAX_ROWS},
         )
     batches = _batches(services, query, first)
     name = f"filings-{shanghai(services.clock()):%Y%m%d-%H%M%S}.{filters.format}"

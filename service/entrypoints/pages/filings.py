@@ -41,7 +41,7 @@ async def filing_list(
     values: dict[str, Any] = {
         "filings": found["filings"],
         "total": found["total"],
-        "total_exact": found["total_exact"],  # False: more than `total` (10,000+)
+        "total_exact": found["total_exact"],  # False: more than `total` (1,000+)
         "pages": pages,
         "filters": filters,
         "previous": filters.query_string(page=filters.page - 1) if filters.page > 1 else None,

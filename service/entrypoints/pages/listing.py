@@ -9,6 +9,7 @@ A query parameter the page does not take is refused (400), as the API refuses it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -100,6 +101,11 @@ class ListFilters(FormFilters):
 def filing_query(principal: Principal, filters: ListFilters, limit: int = PAGE_SIZE) -> FilingQuery:
     """The catalog's query, as the API builds it for the same search and token."""
     return search_query(principal, *filters.search(limit))
+
+
+def export_query(principal: Principal, filters: ListFilters, batch: int, rows: int) -> FilingQuery:
+    """The same search, a batch at a time, its total counted up to the export's limit."""
+    return replace(filing_query(principal, filters, batch), count_up_to=rows)
 
 
 def _day_start(day: date | None) -> datetime | None:
