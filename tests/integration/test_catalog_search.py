@@ -204,6 +204,11 @@ def test_a_total_past_its_limit_says_so_instead_of_counting_on(
     assert len(first.filings) == 2 and first.next_after is not None
     under = catalog.search_filings(FilingQuery(limit=2, count_up_to=11))
     assert (under.total, under.total_exact) == (11, True)
+    pending = FilingQuery(limit=2, delivery_status=DeliveryStatus.PENDING, count_up_to=5)
+    assert catalog.search_filings(pending).total_exact is False  # each has one pending
+    mine = replace(pending, org_codes=frozenset({NANKAI[0]}), count_up_to=11)
+    counted = catalog.search_filings(mine)
+    assert counted.total_exact and counted.total == catalog.count_filings(mine)
 
 
 def test_a_token_sees_and_counts_only_its_bodies(catalog: Catalog, clock: FakeClock) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, select, text, tuple_
@@ -132,6 +133,8 @@ def _count(session: Session, query: FilingQuery, bodies: Bodies, at_most: int | 
     search at a million filings then costs milliseconds, not a scan of them all)."""
     if bodies is not None and not bodies:
         return 0
+    if at_most is not None and query.delivery_status is not None:
+        return _count_by_deliveries(session, query, bodies, at_most)
     conditions = list(_conditions(session, query, bodies, counting=True))
     if at_most is None:
         stmt = select(func.count()).select_from(FilingRow).where(*conditions)
@@ -139,6 +142,26 @@ def _count(session: Session, query: FilingQuery, bodies: Bodies, at_most: int | 
         matching = select(FilingRow.id).where(*conditions).limit(at_most + 1).subquery()
         stmt = select(func.count()).select_from(matching)
     return int(session.scalar(stmt) or 0)
+
+
+def _count_by_deliveries(
+    session: Session, query: FilingQuery, bodies: Bodies, at_most: int
+) -> int:
+    """Filings with a delivery in a status, counted up to `at_most` + 1 from the
+    deliveries' (status, filing_id) index: it stops there however common the status
+    (IN reads every delivery in it first: 0.5 s for a million on SQLite), and a rare
+    status is a short walk."""
+    other = replace(query, delivery_status=None)
+    matching = (
+        select(DeliveryRow.filing_id)
+        .join(FilingRow, FilingRow.id == DeliveryRow.filing_id)
+        .where(DeliveryRow.status == query.delivery_status)
+        .where(*_conditions(session, other, bodies, counting=True))
+        .distinct()
+        .limit(at_most + 1)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
 
 
 def _whole(session: Session, ids: Sequence[str]) -> tuple[FilingRecord, ...]:
