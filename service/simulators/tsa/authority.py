@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -102,23 +105,25 @@ class Authority:
     @classmethod
     def kept_in(cls, directory: Path) -> Authority:
         """The authority whose keys lie in `directory` (made there the first time), so
-        that development's tokens keep verifying across restarts against `root.pem`."""
-        files = [directory / n for n in ("root.pem", "tsa.pem", "tsa.key")]
+        that development's tokens keep verifying across restarts against `root.pem`.
+        Several processes share a data directory (serve, workers, tick): the first to
+        move its complete directory into place wins, the others read that one."""
+        files = [directory / n for n in KEPT]
         if not all(f.exists() for f in files):
-            made = cls.create(valid=(_now() - timedelta(days=1), _now() + timedelta(days=3650)))
-            directory.mkdir(parents=True, exist_ok=True)
-            key = made.tsa_key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            for path, data in zip(files, (made.root_pem, made.tsa_pem, key), strict=True):
-                path.write_bytes(data)
-            files[2].chmod(0o600)
+            _make_in_place(cls.create(valid=_ten_years()), directory)
         loaded = serialization.load_pem_private_key(files[2].read_bytes(), password=None)
         assert isinstance(loaded, rsa.RSAPrivateKey)
         root, tsa = (x509.load_pem_x509_certificate(f.read_bytes()) for f in files[:2])
         return cls(root, tsa, loaded)
+
+    def kept(self) -> tuple[bytes, bytes, bytes]:
+        """root.pem, tsa.pem and tsa.key, as `kept_in` keeps them."""
+        key = self.tsa_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return self.root_pem, self.tsa_pem, key
 
     @property
     def root_pem(self) -> bytes:
@@ -180,3 +185,27 @@ class Authority:
         if certificates:
             signed["certificates"] = [cert]
         return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed)})
+
+
+KEPT = ("root.pem", "tsa.pem", "tsa.key")
+
+
+def _ten_years() -> tuple[datetime, datetime]:
+    return _now() - timedelta(days=1), _now() + timedelta(days=3650)
+
+
+def _make_in_place(authority: Authority, directory: Path) -> None:
+    """Write the keys in a directory of this process's own, then rename it into place:
+    a rename is atomic, so no process ever reads another's half-written key, and two
+    processes never end up with two roots."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    own = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    for name, data in zip(KEPT, authority.kept(), strict=True):
+        mode = 0o600 if name.endswith(".key") else 0o644
+        descriptor = os.open(own / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+    try:
+        os.rename(own, directory)  # replaces an empty directory, not a full one
+    except OSError:
+        shutil.rmtree(own, ignore_errors=True)  # another process was first: use its keys
