@@ -82,3 +82,15 @@ def _write_exchange(writer: WARCWriter, exchange: Exchange, revisit: Revisit | N
                                   length=len(exchange.body), http_headers=response,
                                   warc_headers_dict=headers)
     )  # fmt: skip
+
+
+def response_digest(data: bytes) -> str | None:
+    """The payload digest of the first response record in a WARC we wrote (what a
+    revisit refers to); None when there is none."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    for record in ArchiveIterator(io.BytesIO(data)):
+        if record.rec_type == "response":
+            digest = record.rec_headers.get_header("WARC-Payload-Digest")
+            return str(digest) if digest else None
+    return None

@@ -1,0 +1,199 @@
+"""Capture of what was published, end to end with time injected: a filing delivered to
+the portal simulator (a real server on 127.0.0.1) is captured as a WARC that `warcio
+check` passes, archived write-once beside the package and queued for a timestamp; its
+text and attachment match the filing. Re-checks: a counter that changes is not drift, a
+changed text is; a removed page is link rot (a first 404 only after the grace period);
+a withdrawn filing's page shows the notice; the schedule is day 1, 7, 30."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.archive.packages import Packages
+from service.archive.packages.captures import CaptureFiles
+from service.capture.fetcher import FetchConfig, HttpFetcher, host_of
+from service.catalog.records import CaptureRecord
+from service.categories import portal_channels
+from service.delivery.policy import RetryPolicy
+from service.delivery.portal import PortalAdapter, PortalConfig
+from service.delivery.worker import Worker, WorkerConfig
+from service.domain.access import Principal, Role
+from service.domain.filing import Category, Destination
+from service.domain.metadata import FilingMetadata
+from service.domain.notifications import Recipients
+from service.simulators import RunningSimulator
+from service.simulators.portal import SimulatorConfig, start_in_thread
+from service.uploads import spool
+from service.usecases.capturing import Capturer, CaptureSettings, capture_due
+from service.usecases.ingest import Ingest, Origin, submit_filing
+from tests.fakes import InMemoryStore, MemoryCatalog
+from tests.support.bodies import NANKAI_OFFICE, sample_metadata
+from tests.support.checks import checks_for
+from tests.support.clock import FakeClock
+from tests.support.documents import SAMPLE_PATH, docx_from_text
+
+OPERATOR = Principal("op", Role.OPERATOR, frozenset({NANKAI_OFFICE}))
+ROUTES = {Category.RULE_OF_LAW_REPORT: [Destination.PORTAL]}
+WARCIO = str(Path(sys.executable).with_name("warcio"))
+DAY = 86400
+
+
+@pytest.fixture(scope="module")
+def portal() -> Iterator[RunningSimulator]:
+    with start_in_thread("127.0.0.1", 0, SimulatorConfig()) as running:
+        yield running
+
+
+@dataclass
+class World:
+    catalog: MemoryCatalog
+    store: InMemoryStore
+    clock: FakeClock
+    capturer: Capturer
+    portal: RunningSimulator
+
+    def capture(self) -> CaptureRecord:
+        capture_due(self.capturer)
+        return self.only()
+
+    def only(self) -> CaptureRecord:
+        [found] = self.catalog.capture_rows.values()
+        return found
+
+    def page(self, **change: object) -> None:
+        [article] = httpx.get(f"{self.portal.url}/_admin/articles").json()["articles"]
+        httpx.post(
+            f"{self.portal.url}/_admin/articles/{article['article_id']}/page", json=change
+        ).raise_for_status()
+
+
+@pytest.fixture
+def world(portal: RunningSimulator, tmp_path: Path) -> World:
+    httpx.post(f"{portal.url}/_admin/reset").raise_for_status()
+    clock, store = FakeClock(), InMemoryStore()
+    catalog = MemoryCatalog(clock=clock)
+    packages = Packages(store, clock=clock)
+    checks = checks_for(ROUTES)
+    upload = spool([docx_from_text(SAMPLE_PATH.read_text("utf-8"))], "report.docx", 10**8, tmp_path)
+    metadata = FilingMetadata.model_validate(sample_metadata())
+    submit_filing(Ingest(catalog, packages, checks, clock), OPERATOR, metadata, upload, Origin())
+    _deliver(catalog, packages, clock, checks.reader, portal.url)
+    fetcher = HttpFetcher(FetchConfig(frozenset({host_of(portal.url)})), clock=clock)
+    capturer = Capturer(
+        catalog, packages, CaptureFiles(store), fetcher, checks.reader,
+        policy=RetryPolicy.of_seconds([60], DAY), lease=timedelta(minutes=5), clock=clock,
+        worker="capture-test", settings=CaptureSettings(grace=timedelta(hours=6)),
+        recipients=Recipients(compliance=["compliance@example.gov.cn"], email=True),
+    )  # fmt: skip
+    return World(catalog, store, clock, capturer, portal)
+
+
+def _deliver(catalog: MemoryCatalog, packages: Packages, clock: FakeClock, reader: object,
+             url: str) -> None:  # fmt: skip
+    config = PortalConfig(url, "portal-demo", "portal-demo-secret", portal_channels(),
+                          timeout_s=5, backoff_initial_s=0.001, backoff_max_s=0.002)  # fmt: skip
+    Worker(
+        catalog=catalog, packages=packages,
+        adapters={"portal": PortalAdapter(config, sleep=lambda _: None)},
+        config=WorkerConfig("w", 1, timedelta(seconds=30), 0.01, RetryPolicy.of_seconds([0], 60)),
+        clock=clock, reader=reader,  # type: ignore[arg-type]
+    ).run_once()  # fmt: skip
+    [delivery] = catalog.deliveries.values()
+    assert delivery.status == "delivered" and delivery.receipt and delivery.receipt["url"]
+
+
+def test_a_published_page_is_captured_as_a_warc_that_warcio_check_passes(
+    world: World, tmp_path: Path
+) -> None:
+    capture = world.capture()
+
+    assert capture.status == "captured" and capture.verdict == "unchanged"
+    assert capture.http_status == 200 and capture.text_matches and capture.attachments_match
+    assert capture.url.startswith(world.portal.url.rstrip("/"))
+    assert capture.warc_key and capture.warc_key.endswith("receipts/captures/portal-000.warc.gz")
+    data = CaptureFiles(world.store).read(capture.warc_key)
+    path = tmp_path / "capture.warc.gz"
+    path.write_bytes(data)
+    checked = subprocess.run([WARCIO, "check", "-v", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert capture.warc_key in [s.stamped_key for s in world.catalog.timestamps(capture.filing_id)]
+    assert capture.next_attempt_at == capture.captured_at + timedelta(days=1)
+    fetched = [line for line in _records(world, capture.warc_key).split(b"\r\n")
+               if line.startswith(b"WARC-Target-URI")]  # fmt: skip
+    assert fetched and all(world.portal.url.rstrip("/").encode() in u for u in fetched)
+    assert b"other-host.example" not in b"".join(fetched)  # a page's link to another host
+    assert "capture.captured" in [e.action for e in world.catalog.audit_events()]
+
+
+def test_a_counter_that_changes_is_not_drift_and_an_unchanged_page_is_a_revisit(
+    world: World,
+) -> None:
+    world.capture()
+    world.clock.advance(DAY)
+
+    checked = world.capture()
+
+    assert checked.verdict == "unchanged" and checked.checks == 1
+    [revisit_key] = [k for k in checked.objects if k.endswith("portal-001.warc.gz")]
+    assert b"revisit" in _records(world, revisit_key)
+    assert checked.next_attempt_at == checked.captured_at + timedelta(days=7)  # type: ignore[operator]
+
+
+def test_a_text_changed_after_publication_is_drift_and_is_notified(world: World) -> None:
+    world.capture()
+    world.page(body_html="<p>本报告内容已被修改</p>")
+    world.clock.advance(DAY)
+
+    checked = world.capture()
+
+    assert checked.verdict == "drift" and checked.text_matches is False
+    assert "capture.checked" in [e.action for e in world.catalog.audit_events()]
+    [notice] = world.catalog.notification_rows.values()
+    assert notice.kind == "publication.drift" and notice.detail["message_zh"]
+    world.clock.advance(6 * DAY)
+    assert world.capture().verdict == "drift"
+    assert len(world.catalog.notification_rows) == 1  # told once, not at every re-check
+
+
+def test_a_page_removed_later_is_link_rot(world: World) -> None:
+    world.capture()
+    world.page(page="removed")
+    world.clock.advance(DAY)
+
+    assert world.capture().verdict == "link_rot"
+
+
+@pytest.mark.parametrize("page", ["soft_404", "home", "gone"])
+def test_soft_404_sent_home_and_410_are_link_rot(world: World, page: str) -> None:
+    world.capture()
+    world.page(page=page)
+    world.clock.advance(DAY)
+
+    assert world.capture().verdict == "link_rot"
+
+
+def test_a_first_404_waits_out_the_grace_period_before_it_counts_as_rot(world: World) -> None:
+    world.page(page="removed")  # the portal's static page lags behind its API
+
+    waiting = world.capture()
+    assert waiting.status == "pending" and waiting.verdict is None
+    world.clock.advance(5 * 3600)
+    assert world.capture().status == "pending"
+    world.clock.advance(2 * 3600)
+
+    rot = world.capture()
+    assert rot.status == "captured" and rot.verdict == "link_rot" and rot.http_status == 404
+
+
+def _records(world: World, key: str) -> bytes:
+    import gzip
+
+    return gzip.decompress(CaptureFiles(world.store).read(key))
