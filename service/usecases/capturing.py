@@ -28,7 +28,8 @@ from service.archive.packages.captures import CaptureFiles
 from service.capture.port import PageFetcher
 from service.catalog.ports import Captures, Filings, Timestamps
 from service.catalog.records import CaptureRecord, CaptureResult
-from service.delivery.policy import RetryPolicy
+from service.delivery.policy import Action, RetryPolicy, decide
+from service.delivery.port import RetryLater
 from service.domain.capture import CaptureStatus, Verdict
 from service.domain.errors import ArchiveError, ArchiveUnavailable
 from service.domain.notifications import Recipients
@@ -108,12 +109,26 @@ def _visit(capturer: Capturer, job: CaptureRecord) -> CaptureResult:
     try:
         result = archive_visit(capturer, job, visit, expectation, now)
     except (ArchiveError, ArchiveUnavailable) as exc:
-        result = CaptureResult(
-            job.status, now + capturer.settings.retry_every,
-            last_error=f"archive_unavailable: {type(exc).__name__}: {exc}",
-        )  # fmt: skip
+        result = _retried(capturer, job, RetryLater("archive_unavailable", str(exc)), now)
     _settle(capturer, job, result, expectation)
     return result
+
+
+def _retried(
+    capturer: Capturer, job: CaptureRecord, outcome: RetryLater, now: datetime
+) -> CaptureResult:
+    """Retried like a delivery (service.delivery.policy); a first capture the policy
+    gives up on fails, a re-check waits for its next turn."""
+    decision = decide(
+        outcome, attempts=job.attempts + 1, first_attempt_at=job.first_attempt_at or now,
+        now=now, policy=capturer.policy,
+    )  # fmt: skip
+    error = f"{outcome.code}: {outcome.message}"
+    if decision.action is Action.RETRY:
+        return CaptureResult(job.status, decision.next_attempt_at, last_error=error)
+    if job.status == CaptureStatus.PENDING:
+        return CaptureResult(CaptureStatus.FAILED.value, last_error=error)
+    return CaptureResult(job.status, now + capturer.settings.retry_every, last_error=error)
 
 
 def _conditional(job: CaptureRecord) -> dict[str, str]:

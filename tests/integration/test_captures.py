@@ -34,6 +34,7 @@ from service.simulators.portal import SimulatorConfig, start_in_thread
 from service.uploads import spool
 from service.usecases.capturing import Capturer, CaptureSettings, capture_due
 from service.usecases.ingest import Ingest, Origin, submit_filing
+from service.usecases.tick import TickJobs, run_tick
 from tests.fakes import InMemoryStore, MemoryCatalog
 from tests.support.bodies import NANKAI_OFFICE, sample_metadata
 from tests.support.checks import checks_for
@@ -197,3 +198,17 @@ def _records(world: World, key: str) -> bytes:
     import gzip
 
     return gzip.decompress(CaptureFiles(world.store).read(key))
+
+
+def test_the_tick_captures_what_was_published(world: World) -> None:
+    store = world.store
+    jobs = TickJobs(
+        catalog=world.catalog, packages=Packages(store, clock=world.clock), store=store,
+        restore=world.catalog, worker=None, reviewing=[], review_interval=timedelta(hours=1),
+        fixity_sample=0, clock=world.clock, capturer=world.capturer,
+    )  # fmt: skip
+
+    report = run_tick(jobs)
+
+    assert (report.captures.queued, report.captures.captured) == (1, 1)
+    assert world.only().verdict == "unchanged"
