@@ -486,7 +486,7 @@ class ReviewCatalog(Reviews, Filings, Protocol):
     """What review polling asks of the catalog."""
 
 
-class FixityCatalog(Fixity, Filings, Timestamps, Protocol):
+class FixityCatalog(Fixity, Filings, Timestamps, Captures, Protocol):
     """What verifying and auditing the archive ask of the catalog."""
 
 

@@ -35,6 +35,7 @@ from service.uploads import spool
 from service.usecases.capturing import Capturer, CaptureSettings, capture_due
 from service.usecases.ingest import Ingest, Origin, submit_filing
 from service.usecases.tick import TickJobs, run_tick
+from service.usecases.verification import verify_filing
 from tests.fakes import InMemoryStore, MemoryCatalog
 from tests.support.bodies import NANKAI_OFFICE, sample_metadata
 from tests.support.checks import checks_for
@@ -212,3 +213,23 @@ def test_the_tick_captures_what_was_published(world: World) -> None:
 
     assert (report.captures.queued, report.captures.captured) == (1, 1)
     assert world.only().verdict == "unchanged"
+
+
+def test_verify_checks_the_warcs_and_a_changed_one_is_damage(world: World) -> None:
+    capture = world.capture()
+    world.clock.advance(DAY)
+    world.capture()
+    packages = Packages(world.store, clock=world.clock)
+
+    [fine] = verify_filing(world.catalog, packages, capture.filing_id, checked_by="t",
+                           now=world.clock())  # fmt: skip
+    assert fine.ok and not fine.report["extra"]
+    assert capture.warc_key is not None
+    world.store.corrupt(capture.warc_key, b"not what was captured")
+
+    [damaged] = verify_filing(world.catalog, packages, capture.filing_id, checked_by="t",
+                              now=world.clock())  # fmt: skip
+    assert not damaged.ok
+    assert [m["path"] for m in damaged.report["mismatched"]] == [
+        "receipts/captures/portal-000.warc.gz"
+    ]
