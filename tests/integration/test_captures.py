@@ -19,6 +19,7 @@ import pytest
 
 from service.archive.packages import Packages
 from service.archive.packages.captures import CaptureFiles
+from service.archive.packages.proof import Proofs
 from service.capture.fetcher import FetchConfig, HttpFetcher, host_of
 from service.catalog.records import CaptureRecord
 from service.categories import portal_channels
@@ -34,6 +35,8 @@ from service.simulators.portal import SimulatorConfig, start_in_thread
 from service.uploads import spool
 from service.usecases.capturing import Capturer, CaptureSettings, capture_due
 from service.usecases.ingest import Ingest, Origin, submit_filing
+from service.usecases.recovery import rebuild_catalog
+from service.usecases.recovery.captures import restore_captures
 from service.usecases.tick import TickJobs, run_tick
 from service.usecases.verification import verify_filing
 from tests.fakes import InMemoryStore, MemoryCatalog
@@ -233,3 +236,28 @@ def test_verify_checks_the_warcs_and_a_changed_one_is_damage(world: World) -> No
     assert [m["path"] for m in damaged.report["mismatched"]] == [
         "receipts/captures/portal-000.warc.gz"
     ]
+
+
+def test_the_catalog_rebuilt_from_the_archive_alone_restores_captures_and_verdicts(
+    world: World,
+) -> None:
+    world.capture()
+    world.page(body_html="<p>已修改</p>")
+    world.clock.advance(DAY)
+    before = world.capture()
+    rebuilt = MemoryCatalog(clock=world.clock)
+    packages = Packages(world.store, clock=world.clock)
+
+    report = rebuild_catalog(rebuilt, world.store, packages, now=world.clock())
+    restored = restore_captures(rebuilt, CaptureFiles(world.store), Proofs(world.store),
+                                rebuilt.version_states())  # fmt: skip
+
+    assert report.ok and (restored.captures, restored.checks) == (1, 1)
+    [after] = rebuilt.captures(before.filing_id)
+    fields = ("delivery_id", "url", "status", "captured_at", "http_status", "text_matches",
+              "attachments_match", "warc_key", "warc_sha256", "checks", "verdict", "objects")  # fmt: skip
+    assert [getattr(after, f) for f in fields] == [getattr(before, f) for f in fields]
+    stamped = {s.stamped_key for s in rebuilt.timestamps(before.filing_id)}
+    assert {k for k in before.objects if k.endswith(".warc.gz")} <= stamped
+    [fine] = verify_filing(rebuilt, packages, before.filing_id, checked_by="t", now=world.clock())
+    assert fine.ok

@@ -216,9 +216,11 @@ def rebuild_catalog(
     """仅凭归档重建空的目录数据库（目录不为空时拒绝） Rebuild an EMPTY catalog from the archive alone."""
     from rich.progress import Progress
 
+    from service.archive.packages.captures import CaptureFiles
     from service.archive.packages.proof import Proofs
     from service.bootstrap import takedown_destinations
     from service.usecases.recovery import rebuild_catalog as run_rebuild
+    from service.usecases.recovery.captures import restore_captures
     from service.usecases.recovery.stamps import restore_stamps
 
     container = load_container()
@@ -238,13 +240,22 @@ def rebuild_catalog(
                 container.catalog, Proofs(container.store), container.restore.version_states(),
                 progress=lambda _: progress.advance(task),
             )  # fmt: skip
+            captures = restore_captures(
+                container.catalog, CaptureFiles(container.store), Proofs(container.store),
+                container.restore.version_states(),
+            )  # fmt: skip
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc
     if as_json:
-        restored = {**report.to_dict(), "timestamps": dataclasses.asdict(stamps)}
+        restored = {**report.to_dict(), "timestamps": dataclasses.asdict(stamps),
+                    "captures": dataclasses.asdict(captures)}  # fmt: skip
         console.print_json(json.dumps(restored, ensure_ascii=False))
         raise typer.Exit(0 if report.ok else 1)
     _print_rebuild(report, stamps)
+    console.print(
+        f"网页存证：已恢复 {captures.captures} 项、复查 {captures.checks} 次 "
+        f"Captures: {captures.captures} restored with {captures.checks} re-checks."
+    )
     raise typer.Exit(0 if report.ok else 1)
 
 
