@@ -84,7 +84,9 @@ def is_rot(seen: Seen) -> bool:
         return True
     if seen.not_modified:
         return False
-    return seen.http_status >= 400 or any(m in seen.main_text for m in SOFT_404_MARKERS)
+    if seen.http_status >= 300:  # gone, or redirected beyond the bound (a loop)
+        return True
+    return any(m in seen.main_text for m in SOFT_404_MARKERS)
 
 
 def text_matches(seen: Seen, expected: Expected) -> bool:

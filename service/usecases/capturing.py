@@ -92,7 +92,7 @@ def capture_due(capturer: Capturer) -> CaptureRound:
 
 def _visit(capturer: Capturer, job: CaptureRecord) -> CaptureResult:
     expectation = expected_of(capturer.catalog, capturer.packages, capturer.reader, job)
-    conditional = _conditional(job) if job.status == CaptureStatus.CAPTURED else {}
+    conditional = _conditional(job) if _may_revisit(job, expectation) else {}
     visit = visit_page(
         capturer.fetcher, job.url, conditional,
         max_redirects=capturer.settings.max_redirects,
@@ -129,6 +129,14 @@ def _retried(
     if job.status == CaptureStatus.PENDING:
         return CaptureResult(CaptureStatus.FAILED.value, last_error=error)
     return CaptureResult(job.status, now + capturer.settings.retry_every, last_error=error)
+
+
+def _may_revisit(job: CaptureRecord, expectation: Expectation) -> bool:
+    """A re-check asks "changed since?" — unless what the page should show changed
+    (the filing was withdrawn since): then a 304 would say nothing, the page is read."""
+    if job.status != CaptureStatus.CAPTURED:
+        return False
+    return not expectation.expected.withdrawn or job.verdict == Verdict.WITHDRAWN
 
 
 def _conditional(job: CaptureRecord) -> dict[str, str]:
