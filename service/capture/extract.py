@@ -1,6 +1,6 @@
 """A published page's main text and links, from its HTML — bounded: the bytes are cut
-to `max_bytes` before parsing, parsing stops after `max_elements` tags, and the text
-kept stops at `max_chars`.
+to `max_bytes` before parsing, parsing stops after `max_elements` tags or `max_seconds`,
+and the text kept stops at `max_chars`.
 
 Government sites put an article's text in a container the CMS names (TRS's
 `<div id="zoom" class="TRS_Editor">`, `article-content`, `<article>` …); the navigation,
@@ -11,6 +11,7 @@ container, the body's text without navigation, header, footer and scripts is use
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -45,9 +46,9 @@ def decode(body: bytes, content_type: str | None) -> str:
 
 
 class _Parser(HTMLParser):
-    def __init__(self, max_elements: int, max_chars: int) -> None:
+    def __init__(self, max_elements: int, max_chars: int, deadline: float) -> None:
         super().__init__(convert_charrefs=True)
-        self.max_elements, self.max_chars = max_elements, max_chars
+        self.max_elements, self.max_chars, self.deadline = max_elements, max_chars, deadline
         self.elements = 0
         self.stack: list[tuple[str, bool, bool]] = []  # (tag, opens main, skipped)
         self.main_depth = 0  # open main containers
@@ -59,7 +60,8 @@ class _Parser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.elements += 1
-        if self.elements > self.max_elements:
+        late = self.elements % 256 == 0 and time.monotonic() > self.deadline
+        if self.elements > self.max_elements or late:
             self.truncated = True
             raise _Stop
         found = dict(attrs)
@@ -110,8 +112,9 @@ def page_text(
     max_bytes: int = 4 * 1024 * 1024,
     max_elements: int = 100_000,
     max_chars: int = 2_000_000,
+    max_seconds: float = 5.0,
 ) -> PageText:
-    parser = _Parser(max_elements, max_chars)
+    parser = _Parser(max_elements, max_chars, time.monotonic() + max_seconds)
     try:
         parser.feed(decode(body[:max_bytes], content_type))
         parser.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service import metrics
 from service.archive.packages import Packages
 from service.archive.packages.captures import CaptureFiles
 from service.archive.packages.proof import Proofs
@@ -157,8 +158,11 @@ def test_a_text_changed_after_publication_is_drift_and_is_notified(world: World)
     world.capture()
     world.page(body_html="<p>本报告内容已被修改</p>")
     world.clock.advance(DAY)
+    counted = metrics.CAPTURE_VERDICTS.labels("portal", "drift")
 
+    before = counted._value.get()
     checked = world.capture()
+    assert counted._value.get() == before + 1
 
     assert checked.verdict == "drift" and checked.text_matches is False
     assert "capture.checked" in [e.action for e in world.catalog.audit_events()]

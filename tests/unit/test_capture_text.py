@@ -102,3 +102,12 @@ def test_an_oversized_page_is_cut_before_it_is_parsed() -> None:
     found = page_text(page, "text/html; charset=utf-8", max_bytes=3000)
 
     assert found.truncated and len(found.main_text) <= 1000
+
+
+def test_a_page_of_too_many_tags_stops_the_parser() -> None:
+    page = b"<html><body><div id=zoom>" + b"<span>a</span>" * 5000 + b"</div></body></html>"
+
+    found = page_text(page, None, max_elements=1000)
+
+    assert found.truncated and found.main_text.count("a") <= 1000
+    assert page_text(page, None, max_seconds=0).truncated  # out of time at once
