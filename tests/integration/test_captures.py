@@ -7,13 +7,16 @@ a withdrawn filing's page shows the notice; the schedule is day 1, 7, 30."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import bagit
 import httpx
 import pytest
 
@@ -31,6 +34,8 @@ from service.domain.access import Principal, Role
 from service.domain.filing import Category, Destination
 from service.domain.metadata import FilingMetadata
 from service.domain.notifications import Recipients
+from service.proof.tokens import load_roots
+from service.proof.tsa import HttpTsa, TsaConfig
 from service.simulators import RunningSimulator
 from service.simulators.portal import SimulatorConfig, start_in_thread
 from service.uploads import spool
@@ -38,6 +43,7 @@ from service.usecases.capturing import Capturer, CaptureSettings, capture_due
 from service.usecases.ingest import Ingest, Origin, submit_filing
 from service.usecases.recovery import rebuild_catalog
 from service.usecases.recovery.captures import restore_captures
+from service.usecases.stamping import Stamper, stamp_due
 from service.usecases.tick import TickJobs, run_tick
 from service.usecases.verification import verify_filing
 from service.usecases.withdrawal import WithdrawalRequest, withdraw
@@ -46,6 +52,7 @@ from tests.support.bodies import NANKAI_OFFICE, sample_metadata
 from tests.support.checks import checks_for
 from tests.support.clock import FakeClock
 from tests.support.documents import SAMPLE_PATH, docx_from_text
+from tests.support.tsa import openssl_verify, running_tsa
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({NANKAI_OFFICE}))
 ROUTES = {Category.RULE_OF_LAW_REPORT: [Destination.PORTAL]}
@@ -282,3 +289,33 @@ def test_a_withdrawn_filing_s_page_is_expected_to_show_the_withdrawal_notice(
     world.clock.advance(6 * DAY)
 
     assert world.capture().verdict == "withdrawn"
+
+
+def test_the_warc_is_stamped_and_the_zip_validates_with_it_and_its_token(
+    world: World, tmp_path: Path
+) -> None:
+    capture = world.capture()
+    assert capture.warc_key is not None
+    with running_tsa() as tsa:
+        roots = load_roots(tsa.authority.root_pem)
+        stamper = Stamper(
+            world.catalog, Proofs(world.store), HttpTsa(TsaConfig(tsa.url, roots)), roots,
+            policy=RetryPolicy.of_seconds([60], DAY), lease=timedelta(minutes=5),
+            clock=world.clock, worker="stamp-test",
+        )  # fmt: skip
+        assert stamp_due(stamper).stamped == 2  # the tag manifest and the WARC
+        files = CaptureFiles(world.store)
+        warc, token = files.read(capture.warc_key), files.read(capture.warc_key + ".tsr")
+        assert "Verification: OK" in openssl_verify(warc, token, tsa.authority, tmp_path / "o")
+    prefix = capture.warc_key.split("receipts/")[0]
+    out = io.BytesIO()
+    Packages(world.store, clock=world.clock).write_zip(prefix, out, bag_name="bag")
+    with zipfile.ZipFile(out) as archive:
+        archive.extractall(tmp_path / "zip")
+    bag = bagit.Bag(str(tmp_path / "zip" / "bag"))
+    bag.validate()
+    assert {"receipts/captures/portal-000.warc.gz", "receipts/captures/portal-000.warc.gz.tsr",
+            "receipts/captures/portal-000.json"} <= set(bag.tagfile_entries())  # fmt: skip
+    [fine] = verify_filing(world.catalog, Packages(world.store, clock=world.clock),
+                           capture.filing_id, checked_by="t", now=world.clock())  # fmt: skip
+    assert fine.ok
