@@ -38,7 +38,7 @@ from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.archive.retention import RetentionPolicy
-from service.captures import build_capturer
+from service.captures import capturer_of
 from service.catalog.database import migrate
 from service.catalog.ports import Catalog, Restore
 from service.catalog.sql.connect import open_catalog
@@ -75,7 +75,6 @@ from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
 from service.spools import SpoolArea, sweep
 from service.timestamping import build_stamper, proof_setup, timestamp_authority, trusted_roots
-from service.usecases.capturing import Capturer
 from service.usecases.checking import Checks
 from service.usecases.deadlines import DeadlineBoard
 from service.usecases.ingest import Ingest
@@ -475,9 +474,7 @@ def tick_jobs(
     tsa: TimestampAuthority | None = None,
     hosts: Collection[str] = (),
 ) -> TickJobs:
-    """`tsa`: stamp due jobs there (service.timestamping.timestamp_authority). `hosts`:
-    where published pages may be captured (service.captures.capture_hosts; none: no
-    captures)."""
+    """`tsa`: stamp there (service.timestamping); `hosts`: capture there (service.captures)."""
     s = container.settings
     stamper = build_stamper(
         s, container.catalog, container.store, tsa, clock=container.clock, worker=worker_id()
@@ -498,16 +495,5 @@ def tick_jobs(
         deadlines=deadline_board(container),
         deadline_notice_days=s.deadline_notice_days,
         stamper=stamper if tsa is not None else None,
-        capturer=_capturer(container, hosts),
+        capturer=capturer_of(container, hosts, worker_id()),
     )
-
-
-def _capturer(container: Container, hosts: Collection[str]) -> Capturer | None:
-    s = container.settings
-    if not s.capture_enabled or not hosts:
-        return None
-    return build_capturer(
-        s, container.catalog, container.packages, container.store,
-        container.ingest.checks.reader, hosts, clock=container.clock, worker=worker_id(),
-        recipients=container.recipients(),
-    )  # fmt: skip

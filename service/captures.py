@@ -3,13 +3,14 @@ imports it): which hosts may be fetched, the fetcher adapter, and the capturer t
 runs.
 
     hosts = capture_hosts(settings, found.urls)   # the destinations' hosts + capture_hosts
-    capturer = build_capturer(container, hosts, worker="w1")
+    capturer = capturer_of(container, hosts, "w1")  # None: off, or no host to fetch
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from service.archive.packages import Packages
 from service.archive.packages.captures import CaptureFiles
@@ -22,6 +23,9 @@ from service.reading.port import DocumentReader
 from service.settings import Settings
 from service.usecases.capturing import CaptureCatalog, Capturer, CaptureSettings
 
+if TYPE_CHECKING:  # the composition root imports this module
+    from service.bootstrap import Container
+
 
 def capture_hosts(settings: Settings, urls: Mapping[Destination, str | None]) -> frozenset[str]:
     """The hosts a capture may fetch: those of the configured destinations (and of their
@@ -30,11 +34,23 @@ def capture_hosts(settings: Settings, urls: Mapping[Destination, str | None]) ->
     return frozenset(found | {h.lower() for h in settings.capture_hosts})
 
 
+def capturer_of(container: Container, hosts: Collection[str], worker: str) -> Capturer | None:
+    """The tick's capturer from the container (None: captures off, or no host)."""
+    return build_capturer(
+        container.settings, container.catalog, container.packages, container.store,
+        container.ingest.checks.reader, hosts, clock=container.clock, worker=worker,
+        recipients=container.recipients(),
+    )  # fmt: skip
+
+
 def build_capturer(
     settings: Settings, catalog: CaptureCatalog, packages: Packages, store: ArchiveStore,
     reader: DocumentReader, hosts: Collection[str], *, clock: Callable[[], datetime],
     worker: str, recipients: Recipients,
-) -> Capturer:  # fmt: skip
+) -> Capturer | None:  # fmt: skip
+    """None when captures are off, or no host may be fetched."""
+    if not settings.capture_enabled or not hosts:
+        return None
     fetcher = HttpFetcher(
         FetchConfig(frozenset(hosts), settings.capture_max_bytes, settings.capture_timeout_s),
         clock=clock,

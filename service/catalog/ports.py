@@ -18,6 +18,7 @@ three (tests/integration/test_catalog.py).
     Withdrawals    withdraw: the record, cancelled deliveries and withdraw jobs at once
     Schedules      move or hold a version's release before anything was sent
     Deadlines      the deadline board: a year's filings in one query; exemptions (免报)
+    Timestamps     the outbox of stamp jobs; Captures (capture_ports.py): published pages
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -31,6 +32,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from service.catalog.capture_ports import Captures as Captures  # re-exported
 from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
@@ -38,9 +40,6 @@ from service.catalog.records import (
     AuditPage,
     AuditQuery,
     BoardFiling,
-    CaptureJob,
-    CaptureRecord,
-    CaptureResult,
     DeliveryRecord,
     Exemption,
     FilingPage,
@@ -420,36 +419,6 @@ class Timestamps(Protocol):
 
     def timestamps(self, filing_id: str) -> list[TimestampRecord]:
         """A filing's stamp jobs, by version then file."""
-        ...
-
-
-class Captures(Protocol):
-    """Captures of published pages (service.domain.capture): one per delivery that
-    reported a public URL, captured then re-checked under a lease."""
-
-    def enqueue_captures(self, destinations: Collection[str], limit: int) -> int:
-        """Queue a capture for each delivered publication to `destinations` whose receipt
-        names a `url` and that has none yet (up to `limit`); how many were new."""
-        ...
-
-    def claim_due_captures(self, worker: str, limit: int, lease: timedelta) -> list[CaptureRecord]:
-        """Lease up to `limit` captures due (a first capture, or a re-check)."""
-        ...
-
-    def settle_capture(
-        self, capture_id: str, lease_token: str, result: CaptureResult,
-        events: Sequence[AuditEvent], notices: Sequence[Notice] = (),
-    ) -> bool:  # fmt: skip
-        """Count the attempt, settle it, audit and queue the notices; False, nothing
-        changed, when the lease was lost."""
-        ...
-
-    def restore_capture(self, job: CaptureJob, result: CaptureResult) -> None:
-        """A capture as the archive shows it (a rebuild)."""
-        ...
-
-    def captures(self, filing_id: str) -> list[CaptureRecord]:
-        """A filing's captures, by version then destination."""
         ...
 
 
