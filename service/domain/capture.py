@@ -24,7 +24,7 @@ class CaptureStatus(StrEnum):
 
 class Verdict(StrEnum):
     UNCHANGED = "unchanged"  # 未变化: the page shows what was filed
-    DRIFT = "drift"  # 内容变化: the main text or an attachment differs from the filing
+    DRIFT = "drift"  # 内容变更: the main text or an attachment differs from the filing
     LINK_ROT = "link_rot"  # 链接失效: 404/410, soft 404, sent home, unreachable
     WITHDRAWN = "withdrawn"  # 已撤回: a withdrawn filing's page shows the notice
 

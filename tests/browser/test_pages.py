@@ -307,7 +307,7 @@ def test_a_filing_shows_its_proof_of_publication_with_a_drifted_capture(
 
     proof = page.get_by_role("region", name="公开证明")
     expect(proof).to_contain_text("可信时间戳")
-    expect(proof.locator("article.capture")).to_contain_text("内容变化")
+    expect(proof.locator("article.capture")).to_contain_text("内容变更")
     expect(proof.get_by_role("alert")).to_contain_text("公开页面的正文或附件与报送内容不一致")
     expect(proof).to_contain_text(warc.sha256)
     screenshot(page, "filing-proof")

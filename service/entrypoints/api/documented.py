@@ -234,7 +234,7 @@ class CaptureFindingOut(BaseModel):
 
 
 class CaptureOut(BaseModel):
-    """A published page captured as WARC (网页存证) and its latest re-check."""
+    """A published page captured as WARC (网页留存) and its latest re-check."""
 
     destination: str = Field(examples=["portal"])
     version: int

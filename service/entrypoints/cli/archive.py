@@ -253,7 +253,7 @@ def rebuild_catalog(
         raise typer.Exit(0 if report.ok else 1)
     _print_rebuild(report, stamps)
     console.print(
-        f"网页存证：已恢复 {captures.captures} 项、复查 {captures.checks} 次 "
+        f"网页留存：已恢复 {captures.captures} 项、复查 {captures.checks} 次 "
         f"Captures: {captures.captures} restored with {captures.checks} re-checks."
     )
     raise typer.Exit(0 if report.ok else 1)
