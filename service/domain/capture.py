@@ -42,6 +42,7 @@ VERDICT_TEXT: Mapping[Verdict, tuple[str, str]] = {
     Verdict.WITHDRAWN: ("公开页面显示撤回公告", "The published page shows the withdrawal notice"),
 }
 
+CORRECTION_MARKERS = ("已更正",)  # a corrected article's banner above its text
 SOFT_404_MARKERS = ("页面不存在", "页面未找到", "您访问的页面不存在", "404 Not Found")
 WITHDRAWAL_MARKERS = ("该信息已撤回", "已撤回")
 
@@ -90,7 +91,12 @@ def is_rot(seen: Seen) -> bool:
 
 
 def text_matches(seen: Seen, expected: Expected) -> bool:
-    return bool(expected.text) and normalise_text(seen.main_text) == expected.text
+    """The page's main text is the filing's — below a 已更正 banner, if the portal put one
+    on an article a correction superseded."""
+    shown = normalise_text(seen.main_text)
+    for marker in CORRECTION_MARKERS:
+        shown = shown.removeprefix(normalise_text(marker))
+    return bool(expected.text) and shown == expected.text
 
 
 def attachments_match(seen: Seen, expected: Expected) -> bool:

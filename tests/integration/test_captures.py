@@ -267,6 +267,7 @@ def test_the_catalog_rebuilt_from_the_archive_alone_restores_captures_and_verdic
     assert report.ok and (restored.captures, restored.checks) == (1, 1)
     [after] = rebuilt.captures(before.filing_id)
     fields = ("delivery_id", "url", "status", "captured_at", "http_status", "text_matches",
+              "next_attempt_at",
               "attachments_match", "warc_key", "warc_sha256", "checks", "verdict", "objects")  # fmt: skip
     assert [getattr(after, f) for f in fields] == [getattr(before, f) for f in fields]
     stamped = {s.stamped_key for s in rebuilt.timestamps(before.filing_id)}

@@ -111,3 +111,10 @@ def test_a_page_of_too_many_tags_stops_the_parser() -> None:
 
     assert found.truncated and found.main_text.count("a") <= 1000
     assert page_text(page, None, max_seconds=0).truncated  # out of time at once
+
+
+def test_a_corrected_banner_above_the_text_is_not_drift() -> None:
+    expected = Expected(FILED, frozenset({PDF}))
+    corrected = Seen(200, "已更正\n" + _seen(_page(4)).main_text, attachments={"x": PDF})
+
+    assert judge(corrected, expected) is Verdict.UNCHANGED

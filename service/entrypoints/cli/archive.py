@@ -242,7 +242,10 @@ def rebuild_catalog(
             )  # fmt: skip
             captures = restore_captures(
                 container.catalog, CaptureFiles(container.store), Proofs(container.store),
-                container.restore.version_states(),
+                container.restore.version_states(), schedule=(
+                    tuple(container.settings.capture_schedule_days),
+                    container.settings.capture_monthly_days,
+                ),
             )  # fmt: skip
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc

@@ -18,10 +18,12 @@ from service.archive.packages.proof import Proofs
 from service.archive.port import StoredObject
 from service.catalog.ports import Captures, Timestamps
 from service.catalog.records import CaptureJob, CaptureResult, StampJob, VersionState
-from service.domain.capture import CaptureStatus
+from service.domain.capture import CaptureStatus, next_check_at
 from service.domain.errors import ArchiveError
 from service.domain.filing import ARCHIVED_STATUSES
 from service.usecases.recovery.stamps import from_token
+
+Schedule = tuple[tuple[int, ...], int]  # (days after the capture, then every n days)
 
 
 class CaptureRestoreCatalog(Captures, Timestamps, Protocol):
@@ -37,8 +39,10 @@ class CapturesRestored:
 
 def restore_captures(
     catalog: CaptureRestoreCatalog, files: CaptureFiles, proofs: Proofs,
-    versions: Iterable[VersionState],
+    versions: Iterable[VersionState], *, schedule: Schedule = ((1, 7, 30), 30),
 ) -> CapturesRestored:  # fmt: skip
+    """`schedule`: the re-checks' days after the capture, then every so many days (the
+    settings'); a restored capture's next re-check falls where it would have."""
     found = CapturesRestored()
     for version in versions:
         if version.status not in ARCHIVED_STATUSES:
@@ -52,7 +56,7 @@ def restore_captures(
         for stored, record in records:
             by_delivery.setdefault(str(record.get("delivery_id")), []).append((stored, record))
         for visits in by_delivery.values():
-            _restore_one(catalog, proofs, version, visits)
+            _restore_one(catalog, proofs, version, visits, schedule)
             found.captures += 1
             found.checks += len(visits) - 1
     return found
@@ -60,7 +64,7 @@ def restore_captures(
 
 def _restore_one(
     catalog: CaptureRestoreCatalog, proofs: Proofs, version: VersionState,
-    visits: list[tuple[StoredObject, dict[str, Any]]],
+    visits: list[tuple[StoredObject, dict[str, Any]]], schedule: Schedule,
 ) -> None:  # fmt: skip
     visits.sort(key=lambda visit: int(visit[1].get("number", 0)))
     first, last = visits[0][1], visits[-1][1]
@@ -71,19 +75,23 @@ def _restore_one(
         _restore_stamp(catalog, proofs, version, str(record["warc_key"]))
     job = CaptureJob(version.filing_id, version.version, str(first["destination"]),
                      str(first["delivery_id"]), str(first["url"]))  # fmt: skip
-    catalog.restore_capture(job, _result(first, last, objects))
+    catalog.restore_capture(job, _result(first, last, objects, schedule))
 
 
-def _result(first: dict[str, Any], last: dict[str, Any], objects: dict[str, str]) -> CaptureResult:
+def _result(
+    first: dict[str, Any], last: dict[str, Any], objects: dict[str, str], schedule: Schedule
+) -> CaptureResult:
+    captured_at = datetime.fromisoformat(first["captured_at"])
+    checks = int(last.get("check", 0))
     return CaptureResult(
-        CaptureStatus.CAPTURED.value,
-        captured_at=datetime.fromisoformat(first["captured_at"]),
+        CaptureStatus.CAPTURED.value, next_check_at(captured_at, checks, *schedule),
+        captured_at=captured_at,
         http_status=last.get("http_status"), text_matches=last.get("text_matches"),
         attachments_match=last.get("attachments_match"),
         warc_key=first.get("warc_key"), warc_sha256=first.get("warc_sha256"),
         etag=last.get("etag"), last_modified=last.get("last_modified"),
         last_checked_at=datetime.fromisoformat(last["checked_at"]),
-        checks=int(last.get("check", 0)), verdict=last.get("verdict"), objects=objects,
+        checks=checks, verdict=last.get("verdict"), objects=objects,
     )  # fmt: skip
 
 
