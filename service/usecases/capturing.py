@@ -99,6 +99,14 @@ def _visit(capturer: Capturer, job: CaptureRecord) -> CaptureResult:
         max_attachments=capturer.settings.max_attachments,
     )  # fmt: skip
     now = capturer.clock()
+    if visit.exchanges[0].error == "host_not_allowed":  # never fetched: a setting is missing
+        result = CaptureResult(
+            CaptureStatus.FAILED.value,
+            last_error=f"capture_host_not_allowed: {job.url} is on no configured host "
+            "(DISCLOSURE_CAPTURE_HOSTS)",
+        )
+        _settle(capturer, job, result, expectation)
+        return result
     if _in_grace(capturer, job, visit.seen.http_status, now):
         result = CaptureResult(
             CaptureStatus.PENDING.value, now + capturer.settings.retry_every,

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -320,3 +320,17 @@ def test_the_warc_is_stamped_and_the_zip_validates_with_it_and_its_token(
     [fine] = verify_filing(world.catalog, Packages(world.store, clock=world.clock),
                            capture.filing_id, checked_by="t", now=world.clock())  # fmt: skip
     assert fine.ok
+
+
+def test_a_url_on_a_host_not_configured_is_never_fetched_and_the_capture_says_why(
+    world: World,
+) -> None:
+    fetcher = HttpFetcher(FetchConfig(frozenset({"www.example.gov.cn"})), clock=world.clock)
+    capturer = replace(world.capturer, fetcher=fetcher)
+    capture_due(capturer)
+
+    failed = world.only()
+    assert failed.status == "failed" and failed.verdict is None
+    assert failed.last_error and failed.last_error.startswith("capture_host_not_allowed")
+    [article] = httpx.get(world.portal.url.rstrip("/") + "/_admin/articles").json()["articles"]
+    assert article["views"] == 0  # the page was never fetched

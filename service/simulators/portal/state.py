@@ -270,6 +270,8 @@ class PortalState:
             "attachments": [a.admin() for a in attachments],
             "posts": posts,
             "withdrawals": article.withdrawals,
+            "page": article.page,
+            "views": article.views,  # 浏览次数: how often its page was fetched
         }
 
 
