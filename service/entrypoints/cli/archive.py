@@ -15,6 +15,8 @@ from service.domain.errors import ServiceError
 from service.entrypoints.cli.app import app, console, err_console, fail, load_container
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without them
+    from service.bootstrap import Container
+    from service.usecases.recovery.captures import CapturesRestored
     from service.usecases.recovery.rebuild import Rebuild
     from service.usecases.recovery.stamps import StampsRestored
 
@@ -216,11 +218,9 @@ def rebuild_catalog(
     """仅凭归档重建空的目录数据库（目录不为空时拒绝） Rebuild an EMPTY catalog from the archive alone."""
     from rich.progress import Progress
 
-    from service.archive.packages.captures import CaptureFiles
     from service.archive.packages.proof import Proofs
     from service.bootstrap import takedown_destinations
     from service.usecases.recovery import rebuild_catalog as run_rebuild
-    from service.usecases.recovery.captures import restore_captures
     from service.usecases.recovery.stamps import restore_stamps
 
     container = load_container()
@@ -240,13 +240,7 @@ def rebuild_catalog(
                 container.catalog, Proofs(container.store), container.restore.version_states(),
                 progress=lambda _: progress.advance(task),
             )  # fmt: skip
-            captures = restore_captures(
-                container.catalog, CaptureFiles(container.store), Proofs(container.store),
-                container.restore.version_states(), schedule=(
-                    tuple(container.settings.capture_schedule_days),
-                    container.settings.capture_monthly_days,
-                ),
-            )  # fmt: skip
+            captures = _restore_captures(container)
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc
     if as_json:
@@ -260,6 +254,19 @@ def rebuild_catalog(
         f"Captures: {captures.captures} restored with {captures.checks} re-checks."
     )
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _restore_captures(container: Container) -> CapturesRestored:
+    from service.archive.packages.captures import CaptureFiles
+    from service.archive.packages.proof import Proofs
+    from service.usecases.recovery.captures import restore_captures
+
+    settings = container.settings
+    return restore_captures(
+        container.catalog, CaptureFiles(container.store), Proofs(container.store),
+        container.restore.version_states(),
+        schedule=(tuple(settings.capture_schedule_days), settings.capture_monthly_days),
+    )  # fmt: skip
 
 
 def _print_rebuild(report: Rebuild, stamps: StampsRestored) -> None:
