@@ -23,7 +23,7 @@ import dataclasses
 import os
 import secrets
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +38,7 @@ from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.archive.retention import RetentionPolicy
+from service.captures import capturer_of
 from service.catalog.database import migrate
 from service.catalog.ports import Catalog, Restore
 from service.catalog.sql.connect import open_catalog
@@ -471,8 +472,9 @@ def tick_jobs(
     adapters: dict[str, DestinationAdapter],
     worker: Worker | None,
     tsa: TimestampAuthority | None = None,
+    hosts: Collection[str] = (),
 ) -> TickJobs:
-    """`tsa`: stamp due jobs there (service.timestamping.timestamp_authority)."""
+    """`tsa`: stamp there (service.timestamping); `hosts`: capture there (service.captures)."""
     s = container.settings
     stamper = build_stamper(
         s, container.catalog, container.store, tsa, clock=container.clock, worker=worker_id()
@@ -493,4 +495,5 @@ def tick_jobs(
         deadlines=deadline_board(container),
         deadline_notice_days=s.deadline_notice_days,
         stamper=stamper if tsa is not None else None,
+        capturer=capturer_of(container, hosts, worker_id()),
     )

@@ -71,6 +71,13 @@ FIXITY_CHECKS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+CAPTURE_VERDICTS = Counter(
+    "disclosure_capture_verdicts",
+    "Captures and re-checks of published pages, by destination and verdict "
+    "(unchanged, drift, link_rot, withdrawn)",
+    ["destination", "verdict"],
+    registry=REGISTRY,
+)
 FOREIGN_VERSIONS = Counter(
     "disclosure_foreign_versions",
     "Versions or delete markers found written over archived keys",

@@ -205,7 +205,22 @@ class Settings(BaseSettings):
     tsa_roots_file: Path | None = None
     tsa_timeout_s: float = Field(default=30.0, gt=0)
 
-    @field_validator("allow_http_hosts", mode="before")
+    # Capture of what was published (service.usecases.capturing): the public page each
+    # destination reports is fetched (only on its hosts and `capture_hosts`), archived as
+    # WARC and re-checked `capture_schedule_days` after the capture, then every
+    # `capture_monthly_days`. A first 404 is retried `capture_grace_s` before it is rot.
+    capture_enabled: bool = True
+    capture_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    capture_grace_s: float = Field(default=24 * 3600.0, ge=0)
+    capture_retry_s: float = Field(default=1800.0, gt=0)
+    capture_schedule_days: list[int] = Field(default_factory=lambda: [1, 7, 30])
+    capture_monthly_days: int = Field(default=30, ge=1)
+    capture_max_bytes: int = Field(default=20 * MiB, ge=64 * 1024)
+    capture_timeout_s: float = Field(default=30.0, gt=0)
+    capture_max_redirects: int = Field(default=5, ge=0, le=20)
+    capture_max_attachments: int = Field(default=10, ge=0, le=100)
+
+    @field_validator("allow_http_hosts", "capture_hosts", mode="before")
     @classmethod
     def _parse_hosts(cls, value: Any) -> Any:
         return (

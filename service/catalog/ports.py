@@ -18,6 +18,7 @@ three (tests/integration/test_catalog.py).
     Withdrawals    withdraw: the record, cancelled deliveries and withdraw jobs at once
     Schedules      move or hold a version's release before anything was sent
     Deadlines      the deadline board: a year's filings in one query; exemptions (免报)
+    Timestamps     the outbox of stamp jobs; Captures (capture_ports.py): published pages
     Restore        disaster recovery: what reconcile and the audit export read, and the
                    bulk writes of a rebuild into an empty catalog
 
@@ -31,6 +32,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from service.catalog.capture_ports import Captures as Captures  # re-exported
 from service.catalog.records import (
     AttemptRecord,
     AuditEntry,
@@ -435,6 +437,7 @@ class Catalog(
     Replacements,
     Deadlines,
     Timestamps,
+    Captures,
     Protocol,
 ):
     """All the ports: what the composition root builds and hands out in parts."""
@@ -452,7 +455,7 @@ class ReviewCatalog(Reviews, Filings, Protocol):
     """What review polling asks of the catalog."""
 
 
-class FixityCatalog(Fixity, Filings, Timestamps, Protocol):
+class FixityCatalog(Fixity, Filings, Timestamps, Captures, Protocol):
     """What verifying and auditing the archive ask of the catalog."""
 
 

@@ -399,3 +399,68 @@ class TimestampRecord:
     gen_time: datetime | None
     serial_number: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class CaptureJob:
+    """One published page to capture: the URL a destination reported for a delivery."""
+
+    filing_id: str
+    version: int
+    destination: str
+    delivery_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    """How one capture or re-check settles its row (service.domain.capture); `objects`:
+    what it archived (key → sha256), added to the row's."""
+
+    status: str
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    captured_at: datetime | None = None
+    http_status: int | None = None
+    text_matches: bool | None = None
+    attachments_match: bool | None = None
+    warc_key: str | None = None
+    warc_sha256: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_checked_at: datetime | None = None
+    checks: int | None = None
+    verdict: str | None = None
+    objects: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    """A published page's capture and its latest re-check."""
+
+    id: str
+    filing_id: str
+    version: int
+    destination: str
+    delivery_id: str
+    url: str
+    status: str  # service.domain.capture.CaptureStatus
+    attempts: int
+    next_attempt_at: datetime
+    first_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    last_error: str | None
+    captured_at: datetime | None
+    http_status: int | None
+    text_matches: bool | None
+    attachments_match: bool | None
+    warc_key: str | None
+    warc_sha256: str | None
+    etag: str | None
+    last_modified: str | None
+    last_checked_at: datetime | None
+    checks: int
+    verdict: str | None
+    objects: dict[str, str]
+    created_at: datetime

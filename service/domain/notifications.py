@@ -12,6 +12,8 @@ it once per channel and recipient:
     archive.foreign_version   {package}/{what was written over it}  verify, audit, tick
     deadline.approaching      {org_code}/{category}/{period}[/kind] the deadline board's tick
     deadline.missed           the same                              the deadline board's tick
+    publication.drift         the capture's id                      a capture or re-check
+    publication.link_rot      the capture's id                      a capture or re-check
 
 Pure: no I/O; texts are in Chinese with the English below.
 """
@@ -34,6 +36,8 @@ class NoticeKind(StrEnum):
     FOREIGN_VERSION = "archive.foreign_version"
     DEADLINE_APPROACHING = "deadline.approaching"
     DEADLINE_MISSED = "deadline.missed"
+    PUBLICATION_DRIFT = "publication.drift"
+    PUBLICATION_LINK_ROT = "publication.link_rot"
 
 
 class Channel(StrEnum):
@@ -72,6 +76,11 @@ _TITLES: Mapping[NoticeKind, tuple[str, str]] = {
     ),
     NoticeKind.DEADLINE_APPROACHING: ("报送期限临近", "A deadline is near"),
     NoticeKind.DEADLINE_MISSED: ("已逾期未报送", "A deadline was missed"),
+    NoticeKind.PUBLICATION_DRIFT: (
+        "公开页面内容与报送内容不一致",
+        "The published page differs from the filing",
+    ),
+    NoticeKind.PUBLICATION_LINK_ROT: ("公开页面链接失效", "The published page is gone"),
 }
 
 

@@ -28,6 +28,7 @@ from service.bootstrap import (
     tick_jobs,
     timestamp_authority,
 )
+from service.captures import capture_hosts
 from service.configured import ConfigurationError
 from service.delivery.port import DestinationAdapter
 from service.entrypoints.api.app import create_app
@@ -62,8 +63,9 @@ def _tick_loop(
     adapters: dict[str, DestinationAdapter],
     stop: threading.Event,
     tsa: TimestampAuthority | None,
+    hosts: frozenset[str],
 ) -> None:
-    jobs = tick_jobs(container, adapters, None, tsa)
+    jobs = tick_jobs(container, adapters, None, tsa, hosts)
     while not stop.wait(container.settings.tick_interval_s):
         _tick_logging_failure(jobs)
 
@@ -90,7 +92,7 @@ def run_service(settings: Settings, host: str, port: int, console: Console) -> N
             threads.append(
                 threading.Thread(
                     target=_tick_loop,
-                    args=(container, adapters, stop, tsa),
+                    args=(container, adapters, stop, tsa, capture_hosts(settings, found.urls)),
                     name="tick",
                     daemon=True,
                 )
@@ -157,7 +159,8 @@ def run_tick_once(settings: Settings, console: Console) -> Any:
         adapters = build_adapters(container, found.urls)
         try:
             worker = build_worker(container, adapters)
-            return run_tick(tick_jobs(container, adapters, worker, tsa))
+            hosts = capture_hosts(settings, found.urls)
+            return run_tick(tick_jobs(container, adapters, worker, tsa, hosts))
         finally:
             container.close()
 
@@ -171,7 +174,8 @@ def run_tick_loop(settings: Settings, every_s: float, console: Console) -> None:
     _stop_on_signals(stop)
     with destinations(settings) as found, timestamp_authority(settings) as tsa:
         adapters = build_adapters(container, found.urls)
-        jobs = tick_jobs(container, adapters, build_worker(container, adapters), tsa)
+        worker = build_worker(container, adapters)
+        jobs = tick_jobs(container, adapters, worker, tsa, capture_hosts(settings, found.urls))
         try:
             while not stop.is_set():
                 _tick_logging_failure(jobs)

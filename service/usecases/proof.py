@@ -9,7 +9,9 @@ now, offline, against the archived file and the configured roots.
     | failed for good                      | failed          | False             |
     | stamped                              | stamped         | the token's check |
 
-Captures (the WARC half of proof) are not built yet: `captures` is always empty.
+And each capture of a published page (service.usecases.capturing): where, when, what
+it showed, its WARC, and its latest re-check's verdict — with a finding (Chinese and
+English) when the page drifted from the filing or is gone.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from cryptography import x509
 
 from service.archive.packages.names import TAG_MANIFEST
 from service.archive.packages.proof import Proofs
-from service.catalog.records import TimestampRecord
+from service.catalog.records import CaptureRecord, TimestampRecord
+from service.domain.capture import VERDICT_TEXT, Verdict
 from service.domain.errors import ArchiveError
 from service.domain.proof import TOKEN_PROBLEMS, StampStatus, TokenCheck, TokenProblem
 from service.proof.tokens import check_token
@@ -73,8 +76,46 @@ def timestamp_view(setup: ProofSetup, stamp: TimestampRecord) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def proof_view(setup: ProofSetup, stamps: Sequence[TimestampRecord]) -> dict[str, Any]:
-    return {"timestamps": [timestamp_view(setup, s) for s in stamps], "captures": []}
+def proof_view(
+    setup: ProofSetup, stamps: Sequence[TimestampRecord], captures: Sequence[CaptureRecord] = ()
+) -> dict[str, Any]:
+    return {
+        "timestamps": [timestamp_view(setup, s) for s in stamps],
+        "captures": [capture_view(c) for c in captures],
+    }
+
+
+FINDING_CODES = {Verdict.DRIFT: "publication_drift", Verdict.LINK_ROT: "publication_link_rot"}
+
+
+def capture_view(capture: CaptureRecord) -> dict[str, Any]:
+    verdict = Verdict(capture.verdict) if capture.verdict else None
+    finding = None
+    if verdict in FINDING_CODES:
+        assert verdict is not None
+        zh, en = VERDICT_TEXT[verdict]
+        finding = {"code": FINDING_CODES[verdict], "message_zh": zh, "message_en": en}
+    return {
+        "destination": capture.destination,
+        "version": capture.version,
+        "url": capture.url,
+        "status": capture.status,
+        "captured_at": _iso(capture.captured_at),
+        "http_status": capture.http_status,
+        "text_matches": capture.text_matches,
+        "attachments_match": capture.attachments_match,
+        "warc_key": capture.warc_key,
+        "warc_sha256": capture.warc_sha256,
+        "last_checked_at": _iso(capture.last_checked_at),
+        "checks": capture.checks,
+        "verdict": capture.verdict,
+        "finding": finding,
+        "last_error": capture.last_error,
+    }
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _tag_manifest_problems(setup: ProofSetup, stamped_key: str) -> list[str]:

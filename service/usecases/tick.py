@@ -1,6 +1,6 @@
 """The periodic job (`disclosure tick`, a Kubernetes CronJob; a loop inside `serve`):
-re-drive due deliveries (scheduled releases and retries), timestamp archived files
-(service.usecases.stamping), poll the legal platform for
+re-drive due deliveries (scheduled releases and retries), capture and re-check published
+pages (service.usecases.capturing), timestamp archived files (service.usecases.stamping), poll the legal platform for
 review outcomes, re-hash a sample of the archive, export each closed day's audit
 log to the archive, send the notifications these raised (and any still due), and log and
 count what falls due soon and what is overdue."""
@@ -19,6 +19,7 @@ from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.catalog.ports import (
     AuditLog,
+    Captures,
     Filings,
     Fixity,
     Notifications,
@@ -33,6 +34,7 @@ from service.domain.notifications import Recipients
 from service.domain.time import shanghai_date
 from service.notifications.sender import NotificationSender
 from service.usecases.audit_export import export_pending_days
+from service.usecases.capturing import Capturer, CaptureRound, capture_due
 from service.usecases.deadlines import BoardRow, DeadlineBoard, DeadlineWatch, watch_deadlines
 from service.usecases.notifications import notify_deadlines
 from service.usecases.stamping import Stamper, StampRound, stamp_due
@@ -42,7 +44,9 @@ log = structlog.get_logger()
 MAX_DRAIN_ROUNDS = 100  # a tick is bounded; what is left waits for the next one
 
 
-class TickCatalog(Reviews, Fixity, AuditLog, Filings, Notifications, Timestamps, Protocol):
+class TickCatalog(
+    Reviews, Fixity, AuditLog, Filings, Notifications, Timestamps, Captures, Protocol
+):
     """What the periodic job asks of the catalog."""
 
 
@@ -64,6 +68,7 @@ class TickJobs:
     deadlines: DeadlineBoard | None = None  # None: deadlines are not watched
     deadline_notice_days: int = 14
     stamper: Stamper | None = None  # None: no timestamps in this tick
+    capturer: Capturer | None = None  # None: published pages are not captured
 
 
 @dataclass
@@ -76,6 +81,7 @@ class TickReport:
     audit_days_exported: int = 0
     notifications_tried: int = 0
     stamps: StampRound = field(default_factory=StampRound)
+    captures: CaptureRound = field(default_factory=CaptureRound)
     deadlines: DeadlineWatch = field(default_factory=lambda: DeadlineWatch([], []))
 
 
@@ -92,6 +98,8 @@ def run_tick(jobs: TickJobs) -> TickReport:
             interval=jobs.review_interval,
             recipients=jobs.recipients,
         )
+    if jobs.capturer is not None:  # first: its WARCs are stamped in the same tick
+        report.captures = capture_due(jobs.capturer)
     if jobs.stamper is not None:
         report.stamps = stamp_due(jobs.stamper)
     _fixity_sample(jobs, report)
@@ -111,6 +119,10 @@ def run_tick(jobs: TickJobs) -> TickReport:
         notifications_tried=report.notifications_tried,
         stamped=report.stamps.stamped,
         stamps_failed=report.stamps.failed,
+        captured=report.captures.captured,
+        capture_checks=report.captures.checked,
+        capture_drift=report.captures.drift,
+        capture_link_rot=report.captures.link_rot,
         deadlines_due_soon=len(report.deadlines.due_soon),
         deadlines_overdue=len(report.deadlines.overdue),
     )

@@ -18,6 +18,7 @@ from service.archive.packages import Packages
 from service.catalog.ports import FixityCatalog
 from service.catalog.records import (
     AuditEvent,
+    CaptureRecord,
     FilingRecord,
     FixityCheck,
     TimestampRecord,
@@ -73,19 +74,38 @@ def _receipt_hashes(filing: FilingRecord, version: int) -> dict[str, str]:
     return hashes
 
 
+def capture_hashes(
+    version: int, captures: Sequence[CaptureRecord], stamps: Sequence[TimestampRecord]
+) -> dict[str, str]:
+    """What the captures of a version archived in its receipts (WARCs, verdict records)
+    and their WARCs' timestamp tokens, as the catalog recorded them."""
+    hashes: dict[str, str] = {}
+    for capture in captures:
+        if capture.version == version:
+            hashes.update(capture.objects)
+    for stamp in stamps:
+        key, sha256 = stamp.token_key, stamp.token_sha256
+        if stamp.version == version and key and sha256 and "/receipts/" in key:
+            hashes[key] = sha256
+    return hashes
+
+
 def check_version(
     packages: Packages,
     filing: FilingRecord,
     version: VersionRecord,
     proof: ProofSetup | None = None,
     stamps: Sequence[TimestampRecord] = (),
+    captures: Sequence[CaptureRecord] = (),
 ) -> VersionFixity:
     """With `proof`, the version's timestamps too: a stamped one that does not verify
-    (service.usecases.proof) damages the version; one pending or failed does not."""
+    (service.usecases.proof) damages the version; one pending or failed does not. The
+    captures' archived files are checked with the receipts (`stamps` and `captures` say
+    what they are)."""
+    receipts = _receipt_hashes(filing, version.version)
+    receipts |= capture_hashes(version.version, captures, stamps)
     report = packages.verify(
-        version.package_prefix,
-        _receipt_hashes(filing, version.version),
-        manifest_sha256=version.manifest_sha256,
+        version.package_prefix, receipts, manifest_sha256=version.manifest_sha256
     )
     found = report_dict(report)
     ok = report.ok
@@ -170,9 +190,10 @@ def verify_filing(
     filing = catalog.get_filing(filing_id, with_attempts=False)
     if filing is None:
         raise filing_not_found()
-    stamps = catalog.timestamps(filing_id) if proof is not None else []
+    stamps = catalog.timestamps(filing_id)
+    captures = catalog.captures(filing_id)
     results = [
-        check_version(packages, filing, v, proof, stamps)
+        check_version(packages, filing, v, proof, stamps, captures)
         for v in filing.versions
         if v.status in LIVE
     ]
@@ -209,7 +230,8 @@ def audit_versions(
     for version in versions:
         filing = catalog.get_filing(version.filing_id, with_attempts=False)
         assert filing is not None
-        result = check_version(packages, filing, version)
+        stamps, captures = catalog.timestamps(filing.id), catalog.captures(filing.id)
+        result = check_version(packages, filing, version, None, stamps, captures)
         record(catalog, result, checked_by=checked_by, now=clock(), recipients=recipients)
         yield result
 

@@ -11,6 +11,8 @@ import zipfile
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from service.archive.packages.captures import CaptureFiles
+from service.catalog.records import CaptureJob, CaptureResult
 from service.domain.access import Role
 from service.entrypoints.pages import filings
 from service.usecases.tokens import TokenAdmin
@@ -279,3 +281,33 @@ def test_a_fault_in_the_service_is_still_a_page_in_chinese_with_the_request_id(
     )
     request_id = answer.headers["x-request-id"]
     expect(page.get_by_text(f"请求编号 {request_id}")).to_be_visible()
+
+
+def test_a_filing_shows_its_proof_of_publication_with_a_drifted_capture(
+    page: Page, served: Served
+) -> None:
+    container, filing_id = served.container, served.seeded["report"]
+    filing = container.catalog.get_filing(filing_id, with_attempts=False)
+    assert filing is not None
+    [delivery] = [d for d in filing.deliveries if d.destination == "portal"]
+    prefix = filing.versions[0].package_prefix
+    warc = CaptureFiles(container.store).put_warc(prefix, "portal", 0, b"WARC/1.1", None)
+    now = served.clock()
+    container.catalog.restore_capture(
+        CaptureJob(filing_id, 1, "portal", delivery.id, RECEIPT["url"]),
+        CaptureResult(
+            "captured", captured_at=now, http_status=200, text_matches=False,
+            attachments_match=True, warc_key=warc.key, warc_sha256=warc.sha256,
+            last_checked_at=now, checks=1, verdict="drift", objects={warc.key: warc.sha256},
+        ),
+    )  # fmt: skip
+
+    sign_in(page, served, OPERATOR)
+    page.get_by_role("link", name=REPORT_TITLE).click()
+
+    proof = page.get_by_role("region", name="公开证明")
+    expect(proof).to_contain_text("可信时间戳")
+    expect(proof.locator("article.capture")).to_contain_text("内容变更")
+    expect(proof.get_by_role("alert")).to_contain_text("公开页面的正文或附件与报送内容不一致")
+    expect(proof).to_contain_text(warc.sha256)
+    screenshot(page, "filing-proof")

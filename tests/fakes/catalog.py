@@ -62,6 +62,7 @@ from service.domain.outbox import settled_status, supersedable
 from service.domain.replacement import existing_report, no_conflict, replacement_key
 from service.domain.schedule import check_movable
 from service.domain.withdrawal import filing_withdrawn, may_have_gone_out
+from tests.fakes.captures import MemoryCaptures
 from tests.fakes.timestamps import MemoryTimestamps
 from tests.fakes.tokens import MemoryTokens
 
@@ -72,13 +73,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class MemoryCatalog(MemoryTokens, MemoryTimestamps):
+class MemoryCatalog(MemoryTokens, MemoryTimestamps, MemoryCaptures):
     """`MemoryCatalog(clock=FakeClock())`; `available = False` makes every call
     raise Unavailable, as a database that cannot be reached does."""
 
     def __init__(self, *, clock: Callable[[], datetime] = _now) -> None:
         MemoryTokens.__init__(self)
         MemoryTimestamps.__init__(self)
+        MemoryCaptures.__init__(self)
         self._clock = clock
         self._lock = threading.RLock()
         self.filings: dict[str, FilingRecord] = {}  # without versions and deliveries

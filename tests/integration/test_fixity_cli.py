@@ -134,3 +134,33 @@ def test_backfill_then_a_stamp_by_the_development_tsa_and_verify_checks_the_toke
     assert verified.exit_code == 0, verified.output
     assert "可信时间戳 timestamp: stamped" in verified.stdout
     assert tag_manifest.with_name("tagmanifest-sha256.txt.tsr").exists()
+
+
+def test_verify_checks_a_capture_s_warc(tmp_path: Path) -> None:
+    from service.archive.packages.captures import CaptureFiles
+    from service.catalog.records import CaptureJob, CaptureResult
+
+    env, [filing_id] = _data_dir_with_filings(tmp_path, 1)
+    container = build_container(
+        Settings(data_dir=tmp_path / "var", orgs_file=tmp_path / "orgs.yaml"), clock=FakeClock()
+    )
+    version = container.catalog.get_version(filing_id, 1)
+    assert version is not None
+    warc = CaptureFiles(container.store).put_warc(
+        version.package_prefix, "portal", 0, b"WARC/1.1 as captured", None
+    )
+    container.catalog.restore_capture(
+        CaptureJob(filing_id, 1, "portal", "dlv_1", "http://127.0.0.1:9/a.html"),
+        CaptureResult("captured", warc_key=warc.key, warc_sha256=warc.sha256, verdict="unchanged",
+                      objects={warc.key: warc.sha256}),
+    )  # fmt: skip
+    container.close()
+    assert run_command(["verify", filing_id], env).returncode == 0
+    [stored] = (tmp_path / "var" / "archive").rglob("portal-000.warc.gz")
+    os.chmod(stored, 0o644)
+    stored.write_bytes(b"WARC/1.1 changed")
+
+    damaged = run_command(["verify", filing_id], env)
+
+    assert damaged.returncode == 1
+    assert "receipts/captures/portal-000.warc.gz" in damaged.stdout

@@ -16,7 +16,9 @@ import bagit
 import httpx
 import pytest
 
+from service.archive.packages.captures import CaptureFiles
 from service.bootstrap import Container, build_stamper, timestamp_authority
+from service.catalog.records import CaptureJob, CaptureResult
 from service.usecases.stamping import stamp_due
 from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY, sample_metadata
 from tests.support.documents import SAMPLE_PATH, docx_from_text
@@ -141,3 +143,38 @@ def test_a_bag_info_changed_after_stamping_fails_verify_with_a_clear_finding(
     assert stamp["changed"] == ["bag-info.txt"]
     assert stamp["problem"]["code"] == "timestamp_imprint_mismatch"
     assert stamp["problem"]["message_zh"] and stamp["problem"]["message_en"]
+
+
+def test_a_capture_shows_in_the_proof_and_its_warc_in_the_zip(
+    api: httpx.Client, container: Container, tmp_path: Path
+) -> None:
+    filing_id = _file(api)
+    prefix = api.get(f"/v1/filings/{filing_id}", headers=_as(OPERATOR)).json()["versions"][0][
+        "package"
+    ]
+    warc = CaptureFiles(container.store).put_warc(prefix, "portal", 0, b"WARC/1.1 bytes", None)
+    now = container.clock()
+    url = "http://127.0.0.1:9/fzzfjs/art_1.html"
+    container.catalog.restore_capture(
+        CaptureJob(filing_id, 1, "portal", "dlv_x", url),
+        CaptureResult(
+            "captured", captured_at=now, http_status=200, text_matches=False,
+            attachments_match=True, warc_key=warc.key, warc_sha256=warc.sha256,
+            last_checked_at=now, checks=1, verdict="drift", objects={warc.key: warc.sha256},
+        ),
+    )  # fmt: skip
+
+    [capture] = api.get(f"/v1/filings/{filing_id}/proof", headers=_as(OPERATOR)).json()["captures"]
+
+    assert (capture["url"], capture["verdict"], capture["text_matches"]) == (url, "drift", False)
+    assert capture["warc_sha256"] == warc.sha256 and capture["captured_at"]
+    assert capture["finding"]["code"] == "publication_drift" and capture["finding"]["message_zh"]
+    download = api.get(f"/v1/filings/{filing_id}/package", headers=_as(AUDITOR))
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        archive.extractall(tmp_path / "zip")
+    [bag_dir] = (tmp_path / "zip").iterdir()
+    bag = bagit.Bag(str(bag_dir))
+    bag.validate()
+    assert "receipts/captures/portal-000.warc.gz" in set(bag.tagfile_entries())
+    verified = api.post(f"/v1/filings/{filing_id}/verify", headers=_as(AUDITOR)).json()
+    assert verified["ok"] is True

@@ -23,7 +23,7 @@ from service.archive.filesystem import FilesystemStore
 from service.archive.packages import MANIFEST, Packages, PayloadFile, package_prefix
 from service.archive.port import ArchiveStore
 from service.archive.version_metadata import FileFacts, VersionMetadata
-from service.bootstrap import build_container
+from service.bootstrap import Container, build_container
 from service.catalog.database import make_engine, make_sessions
 from service.catalog.ports import Catalog
 from service.catalog.records import (
@@ -710,6 +710,7 @@ def test_the_commands_report_export_and_rebuild_on_a_real_data_directory(tmp_pat
     filing_id = _report(_ingest(container.catalog, container.packages, FakeClock()))
     orphan = f"filings/{sample_metadata()['org_code']}/rule_of_law_report/2023/fil_x/v1/"
     container.store.put_new(orphan + "data/report.docx", io.BytesIO(b"half"))
+    _archive_a_capture(container, filing_id)
     container.close()
 
     found = run_command(["reconcile", "--json"], env)
@@ -727,7 +728,27 @@ def test_the_commands_report_export_and_rebuild_on_a_real_data_directory(tmp_pat
 
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "已恢复 1 项报送" in rebuilt.stdout and orphan in rebuilt.stdout
+    assert "网页留存：已恢复 1 项、复查 0 次" in rebuilt.stdout
     again = build_container(Settings(data_dir=var))
     filing = again.catalog.get_filing(filing_id)
+    [capture] = again.catalog.captures(filing_id)
     again.close()
     assert filing is not None and filing.versions[0].status == "archived"
+    assert (capture.verdict, capture.http_status) == ("link_rot", 404)
+
+
+def _archive_a_capture(container: Container, filing_id: str) -> None:
+    """A capture as the tick leaves it in the archive: a WARC and the visit's record."""
+    from service.archive.packages.captures import CaptureFiles
+
+    version = container.catalog.get_version(filing_id, 1)
+    assert version is not None
+    files = CaptureFiles(container.store)
+    warc = files.put_warc(version.package_prefix, "portal", 0, b"WARC/1.1", None)
+    record = {
+        "delivery_id": "dlv_1", "filing_id": filing_id, "version": 1, "destination": "portal",
+        "url": "http://127.0.0.1:9/a.html", "check": 0, "number": 0, "verdict": "link_rot",
+        "checked_at": "2024-01-12T01:00:00+00:00", "captured_at": "2024-01-12T01:00:00+00:00",
+        "warc_key": warc.key, "warc_sha256": warc.sha256, "http_status": 404,
+    }  # fmt: skip
+    files.put_record(version.package_prefix, "portal", 0, record, None)

@@ -182,3 +182,14 @@ def test_development_tolerates_what_production_refuses_of_tokens() -> None:
     settings = Settings.model_validate({"env": "development"})
     catalog = CatalogTokens(usable=0, same_secret={"a": "b"})
     assert token_problems(settings, catalog, serving_api=True) == []
+
+
+def test_capture_settings_take_hosts_as_a_list_and_default_to_day_1_7_30() -> None:
+    from service.captures import capture_hosts
+    from service.domain.filing import Destination
+
+    settings = Settings(capture_hosts="www.tj.gov.cn, WWW.Example.gov.cn")  # type: ignore[arg-type]
+
+    assert settings.capture_schedule_days == [1, 7, 30] and settings.capture_grace_s == 86400
+    hosts = capture_hosts(settings, {Destination.PORTAL: "http://127.0.0.1:8001/"})
+    assert hosts == {"127.0.0.1:8001", "www.tj.gov.cn", "www.example.gov.cn"}

@@ -49,16 +49,14 @@ class Proofs:
                 raise ObjectMissing(f"package {prefix} has no {name}: it is incomplete")
             hashes[name] = stored.sha256
         text = manifest_text(hashes).encode()
-        return self._put_once(
-            tag_manifest_key(prefix), text, "text/plain; charset=utf-8", retention
-        )
+        return self.put_once(tag_manifest_key(prefix), text, "text/plain; charset=utf-8", retention)
 
     def put_token(
         self, stamped_key: str, response: bytes, *, retention: Period | None = None
     ) -> StoredObject:
         """Archive a TSA's response beside the file it stamps."""
         key = token_key(stamped_key)
-        return self._put_once(key, response, "application/timestamp-reply", retention)
+        return self.put_once(key, response, "application/timestamp-reply", retention)
 
     def stat(self, key: str) -> StoredObject | None:
         return self._store.stat(key)
@@ -74,9 +72,11 @@ class Proofs:
         ):
             return stream.read()
 
-    def _put_once(
+    def put_once(
         self, key: str, data: bytes, media_type: str, retention: Period | None
     ) -> StoredObject:
+        """Archive `data` at `key`: idempotent for the same bytes, `AlreadyExists` for
+        different ones."""
         try:
             return self._store.put_new(
                 key, io.BytesIO(data), content_type=media_type, retention=retention

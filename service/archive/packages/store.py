@@ -335,7 +335,11 @@ class Packages:
             yield verifying_reader(raw, expected, what=prefix + path)
 
     def list_receipts(self, prefix: str) -> list[str]:
-        """Keys of the package's receipts, sorted."""
+        """Keys of the delivery receipts and decisions, sorted (not `receipts/captures/`)."""
+        return [k for k in self.list_receipt_files(prefix) if "/captures/" not in k]
+
+    def list_receipt_files(self, prefix: str) -> list[str]:
+        """Every file under `receipts/` (captures and their tokens too), sorted."""
         return list(self._store.list(f"{prefix}receipts/"))
 
     def unfinished_writes(self, before: datetime) -> list[tuple[str, datetime]]:
@@ -404,7 +408,7 @@ class Packages:
             }
             for rel, sha256 in sorted(manifest.items()):
                 self._zip_object(archive, bag_name, prefix, rel, sha256)
-            for key in self.list_receipts(prefix):
+            for key in self.list_receipt_files(prefix):
                 rel = key.removeprefix(prefix)
                 tags[rel] = self._zip_object(archive, bag_name, prefix, rel)
             tags |= self._zip_proof(archive, bag_name, prefix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.catalog.sql.captures import SqlCaptures
 from service.catalog.sql.deadlines import SqlDeadlines
 from service.catalog.sql.logs import SqlAuditLog, SqlFixity
 from service.catalog.sql.notifications import SqlNotifications
@@ -30,5 +31,6 @@ class SqlCatalog(
     SqlReplacements,
     SqlDeadlines,
     SqlTimestamps,
+    SqlCaptures,
 ):
     """service.catalog.ports.Catalog on SQLAlchemy: `SqlCatalog(sessions, clock=...)`."""

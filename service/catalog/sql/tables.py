@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -366,4 +367,47 @@ class TimestampRow(Base):
             ["filing_id", "version"], ["filing_versions.filing_id", "filing_versions.version"]
         ),
         Index("ix_timestamps_due", "status", "next_attempt_at"),
+    )
+
+
+class CaptureRow(Base):
+    """Captures of published pages: one per delivery that reported a public URL,
+    captured (a WARC archived beside the package) and then re-checked on a schedule,
+    claimed under a lease like a delivery. `objects`: every archived object it wrote
+    (WARCs, verdict records), key → sha256, for verify."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    filing_id: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    destination: Mapped[str] = mapped_column(String(40))
+    delivery_id: Mapped[str] = mapped_column(String(40), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # service.domain.capture.CaptureStatus
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    first_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    captured_at: Mapped[datetime | None]
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    text_matches: Mapped[bool | None] = mapped_column(Boolean)
+    attachments_match: Mapped[bool | None] = mapped_column(Boolean)
+    warc_key: Mapped[str | None] = mapped_column(String(500))
+    warc_sha256: Mapped[str | None] = mapped_column(String(64))
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    last_checked_at: Mapped[datetime | None]
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    verdict: Mapped[str | None] = mapped_column(String(20))  # service.domain.capture.Verdict
+    objects: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["filing_id", "version"], ["filing_versions.filing_id", "filing_versions.version"]
+        ),
+        Index("ix_captures_due", "status", "next_attempt_at"),
     )

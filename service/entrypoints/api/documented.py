@@ -227,11 +227,37 @@ class TimestampOut(BaseModel):
     last_error: str | None
 
 
+class CaptureFindingOut(BaseModel):
+    code: Literal["publication_drift", "publication_link_rot"]
+    message_zh: str
+    message_en: str
+
+
+class CaptureOut(BaseModel):
+    """A published page captured as WARC (网页留存) and its latest re-check."""
+
+    destination: str = Field(examples=["portal"])
+    version: int
+    url: str = Field(examples=["https://www.example.gov.cn/fzzfjs/art_1.html"])
+    status: Literal["pending", "captured", "failed"]
+    captured_at: str | None
+    http_status: int | None
+    text_matches: bool | None  # None: not compared (a 304, the page gone)
+    attachments_match: bool | None
+    warc_key: str | None
+    warc_sha256: str | None
+    last_checked_at: str | None
+    checks: int
+    verdict: Literal["unchanged", "drift", "link_rot", "withdrawn"] | None
+    finding: CaptureFindingOut | None
+    last_error: str | None
+
+
 class ProofOut(BaseModel):
-    """公开证明 Proof of publication: timestamps (captures are not built yet: empty)."""
+    """公开证明 Proof of publication: trusted timestamps and captures of published pages."""
 
     timestamps: list[TimestampOut]
-    captures: list[dict[str, Any]]
+    captures: list[CaptureOut]
 
 
 class RequeuedOut(BaseModel):

@@ -1,4 +1,4 @@
-"""The route for proof of publication (公开证明): a filing's timestamps (captures later)."""
+"""The route for proof of publication (公开证明): a filing's timestamps and captures."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["archive"], dependencies=[KnownQuery])
 
 @router.get(
     "/filings/{filing_id}/proof",
-    summary="公开证明 A filing's trusted timestamps, each verified now",
+    summary="公开证明 A filing's trusted timestamps, each verified now, and its captured pages",
     response_model=None,
     responses=ok(ProofOut, "公开证明 The proof of publication", READ_ERRORS),
 )
@@ -30,4 +30,5 @@ async def get_proof(
     if record is None or not principal.may_act_for(record.org_code):
         raise filing_not_found()  # another body's filing is as absent as one never filed
     stamps = services.catalog.timestamps(filing_id)
-    return await run_in_threadpool(proof_view, services.proof, stamps)
+    captures = services.catalog.captures(filing_id)
+    return await run_in_threadpool(proof_view, services.proof, stamps, captures)

@@ -12,6 +12,7 @@ from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.catalog.ports import (
     AuditLog,
+    Captures,
     Deadlines,
     Filings,
     Fixity,
@@ -40,6 +41,7 @@ class ApiCatalog(
     Deadlines,
     PageSessions,
     Timestamps,
+    Captures,
     Protocol,
 ):
     """What the routes ask of the catalog besides submitting: reading, retrying a failed

@@ -15,6 +15,8 @@ from service.domain.errors import ServiceError
 from service.entrypoints.cli.app import app, console, err_console, fail, load_container
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without them
+    from service.bootstrap import Container
+    from service.usecases.recovery.captures import CapturesRestored
     from service.usecases.recovery.rebuild import Rebuild
     from service.usecases.recovery.stamps import StampsRestored
 
@@ -238,14 +240,33 @@ def rebuild_catalog(
                 container.catalog, Proofs(container.store), container.restore.version_states(),
                 progress=lambda _: progress.advance(task),
             )  # fmt: skip
+            captures = _restore_captures(container)
     except ServiceError as exc:
         raise fail(exc.message_zh, exc.message_en) from exc
     if as_json:
-        restored = {**report.to_dict(), "timestamps": dataclasses.asdict(stamps)}
+        restored = {**report.to_dict(), "timestamps": dataclasses.asdict(stamps),
+                    "captures": dataclasses.asdict(captures)}  # fmt: skip
         console.print_json(json.dumps(restored, ensure_ascii=False))
         raise typer.Exit(0 if report.ok else 1)
     _print_rebuild(report, stamps)
+    console.print(
+        f"网页留存：已恢复 {captures.captures} 项、复查 {captures.checks} 次 "
+        f"Captures: {captures.captures} restored with {captures.checks} re-checks."
+    )
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _restore_captures(container: Container) -> CapturesRestored:
+    from service.archive.packages.captures import CaptureFiles
+    from service.archive.packages.proof import Proofs
+    from service.usecases.recovery.captures import restore_captures
+
+    settings = container.settings
+    return restore_captures(
+        container.catalog, CaptureFiles(container.store), Proofs(container.store),
+        container.restore.version_states(),
+        schedule=(tuple(settings.capture_schedule_days), settings.capture_monthly_days),
+    )  # fmt: skip
 
 
 def _print_rebuild(report: Rebuild, stamps: StampsRestored) -> None:

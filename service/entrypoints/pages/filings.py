@@ -26,6 +26,7 @@ from service.entrypoints.api.search import list_filings
 from service.entrypoints.pages.core import PageDep, PageRoute, SignedIn, render, require_csrf
 from service.entrypoints.pages.listing import SORTS, ListFilters, page_count
 from service.usecases.ingest import SUBMITTING_ROLES
+from service.usecases.proof import proof_view
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 UNCLAIMED = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
@@ -70,8 +71,23 @@ def _bodies(context: PageDep, principal: SignedIn) -> list[Any]:
 @router.get("/filings/{filing_id}")
 async def filing_detail(context: PageDep, principal: SignedIn, filing_id: FilingId) -> Response:
     filing = await run_in_threadpool(get_filing, filing_id, context.services, principal)
-    values = {"filing": filing, "may": may_do(principal, filing)}
-    return render(context, "filing.html", values | {"details": await _details(context, filing_id)})
+    values: dict[str, Any] = {"filing": filing, "may": may_do(principal, filing)}
+    values |= {
+        "details": await _details(context, filing_id),
+        "proof": await _proof(context, filing),
+    }
+    return render(context, "filing.html", values)
+
+
+async def _proof(context: PageDep, filing: dict[str, Any]) -> dict[str, Any]:
+    """公开证明: the filing's timestamps and captures (`get_filing` checked the access)."""
+    services = context.services
+
+    def view() -> dict[str, Any]:
+        stamps = services.catalog.timestamps(filing["id"])
+        return proof_view(services.proof, stamps, services.catalog.captures(filing["id"]))
+
+    return await run_in_threadpool(view)
 
 
 def may_do(principal: Principal, filing: dict[str, Any]) -> dict[str, Any]:
@@ -125,5 +141,13 @@ async def filing_verify(context: PageDep, principal: SignedIn, filing_id: Filing
     await require_csrf(context)
     checked = await verify(filing_id, context.services, principal)
     filing = await run_in_threadpool(get_filing, filing_id, context.services, principal)
-    values = {"filing": filing, "verified": checked, "may": may_do(principal, filing)}
-    return render(context, "filing.html", values | {"details": await _details(context, filing_id)})
+    values: dict[str, Any] = {
+        "filing": filing,
+        "verified": checked,
+        "may": may_do(principal, filing),
+    }
+    values |= {
+        "details": await _details(context, filing_id),
+        "proof": await _proof(context, filing),
+    }
+    return render(context, "filing.html", values)

@@ -7,17 +7,19 @@ with fault injection (service.simulators.faults) and an /_admin API for tests.
     GET  /api/v1/channels/{channel}/articles?source_id= 0 or 1 article
     GET  /api/v1/articles/{article_id}
     POST /api/v1/articles/{article_id}/withdraw         v1.1: idempotent; 404 not_found
-    GET  /{channel}/{article_id}.html                   the published page (for the demo)
+    GET  /{channel}/{article_id}.html                   the published page (pages.py)
+    GET  /attachments/{attachment_id}/{filename}        an attachment as published
 
     POST /_admin/faults   GET /_admin/faults   POST /_admin/reset
     GET  /_admin/articles   GET /_admin/attachments   GET /_admin/stats
+    POST /_admin/articles/{article_id}/page             change, remove, soft-404 a page
 
 Idempotency follows Stripe's: a key's first 2xx or 4xx answer is kept `key_ttl_s` and
 replayed for the same JSON body; a 5xx frees the key. While the first request with a key
 runs, the key is marked in flight (under the state's lock, so concurrent requests see it).
 
 
-    config.py   state.py   checks.py   routes.py   (the app is built here)
+    config.py   state.py   checks.py   routes.py   pages.py   (the app is built here)
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from service.simulators.faults import (
     FaultPlan,
 )
 from service.simulators.portal.config import PortalError, SimulatorConfig, error_body
-from service.simulators.portal.routes import admin_router, api_router, oauth_router, pages_router
+from service.simulators.portal.pages import admin_pages_router, pages_router
+from service.simulators.portal.routes import admin_router, api_router, oauth_router
 from service.simulators.portal.state import PortalState
 
 _TOKEN_FAULTS = frozenset(FAULT_KINDS) - {"token_expired"}  # no token to expire yet
@@ -77,6 +80,7 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
         oauth_router(state),
         api_router(state),
         admin_router(state),
+        admin_pages_router(state),
         pages_router(state),
     ):
         app.include_router(router)

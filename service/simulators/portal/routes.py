@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 import secrets
@@ -11,7 +10,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from service.simulators.faults import add_fault_admin_routes, pause
@@ -135,11 +134,11 @@ async def _receive_attachment(state: PortalState, request: Request) -> dict[str,
         part = form.get("file")
         if not isinstance(part, UploadFile) or not part.filename:
             raise PortalError(400, "missing_file", 'one part named "file" with a filename')
-        sha256, size, head = await _digest(part, state.config.max_attachment_bytes)
+        sha256, data = await _digest(part, state.config.max_attachment_bytes)
     if sha256 != declared:
         raise PortalError(422, "checksum_mismatch", f"received bytes hash to {sha256}")
-    kind = attachment_kind(part.filename, head)
-    return state.add_attachment(part.filename, sha256, size, kind).public()
+    kind = attachment_kind(part.filename, data[:16])
+    return state.add_attachment(part.filename, sha256, len(data), kind, data).public()
 
 
 async def _create_with_key(
@@ -195,32 +194,16 @@ def _refuse_oversized(request: Request, limit: int) -> None:
         raise PortalError(413, "too_large", f"attachments are limited to {limit} bytes")
 
 
-async def _digest(part: UploadFile, limit: int) -> tuple[str, int, bytes]:
-    """sha256, size and first bytes of an uploaded part, read in chunks (never whole)."""
-    digest, size, head = hashlib.sha256(), 0, b""
+async def _digest(part: UploadFile, limit: int) -> tuple[str, bytes]:
+    """sha256 and bytes of an uploaded part (kept: the page serves it), read in chunks
+    and refused past `limit`."""
+    digest, kept = hashlib.sha256(), bytearray()
     while chunk := await part.read(MiB):
         digest.update(chunk)
-        size += len(chunk)
-        head = head or chunk[:16]
-        if size > limit:
+        kept += chunk
+        if len(kept) > limit:
             raise PortalError(413, "too_large", f"attachments are limited to {limit} bytes")
-    return digest.hexdigest(), size, head
-
-
-def pages_router(state: PortalState) -> APIRouter:
-    router = APIRouter()
-
-    @router.get("/{channel}/{article_id}.html", response_class=HTMLResponse)
-    def page(channel: str, article_id: str) -> str:
-        article = state.article(article_id)
-        banner = "<p><strong>已更正</strong></p>" if article.corrected_by else ""
-        title = html.escape(article.fields["title"])
-        if article.withdrawn_at:  # the text gives way to the notice and the reason
-            reason = html.escape(article.withdraw_reason or "")
-            return f"<!doctype html><title>{title}</title><h1>{title}</h1><p>该信息已撤回</p><p>{reason}</p>"
-        return f"<!doctype html><title>{title}</title><h1>{title}</h1>{banner}{article.fields['body_html']}"
-
-    return router
+    return digest.hexdigest(), bytes(kept)
 
 
 def admin_router(state: PortalState) -> APIRouter:

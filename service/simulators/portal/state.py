@@ -22,6 +22,7 @@ class Attachment:
     sha256: str
     size: int
     kind: str
+    data: bytes = field(default=b"", repr=False)  # served at /attachments/{id}/{filename}
 
     def public(self) -> dict[str, Any]:
         return {"attachment_id": self.attachment_id, "sha256": self.sha256, "size": self.size}
@@ -45,6 +46,10 @@ class Article:
     withdrawn_at: datetime | None = None
     withdraw_reason: str | None = None
     withdrawals: int = 0  # withdraw calls that took it down: 1 at most, however often asked
+    page: str = "shown"  # how its page answers: service.simulators.portal.pages.PAGE_STATES
+    body_override: str | None = None  # a text changed on the page after publication
+    revision: int = 1  # bumped by each change to the page (its ETag)
+    views: int = 0  # 浏览次数: counted on each view
 
     def status(self, now: datetime) -> str:
         if self.withdrawn_at:
@@ -135,8 +140,10 @@ class PortalState:
 
     # attachments
 
-    def add_attachment(self, filename: str, sha256: str, size: int, kind: str) -> Attachment:
-        attachment = Attachment(f"att_{secrets.token_hex(8)}", filename, sha256, size, kind)
+    def add_attachment(
+        self, filename: str, sha256: str, size: int, kind: str, data: bytes = b""
+    ) -> Attachment:
+        attachment = Attachment(f"att_{secrets.token_hex(8)}", filename, sha256, size, kind, data)
         with self.lock:
             self.attachments[attachment.attachment_id] = attachment
         self.counters.inc("attachments_created")
@@ -263,6 +270,8 @@ class PortalState:
             "attachments": [a.admin() for a in attachments],
             "posts": posts,
             "withdrawals": article.withdrawals,
+            "page": article.page,
+            "views": article.views,  # 浏览次数: how often its page was fetched
         }
 
 

@@ -59,7 +59,7 @@ def _restore_one(
         if proofs.stat(key) is None:
             proofs.put_tag_manifest(version.package_prefix)
             found.tag_manifests_written += 1
-        result = _from_token(proofs, key)
+        result = from_token(proofs, key)
     except ArchiveError:
         found.unreadable += 1
         return
@@ -71,7 +71,7 @@ def _restore_one(
     found.failed += result.status == StampStatus.FAILED
 
 
-def _from_token(proofs: Proofs, key: str) -> StampResult | None:
+def from_token(proofs: Proofs, key: str) -> StampResult | None:
     tsr = token_key(key)
     if proofs.stat(tsr) is None:
         return None

@@ -1,0 +1,138 @@
+"""Captures of published pages on SQL: queued once per delivery that reported a public
+URL, claimed under a lease (first capture, then each re-check), settled with what the
+fetch found."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from service.catalog.records import AuditEvent, CaptureJob, CaptureRecord, CaptureResult
+from service.catalog.sql.notifications import add_notices
+from service.catalog.sql.tables import CaptureRow, DeliveryRow
+from service.catalog.sql.unit import UnitOfWork, audit_row, record
+from service.domain.capture import CaptureStatus
+from service.domain.filing import DeliveryAction, DeliveryStatus
+from service.domain.notifications import Notice
+
+_SETTLED = (
+    "status", "last_error", "captured_at", "http_status", "text_matches", "attachments_match",
+    "warc_key", "warc_sha256", "etag", "last_modified", "last_checked_at", "checks", "verdict",
+)  # fmt: skip
+
+
+def capture_row(job: CaptureJob, now: datetime) -> CaptureRow:
+    return CaptureRow(
+        id=f"cap_{uuid.uuid4().hex}", filing_id=job.filing_id, version=job.version,
+        destination=job.destination, delivery_id=job.delivery_id, url=job.url,
+        status=CaptureStatus.PENDING.value, attempts=0, next_attempt_at=now, checks=0,
+        objects={}, created_at=now,
+    )  # fmt: skip
+
+
+def _apply(row: CaptureRow, result: CaptureResult) -> None:
+    row.status, row.last_error = result.status, result.last_error
+    if result.next_attempt_at is not None:
+        row.next_attempt_at = result.next_attempt_at
+    for name in _SETTLED[2:]:
+        if getattr(result, name) is not None:
+            setattr(row, name, getattr(result, name))
+    row.objects = {**(row.objects or {}), **result.objects}
+
+
+class SqlCaptures(UnitOfWork):
+    def enqueue_captures(self, destinations: Collection[str], limit: int) -> int:
+        now = self._clock()
+        with self._transaction() as session:
+            captured = select(CaptureRow.delivery_id)
+            query = (
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.destination.in_(list(destinations)),
+                    DeliveryRow.status == DeliveryStatus.DELIVERED.value,
+                    DeliveryRow.action == DeliveryAction.PUBLISH.value,
+                    DeliveryRow.receipt_json.is_not(None),
+                    DeliveryRow.id.not_in(captured),
+                )
+                .order_by(DeliveryRow.delivered_at, DeliveryRow.id)
+                .limit(limit)
+            )
+            added = 0
+            for d in session.scalars(query):
+                url = (d.receipt_json or {}).get("url")
+                if isinstance(url, str) and url:
+                    job = CaptureJob(d.filing_id, d.version, d.destination, d.id, url)
+                    session.add(capture_row(job, now))
+                    added += 1
+            return added
+
+    def claim_due_captures(self, worker: str, limit: int, lease: timedelta) -> list[CaptureRecord]:
+        now = self._clock()
+        with self._transaction() as session:
+            query = (
+                select(CaptureRow)
+                .where(
+                    CaptureRow.status.in_([CaptureStatus.PENDING, CaptureStatus.CAPTURED]),
+                    CaptureRow.next_attempt_at <= now,
+                    or_(CaptureRow.lease_expires_at.is_(None), CaptureRow.lease_expires_at <= now),
+                )
+                .order_by(CaptureRow.next_attempt_at, CaptureRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = session.scalars(query).all()
+            for row in rows:
+                row.lease_owner = f"{worker}:{secrets.token_hex(6)}"
+                row.lease_expires_at = now + lease
+                row.first_attempt_at = row.first_attempt_at or now
+            session.flush()
+            return [record(CaptureRecord, r) for r in rows]
+
+    def settle_capture(
+        self, capture_id: str, lease_token: str, result: CaptureResult,
+        events: Sequence[AuditEvent], notices: Sequence[Notice] = (),
+    ) -> bool:  # fmt: skip
+        now = self._clock()
+        with self._transaction() as session:
+            row = session.get(CaptureRow, capture_id)
+            if row is None or row.lease_owner != lease_token:
+                return False
+            changed = session.execute(
+                update(CaptureRow)
+                .where(CaptureRow.id == capture_id, CaptureRow.lease_owner == lease_token)
+                .values(attempts=CaptureRow.attempts + 1, lease_owner=None, lease_expires_at=None)
+            )
+            if not changed.rowcount:  # type: ignore[attr-defined]
+                return False
+            session.refresh(row)
+            _apply(row, result)
+            session.add_all(audit_row(e, now) for e in events)
+            add_notices(session, notices, now)
+            return True
+
+    def restore_capture(self, job: CaptureJob, result: CaptureResult) -> None:
+        now = self._clock()
+        with self._transaction() as session:
+            row = _existing(session, job.delivery_id)
+            if row is None:
+                row = capture_row(job, now)
+                session.add(row)
+            _apply(row, result)
+
+    def captures(self, filing_id: str) -> list[CaptureRecord]:
+        with self._transaction() as session:
+            query = (
+                select(CaptureRow)
+                .where(CaptureRow.filing_id == filing_id)
+                .order_by(CaptureRow.version, CaptureRow.destination)
+            )
+            return [record(CaptureRecord, r) for r in session.scalars(query)]
+
+
+def _existing(session: Session, delivery_id: str) -> CaptureRow | None:
+    return session.scalars(select(CaptureRow).where(CaptureRow.delivery_id == delivery_id)).first()

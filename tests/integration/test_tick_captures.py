@@ -1,0 +1,57 @@
+"""The composition root's captures: in development, with the portal simulator the
+service starts itself, a tick delivers a filing and then captures its page — only the
+configured destinations' hosts are fetched — and the proof shows it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service.bootstrap import (
+    build_adapters,
+    build_container,
+    build_worker,
+    destinations,
+    proof_setup,
+    tick_jobs,
+)
+from service.captures import capture_hosts
+from service.domain.access import Principal, Role
+from service.domain.metadata import FilingMetadata
+from service.settings import Settings
+from service.uploads import spool
+from service.usecases.ingest import Origin, submit_filing
+from service.usecases.proof import proof_view
+from service.usecases.tick import run_tick
+from tests.support.bodies import sample_metadata, write_registry
+from tests.support.clock import FakeClock
+from tests.support.documents import SAMPLE_PATH, docx_from_text
+
+OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
+
+
+def test_a_tick_captures_the_page_the_portal_simulator_published(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "var", orgs_file=write_registry(tmp_path),
+        routes={"rule_of_law_report": ["portal"]},  # type: ignore[dict-item,list-item]
+    )  # fmt: skip
+    clock = FakeClock()
+    container = build_container(settings, clock=clock)
+    try:
+        upload = spool([docx_from_text(SAMPLE_PATH.read_text("utf-8"))], "report.docx", 10**8)
+        metadata = FilingMetadata.model_validate(sample_metadata())
+        filing_id = submit_filing(container.ingest, OPERATOR, metadata, upload, Origin()).filing.id
+        with destinations(settings) as found:
+            adapters = build_adapters(container, found.urls)
+            hosts = capture_hosts(settings, found.urls)
+            jobs = tick_jobs(container, adapters, build_worker(container, adapters), None, hosts)
+            first = run_tick(jobs)  # delivers, then captures what it delivered
+            second = run_tick(jobs)  # the re-check is not due yet
+
+        assert first.attempts == 1 and first.captures.captured == 1  # in the same tick
+        assert second.captures.captured == 0
+        setup = proof_setup(settings, container.store)
+        [capture] = proof_view(setup, [], container.catalog.captures(filing_id))["captures"]
+        assert capture["verdict"] == "unchanged" and capture["text_matches"] is True
+        assert capture["attachments_match"] is True and capture["warc_sha256"]
+    finally:
+        container.close()
