@@ -16,6 +16,8 @@ import pytest
 from tests.support.bodies import write_registry
 from tests.support.servers import Process, base_env, free_port, start_process
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "demo-slow-clients-token"
 HEADER_TIMEOUT_S = 1.0
 MAX_CONNECTIONS = 40
