@@ -4,15 +4,15 @@ fetch found."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.catalog.records import AuditEvent, CaptureJob, CaptureRecord, CaptureResult
+from service.catalog.sql.leases import claim_due
 from service.catalog.sql.notifications import add_notices
 from service.catalog.sql.tables import CaptureRow, DeliveryRow
 from service.catalog.sql.unit import UnitOfWork, audit_row, record
@@ -73,24 +73,11 @@ class SqlCaptures(UnitOfWork):
 
     def claim_due_captures(self, worker: str, limit: int, lease: timedelta) -> list[CaptureRecord]:
         now = self._clock()
+        due = [CaptureStatus.PENDING.value, CaptureStatus.CAPTURED.value]
         with self._transaction() as session:
-            query = (
-                select(CaptureRow)
-                .where(
-                    CaptureRow.status.in_([CaptureStatus.PENDING, CaptureStatus.CAPTURED]),
-                    CaptureRow.next_attempt_at <= now,
-                    or_(CaptureRow.lease_expires_at.is_(None), CaptureRow.lease_expires_at <= now),
-                )
-                .order_by(CaptureRow.next_attempt_at, CaptureRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+            rows = claim_due(
+                session, CaptureRow, due, worker=worker, limit=limit, lease=lease, now=now
             )
-            rows = session.scalars(query).all()
-            for row in rows:
-                row.lease_owner = f"{worker}:{secrets.token_hex(6)}"
-                row.lease_expires_at = now + lease
-                row.first_attempt_at = row.first_attempt_at or now
-            session.flush()
             return [record(CaptureRecord, r) for r in rows]
 
     def settle_capture(
