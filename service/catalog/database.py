@@ -3,13 +3,17 @@ default; PostgreSQL for scale."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, pool, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # PostgreSQL connections per process: kept open, and opened beyond those under load.
@@ -53,6 +57,8 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -60,5 +66,52 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Bring the catalog's schema to the newest migration."""
+    """Bring the catalog's schema to the newest migration.
+
+    Every process opening the catalog calls this; when the schema is already at the
+    newest migration (nearly always) one query says so, and Alembic — half a second to
+    import, then its scripts to read — is not loaded: a `disclosure` command starts that
+    much sooner."""
+    if schema_version(url) == head_revision():
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
+
+
+_REVISION = re.compile(r'^(down_)?revision(?:: [^=]+)? = (?:"([^"]+)"|None)$', re.MULTILINE)
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the scripts' own `revision` and
+    `down_revision` lines (None when they do not name exactly one head)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(script.read_text(encoding="utf-8")):
+            if value:
+                (parents if down else revisions).add(value)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def schema_version(url: str) -> str | None:
+    """The revision the catalog's schema is at; None when it has none yet (or the
+    database cannot say: Alembic will then tell why)."""
+    if url.startswith("sqlite") and not _sqlite_file_exists(url):
+        return None
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    return str(found[0][0]) if len(found) == 1 else None
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    path = url.split("///", 1)[-1]
+    return bool(path) and path != ":memory:" and Path(path).is_file()

@@ -18,8 +18,6 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
-from openpyxl import Workbook
-
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
@@ -58,6 +56,8 @@ def _csv_text(rows: Iterable[Sequence[Cell]]) -> str:
 
 def xlsx_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
     """Every cell written as text (a date as YYYY-MM-DD), so none is read as a formula."""
+    from openpyxl import Workbook  # a third of a second to import: only when asked for
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])  # Excel's limit on a sheet's name
     sheet.append([safe_cell(h) for h in headers])
