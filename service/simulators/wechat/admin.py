@@ -51,14 +51,16 @@ def admin_router(state: WechatState, prefix: str = "/_admin") -> APIRouter:
     @router.post("/clock")
     async def set_clock(request: Request) -> dict[str, Any]:
         data = await _json(request)
-        if "set" in data:
-            state.clock.set(_epoch(data["set"]))
-        if "advance_s" in data:
-            if not isinstance(data["advance_s"], int | float):
-                raise HTTPException(400, "advance_s must be a number of seconds")
-            state.clock.advance(float(data["advance_s"]))
-        if "frozen" in data:
+        moment = _epoch(data["set"]) if "set" in data else None
+        advance = data.get("advance_s", 0)
+        if not isinstance(advance, int | float) or isinstance(advance, bool):
+            raise HTTPException(400, "advance_s must be a number of seconds")
+        if "frozen" in data:  # first: a frozen clock then reads exactly what is set
             state.clock.freeze(data["frozen"] is True)
+        if moment is not None:
+            state.clock.set(moment)
+        if advance:
+            state.clock.advance(float(advance))
         return state.clock.snapshot()
 
     @router.get("/publications")
