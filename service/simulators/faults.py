@@ -368,11 +368,13 @@ def add_fault_admin_routes(
     *,
     default_kinds: tuple[str, ...] = FAULT_KINDS,
     stats: Callable[[], dict[str, Any]] | None = None,
+    endpoints: Collection[str] | None = None,
 ) -> None:
     """The admin routes every simulator has: read and set its faults, reset it, its counters.
     A POST of faults without `kinds` means every kind this simulator knows; with
-    `"endpoint": name` it sets that endpoint's own faults (the others keep the default).
-    `stats` replaces the counters' snapshot as the answer of GET /stats."""
+    `"endpoint": name` (one of `endpoints`, when given) it sets that endpoint's own faults
+    (the others keep the default). `stats` replaces the counters' snapshot as the answer of
+    GET /stats."""
 
     @router.post("/faults")
     async def set_faults(request: Request) -> dict[str, Any]:
@@ -383,6 +385,8 @@ def add_fault_admin_routes(
             endpoint = data.pop("endpoint", None)
             if endpoint is not None and not isinstance(endpoint, str):
                 raise ValueError("endpoint must be a string")
+            if endpoint is not None and endpoints is not None and endpoint not in endpoints:
+                raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(endpoints)}")
             faults = Faults.from_json({"kinds": default_kinds, **data})
         except (TypeError, ValueError) as exc:
             raise HTTPException(400, str(exc)) from exc

@@ -189,3 +189,11 @@ def test_the_failure_rate_is_honoured_and_repeatable_with_a_seed(
     assert set(first) == {0, -1}
     assert 40 <= first.count(-1) <= 80  # 60 expected
     assert run() == first
+
+
+def test_a_misspelt_endpoint_or_field_is_refused(admin: httpx.Client) -> None:
+    typo = admin.post("faults", json={"failure_rate": 1.0, "endpoint": "freepublish/sumbit"})
+    assert typo.status_code == 400 and "freepublish/submit" in typo.text
+    assert admin.post("quota", json={"endpoint": "freepublish/get", "limit": 3}).status_code == 400
+    assert admin.post("clock", json={"advance": 60}).status_code == 400
+    assert admin.get("faults").json()["endpoints"] == {}

@@ -18,12 +18,12 @@ def admin_router(state: WechatState, prefix: str = "/_admin") -> APIRouter:
     router = APIRouter(prefix=prefix)
     add_fault_admin_routes(
         router, state.dice, state.counters, state.reset,
-        default_kinds=WECHAT_FAULT_KINDS, stats=state.stats,
+        default_kinds=WECHAT_FAULT_KINDS, stats=state.stats, endpoints=ENDPOINTS,
     )  # fmt: skip
 
     @router.post("/quota")
     async def quota(request: Request) -> dict[str, Any]:
-        data = await _json(request)
+        data = await _json(request, "endpoint", "after", "appid")
         endpoint, after, appid = data.get("endpoint"), data.get("after"), data.get("appid")
         if endpoint not in ENDPOINTS:
             raise HTTPException(400, f"endpoint must be one of {ENDPOINTS}")
@@ -35,7 +35,7 @@ def admin_router(state: WechatState, prefix: str = "/_admin") -> APIRouter:
 
     @router.post("/publish_outcome")
     async def publish_outcome(request: Request) -> dict[str, Any]:
-        data = await _json(request)
+        data = await _json(request, "status", "delay_s")
         status, delay_s = data.get("status", 0), data.get("delay_s", 0.0)
         if status not in OUTCOME_STATUSES or isinstance(status, bool):
             raise HTTPException(400, f"status must be one of {OUTCOME_STATUSES}")
@@ -50,7 +50,7 @@ def admin_router(state: WechatState, prefix: str = "/_admin") -> APIRouter:
 
     @router.post("/clock")
     async def set_clock(request: Request) -> dict[str, Any]:
-        data = await _json(request)
+        data = await _json(request, "set", "advance_s", "frozen")
         moment = _epoch(data["set"]) if "set" in data else None
         advance = data.get("advance_s", 0)
         if not isinstance(advance, int | float) or isinstance(advance, bool):
@@ -86,7 +86,7 @@ def admin_router(state: WechatState, prefix: str = "/_admin") -> APIRouter:
 
     @router.post("/articles/{article_id}/status")
     async def article_status(article_id: str, request: Request) -> dict[str, Any]:
-        status = (await _json(request)).get("status")
+        status = (await _json(request, "status")).get("status")
         if status not in (5, 6) or isinstance(status, bool):
             raise HTTPException(400, "status must be 5 (deleted) or 6 (banned)")
         found = state.set_article_status(article_id, status)
@@ -156,11 +156,15 @@ def _epoch(value: Any) -> float:
     return moment.timestamp()
 
 
-async def _json(request: Request) -> dict[str, Any]:
+async def _json(request: Request, *fields: str) -> dict[str, Any]:
+    """The body's JSON object, with no field but `fields` (a misspelt one fails loudly)."""
     try:
         data = json.loads(await request.body() or b"{}")
     except ValueError as exc:
         raise HTTPException(400, f"the body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise HTTPException(400, "a JSON object is expected")
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise HTTPException(400, f"unknown fields {sorted(unknown)}; known: {list(fields)}")
     return data
