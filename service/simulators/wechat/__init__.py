@@ -105,7 +105,7 @@ client whose base URL is `.url` reaches it too):
     POST /_admin/articles/{article_id}/status   {"status": 5|6}
 
 
-    config.py   state.py   checks.py   routes.py   admin.py   pages.py   (the app: here)
+    config.py   clock.py   state.py   checks.py   routes.py   admin.py   pages.py   (the app: here)
 """
 
 from __future__ import annotations

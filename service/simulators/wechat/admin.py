@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,10 @@ from fastapi import APIRouter, HTTPException, Request
 from service.domain.time import SHANGHAI
 from service.simulators.faults import add_fault_admin_routes
 from service.simulators.wechat.config import ENDPOINTS, OUTCOME_STATUSES, WECHAT_FAULT_KINDS
-from service.simulators.wechat.state import MassMessage, Publication, WechatState
+from service.simulators.wechat.state import Draft, MassMessage, Publication, WechatState
+
+# A POST's handler: (state, the body's JSON, the path's parameters) → the answer.
+Posted = Callable[[WechatState, dict[str, Any], Mapping[str, str]], dict[str, Any]]
 
 
 def admin_router(state: WechatState, prefix: str = "/_admin") -> APIRouter:
@@ -20,81 +24,120 @@ def admin_router(state: WechatState, prefix: str = "/_admin") -> APIRouter:
         router, state.dice, state.counters, state.reset,
         default_kinds=WECHAT_FAULT_KINDS, stats=state.stats, endpoints=ENDPOINTS,
     )  # fmt: skip
-
-    @router.post("/quota")
-    async def quota(request: Request) -> dict[str, Any]:
-        data = await _json(request, "endpoint", "after", "appid")
-        endpoint, after, appid = data.get("endpoint"), data.get("after"), data.get("appid")
-        if endpoint not in ENDPOINTS:
-            raise HTTPException(400, f"endpoint must be one of {ENDPOINTS}")
-        if after is not None and (not isinstance(after, int) or after < 0):
-            raise HTTPException(400, "after must be a number of calls (or null: the default)")
-        if appid is not None and appid not in state.config.accounts:
-            raise HTTPException(400, f"no account {appid}")
-        return state.set_quota(endpoint, after, appid)
-
-    @router.post("/publish_outcome")
-    async def publish_outcome(request: Request) -> dict[str, Any]:
-        data = await _json(request, "status", "delay_s")
-        status, delay_s = data.get("status", 0), data.get("delay_s", 0.0)
-        if status not in OUTCOME_STATUSES or isinstance(status, bool):
-            raise HTTPException(400, f"status must be one of {OUTCOME_STATUSES}")
-        if not isinstance(delay_s, int | float) or delay_s < 0:
-            raise HTTPException(400, "delay_s must be a number of seconds")
-        state.set_outcome(status, float(delay_s))
-        return {"status": status, "delay_s": float(delay_s)}
-
-    @router.get("/clock")
-    def clock() -> dict[str, Any]:
-        return state.clock.snapshot()
-
-    @router.post("/clock")
-    async def set_clock(request: Request) -> dict[str, Any]:
-        data = await _json(request, "set", "advance_s", "frozen")
-        moment = _epoch(data["set"]) if "set" in data else None
-        advance = data.get("advance_s", 0)
-        if not isinstance(advance, int | float) or isinstance(advance, bool):
-            raise HTTPException(400, "advance_s must be a number of seconds")
-        if "frozen" in data:  # first: a frozen clock then reads exactly what is set
-            state.clock.freeze(data["frozen"] is True)
-        if moment is not None:
-            state.clock.set(moment)
-        if advance:
-            state.clock.advance(float(advance))
-        return state.clock.snapshot()
-
-    @router.get("/publications")
-    def publications() -> dict[str, Any]:
-        now = state.now()
-        with state.lock:
-            listed = list(state.publications.values())
-        return {"publications": [publication_record(p, now) for p in listed]}
-
-    @router.get("/mass")
-    def mass() -> dict[str, Any]:
-        with state.lock:
-            listed = list(state.mass)
-        return {"mass": [mass_record(m) for m in listed]}
-
-    @router.get("/drafts")
-    def drafts() -> dict[str, Any]:
-        with state.lock:
-            listed = list(state.drafts.values())
-        return {"drafts": [{"media_id": d.media_id, "appid": d.appid, "articles": d.articles,
-                            "created_at": _iso(d.created_at),
-                            "dropped_images": d.dropped_images} for d in listed]}  # fmt: skip
-
-    @router.post("/articles/{article_id}/status")
-    async def article_status(article_id: str, request: Request) -> dict[str, Any]:
-        status = (await _json(request, "status")).get("status")
-        if status not in (5, 6) or isinstance(status, bool):
-            raise HTTPException(400, "status must be 5 (deleted) or 6 (banned)")
-        found = state.set_article_status(article_id, status)
-        if found is None:
-            raise HTTPException(404, f"no article {article_id}")
-        return publication_record(found, state.now())
-
+    for path, fields, handler in _POSTS:
+        router.add_api_route(path, _posting(state, fields, handler), methods=["POST"])
+    for path, listing in _GETS:
+        router.add_api_route(path, _getting(state, listing), methods=["GET"])
     return router
+
+
+def _posting(
+    state: WechatState, fields: tuple[str, ...], handler: Posted
+) -> Callable[[Request], Awaitable[dict[str, Any]]]:
+    async def route(request: Request) -> dict[str, Any]:
+        return handler(state, await _json(request, *fields), request.path_params)
+
+    return route
+
+
+def _getting(
+    state: WechatState, listing: Callable[[WechatState], dict[str, Any]]
+) -> Callable[[], dict[str, Any]]:
+    def route() -> dict[str, Any]:
+        return listing(state)
+
+    return route
+
+
+def _quota(state: WechatState, data: dict[str, Any], _: Mapping[str, str]) -> dict[str, Any]:
+    endpoint, after, appid = data.get("endpoint"), data.get("after"), data.get("appid")
+    if endpoint not in ENDPOINTS:
+        raise HTTPException(400, f"endpoint must be one of {ENDPOINTS}")
+    if after is not None and (not isinstance(after, int) or after < 0):
+        raise HTTPException(400, "after must be a number of calls (or null: the default)")
+    if appid is not None and appid not in state.config.accounts:
+        raise HTTPException(400, f"no account {appid}")
+    return state.set_quota(endpoint, after, appid)
+
+
+def _publish_outcome(
+    state: WechatState, data: dict[str, Any], _: Mapping[str, str]
+) -> dict[str, Any]:
+    status, delay_s = data.get("status", 0), data.get("delay_s", 0.0)
+    if status not in OUTCOME_STATUSES or isinstance(status, bool):
+        raise HTTPException(400, f"status must be one of {OUTCOME_STATUSES}")
+    if not isinstance(delay_s, int | float) or delay_s < 0:
+        raise HTTPException(400, "delay_s must be a number of seconds")
+    state.set_outcome(status, float(delay_s))
+    return {"status": status, "delay_s": float(delay_s)}
+
+
+def _set_clock(state: WechatState, data: dict[str, Any], _: Mapping[str, str]) -> dict[str, Any]:
+    moment = _epoch(data["set"]) if "set" in data else None
+    advance = data.get("advance_s", 0)
+    if not isinstance(advance, int | float) or isinstance(advance, bool):
+        raise HTTPException(400, "advance_s must be a number of seconds")
+    if "frozen" in data:  # first: a frozen clock then reads exactly what is set
+        state.clock.freeze(data["frozen"] is True)
+    if moment is not None:
+        state.clock.set(moment)
+    if advance:
+        state.clock.advance(float(advance))
+    return state.clock.snapshot()
+
+
+def _article_status(
+    state: WechatState, data: dict[str, Any], path: Mapping[str, str]
+) -> dict[str, Any]:
+    status = data.get("status")
+    if status not in (5, 6) or isinstance(status, bool):
+        raise HTTPException(400, "status must be 5 (deleted) or 6 (banned)")
+    found = state.set_article_status(path["article_id"], status)
+    if found is None:
+        raise HTTPException(404, f"no article {path['article_id']}")
+    return publication_record(found, state.now())
+
+
+def _clock(state: WechatState) -> dict[str, Any]:
+    return state.clock.snapshot()
+
+
+def _publications(state: WechatState) -> dict[str, Any]:
+    now = state.now()
+    with state.lock:
+        listed = list(state.publications.values())
+    return {"publications": [publication_record(p, now) for p in listed]}
+
+
+def _mass(state: WechatState) -> dict[str, Any]:
+    with state.lock:
+        listed = list(state.mass)
+    return {"mass": [mass_record(m) for m in listed]}
+
+
+def _drafts(state: WechatState) -> dict[str, Any]:
+    with state.lock:
+        listed = list(state.drafts.values())
+    return {"drafts": [draft_record(d) for d in listed]}
+
+
+_POSTS: tuple[tuple[str, tuple[str, ...], Posted], ...] = (
+    ("/quota", ("endpoint", "after", "appid"), _quota),
+    ("/publish_outcome", ("status", "delay_s"), _publish_outcome),
+    ("/clock", ("set", "advance_s", "frozen"), _set_clock),
+    ("/articles/{article_id}/status", ("status",), _article_status),
+)
+_GETS: tuple[tuple[str, Callable[[WechatState], dict[str, Any]]], ...] = (
+    ("/clock", _clock),
+    ("/publications", _publications),
+    ("/mass", _mass),
+    ("/drafts", _drafts),
+)
+
+
+def draft_record(draft: Draft) -> dict[str, Any]:
+    return {"media_id": draft.media_id, "appid": draft.appid, "articles": draft.articles,
+            "created_at": _iso(draft.created_at), "dropped_images": draft.dropped_images}  # fmt: skip
 
 
 _FIRST_FIELDS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -45,111 +45,152 @@ from service.simulators.wechat.state import Publication, WechatState
 MAX_BATCH = 20
 
 
+# A call's handler: (state, request, the token's account) → the answer's JSON.
+Handler = Callable[[WechatState, Request, str], Awaitable[dict[str, Any]]]
+
+
 def api_router(state: WechatState) -> APIRouter:
     router = APIRouter(prefix="/cgi-bin")
-
-    @router.post(f"/{STABLE_TOKEN}")
-    async def stable_token(request: Request) -> JSONResponse:
-        body = json_object(await request.body())
-        if body.get("grant_type") != "client_credential":
-            raise WechatError(40002)
-        appid, secret = body.get("appid"), body.get("secret")
-        if not isinstance(appid, str) or not appid:
-            raise WechatError(41002)
-        if not isinstance(secret, str) or not secret:
-            raise WechatError(41004)
-        await pause(request)
-        force = body.get("force_refresh") is True
-        token, expires_in = state.stable_token(appid, secret, force)
-        return ok(state, STABLE_TOKEN, {"access_token": token, "expires_in": expires_in})
-
-    @router.post(f"/{UPLOADIMG}")
-    async def uploadimg(request: Request) -> JSONResponse:
-        appid = _account(state, request, UPLOADIMG)
-        data = await _media(request, MAX_UPLOADIMG_BYTES)
-        kind = image_kind(data, UPLOADIMG_KINDS)
-        if len(data) >= MAX_UPLOADIMG_BYTES:
-            raise WechatError(40009, "uploadimg takes images under 1 MB")
-        await pause(request)
-        image = state.add_image(appid, kind, data, _base(request))
-        return ok(state, UPLOADIMG, {"url": image.url})
-
-    @router.post(f"/{ADD_MATERIAL}")
-    async def add_material(request: Request) -> JSONResponse:
-        appid = _account(state, request, ADD_MATERIAL)
-        if request.query_params.get("type") != "image":
-            raise WechatError(40004, "only type=image is simulated")
-        data = await _media(request, MAX_MATERIAL_BYTES)
-        kind = image_kind(data, tuple(CONTENT_TYPES))
-        if len(data) > MAX_MATERIAL_BYTES:
-            raise WechatError(40009, "image materials are at most 10 MB")
-        await pause(request)
-        image = state.add_material(appid, kind, data, _base(request))
-        return ok(state, ADD_MATERIAL, {"media_id": image.media_id, "url": image.url})
-
-    @router.post(f"/{DRAFT_ADD}")
-    async def draft_add(request: Request) -> JSONResponse:
-        appid = _account(state, request, DRAFT_ADD)
-        articles = draft_articles(json_object(await request.body()))
-        dropped: list[str] = []
-        for article in articles:
-            state.check_material(appid, article["thumb_media_id"])
-            article["content"], lost = clean_content(article["content"], state.issued_image)
-            dropped += lost
-        await pause(request)
-        draft = state.add_draft(appid, articles, dropped)
-        return ok(state, DRAFT_ADD, {"media_id": draft.media_id})
-
-    @router.post(f"/{SUBMIT}")
-    async def submit(request: Request) -> JSONResponse:
-        appid = _account(state, request, SUBMIT)
-        draft = state.draft(appid, json_object(await request.body()).get("media_id"))
-        await pause(request)
-        publication = state.submit(appid, draft, _base(request))
-        answer = {"errcode": 0, "errmsg": "ok", "publish_id": publication.publish_id,
-                  "msg_data_id": publication.msg_data_id}  # fmt: skip
-        return ok(state, SUBMIT, answer)
-
-    @router.post(f"/{GET}")
-    async def get(request: Request) -> JSONResponse:
-        appid = _account(state, request, GET)
-        publish_id = json_object(await request.body()).get("publish_id")
-        publication = state.publication(appid, publish_id)
-        await pause(request)
-        return ok(state, GET, publish_answer(publication, state.now()))
-
-    @router.post(f"/{BATCHGET}")
-    async def batchget(request: Request) -> JSONResponse:
-        appid = _account(state, request, BATCHGET)
-        offset, count, no_content = _batch_args(json_object(await request.body()))
-        await pause(request)
-        published = state.published(appid)
-        items = [_listed(p, no_content) for p in published[offset : offset + count]]
-        answer = {"total_count": len(published), "item_count": len(items), "item": items}
-        return ok(state, BATCHGET, answer)
-
-    @router.post(f"/{DELETE}")
-    async def delete(request: Request) -> JSONResponse:
-        appid = _account(state, request, DELETE)
-        body = json_object(await request.body())
-        index = body.get("index", 0)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise WechatError(40060, "index must be a number")
-        await pause(request)
-        state.delete(appid, body.get("article_id"), index)
-        return ok(state, DELETE, {"errcode": 0, "errmsg": "ok"})
-
-    @router.post(f"/{SENDALL}")
-    async def sendall(request: Request) -> JSONResponse:
-        appid = _account(state, request, SENDALL)
-        return await _sendall(state, request, appid)
-
+    router.add_api_route(
+        f"/{STABLE_TOKEN}", _answering(state, STABLE_TOKEN, _stable_token), methods=["POST"]
+    )
+    for endpoint, handler in _HANDLERS.items():
+        route = _answering(state, endpoint, _with_token(endpoint, handler))
+        router.add_api_route(f"/{endpoint}", route, methods=["POST"])
     return router
 
 
-def ok(state: WechatState, endpoint: str, answer: dict[str, Any]) -> JSONResponse:
-    state.count_answer(endpoint, 0)
-    return JSONResponse(answer)
+def _answering(
+    state: WechatState, endpoint: str, handler: Callable[[WechatState, Request], Awaitable[Any]]
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The route: its handler's answer as JSON, counted as errcode 0 (an error is raised as
+    WechatError, which the app's handler renders and counts)."""
+
+    async def route(request: Request) -> JSONResponse:
+        answer = await handler(state, request)
+        state.count_answer(endpoint, 0)
+        return JSONResponse(answer)
+
+    return route
+
+
+def _with_token(
+    endpoint: str, handler: Handler
+) -> Callable[[WechatState, Request], Awaitable[dict[str, Any]]]:
+    async def checked(state: WechatState, request: Request) -> dict[str, Any]:
+        appid = state.account_of(request.query_params.get("access_token"), endpoint)
+        return await handler(state, request, appid)
+
+    return checked
+
+
+async def _stable_token(state: WechatState, request: Request) -> dict[str, Any]:
+    body = json_object(await request.body())
+    if body.get("grant_type") != "client_credential":
+        raise WechatError(40002)
+    appid, secret = body.get("appid"), body.get("secret")
+    if not isinstance(appid, str) or not appid:
+        raise WechatError(41002)
+    if not isinstance(secret, str) or not secret:
+        raise WechatError(41004)
+    await pause(request)
+    token, expires_in = state.stable_token(appid, secret, body.get("force_refresh") is True)
+    return {"access_token": token, "expires_in": expires_in}
+
+
+async def _uploadimg(state: WechatState, request: Request, appid: str) -> dict[str, Any]:
+    data = await _media(request, MAX_UPLOADIMG_BYTES)
+    kind = image_kind(data, UPLOADIMG_KINDS)
+    if len(data) >= MAX_UPLOADIMG_BYTES:
+        raise WechatError(40009, "uploadimg takes images under 1 MB")
+    await pause(request)
+    return {"url": state.add_image(appid, kind, data, _base(request)).url}
+
+
+async def _add_material(state: WechatState, request: Request, appid: str) -> dict[str, Any]:
+    if request.query_params.get("type") != "image":
+        raise WechatError(40004, "only type=image is simulated")
+    data = await _media(request, MAX_MATERIAL_BYTES)
+    kind = image_kind(data, tuple(CONTENT_TYPES))
+    if len(data) > MAX_MATERIAL_BYTES:
+        raise WechatError(40009, "image materials are at most 10 MB")
+    await pause(request)
+    image = state.add_material(appid, kind, data, _base(request))
+    return {"media_id": image.media_id, "url": image.url}
+
+
+async def _draft_add(state: WechatState, request: Request, appid: str) -> dict[str, Any]:
+    articles = draft_articles(json_object(await request.body()))
+    dropped: list[str] = []
+    for article in articles:
+        state.check_material(appid, article["thumb_media_id"])
+        article["content"], lost = clean_content(article["content"], state.issued_image)
+        dropped += lost
+    await pause(request)
+    return {"media_id": state.add_draft(appid, articles, dropped).media_id}
+
+
+async def _submit(state: WechatState, request: Request, appid: str) -> dict[str, Any]:
+    draft = state.draft(appid, json_object(await request.body()).get("media_id"))
+    await pause(request)
+    publication = state.submit(appid, draft, _base(request))
+    return {"errcode": 0, "errmsg": "ok", "publish_id": publication.publish_id,
+            "msg_data_id": publication.msg_data_id}  # fmt: skip
+
+
+async def _get(state: WechatState, request: Request, appid: str) -> dict[str, Any]:
+    publish_id = json_object(await request.body()).get("publish_id")
+    publication = state.publication(appid, publish_id)
+    await pause(request)
+    return publish_answer(publication, state.now())
+
+
+async def _batchget(state: WechatState, request: Request, appid: str) -> dict[str, Any]:
+    offset, count, no_content = _batch_args(json_object(await request.body()))
+    await pause(request)
+    published = state.published(appid)
+    items = [_listed(p, no_content) for p in published[offset : offset + count]]
+    return {"total_count": len(published), "item_count": len(items), "item": items}
+
+
+async def _delete(state: WechatState, request: Request, appid: str) -> dict[str, Any]:
+    body = json_object(await request.body())
+    index = body.get("index", 0)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise WechatError(40060, "index must be a number")
+    await pause(request)
+    state.delete(appid, body.get("article_id"), index)
+    return {"errcode": 0, "errmsg": "ok"}
+
+
+async def _sendall(state: WechatState, request: Request, appid: str) -> dict[str, Any]:
+    body = json_object(await request.body())
+    audience = _audience(body.get("filter"))
+    if body.get("msgtype") != "mpnews":
+        raise WechatError(40008, "only mpnews is simulated")
+    mpnews = body.get("mpnews")
+    draft = state.draft(appid, mpnews.get("media_id") if isinstance(mpnews, dict) else None)
+    clientmsgid = body.get("clientmsgid")
+    if clientmsgid is not None and not isinstance(clientmsgid, str):
+        raise WechatError(47001, "clientmsgid must be a string")
+    if clientmsgid and len(clientmsgid) > MAX_CLIENTMSGID_CHARS:
+        raise WechatError(45067)
+    await pause(request)
+    message = state.send_mass(appid, draft, clientmsgid or None, audience)
+    return {"errcode": 0, "errmsg": "send job submission success",
+            "msg_id": message.msg_id, "msg_data_id": message.msg_data_id}  # fmt: skip
+
+
+_HANDLERS: dict[str, Handler] = {
+    UPLOADIMG: _uploadimg,
+    ADD_MATERIAL: _add_material,
+    DRAFT_ADD: _draft_add,
+    SUBMIT: _submit,
+    GET: _get,
+    BATCHGET: _batchget,
+    DELETE: _delete,
+    SENDALL: _sendall,
+}
 
 
 def render_error(state: WechatState, request: Request, exc: WechatError) -> JSONResponse:
@@ -165,10 +206,6 @@ def new_rid() -> str:
 def endpoint_of(path: str) -> str | None:
     name = path.removeprefix("/cgi-bin/")
     return name if name != path and name in ENDPOINTS else None
-
-
-def _account(state: WechatState, request: Request, endpoint: str) -> str:
-    return state.account_of(request.query_params.get("access_token"), endpoint)
 
 
 def _base(request: Request) -> str:
@@ -234,25 +271,6 @@ def _listed(publication: Publication, no_content: bool) -> dict[str, Any]:
         "content": {"news_item": news},
         "update_time": int(publication.finished_at),
     }
-
-
-async def _sendall(state: WechatState, request: Request, appid: str) -> JSONResponse:
-    body = json_object(await request.body())
-    audience = _audience(body.get("filter"))
-    if body.get("msgtype") != "mpnews":
-        raise WechatError(40008, "only mpnews is simulated")
-    mpnews = body.get("mpnews")
-    draft = state.draft(appid, mpnews.get("media_id") if isinstance(mpnews, dict) else None)
-    clientmsgid = body.get("clientmsgid")
-    if clientmsgid is not None and not isinstance(clientmsgid, str):
-        raise WechatError(47001, "clientmsgid must be a string")
-    if clientmsgid and len(clientmsgid) > MAX_CLIENTMSGID_CHARS:
-        raise WechatError(45067)
-    await pause(request)
-    message = state.send_mass(appid, draft, clientmsgid or None, audience)
-    answer = {"errcode": 0, "errmsg": "send job submission success",
-              "msg_id": message.msg_id, "msg_data_id": message.msg_data_id}  # fmt: skip
-    return ok(state, SENDALL, answer)
 
 
 def _audience(selection: Any) -> tuple[bool, int | None]:

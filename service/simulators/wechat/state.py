@@ -7,16 +7,13 @@ import itertools
 import re
 import secrets
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from service.domain.time import SHANGHAI
 from service.simulators.faults import Counters, FaultDice
+from service.simulators.wechat.clock import SimClock, shanghai_day
 from service.simulators.wechat.config import (
     STABLE_TOKEN,
     STABLE_TOKEN_GRACE_S,
@@ -25,50 +22,6 @@ from service.simulators.wechat.config import (
 )
 
 _UPLOADED = re.compile(r"/mmbiz_(?:jpg|png)/([0-9a-f]{32})/0$")
-
-
-class SimClock:
-    """The platform's clock (epoch seconds): real time moved by an offset, or frozen."""
-
-    def __init__(self, start: float | None = None, wall: Callable[[], float] = time.time) -> None:
-        self._wall = wall
-        self._lock = threading.Lock()
-        self._offset = 0.0 if start is None else start - wall()
-        self._frozen: float | None = None
-
-    def now(self) -> float:
-        with self._lock:
-            return self._frozen if self._frozen is not None else self._wall() + self._offset
-
-    def set(self, epoch: float) -> None:
-        with self._lock:
-            if self._frozen is not None:
-                self._frozen = epoch
-            else:
-                self._offset = epoch - self._wall()
-
-    def advance(self, seconds: float) -> None:
-        self.set(self.now() + seconds)
-
-    def freeze(self, frozen: bool) -> None:
-        now = self.now()
-        with self._lock:
-            self._frozen = now if frozen else None
-            self._offset = now - self._wall()
-
-    @property
-    def frozen(self) -> bool:
-        return self._frozen is not None
-
-    def snapshot(self) -> dict[str, Any]:
-        now = self.now()
-        moment = datetime.fromtimestamp(now, SHANGHAI)
-        return {"now": moment.isoformat(), "epoch": now, "frozen": self.frozen,
-                "shanghai_date": moment.date().isoformat()}  # fmt: skip
-
-
-def shanghai_day(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, SHANGHAI).date().isoformat()
 
 
 @dataclass
