@@ -119,7 +119,7 @@ class WechatState:
             self.tokens: dict[str, Token] = {}
             self.current: dict[str, str] = {}  # appid → its newest token
             self.calls: Counter[tuple[str, str, str]] = Counter()  # (appid, endpoint, day)
-            self.limits: dict[tuple[str, str], int | None] = {}  # (appid | "*", endpoint)
+            self.limits: dict[tuple[str, str], int] = {}  # (appid | "*", endpoint) → calls a day
             self.images: dict[str, Image] = {}  # image_id → uploadimg images and materials
             self.materials: dict[str, Image] = {}  # media_id → material
             self.drafts: dict[str, Draft] = {}
@@ -226,13 +226,14 @@ class WechatState:
     def set_quota(self, endpoint: str, after: int | None, appid: str | None) -> dict[str, Any]:
         """From now, `after` more calls today, then 45009 (None: the default limit)."""
         with self.lock:
-            self.limits[(appid or "*", endpoint)] = after
+            if after is None:
+                self.limits.pop((appid or "*", endpoint), None)
+            else:
+                self.limits[(appid or "*", endpoint)] = after
             today = shanghai_day(self.clock.now())
             for key in [k for k in self.calls if k[1:] == (endpoint, today)]:
                 if appid in (None, key[0]):
                     del self.calls[key]
-            if after is None:
-                del self.limits[(appid or "*", endpoint)]
         return {"endpoint": endpoint, "appid": appid, "after": after, "day": today}
 
     # images
