@@ -26,8 +26,9 @@ The API, under /cgi-bin/ (every call but stable_token takes `?access_token=`):
     POST message/mass/sendall       {"filter": {"is_to_all": true}, "mpnews": {"media_id"},
                                      "msgtype": "mpnews", "clientmsgid"} → {"msg_id", "msg_data_id"}
 
-    GET /s/{article_id}[?idx=n]     the published article (pages.py)
-    GET /mmbiz_{kind}/{image_id}/0  an uploaded image
+    GET /s/{article_id}[?idx=n]     the published article, at its article_url (pages.py):
+                                    404 once deleted; a banned one 200 with the notice
+    GET /mmbiz_{kind}/{image_id}/0  an uploaded image, at the url uploadimg gave
 
 Every error is HTTP 200 with `{"errcode": N, "errmsg": "… rid: …"}`; only injected faults
 answer a 5xx (nginx's HTML page) or cut the connection. What the platform answers:
@@ -68,6 +69,10 @@ answer a 5xx (nginx's HTML page) or cut the connection. What the platform answer
                 freepublish/submit: 100 by default), counted per day in Asia/Shanghai by
                 the simulator's clock, so it resets at Beijing midnight.
     anything    47001 a body that is not a JSON object.
+
+Tokens, quotas, publish delays and clientmsgids go by the simulator's clock (real time
+unless moved by POST /_admin/clock; `start_time` sets where it starts): moving it past a
+token's two hours expires that token (42001) as real time would.
 
 Faults (per endpoint, the endpoint named by its path under /cgi-bin/):
 
