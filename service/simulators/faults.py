@@ -13,7 +13,7 @@ middleware that makes it go wrong on the wire.
 `base_latency_ms` delays every request on a faulted endpoint, fault or not: a
 destination that is simply far away.
 
-    Kinds only some simulators speak (the legal platform's; a portal never draws them):
+    Kinds only some simulators speak (the legal platform's, WeChat's; a portal never draws them):
     platform_busy      the platform's own "busy" answer (by default like http_503)
     clock_skew         the request meets a clock set wrong (by default: no fault)
     system_busy        WeChat's errcode -1 (by default like http_503)
