@@ -72,11 +72,40 @@ def migrate(url: str) -> None:
     newest migration (nearly always) one query says so, and Alembic — half a second to
     import, then its scripts to read — is not loaded: a `disclosure` command starts that
     much sooner."""
-    if schema_version(url) == head_revision():
+    head = head_revision()
+    if schema_version(url) == head:
+        return
+    if head and url.startswith("sqlite") and _create_new_sqlite_at_head(url, head):
         return
     from alembic import command
 
     command.upgrade(alembic_config(url), "head")
+
+
+def _create_new_sqlite_at_head(url: str, head: str) -> bool:
+    """A new, empty SQLite catalog is made in one transaction from the models and marked
+    at `head` — Alembic's own advice for a database built from scratch — instead of
+    running every migration in turn (0.15 s → ~0.02 s; each test's catalog is new).
+    tests/integration/test_migrations_match_models.py holds both ways to one schema.
+    False when the database is not empty: migrations then bring it up."""
+    from service.catalog.sql.tables import Base
+
+    engine = make_engine(url)  # BEGIN IMMEDIATE: processes starting at once take turns
+    try:
+        with engine.begin() as connection:
+            if connection.execute(text("SELECT count(*) FROM sqlite_master")).scalar_one():
+                return False
+            Base.metadata.create_all(connection)
+            connection.execute(
+                text(
+                    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+                )
+            )
+            connection.execute(text("INSERT INTO alembic_version VALUES (:head)"), {"head": head})
+        return True
+    finally:
+        engine.dispose()
 
 
 _REVISION = re.compile(r'^(down_)?revision(?:: [^=]+)? = (?:"([^"]+)"|None)$', re.MULTILINE)

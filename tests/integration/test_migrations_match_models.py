@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine, text
 
 from service.catalog.database import alembic_config, head_revision, migrate, schema_version
 from service.catalog.sql.tables import Base
@@ -26,7 +26,7 @@ def _modelled(obj: Any, name: str | None, type_: str, reflected: bool, compare_t
 
 
 def _differences(url: str) -> list[Any]:
-    migrate(url)
+    command.upgrade(alembic_config(url), "head")  # every migration, as an upgrade runs them
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
@@ -55,3 +55,42 @@ def test_a_catalog_behind_the_head_is_still_migrated(tmp_path: Path) -> None:
     assert schema_version(url) == "0012_timestamps"
     migrate(url)
     assert schema_version(url) == head_revision()
+
+
+def _sqlite_schema(url: str) -> dict[str, Any]:
+    """Each table's columns, indexes and foreign keys as SQLite itself reports them."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = connection.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            ).scalars()
+            return {name: _table(connection, name) for name in list(names)}
+    finally:
+        engine.dispose()
+
+
+def _table(connection: Connection, name: str) -> dict[str, Any]:
+    def pragma(what: str, of: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in connection.execute(text(f'PRAGMA {what}("{of}")'))]
+
+    indexes = {
+        row[1]: (row[2], row[3], row[4], [(r[0], r[2]) for r in pragma("index_info", row[1])])
+        for row in pragma("index_list", name)
+        if not str(row[1]).startswith("sqlite_autoindex")
+    }
+    columns = sorted((r[1], r[2].upper(), r[3], r[4], r[5]) for r in pragma("table_info", name))
+    foreign_keys = sorted(r[2:] for r in pragma("foreign_key_list", name))
+    return {"columns": columns, "indexes": indexes, "foreign_keys": foreign_keys}
+
+
+def test_a_new_sqlite_catalog_made_at_once_has_the_schema_the_migrations_build(
+    tmp_path: Path,
+) -> None:
+    migrated = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    command.upgrade(alembic_config(migrated), "head")
+    made = f"sqlite:///{tmp_path / 'made.sqlite3'}"
+    migrate(made)  # new and empty: made from the models in one step
+
+    assert schema_version(made) == schema_version(migrated) == head_revision()
+    assert _sqlite_schema(made) == _sqlite_schema(migrated)
