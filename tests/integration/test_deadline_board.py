@@ -242,6 +242,10 @@ def test_unknown_parameters_and_bad_values_are_refused(
 ) -> None:
     assert _board(api, orgcode=NANKAI_OFFICE).json()["error"]["code"] == "unknown_parameter"
     assert _board(api, as_of="2024-13-01").status_code == 400
+    for not_a_day in ("0", "1704067200", "2024-3-5", "20240305"):  # pydantic reads 0 as 1970
+        refused = _board(api, as_of=not_a_day)
+        assert refused.status_code == 400, (not_a_day, refused.text)
+        assert "YYYY-MM-DD" in refused.json()["error"]["message_zh"]
     assert _board(api, format="pdf").status_code == 400
     missing_year = api.get("/v1/compliance/deadlines", headers=_auth(AUDITOR))
     assert missing_year.status_code == 400

@@ -24,6 +24,7 @@ from service.entrypoints.api.documented import (
     created,
     table_answer,
 )
+from service.entrypoints.api.params import IsoDay
 from service.entrypoints.api.services import ApiServices
 from service.entrypoints.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
 from service.usecases.deadlines import BoardRow, BoardState
@@ -72,7 +73,7 @@ def deadlines(
     principal: PrincipalDep,
     year: Annotated[int, Query(ge=1000, le=9998, description="报告年度 The year reported on")],
     org_code: Annotated[str | None, Query(pattern=r"^[0-9A-Z]{18}$")] = None,
-    as_of: Annotated[date | None, Query(description="Default: today in Asia/Shanghai")] = None,
+    as_of: Annotated[IsoDay | None, Query(description="Default: today in Asia/Shanghai")] = None,
     format: TableFormat = TableFormat.JSON,
 ) -> dict[str, Any] | Response:
     if org_code is not None:

@@ -3,6 +3,7 @@ and page cursors.
 
     ZonedTime    2024-03-05T08:00:00+08:00 (or …Z); a time without an offset is ambiguous
                  and refused, as is a number of seconds
+    IsoDay       2024-03-05, and only that: pydantic alone would read `0` as 1970-01-01
     SearchText   1–100 characters of one line, matched as a part of the text
     Cursor       what the previous page answered as `next_cursor`, unchanged
 
@@ -15,15 +16,32 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from service.domain.errors import InvalidInput
 from service.domain.metadata import ONE_LINE
 
 ZONED_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise PydanticCustomError("date_parsing", "Input should be a date as YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise PydanticCustomError("date_type", "Input should be a date as YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 
 
 def zoned_time(description: str) -> Any:

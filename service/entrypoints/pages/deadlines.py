@@ -12,7 +12,6 @@ The year defaults to last year in Asia/Shanghai (2023's reports fall due in 2024
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
 
@@ -23,6 +22,7 @@ from starlette.responses import Response
 
 from service.domain.access import Principal
 from service.entrypoints.api.deadlines import KIND_ZH, STATE_ZH, TableFormat, deadlines
+from service.entrypoints.api.params import IsoDay
 from service.entrypoints.pages.core import PageContext, PageDep, PageRoute, SignedIn, render
 from service.entrypoints.pages.export import downloaded
 from service.entrypoints.pages.listing import FormFilters
@@ -37,7 +37,7 @@ class BoardFilters(FormFilters):
 
     year: int | None = Field(None, ge=1000, le=9998)  # the API's bounds
     org_code: str | None = Field(None, pattern=r"^[0-9A-Z]{18}$")
-    as_of: date | None = None
+    as_of: IsoDay | None = None
 
 
 class BoardExport(BoardFilters):

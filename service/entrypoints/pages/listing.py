@@ -21,12 +21,13 @@ from service.domain.access import Principal
 from service.domain.filing import Category, DeliveryStatus, ReviewState, VersionStatus
 from service.domain.metadata import ONE_LINE
 from service.domain.time import SHANGHAI
+from service.entrypoints.api.params import IsoDay
 from service.entrypoints.api.search import Filters, Paging
 from service.entrypoints.api.search import filing_query as search_query
 
 PAGE_SIZE = 20
 # A day a person may ask for: one whose start and next day are times the catalog can hold.
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9998, 12, 31))]
+Day = Annotated[IsoDay, Field(ge=date(1900, 1, 1), le=date(9998, 12, 31))]
 MAX_PAGE = 5_000  # beyond that a crawl, not a search
 SORTS = {
     FilingSort.CREATED_AT: "提交时间",
