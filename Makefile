@@ -64,11 +64,12 @@ browser-packages:
 		else echo "chromium is not installed and there is no apt-get: the browser tests will fail"; fi; \
 	fi
 
-# Two pytest processes share the tests (most wait on servers and subprocesses, not on the
-# CPU; pytest-xdist, a worker taking what the other has not begun); the end-to-end
-# tests, which time whole services under load, then run alone.
+# Three pytest processes share the tests (pytest-xdist, a worker taking what the others
+# have not begun): two kept the 2 cores only half busy (user + sys ≈ wall), since most
+# tests wait on servers and subprocesses. The end-to-end tests, which time whole
+# services under load, then run alone.
 test: lint deploy-lint typecheck ceph-packages browser-packages
-	$(VENV)/bin/pytest -q -n 2 --dist worksteal -m "not e2e"
+	$(VENV)/bin/pytest -q -n 3 --dist worksteal -m "not e2e"
 	$(VENV)/bin/pytest -q -m e2e
 
 # The lock files the image installs from, for its platform (python:3.11-slim: CPython 3.11,
