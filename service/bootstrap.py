@@ -38,7 +38,6 @@ from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
 from service.archive.retention import RetentionPolicy
-from service.captures import capturer_of
 from service.catalog.database import migrate
 from service.catalog.ports import Catalog, Restore
 from service.catalog.sql.connect import open_catalog
@@ -61,8 +60,6 @@ from service.domain.filing import Destination
 from service.domain.notifications import Channel, Recipients
 from service.domain.org import OrgRegistry
 from service.domain.time import utcnow
-from service.entrypoints.api.services import ApiServices
-from service.entrypoints.pages import PageServices
 from service.notifications.email import SmtpChannel, SmtpConfig
 from service.notifications.port import NotificationChannel
 from service.notifications.sender import NotificationSender, SenderConfig
@@ -81,8 +78,14 @@ from service.usecases.ingest import Ingest
 from service.usecases.tick import TickJobs
 from service.usecases.tokens import Authenticator, TokenAdmin, name_clashes, token_digest
 
+# The API's and pages' parts (FastAPI, Jinja) and the capturer (httpx, cryptography,
+# warcio) are imported where they are built: a `disclosure` command that needs neither —
+# tokens, verify, rebuild-catalog — starts ~0.8 s sooner.
 if TYPE_CHECKING:
     from service.archive.s3 import S3Config
+    from service.entrypoints.api.services import ApiServices
+    from service.entrypoints.pages import PageServices
+    from service.usecases.capturing import Capturer
 
 
 log = structlog.get_logger()
@@ -117,6 +120,8 @@ class Container:
     def api(self) -> ApiServices:
         """The API's parts; uploads go to a spool directory of this process's own, claimed
         now, after what dead processes left under the same root is cleared."""
+        from service.entrypoints.api.services import ApiServices  # imported here: see TYPE_CHECKING
+
         if self.spool_area is None:
             root = spool_root(self.settings)
             swept = sweep(root)
@@ -144,6 +149,8 @@ class Container:
     def pages(self) -> PageServices:
         """The pages' parts: in development, without DISCLOSURE_SESSION_SECRET, a signing
         key of this process's own (production refuses to start without one)."""
+        from service.entrypoints.pages import PageServices  # imported here: see TYPE_CHECKING
+
         secret = self.settings.session_secret
         return PageServices(
             session_secret=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
@@ -393,6 +400,12 @@ def build_adapters(
     }
 
 
+def _capturer(container: Container, hosts: Collection[str]) -> Capturer | None:
+    from service.captures import capturer_of  # imported here: see TYPE_CHECKING
+
+    return capturer_of(container, hosts, worker_id())
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
 
@@ -495,5 +508,5 @@ def tick_jobs(
         deadlines=deadline_board(container),
         deadline_notice_days=s.deadline_notice_days,
         stamper=stamper if tsa is not None else None,
-        capturer=capturer_of(container, hosts, worker_id()),
+        capturer=_capturer(container, hosts),
     )
