@@ -4,6 +4,7 @@ judge a fetched page against the archived filing. No I/O here.
     normalise_text("一、 主要工作，") == normalise_text("一、主要工作,")
     judge(Seen(...), Expected(...)) -> Verdict
     next_check_at(captured_at, checks_done, schedule_days, monthly_days) -> datetime
+    publication_finding(PageVerdict(...)) -> Finding | None   # drift and rot, on the filing
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from service.domain.findings import Finding, error
 
 
 class CaptureStatus(StrEnum):
@@ -40,6 +43,13 @@ VERDICT_TEXT: Mapping[Verdict, tuple[str, str]] = {
         "The published page can no longer be reached (link rot)",
     ),
     Verdict.WITHDRAWN: ("公开页面显示撤回公告", "The published page shows the withdrawal notice"),
+}
+
+# Drift and link rot are findings on the filing (its `findings`, the version's on its
+# page), with these stable codes; an unchanged or withdrawn page is none.
+FINDING_CODES: Mapping[Verdict, str] = {
+    Verdict.DRIFT: "publication_drift",
+    Verdict.LINK_ROT: "publication_link_rot",
 }
 
 CORRECTION_MARKERS = ("已更正",)  # a corrected article's banner above its text
@@ -133,3 +143,25 @@ def in_grace(first_attempt_at: datetime, now: datetime, grace: timedelta) -> boo
     """A first capture that meets a 404 is tried again until the grace period ends
     (portals publish their static pages with a lag)."""
     return now - first_attempt_at < grace
+
+
+@dataclass(frozen=True)
+class PageVerdict:
+    """A capture's latest verdict: which version, where it is published, what was found."""
+
+    version: int
+    destination: str
+    url: str
+    verdict: str | None  # a Verdict; None before the first capture is archived
+
+
+def publication_finding(page: PageVerdict) -> Finding | None:
+    """The finding a page's latest verdict makes: drift or link rot, else none — so a
+    re-check that finds the page right again clears it (a finding is the latest verdict,
+    never a history: that is the audit trail and the archived WARCs)."""
+    verdict = Verdict(page.verdict) if page.verdict else None
+    if verdict is None or verdict not in FINDING_CODES:
+        return None
+    zh, en = VERDICT_TEXT[verdict]
+    where = f"{page.destination} {page.url}（第{page.version}版 v{page.version}）"
+    return error(FINDING_CODES[verdict], zh, en, where=where)

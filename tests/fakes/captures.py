@@ -121,3 +121,7 @@ class MemoryCaptures:
         with self._transaction():
             found = [c for c in self.capture_rows.values() if c.filing_id == filing_id]
             return sorted(found, key=lambda c: (c.version, c.destination))
+
+    def captures_of(self, filing_ids: Collection[str]) -> dict[str, list[CaptureRecord]]:
+        found = {i: self.captures(i) for i in set(filing_ids)}
+        return {i: c for i, c in found.items() if c}

@@ -43,6 +43,18 @@ def test_a_delivered_publication_with_a_url_is_queued_for_capture_once(catalog: 
     assert (capture.url, capture.status, capture.checks) == (URL, "pending", 0)
 
 
+def test_a_listing_page_s_captures_are_read_at_once_by_filing(catalog: Catalog) -> None:
+    fid = _delivered(catalog, {"article_id": "art_1", "url": URL})
+    other, _ = _submit(catalog)
+    catalog.enqueue_captures({"portal"}, 10)
+
+    found = catalog.captures_of([fid, other, "fil_unknown"])
+
+    assert list(found) == [fid]  # a filing with none is absent
+    assert [c.url for c in found[fid]] == [URL] and found[fid] == catalog.captures(fid)
+    assert catalog.captures_of([]) == {}
+
+
 def test_a_receipt_without_a_url_or_another_destination_is_not_queued(catalog: Catalog) -> None:
     _delivered(catalog, {"article_id": "art_1"})
 

@@ -120,6 +120,20 @@ class SqlCaptures(UnitOfWork):
             )
             return [record(CaptureRecord, r) for r in session.scalars(query)]
 
+    def captures_of(self, filing_ids: Collection[str]) -> dict[str, list[CaptureRecord]]:
+        found: dict[str, list[CaptureRecord]] = {}
+        if not filing_ids:
+            return found
+        with self._transaction() as session:
+            query = (
+                select(CaptureRow)
+                .where(CaptureRow.filing_id.in_(list(filing_ids)))
+                .order_by(CaptureRow.filing_id, CaptureRow.version, CaptureRow.destination)
+            )
+            for row in session.scalars(query):
+                found.setdefault(row.filing_id, []).append(record(CaptureRecord, row))
+        return found
+
 
 def _existing(session: Session, delivery_id: str) -> CaptureRow | None:
     return session.scalars(select(CaptureRow).where(CaptureRow.delivery_id == delivery_id)).first()

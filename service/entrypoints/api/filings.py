@@ -287,7 +287,7 @@ def get_filing(
     if record is None:
         raise filing_not_found()
     _visible(principal, record.org_code)
-    return filing_view(record)
+    return filing_view(record, services.catalog.captures(filing_id))
 
 
 @router.post(
