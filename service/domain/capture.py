@@ -90,14 +90,45 @@ class Expected:
     withdrawn: bool = False
 
 
-def is_rot(seen: Seen) -> bool:
-    if seen.http_status is None or seen.sent_home:
-        return True
+class RotKind(StrEnum):
+    """How a page is gone (链接失效的类型)."""
+
+    CONNECTION_FAILURE = "connection_failure"  # no answer: refused, timed out, no such host
+    SENT_HOME = "sent_home"  # redirected to the site's home page
+    NOT_FOUND = "not_found"  # 404
+    GONE = "gone"  # 410
+    SOFT_404 = "soft_404"  # 200, but the page says 「页面不存在」
+    HTTP_ERROR = "http_error"  # another status: 5xx, 403, redirects beyond the bound
+
+
+ROT_TEXT: Mapping[RotKind, tuple[str, str]] = {
+    RotKind.CONNECTION_FAILURE: ("无法连接", "connection failure"),
+    RotKind.SENT_HOME: ("跳转到网站首页", "redirected to the home page"),
+    RotKind.NOT_FOUND: ("页面不存在（HTTP 404）", "not found (HTTP 404)"),
+    RotKind.GONE: ("页面已删除（HTTP 410）", "gone (HTTP 410)"),
+    RotKind.SOFT_404: ("页面显示「页面不存在」", "the page says it does not exist (soft 404)"),
+    RotKind.HTTP_ERROR: ("服务器返回错误", "the server answered with an error"),
+}
+
+
+def rot_kind(seen: Seen) -> RotKind | None:
+    """How the page is gone, or None when it is there (a 304 is there: unchanged)."""
+    if seen.http_status is None:
+        return RotKind.CONNECTION_FAILURE
+    if seen.sent_home:
+        return RotKind.SENT_HOME
     if seen.not_modified:
-        return False
+        return None
     if seen.http_status >= 300:  # gone, or redirected beyond the bound (a loop)
-        return True
-    return any(m in seen.main_text for m in SOFT_404_MARKERS)
+        named = {404: RotKind.NOT_FOUND, 410: RotKind.GONE}
+        return named.get(seen.http_status, RotKind.HTTP_ERROR)
+    if any(m in seen.main_text for m in SOFT_404_MARKERS):
+        return RotKind.SOFT_404
+    return None
+
+
+def is_rot(seen: Seen) -> bool:
+    return rot_kind(seen) is not None
 
 
 def text_matches(seen: Seen, expected: Expected) -> bool:
@@ -153,6 +184,7 @@ class PageVerdict:
     destination: str
     url: str
     verdict: str | None  # a Verdict; None before the first capture is archived
+    rot_kind: str | None = None  # a RotKind, with LINK_ROT
 
 
 def publication_finding(page: PageVerdict) -> Finding | None:
@@ -163,5 +195,8 @@ def publication_finding(page: PageVerdict) -> Finding | None:
     if verdict is None or verdict not in FINDING_CODES:
         return None
     zh, en = VERDICT_TEXT[verdict]
+    if verdict is Verdict.LINK_ROT and page.rot_kind in set(RotKind):
+        kind_zh, kind_en = ROT_TEXT[RotKind(page.rot_kind)]
+        zh, en = f"{zh}：{kind_zh}", f"{en}: {kind_en}"
     where = f"{page.destination} {page.url}（第{page.version}版 v{page.version}）"
     return error(FINDING_CODES[verdict], zh, en, where=where)

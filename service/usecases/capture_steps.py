@@ -25,6 +25,7 @@ from service.domain.capture import (
     judge,
     next_check_at,
     normalise_text,
+    rot_kind,
     text_matches,
 )
 from service.domain.notifications import Notice, NoticeEvent, NoticeKind
@@ -93,8 +94,10 @@ def archive_visit(
     seen = visit.seen
     compared = not seen.not_modified and verdict in (Verdict.UNCHANGED, Verdict.DRIFT)
     page = visit.page
+    gone = rot_kind(seen) if verdict is Verdict.LINK_ROT else None
     found: dict[str, Any] = {
         "http_status": seen.http_status,
+        "rot_kind": gone.value if gone else None,
         "text_matches": text_matches(seen, expectation.expected) if compared else None,
         "attachments_match": attachments_match(seen, expectation.expected) if compared else None,
         "etag": page.header("etag") if page and page.status == 200 else None,

@@ -141,8 +141,9 @@ def _retried(
 
 def _may_revisit(job: CaptureRecord, expectation: Expectation) -> bool:
     """A re-check asks "changed since?" — unless what the page should show changed
-    (the filing was withdrawn since): then a 304 would say nothing, the page is read."""
-    if job.status != CaptureStatus.CAPTURED:
+    (the filing was withdrawn since), or the page was gone at the last visit: then a
+    304 would say nothing (or keep the rot of a page that is back), the page is read."""
+    if job.status != CaptureStatus.CAPTURED or job.verdict == Verdict.LINK_ROT:
         return False
     return not expectation.expected.withdrawn or job.verdict == Verdict.WITHDRAWN
 

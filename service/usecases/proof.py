@@ -86,7 +86,9 @@ def proof_view(
 
 
 def page_verdict(capture: CaptureRecord) -> PageVerdict:
-    return PageVerdict(capture.version, capture.destination, capture.url, capture.verdict)
+    return PageVerdict(
+        capture.version, capture.destination, capture.url, capture.verdict, capture.rot_kind
+    )
 
 
 def capture_view(capture: CaptureRecord) -> dict[str, Any]:
@@ -112,6 +114,7 @@ def capture_view(capture: CaptureRecord) -> dict[str, Any]:
         "last_checked_at": _iso(capture.last_checked_at),
         "checks": capture.checks,
         "verdict": capture.verdict,
+        "rot_kind": capture.rot_kind,
         "finding": finding,
         "last_error": capture.last_error,
     }

@@ -185,7 +185,42 @@ def test_a_page_removed_later_is_link_rot(world: World) -> None:
     world.page(page="removed")
     world.clock.advance(DAY)
 
+    rot = world.capture()
+
+    assert (rot.verdict, rot.rot_kind, rot.http_status) == ("link_rot", "not_found", 404)
+    assert rot.text_matches is None  # not compared: what the last visit saw, not the first
+
+
+def test_the_rebuilt_catalog_restores_how_a_page_is_gone(world: World) -> None:
+    world.capture()
+    world.page(page="gone")
+    world.clock.advance(DAY)
+    before = world.capture()
+    rebuilt = MemoryCatalog(clock=world.clock)
+
+    rebuild_catalog(rebuilt, world.store, Packages(world.store, clock=world.clock),
+                    now=world.clock())  # fmt: skip
+    restore_captures(rebuilt, CaptureFiles(world.store), Proofs(world.store),
+                     rebuilt.version_states())  # fmt: skip
+
+    [after] = rebuilt.captures(before.filing_id)
+    assert (after.verdict, after.rot_kind, after.http_status) == ("link_rot", "gone", 410)
+
+
+def test_a_page_back_after_rot_is_read_again_not_revisited_and_is_unchanged(
+    world: World,
+) -> None:
+    world.capture()
+    world.page(page="removed")
+    world.clock.advance(DAY)
     assert world.capture().verdict == "link_rot"
+    world.page(page="shown")
+    world.clock.advance(6 * DAY)
+
+    back = world.capture()
+
+    assert (back.verdict, back.rot_kind, back.http_status) == ("unchanged", None, 200)
+    assert back.text_matches is True
 
 
 @pytest.mark.parametrize("page", ["soft_404", "home", "gone"])

@@ -23,6 +23,7 @@ from service.domain.notifications import Notice
 _SETTLED = (
     "status", "last_error", "captured_at", "http_status", "text_matches", "attachments_match",
     "warc_key", "warc_sha256", "etag", "last_modified", "last_checked_at", "checks", "verdict",
+    "rot_kind",
 )  # fmt: skip
 
 
@@ -40,7 +41,7 @@ def _apply(row: CaptureRow, result: CaptureResult) -> None:
     if result.next_attempt_at is not None:
         row.next_attempt_at = result.next_attempt_at
     for name in _SETTLED[2:]:
-        if getattr(result, name) is not None:
+        if getattr(result, name) is not None or (result.visited and name in result.PER_VISIT):
             setattr(row, name, getattr(result, name))
     row.objects = {**(row.objects or {}), **result.objects}
 

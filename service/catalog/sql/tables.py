@@ -404,6 +404,7 @@ class CaptureRow(Base):
     verdict: Mapped[str | None] = mapped_column(String(20))  # service.domain.capture.Verdict
     objects: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    rot_kind: Mapped[str | None] = mapped_column(String(30))  # service.domain.capture.RotKind
 
     __table_args__ = (
         ForeignKeyConstraint(

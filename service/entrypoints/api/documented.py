@@ -256,6 +256,10 @@ class CaptureOut(BaseModel):
     last_checked_at: str | None
     checks: int
     verdict: Literal["unchanged", "drift", "link_rot", "withdrawn"] | None
+    rot_kind: (
+        Literal["connection_failure", "sent_home", "not_found", "gone", "soft_404", "http_error"]
+        | None
+    ) = Field(description="链接失效的类型 How the page is gone, with verdict link_rot")
     finding: CaptureFindingOut | None
     last_error: str | None
 

@@ -80,7 +80,7 @@ def publication_findings(
     """Drift and link rot of the published pages (of one version, or of all), each as
     its capture's latest verdict has it."""
     pages = (
-        PageVerdict(c.version, c.destination, c.url, c.verdict)
+        PageVerdict(c.version, c.destination, c.url, c.verdict, c.rot_kind)
         for c in captures
         if version is None or c.version == version
     )
