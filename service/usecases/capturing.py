@@ -172,11 +172,20 @@ def _settle(
     held = capturer.catalog.settle_capture(job.id, job.lease_owner, result, events, notices)
     if result.verdict is not None and result.last_error is None:
         metrics.CAPTURE_VERDICTS.labels(job.destination, result.verdict).inc()
+    metrics.CAPTURE_ATTEMPTS.labels(job.destination, _outcome(job, result)).inc()
     log.info(
         "capture_visited", filing_id=job.filing_id, version=job.version, url=job.url,
         status=result.status, verdict=result.verdict, http_status=result.http_status,
         error=result.last_error, lease_kept=held,
     )  # fmt: skip
+
+
+def _outcome(job: CaptureRecord, result: CaptureResult) -> str:
+    if result.status == CaptureStatus.FAILED:
+        return "failed"
+    if result.last_error is not None:
+        return "retry"
+    return "captured" if job.status == CaptureStatus.PENDING else "checked"
 
 
 def _count(found: CaptureRound, job: CaptureRecord, result: CaptureResult) -> None:

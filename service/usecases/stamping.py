@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import structlog
 from cryptography import x509
 
+from service import metrics
 from service.archive.packages.names import TAG_MANIFEST
 from service.archive.packages.proof import Proofs, token_key
 from service.catalog.ports import Timestamps
@@ -128,6 +129,14 @@ def _rescheduled(
     return StampResult(StampStatus.FAILED, last_error=error)
 
 
+_OUTCOMES = {StampStatus.STAMPED: "stamped", StampStatus.PENDING: "retry",
+             StampStatus.FAILED: "failed"}  # fmt: skip
+
+
+def _file_kind(key: str) -> str:
+    return "package" if key.endswith("/" + TAG_MANIFEST) else "capture"
+
+
 def _settle(stamper: Stamper, job: TimestampRecord, result: StampResult) -> None:
     action = {
         StampStatus.STAMPED: "timestamp.stamped",
@@ -141,6 +150,9 @@ def _settle(stamper: Stamper, job: TimestampRecord, result: StampResult) -> None
     )  # fmt: skip
     assert job.lease_owner is not None
     settled = stamper.catalog.settle_stamp(job.id, job.lease_owner, result, event)
+    metrics.TIMESTAMP_ATTEMPTS.labels(
+        _file_kind(job.stamped_key), _OUTCOMES[StampStatus(result.status)]
+    ).inc()
     log.info(
         "stamp_attempted", filing_id=job.filing_id, version=job.version, file=job.stamped_key,
         status=result.status, error=result.last_error, lease_kept=settled,

@@ -222,3 +222,34 @@ def test_drift_and_link_rot_are_findings_on_the_filing_until_a_re_check_finds_th
     _restore(container, filing_id, url, "unchanged")  # the page was put right
     fixed = api.get(f"/v1/filings/{filing_id}", headers=_as(OPERATOR)).json()
     assert not {"publication_drift", "publication_link_rot"} & set(_codes(fixed["findings"]))
+
+
+def _metric(api: httpx.Client, sample: str) -> float:
+    """A sample's value on /metrics (no token), 0 when it was never counted."""
+    for line in api.get("/metrics").text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_stamp_attempts_are_counted_by_outcome_on_metrics(
+    api: httpx.Client, container: Container, tsa: RunningTsa
+) -> None:
+    retry = 'disclosure_timestamp_attempts_total{file="package",outcome="retry"}'
+    stamped = 'disclosure_timestamp_attempts_total{file="package",outcome="stamped"}'
+    before = (_metric(api, retry), _metric(api, stamped))
+    _file(api)
+    tsa.switch.down = True
+    try:
+        with timestamp_authority(container.settings) as authority:
+            stamper = build_stamper(container.settings, container.catalog, container.store,
+                                    authority, clock=container.clock, worker="t")  # fmt: skip
+            assert stamp_due(stamper).retried == 1
+    finally:
+        tsa.switch.down = False
+    assert (_metric(api, retry), _metric(api, stamped)) == (before[0] + 1, before[1])
+    container.clock.advance(3600)  # type: ignore[attr-defined]
+
+    _stamp(container)
+
+    assert (_metric(api, retry), _metric(api, stamped)) == (before[0] + 1, before[1] + 1)

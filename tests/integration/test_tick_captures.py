@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from service import metrics
 from service.bootstrap import (
     build_adapters,
     build_container,
@@ -34,6 +35,10 @@ from tests.support.documents import SAMPLE_PATH, docx_from_text
 from tests.support.servers import app_in_thread
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
+SAMPLES = [
+    ("disclosure_capture_attempts_total", {"destination": "portal", "outcome": "checked"}),
+    ("disclosure_capture_verdicts_total", {"destination": "portal", "verdict": "link_rot"}),
+]
 
 
 def test_a_tick_captures_the_page_the_portal_simulator_published(tmp_path: Path) -> None:
@@ -85,6 +90,8 @@ def test_a_re_check_of_a_portal_that_refuses_connections_is_link_rot_of_kind_con
             assert run_tick(jobs).captures.captured == 1
         # The portal's server has stopped: its port on 127.0.0.1 refuses connections.
         clock.advance(timedelta(days=1, minutes=1).total_seconds())
+        counted = {name: metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+                   for name, labels in SAMPLES}  # fmt: skip
 
         rechecked = run_tick(jobs).captures
 
@@ -95,6 +102,10 @@ def test_a_re_check_of_a_portal_that_refuses_connections_is_link_rot_of_kind_con
         ):
             [capture] = api.get(f"/v1/filings/{filing_id}/proof").json()["captures"]
             filing = api.get(f"/v1/filings/{filing_id}").json()
+            exposed = api.get("/metrics").text
+        for name, labels in SAMPLES:  # each counted once more, as /metrics shows
+            shown = ",".join(f'{k}="{v}"' for k, v in labels.items())
+            assert f"{name}{{{shown}}} {counted[name] + 1}" in exposed
         assert (capture["verdict"], capture["rot_kind"]) == ("link_rot", "connection_failure")
         assert capture["http_status"] is None and capture["text_matches"] is None
         assert capture["last_checked_at"] == clock().isoformat() and capture["checks"] == 1
