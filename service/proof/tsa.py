@@ -20,7 +20,6 @@ that sign the TSA's https certificate, when not the system's.
 
 from __future__ import annotations
 
-import hashlib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,8 +90,8 @@ class HttpTsa:
     def describe(self) -> str:
         return httpx.URL(self._config.url).copy_with(username=None, password=None).__str__()
 
-    def stamp(self, message: bytes) -> StampOutcome:
-        request = new_request(message)
+    def stamp(self, digest: bytes) -> StampOutcome:
+        request = new_request(digest)
         try:
             response = self._client.post(
                 self._config.url, content=request.der, headers={"Content-Type": QUERY}
@@ -101,10 +100,7 @@ class HttpTsa:
             return _unreachable(exc)
         if response.status_code != 200:
             return _http_outcome(response)
-        check = check_token(
-            response.content, hashlib.sha256(message).digest(), self._config.roots,
-            nonce=request.nonce,
-        )  # fmt: skip
+        check = check_token(response.content, digest, self._config.roots, nonce=request.nonce)
         if check.problem is not None:
             cls = RetryLater if check.problem.code in _RETRYABLE_PROBLEMS else Failed
             log.warning("tsa_token_refused", tsa=self.describe(), code=check.problem.code)
