@@ -131,6 +131,12 @@ def is_rot(seen: Seen) -> bool:
     return rot_kind(seen) is not None
 
 
+def compares_text(seen: Seen) -> bool:
+    """Whether judging this fetch reads the filing's text: not for a page gone, nor a
+    304 (unchanged since the visit that read it)."""
+    return not is_rot(seen) and not seen.not_modified
+
+
 def text_matches(seen: Seen, expected: Expected) -> bool:
     """The page's main text is the filing's — below a 已更正 banner, if the portal put one
     on an article a correction superseded."""

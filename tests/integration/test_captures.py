@@ -36,6 +36,7 @@ from service.domain.metadata import FilingMetadata
 from service.domain.notifications import Recipients
 from service.proof.tokens import load_roots
 from service.proof.tsa import HttpTsa, TsaConfig
+from service.reading.port import DocumentReader, Read
 from service.simulators import RunningSimulator
 from service.simulators.portal import SimulatorConfig, start_in_thread
 from service.uploads import spool
@@ -159,6 +160,39 @@ def test_a_counter_that_changes_is_not_drift_and_an_unchanged_page_is_a_revisit(
     [revisit_key] = [k for k in checked.objects if k.endswith("portal-001.warc.gz")]
     assert b"revisit" in _records(world, revisit_key)
     assert checked.next_attempt_at == checked.captured_at + timedelta(days=7)  # type: ignore[operator]
+
+
+@dataclass
+class CountingReader:
+    reader: DocumentReader
+    reads: int = 0
+
+    def read(
+        self, path: Path, filename: str, *, tables: bool = False, owner: str | None = None
+    ) -> Read:
+        self.reads += 1
+        return self.reader.read(path, filename, tables=tables, owner=owner)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def test_the_document_is_read_once_per_version_and_not_for_a_304_or_a_page_gone(
+    world: World,
+) -> None:
+    counting = CountingReader(world.capturer.reader)
+    world.capturer = replace(world.capturer, reader=counting)
+    assert world.capture().verdict == "unchanged" and counting.reads == 1
+    world.clock.advance(DAY)
+    assert world.capture().verdict == "unchanged"  # a 304: nothing to compare
+    world.page(page="removed")
+    world.clock.advance(6 * DAY)
+    assert world.capture().verdict == "link_rot"
+    world.page(page="shown", body_html="<p>本报告内容已被修改</p>")
+    world.clock.advance(23 * DAY)
+
+    assert world.capture().verdict == "drift"  # compared: the text kept from the capture
+    assert counting.reads == 1
 
 
 def test_a_text_changed_after_publication_is_drift_and_is_notified(world: World) -> None:
