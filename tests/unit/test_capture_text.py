@@ -152,3 +152,14 @@ def test_a_corrected_banner_above_the_text_is_not_drift() -> None:
     corrected = Seen(200, "已更正\n" + _seen(_page(4)).main_text, attachments={"x": PDF})
 
     assert judge(corrected, expected) is Verdict.UNCHANGED
+
+
+def test_the_text_kept_stops_at_its_bound() -> None:
+    paragraphs = "".join(f"<p>第{n}段，依法行政。</p>" for n in range(5000))
+    page = f"<html><body><div id='zoom'>{paragraphs}</div></body></html>".encode()
+
+    whole = page_text(page, "text/html; charset=utf-8")
+    cut = page_text(page, "text/html; charset=utf-8", max_chars=1000)
+
+    assert not whole.truncated and "第4999段" in whole.main_text
+    assert cut.truncated and 1000 <= len(cut.body_text) < 1100 and "第4999段" not in cut.main_text
