@@ -62,11 +62,13 @@ READING_MS: list[float] = []  # of the CPU measured, the reading workers' share
 
 
 def _cpu_ms(work: Callable[[], object]) -> tuple[float, object]:
-    start, children = time.thread_time(), _children_cpu_s()
+    children = _children_cpu_s()  # psutil's own CPU (it reads /proc) is left out
+    start = time.thread_time()
     result = work()
+    spent = time.thread_time() - start
     reading = _children_cpu_s() - children
     READING_MS.append(reading * 1000)
-    return (time.thread_time() - start + reading) * 1000, result
+    return (spent + reading) * 1000, result
 
 
 def main() -> None:

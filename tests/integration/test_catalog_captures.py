@@ -55,6 +55,30 @@ def test_a_listing_page_s_captures_are_read_at_once_by_filing(catalog: Catalog) 
     assert catalog.captures_of([]) == {}
 
 
+def test_receipts_without_a_url_do_not_hold_up_the_queue(catalog: Catalog) -> None:
+    for _ in range(3):
+        _delivered(catalog, {"article_id": "art_x"})  # no public URL (yet)
+    fid = _delivered(catalog, {"article_id": "art_1", "url": URL})
+
+    assert catalog.enqueue_captures({"portal"}, 2) == 1
+
+    assert [c.url for c in catalog.captures(fid)] == [URL]
+
+
+def test_a_publication_delivered_after_a_scan_is_queued_by_the_next(
+    catalog: Catalog, clock: FakeClock
+) -> None:
+    first = _delivered(catalog, {"article_id": "art_1", "url": URL})
+    assert catalog.enqueue_captures({"portal"}, 10) == 1
+    assert catalog.enqueue_captures({"portal"}, 10) == 0
+    clock.advance(3 * 86400)
+
+    later = _delivered(catalog, {"article_id": "art_2", "url": URL + "?2"})
+
+    assert catalog.enqueue_captures({"portal"}, 10) == 1
+    assert [len(catalog.captures(f)) for f in (first, later)] == [1, 1]
+
+
 def test_a_receipt_without_a_url_or_another_destination_is_not_queued(catalog: Catalog) -> None:
     _delivered(catalog, {"article_id": "art_1"})
 
