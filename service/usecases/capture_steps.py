@@ -159,8 +159,8 @@ def settled(
     else:
         action = "capture.captured" if job.status == CaptureStatus.PENDING else "capture.checked"
     detail = {"url": job.url, "destination": job.destination, "verdict": result.verdict,
-              "http_status": result.http_status, "check": result.checks,
-              "error": result.last_error}  # fmt: skip
+              "rot_kind": result.rot_kind, "http_status": result.http_status,
+              "check": result.checks, "error": result.last_error}  # fmt: skip
     event = AuditEvent(
         actor=capturer.worker, role="system", action=action,
         subject=f"{job.filing_id}/v{job.version}", org_code=expectation.org_code, detail=detail,

@@ -223,6 +223,10 @@ def test_a_page_removed_later_is_link_rot(world: World) -> None:
 
     assert (rot.verdict, rot.rot_kind, rot.http_status) == ("link_rot", "not_found", 404)
     assert rot.text_matches is None  # not compared: what the last visit saw, not the first
+    checked = world.catalog.audit_events()[-1]
+    assert checked.action == "capture.checked" and checked.detail["rot_kind"] == "not_found"
+    [notice] = world.catalog.notification_rows.values()
+    assert notice.kind == "publication.link_rot" and notice.detail["rot_kind"] == "not_found"
 
 
 def test_the_rebuilt_catalog_restores_how_a_page_is_gone(world: World) -> None:
