@@ -218,6 +218,14 @@ def test_drift_and_link_rot_are_findings_on_the_filing_until_a_re_check_finds_th
     _restore(container, filing_id, url, "link_rot")
     rot = api.get(f"/v1/filings/{filing_id}", headers=_as(OPERATOR)).json()["findings"]
     assert "publication_link_rot" in _codes(rot) and "publication_drift" not in _codes(rot)
+    corrected = api.post(
+        f"/v1/filings/{filing_id}/versions", headers=_as(OPERATOR),
+        data={"metadata": json.dumps(sample_metadata(reason="更正错别字"), ensure_ascii=False)},
+        files={"file": ("报告.docx", docx_from_text(SAMPLE_PATH.read_text("utf-8") + "\n更正"))},
+    )  # fmt: skip
+    assert corrected.status_code == 201, corrected.text
+    assert "publication_link_rot" in _codes(corrected.json()["findings"])  # v1's page
+    assert "publication_link_rot" not in _codes(corrected.json()["versions"][1]["findings"])
 
     _restore(container, filing_id, url, "unchanged")  # the page was put right
     fixed = api.get(f"/v1/filings/{filing_id}", headers=_as(OPERATOR)).json()
