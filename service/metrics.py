@@ -8,6 +8,9 @@ port of its own (DISCLOSURE_METRICS_PORT). One registry per process.
     disclosure_outbox_pending                                 deliveries not yet settled
     disclosure_outbox_oldest_due_seconds                      how late the most overdue is
     disclosure_fixity_checks_total{outcome}                   ok, damaged
+    disclosure_timestamp_attempts_total{file,outcome}         package|capture; stamped, retry, failed
+    disclosure_capture_verdicts_total{destination,verdict}    each capture and re-check judged
+    disclosure_capture_attempts_total{destination,outcome}    captured, checked, retry, failed
     disclosure_foreign_versions_total                         written over archived keys
     disclosure_deadlines{state}                               due_soon, overdue: at the last tick
 """
@@ -76,6 +79,20 @@ CAPTURE_VERDICTS = Counter(
     "Captures and re-checks of published pages, by destination and verdict "
     "(unchanged, drift, link_rot, withdrawn)",
     ["destination", "verdict"],
+    registry=REGISTRY,
+)
+CAPTURE_ATTEMPTS = Counter(
+    "disclosure_capture_attempts",
+    "Visits to published pages, by destination and outcome (captured: a first capture,"
+    " checked: a re-check, retry: not published yet or the archive down, failed: given up)",
+    ["destination", "outcome"],
+    registry=REGISTRY,
+)
+TIMESTAMP_ATTEMPTS = Counter(
+    "disclosure_timestamp_attempts",
+    "Trusted-timestamp attempts, by file stamped (package: its tag manifest, capture: a"
+    " WARC) and outcome (stamped, retry, failed)",
+    ["file", "outcome"],
     registry=REGISTRY,
 )
 FOREIGN_VERSIONS = Counter(

@@ -13,9 +13,11 @@ catalog token's across both, and "no tokens" is satisfied by either.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 from service.destinations import destination_specs
@@ -151,6 +153,25 @@ def _tsa_problems(settings: Settings) -> Iterator[str]:
         and (parsed.hostname not in settings.allow_http_hosts)
     ):
         yield "DISCLOSURE_TSA_PASSWORD would travel over plain http:// (use https://)"
+    yield from _tsa_client_certificate_problems(settings)
+
+
+def _tsa_client_certificate_problems(settings: Settings) -> Iterator[str]:
+    """A client certificate without its key (or a key alone), a file that cannot be read,
+    or one meant for a TSA spoken to in plain http:// (no TLS: never sent)."""
+    files = {
+        "DISCLOSURE_TSA_CLIENT_CERT_FILE": settings.tsa_client_cert_file,
+        "DISCLOSURE_TSA_CLIENT_KEY_FILE": settings.tsa_client_key_file,
+        "DISCLOSURE_TSA_CA_FILE": settings.tsa_ca_file,
+    }
+    cert, key = settings.tsa_client_cert_file, settings.tsa_client_key_file
+    if (cert is None) != (key is None):
+        yield "DISCLOSURE_TSA_CLIENT_CERT_FILE and DISCLOSURE_TSA_CLIENT_KEY_FILE go together"
+    for name, path in files.items():
+        if path is not None and not _readable(path):
+            yield f"{name} {path} is not a readable file"
+    if cert is not None and urlparse(settings.tsa_url or "").scheme != "https":
+        yield "DISCLOSURE_TSA_CLIENT_CERT_FILE needs an https:// DISCLOSURE_TSA_URL"
 
 
 def _notification_problems(settings: Settings) -> Iterator[str]:
@@ -168,3 +189,7 @@ def _notification_problems(settings: Settings) -> Iterator[str]:
             "DISCLOSURE_SMTP_TLS is none while a password is set (use starttls or tls, or "
             "name the host in DISCLOSURE_ALLOW_HTTP_HOSTS)"
         )
+
+
+def _readable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.R_OK)

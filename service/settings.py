@@ -195,14 +195,19 @@ class Settings(BaseSettings):
     compliance_email: str | None = None  # told of every event, beside the body's contacts
     notify_poll_s: float = Field(default=5.0, gt=0)  # how often the worker sends what is due
 
-    # Trusted timestamps (service.proof): the TSA's URL (RFC 3161 over HTTP), its basic-auth
-    # credentials when it wants them, and the PEM of the roots its tokens must chain to.
+    # Trusted timestamps (service.proof): the TSA's URL (RFC 3161 over HTTP), its credentials
+    # when it wants them (basic auth, or a client certificate: PEM certificate and key files,
+    # both or neither), the CAs of its https certificate when not the system's, and the PEM
+    # of the roots its tokens must chain to.
     # No URL: development runs the TSA simulator; production warns and reports not_configured.
     # Stamp jobs retry along retry_schedule_s until give_up_after_s, like deliveries.
     tsa_url: str | None = None
     tsa_username: str | None = None
     tsa_password: SecretStr | None = None
     tsa_roots_file: Path | None = None
+    tsa_ca_file: Path | None = None
+    tsa_client_cert_file: Path | None = None
+    tsa_client_key_file: Path | None = None
     tsa_timeout_s: float = Field(default=30.0, gt=0)
 
     # Capture of what was published (service.usecases.capturing): the public page each

@@ -22,6 +22,7 @@ from cryptography import x509
 from service.archive.packages.proof import Proofs
 from service.archive.port import ArchiveStore
 from service.catalog.ports import Timestamps
+from service.configured import ConfigurationError
 from service.delivery.policy import RetryPolicy
 from service.proof.port import TimestampAuthority
 from service.proof.tokens import load_roots
@@ -75,7 +76,10 @@ def timestamp_authority(settings: Settings) -> Iterator[TimestampAuthority | Non
         if url is None:
             authority = Authority.kept_in(simulator_dir(settings))
             url = stack.enter_context(run_in_thread(create_app(authority))).url + "/"
-        tsa = HttpTsa(_config(settings, url))
+        try:
+            tsa = HttpTsa(_config(settings, url))
+        except ValueError as exc:  # the TLS files: named, their content never shown
+            raise ConfigurationError(str(exc)) from None
         stack.callback(tsa.close)
         yield tsa
 
@@ -87,6 +91,9 @@ def _config(settings: Settings, url: str) -> TsaConfig:
         username=settings.tsa_username,
         password=settings.tsa_password,
         timeout_s=settings.tsa_timeout_s,
+        ca_file=settings.tsa_ca_file,
+        client_cert_file=settings.tsa_client_cert_file,
+        client_key_file=settings.tsa_client_key_file,
     )
 
 

@@ -55,6 +55,7 @@ class _Parser(HTMLParser):
         self.skip_depth = 0
         self.main: list[str] = []
         self.body: list[str] = []
+        self.body_chars = 0  # kept as it grows: summing `body` at each chunk was quadratic
         self.links: list[str] = []
         self.truncated = False
 
@@ -92,13 +93,14 @@ class _Parser(HTMLParser):
         self._text(data)
 
     def _text(self, data: str) -> None:
-        if sum(map(len, self.body)) > self.max_chars:
+        if self.body_chars > self.max_chars:
             self.truncated = True
             raise _Stop
         if self.main_depth:
             self.main.append(data)
         if not self.skip_depth:
             self.body.append(data)
+            self.body_chars += len(data)
 
 
 class _Stop(Exception):

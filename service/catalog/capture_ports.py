@@ -39,3 +39,8 @@ class Captures(Protocol):
     def captures(self, filing_id: str) -> list[CaptureRecord]:
         """A filing's captures, by version then destination."""
         ...
+
+    def captures_of(self, filing_ids: Collection[str]) -> dict[str, list[CaptureRecord]]:
+        """The captures of several filings (a page of a listing), each filing's in the
+        order of `captures`; a filing with none is absent."""
+        ...

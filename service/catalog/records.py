@@ -431,7 +431,17 @@ class CaptureResult:
     last_checked_at: datetime | None = None
     checks: int | None = None
     verdict: str | None = None
+    rot_kind: str | None = None  # service.domain.capture.RotKind, with a link_rot verdict
     objects: dict[str, str] = field(default_factory=dict)
+
+    # A visit's own findings: each replaces the last visit's, None included (a page gone
+    # has no status and no comparison); the other fields change only when given.
+    PER_VISIT = ("http_status", "text_matches", "attachments_match", "rot_kind")
+
+    @property
+    def visited(self) -> bool:
+        """A visit that was made and judged (not a retry, nor a page not yet published)."""
+        return self.last_checked_at is not None
 
 
 @dataclass(frozen=True)
@@ -464,3 +474,4 @@ class CaptureRecord:
     verdict: str | None
     objects: dict[str, str]
     created_at: datetime
+    rot_kind: str | None = None  # service.domain.capture.RotKind, with a link_rot verdict

@@ -4,6 +4,7 @@ judge a fetched page against the archived filing. No I/O here.
     normalise_text("一、 主要工作，") == normalise_text("一、主要工作,")
     judge(Seen(...), Expected(...)) -> Verdict
     next_check_at(captured_at, checks_done, schedule_days, monthly_days) -> datetime
+    publication_finding(PageVerdict(...)) -> Finding | None   # drift and rot, on the filing
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from service.domain.findings import Finding, error
 
 
 class CaptureStatus(StrEnum):
@@ -40,6 +43,13 @@ VERDICT_TEXT: Mapping[Verdict, tuple[str, str]] = {
         "The published page can no longer be reached (link rot)",
     ),
     Verdict.WITHDRAWN: ("公开页面显示撤回公告", "The published page shows the withdrawal notice"),
+}
+
+# Drift and link rot are findings on the filing (its `findings`, the version's on its
+# page), with these stable codes; an unchanged or withdrawn page is none.
+FINDING_CODES: Mapping[Verdict, str] = {
+    Verdict.DRIFT: "publication_drift",
+    Verdict.LINK_ROT: "publication_link_rot",
 }
 
 CORRECTION_MARKERS = ("已更正",)  # a corrected article's banner above its text
@@ -80,14 +90,51 @@ class Expected:
     withdrawn: bool = False
 
 
-def is_rot(seen: Seen) -> bool:
-    if seen.http_status is None or seen.sent_home:
-        return True
+class RotKind(StrEnum):
+    """How a page is gone (链接失效的类型)."""
+
+    CONNECTION_FAILURE = "connection_failure"  # no answer: refused, timed out, no such host
+    SENT_HOME = "sent_home"  # redirected to the site's home page
+    NOT_FOUND = "not_found"  # 404
+    GONE = "gone"  # 410
+    SOFT_404 = "soft_404"  # 200, but the page says 「页面不存在」
+    HTTP_ERROR = "http_error"  # another status: 5xx, 403, redirects beyond the bound
+
+
+ROT_TEXT: Mapping[RotKind, tuple[str, str]] = {
+    RotKind.CONNECTION_FAILURE: ("无法连接", "connection failure"),
+    RotKind.SENT_HOME: ("跳转到网站首页", "redirected to the home page"),
+    RotKind.NOT_FOUND: ("页面不存在（HTTP 404）", "not found (HTTP 404)"),
+    RotKind.GONE: ("页面已删除（HTTP 410）", "gone (HTTP 410)"),
+    RotKind.SOFT_404: ("页面显示「页面不存在」", "the page says it does not exist (soft 404)"),
+    RotKind.HTTP_ERROR: ("服务器返回错误", "the server answered with an error"),
+}
+
+
+def rot_kind(seen: Seen) -> RotKind | None:
+    """How the page is gone, or None when it is there (a 304 is there: unchanged)."""
+    if seen.http_status is None:
+        return RotKind.CONNECTION_FAILURE
+    if seen.sent_home:
+        return RotKind.SENT_HOME
     if seen.not_modified:
-        return False
+        return None
     if seen.http_status >= 300:  # gone, or redirected beyond the bound (a loop)
-        return True
-    return any(m in seen.main_text for m in SOFT_404_MARKERS)
+        named = {404: RotKind.NOT_FOUND, 410: RotKind.GONE}
+        return named.get(seen.http_status, RotKind.HTTP_ERROR)
+    if any(m in seen.main_text for m in SOFT_404_MARKERS):
+        return RotKind.SOFT_404
+    return None
+
+
+def is_rot(seen: Seen) -> bool:
+    return rot_kind(seen) is not None
+
+
+def compares_text(seen: Seen) -> bool:
+    """Whether judging this fetch reads the filing's text: not for a page gone, nor a
+    304 (unchanged since the visit that read it)."""
+    return not is_rot(seen) and not seen.not_modified
 
 
 def text_matches(seen: Seen, expected: Expected) -> bool:
@@ -133,3 +180,29 @@ def in_grace(first_attempt_at: datetime, now: datetime, grace: timedelta) -> boo
     """A first capture that meets a 404 is tried again until the grace period ends
     (portals publish their static pages with a lag)."""
     return now - first_attempt_at < grace
+
+
+@dataclass(frozen=True)
+class PageVerdict:
+    """A capture's latest verdict: which version, where it is published, what was found."""
+
+    version: int
+    destination: str
+    url: str
+    verdict: str | None  # a Verdict; None before the first capture is archived
+    rot_kind: str | None = None  # a RotKind, with LINK_ROT
+
+
+def publication_finding(page: PageVerdict) -> Finding | None:
+    """The finding a page's latest verdict makes: drift or link rot, else none — so a
+    re-check that finds the page right again clears it (a finding is the latest verdict,
+    never a history: that is the audit trail and the archived WARCs)."""
+    verdict = Verdict(page.verdict) if page.verdict else None
+    if verdict is None or verdict not in FINDING_CODES:
+        return None
+    zh, en = VERDICT_TEXT[verdict]
+    if verdict is Verdict.LINK_ROT and page.rot_kind in set(RotKind):
+        kind_zh, kind_en = ROT_TEXT[RotKind(page.rot_kind)]
+        zh, en = f"{zh}：{kind_zh}", f"{en}: {kind_en}"
+    where = f"{page.destination} {page.url}（第{page.version}版 v{page.version}）"
+    return error(FINDING_CODES[verdict], zh, en, where=where)

@@ -1,4 +1,5 @@
-"""The `TimestampAuthority` port: stamp one archived file's bytes, RFC 3161.
+"""The `TimestampAuthority` port: stamp one archived file, RFC 3161, by its SHA-256 digest
+(the file itself may be large; its reader hashes it a chunk at a time).
 
 An adapter answers one of three outcomes and never raises for a remote failure, as a
 destination adapter does (service.delivery.port):
@@ -28,7 +29,9 @@ StampOutcome = Stamped | RetryLater | Failed
 
 
 class TimestampAuthority(Protocol):
-    def stamp(self, message: bytes) -> StampOutcome: ...
+    def stamp(self, digest: bytes) -> StampOutcome:
+        """Stamp the file whose SHA-256 is `digest` (32 bytes)."""
+        ...
 
     def describe(self) -> str:
         """Where the TSA is, for logs and the catalog (no credentials)."""

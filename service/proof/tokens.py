@@ -1,16 +1,19 @@
 """RFC 3161 requests and token checks, offline: no network, no archive.
 
-    request = new_request(tag_manifest_bytes)       # SHA-256, a nonce, certReq
+    request = new_request(sha256_digest)            # SHA-256, a nonce, certReq
     check = check_token(response_der, sha256_digest, roots, nonce=request.nonce)
     check.ok, check.facts.gen_time, check.problem.code
 
-The chain is verified at the token's own genTime (rfc3161-client passes it to the PKCS#7
+The request is built from the digest (asn1crypto), not from the file: rfc3161-client's
+builder hashes the whole message itself, and a capture's WARC may be large; the stamped
+file is hashed a chunk at a time by whoever reads it. The chain is verified at the token's own genTime (rfc3161-client passes it to the PKCS#7
 verification), so a TSA certificate that has since expired still verifies a token made
 while it was valid. SM2-signed tokens (GB/T 35276) are reported, not verified.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -19,8 +22,6 @@ from asn1crypto import tsp as asn1_tsp
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from rfc3161_client import (
-    HashAlgorithm,
-    TimestampRequestBuilder,
     TimeStampResponse,
     VerificationError,
     VerifierBuilder,
@@ -29,6 +30,7 @@ from rfc3161_client import (
 
 from service.domain.proof import TokenCheck, TokenFacts
 
+SHA256_SIZE = 32
 SM_OID_PREFIX = "1.2.156.10197."  # the Chinese commercial cryptography arc (SM2, SM3)
 _PROBLEM_OF_MESSAGE = (
     ("PKIStatus is not GRANTED", "timestamp_not_granted"),
@@ -45,13 +47,20 @@ class StampRequest:
     nonce: int
 
 
-def new_request(message: bytes) -> StampRequest:
-    """A TimeStampReq over the SHA-256 of `message` (rfc3161-client hashes it), with a
-    fresh nonce, asking for the TSA's certificate (certReq) so the token carries it."""
-    builder = TimestampRequestBuilder(hash_algorithm=HashAlgorithm.SHA256)
-    built = builder.data(message).nonce(nonce=True).cert_request(cert_request=True).build()
-    assert built.nonce is not None
-    return StampRequest(built.as_bytes(), built.nonce)
+def new_request(digest: bytes) -> StampRequest:
+    """A TimeStampReq (RFC 3161 §2.4.1) over a file's SHA-256 `digest`, with a fresh
+    63-bit nonce, asking for the TSA's certificate (certReq) so the token carries it —
+    byte for byte what rfc3161-client's builder makes from the file itself."""
+    if len(digest) != SHA256_SIZE:
+        raise ValueError(f"a SHA-256 digest is {SHA256_SIZE} bytes, not {len(digest)}")
+    nonce = secrets.randbits(63)
+    request = asn1_tsp.TimeStampReq({
+        "version": "v1",
+        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": digest},
+        "nonce": nonce,
+        "cert_req": True,
+    })  # fmt: skip
+    return StampRequest(request.dump(), nonce)
 
 
 def load_roots(pem: bytes) -> list[x509.Certificate]:

@@ -7,16 +7,23 @@ httpx and checks the reply before anyone archives it.
     | 200 + a token that does not (see tokens) | Failed(code)                         |
     | 200 + not granted / unparseable          | RetryLater(code)                     |
     | 408, 429, 5xx, no connection, timeout    | RetryLater (Retry-After honoured)    |
+    | TLS refused (no or a wrong client cert)  | RetryLater("tsa_tls_refused")        |
+    | https, closed with no answer (the same,  | RetryLater("tsa_disconnected")       |
+    |   its TLS alert lost on the way)         |                                      |
     | other 4xx (401: wrong credentials …)     | Failed("tsa_http_<status>")          |
 
-Basic auth when a username is set (the password never reaches a log).
+Credentials, as Chinese trusted TSAs want them: HTTP basic when a username is set (the
+password never reaches a log), or a client certificate (PEM certificate and key files,
+read once by the TLS context; their content never reaches a log). `ca_file`: the CAs
+that sign the TSA's https certificate, when not the system's.
 """
 
 from __future__ import annotations
 
-import hashlib
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import structlog
@@ -41,6 +48,29 @@ class TsaConfig:
     username: str | None = None
     password: SecretStr | None = None
     timeout_s: float = 30.0
+    ca_file: Path | None = None
+    client_cert_file: Path | None = None  # with client_key_file: TLS client authentication
+    client_key_file: Path | None = None
+
+
+def tls_context(config: TsaConfig) -> ssl.SSLContext | bool:
+    """What httpx verifies the TSA with: the system's CAs (True), or a context with the
+    configured CAs and client certificate. Raises ValueError naming the files (a file
+    that cannot be read, a key that is not the certificate's), never their content."""
+    if config.ca_file is None and config.client_cert_file is None:
+        return True
+    try:
+        context = ssl.create_default_context(cafile=config.ca_file)
+        if config.client_cert_file is not None:
+            context.load_cert_chain(config.client_cert_file, config.client_key_file)
+    except (OSError, ssl.SSLError) as exc:
+        files = ", ".join(
+            str(f) for f in (config.ca_file, config.client_cert_file, config.client_key_file) if f
+        )
+        raise ValueError(
+            f"the TSA's TLS files cannot be used ({files}): {type(exc).__name__} {exc.strerror}"
+        ) from None
+    return context
 
 
 class HttpTsa:
@@ -50,7 +80,9 @@ class HttpTsa:
         if config.username:
             secret = config.password.get_secret_value() if config.password else ""
             auth = httpx.BasicAuth(config.username, secret)
-        self._client = client or httpx.Client(timeout=config.timeout_s, auth=auth)
+        self._client = client or httpx.Client(
+            timeout=config.timeout_s, auth=auth, verify=tls_context(config)
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -58,26 +90,66 @@ class HttpTsa:
     def describe(self) -> str:
         return httpx.URL(self._config.url).copy_with(username=None, password=None).__str__()
 
-    def stamp(self, message: bytes) -> StampOutcome:
-        request = new_request(message)
+    def stamp(self, digest: bytes) -> StampOutcome:
+        request = new_request(digest)
         try:
             response = self._client.post(
                 self._config.url, content=request.der, headers={"Content-Type": QUERY}
             )
         except httpx.HTTPError as exc:
-            return RetryLater("tsa_unreachable", truncate(f"{type(exc).__name__}: {exc}"))
+            return _unreachable(exc)
         if response.status_code != 200:
             return _http_outcome(response)
-        check = check_token(
-            response.content, hashlib.sha256(message).digest(), self._config.roots,
-            nonce=request.nonce,
-        )  # fmt: skip
+        check = check_token(response.content, digest, self._config.roots, nonce=request.nonce)
         if check.problem is not None:
             cls = RetryLater if check.problem.code in _RETRYABLE_PROBLEMS else Failed
             log.warning("tsa_token_refused", tsa=self.describe(), code=check.problem.code)
             return cls(check.problem.code, check.problem.message_en, http_status=200)
         assert check.facts is not None
         return Stamped(response.content, check.facts)
+
+
+_CLIENT_CERTIFICATE_HINT = (
+    "it may want a client certificate, or another than ours "
+    "(DISCLOSURE_TSA_CLIENT_CERT_FILE, DISCLOSURE_TSA_CLIENT_KEY_FILE)"
+)
+
+
+def _unreachable(exc: httpx.HTTPError) -> RetryLater:
+    """No answer: retried. A TLS refusal says so, and what to check: a TSA that wants a
+    client certificate refuses the connection (TLS 1.3: after the handshake, and the
+    alert that says why often does not arrive before the connection closes)."""
+    said = truncate(f"{type(exc).__name__}: {exc}")
+    if _tls_refused(exc):
+        return RetryLater(
+            "tsa_tls_refused",
+            f"the TSA refused the TLS connection: {_CLIENT_CERTIFICATE_HINT} — {said}",
+        )
+    https = exc.request.url.scheme == "https" if _has_request(exc) else False
+    if https and isinstance(exc, httpx.RemoteProtocolError):
+        return RetryLater(
+            "tsa_disconnected",
+            f"the TSA closed the TLS connection without an answer: {_CLIENT_CERTIFICATE_HINT}"
+            f" — {said}",
+        )
+    return RetryLater("tsa_unreachable", said)
+
+
+def _has_request(exc: httpx.HTTPError) -> bool:
+    try:
+        return exc.request is not None
+    except RuntimeError:  # httpx raises when the error was made without one
+        return False
+
+
+def _tls_refused(exc: BaseException) -> bool:
+    """An SSL alert from the TSA (certificate required, bad or unknown certificate)."""
+    found: BaseException | None = exc
+    while found is not None:
+        if isinstance(found, ssl.SSLError) or "alert" in str(found).lower():
+            return "CERTIFICATE" in str(found).upper()
+        found = found.__cause__ or found.__context__
+    return False
 
 
 def _http_outcome(response: httpx.Response) -> RetryLater | Failed:

@@ -6,6 +6,10 @@ service's internals: each speaks only its contract in `contracts/`.
 
     with run_in_thread(create_app(config), "127.0.0.1", 0) as sim:   # port 0: a free port
         httpx.get(f"{sim.url}/_admin/stats")
+
+`tls` serves it over https with uvicorn's ssl_* options (a TSA that asks for a client
+certificate: `{"ssl_certfile": …, "ssl_keyfile": …, "ssl_ca_certs": …,
+"ssl_cert_reqs": ssl.CERT_REQUIRED}`).
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -44,7 +50,9 @@ class RunningSimulator:
         self.stop()
 
 
-def run_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningSimulator:
+def run_in_thread(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, tls: Mapping[str, Any] | None = None
+) -> RunningSimulator:
     """Serve `app` on a daemon thread; return once it accepts connections."""
     # Binding the socket here, not in uvicorn, is how port 0 yields a known port without
     # the race of probing for a free one and binding it again.
@@ -58,7 +66,7 @@ def run_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Runni
     # process's logging (the service's own uvicorn loggers among it).
     config = uvicorn.Config(
         app, log_config=None, log_level=None, access_log=False, lifespan="off",
-        timeout_graceful_shutdown=1,
+        timeout_graceful_shutdown=1, **(tls or {}),
     )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -68,7 +76,8 @@ def run_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Runni
     _wait_until_started(server, thread)
     bound_port = sock.getsockname()[1]
     netloc = f"[{host}]" if ":" in host else host
-    return RunningSimulator(f"http://{netloc}:{bound_port}", server, thread)
+    scheme = "https" if tls else "http"
+    return RunningSimulator(f"{scheme}://{netloc}:{bound_port}", server, thread)
 
 
 def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.archive.packages import Packages
-from service.archive.packages.captures import WARC_SUFFIX, CaptureFiles
+from service.archive.packages.captures import WARC_SUFFIX
 from service.archive.retention import Period, filing_period
 from service.capture.warc import Revisit, payload_digest, response_digest, warc_file
 from service.catalog.records import AuditEvent, CaptureRecord, CaptureResult
@@ -25,6 +25,7 @@ from service.domain.capture import (
     judge,
     next_check_at,
     normalise_text,
+    rot_kind,
     text_matches,
 )
 from service.domain.notifications import Notice, NoticeEvent, NoticeKind
@@ -43,25 +44,35 @@ NOTICE_KINDS = {
 
 @dataclass(frozen=True)
 class Expectation:
-    expected: Expected
+    expected: Expected  # its text "" until `with_text` (a 304, a page gone never need it)
     prefix: str
     retention: Period | None
     org_code: str | None
+    filename: str
 
 
-def expected_of(
-    catalog: CaptureCatalog, packages: Packages, reader: DocumentReader, job: CaptureRecord
-) -> Expectation:
-    """The archived filing as the page should show it: its document's text, its file as
-    the attachment, and whether the filing was withdrawn since."""
+def expected_of(catalog: CaptureCatalog, job: CaptureRecord) -> Expectation:
+    """The archived filing as the page should show it — its file as the attachment, and
+    whether the filing was withdrawn since — but not yet its text."""
     version = catalog.get_version(job.filing_id, job.version)
     filing = catalog.get_filing(job.filing_id, with_attempts=False)
     assert version is not None and filing is not None  # a capture's filing exists
-    text = _document_text(packages, reader, version.package_prefix, version.filename)
-    expected = Expected(text, frozenset({version.sha256}), filing.withdrawal is not None)
+    expected = Expected("", frozenset({version.sha256}), filing.withdrawal is not None)
     return Expectation(
-        expected, version.package_prefix, filing_period(version.metadata), filing.org_code
+        expected, version.package_prefix, filing_period(version.metadata), filing.org_code,
+        version.filename,
+    )  # fmt: skip
+
+
+def with_text(capturer: Capturer, job: CaptureRecord, expectation: Expectation) -> Expectation:
+    """The expectation with the archived document's text, read once per version while it
+    stays among the capturer's recent texts (an archived version never changes)."""
+    texts, prefix, name = capturer.texts, expectation.prefix, expectation.filename
+    text = texts.get_or(
+        (job.filing_id, job.version),
+        lambda: _document_text(capturer.packages, capturer.reader, prefix, name),
     )
+    return replace(expectation, expected=replace(expectation.expected, text=text))
 
 
 def _document_text(packages: Packages, reader: DocumentReader, prefix: str, name: str) -> str:
@@ -81,7 +92,7 @@ def archive_visit(
     check = 0 if first else job.checks + 1
     files = capturer.files
     number = files.free_number(expectation.prefix, job.destination, check)
-    revisit = None if first else _revisit_of(files, job, visit)
+    revisit = None if first else _revisit_of(capturer, job, visit)
     exchanges = [(e, revisit if e is visit.page else None) for e in visit.exchanges]
     name = f"{job.destination}-{number:03d}{WARC_SUFFIX}"
     warc = files.put_warc(
@@ -93,8 +104,10 @@ def archive_visit(
     seen = visit.seen
     compared = not seen.not_modified and verdict in (Verdict.UNCHANGED, Verdict.DRIFT)
     page = visit.page
+    gone = rot_kind(seen) if verdict is Verdict.LINK_ROT else None
     found: dict[str, Any] = {
         "http_status": seen.http_status,
+        "rot_kind": gone.value if gone else None,
         "text_matches": text_matches(seen, expectation.expected) if compared else None,
         "attachments_match": attachments_match(seen, expectation.expected) if compared else None,
         "etag": page.header("etag") if page and page.status == 200 else None,
@@ -122,13 +135,15 @@ def archive_visit(
     )  # fmt: skip
 
 
-def _revisit_of(files: CaptureFiles, job: CaptureRecord, visit: Visit) -> Revisit | None:
+def _revisit_of(capturer: Capturer, job: CaptureRecord, visit: Visit) -> Revisit | None:
     """A re-check whose page is unchanged since the capture (a 304, or the same bytes)
-    is recorded as a revisit of it."""
+    is recorded as a revisit of it (the capture's WARC is read once for its digest)."""
+    files = capturer.files
     page = visit.page
-    if page is None or job.warc_key is None or job.captured_at is None:
+    warc_key = job.warc_key
+    if page is None or warc_key is None or job.captured_at is None:
         return None
-    digest = response_digest(files.read(job.warc_key))
+    digest = capturer.digests.get_or(warc_key, lambda: response_digest(files.read(warc_key)))
     same = page.status == 200 and digest == payload_digest(page.body)
     if digest is None or not (page.status == 304 or same):
         return None
@@ -144,8 +159,8 @@ def settled(
     else:
         action = "capture.captured" if job.status == CaptureStatus.PENDING else "capture.checked"
     detail = {"url": job.url, "destination": job.destination, "verdict": result.verdict,
-              "http_status": result.http_status, "check": result.checks,
-              "error": result.last_error}  # fmt: skip
+              "rot_kind": result.rot_kind, "http_status": result.http_status,
+              "check": result.checks, "error": result.last_error}  # fmt: skip
     event = AuditEvent(
         actor=capturer.worker, role="system", action=action,
         subject=f"{job.filing_id}/v{job.version}", org_code=expectation.org_code, detail=detail,

@@ -30,15 +30,24 @@ from service.catalog.ports import Captures, Filings, Timestamps
 from service.catalog.records import CaptureRecord, CaptureResult
 from service.delivery.policy import Action, RetryPolicy, decide
 from service.delivery.port import RetryLater
-from service.domain.capture import CaptureStatus, Verdict
+from service.domain.capture import CaptureStatus, Verdict, compares_text
 from service.domain.errors import ArchiveError, ArchiveUnavailable
 from service.domain.notifications import Recipients
 from service.reading.port import DocumentReader
-from service.usecases.capture_steps import Expectation, archive_visit, expected_of, settled
+from service.usecases.capture_steps import (
+    Expectation,
+    archive_visit,
+    expected_of,
+    settled,
+    with_text,
+)
 from service.usecases.page_visits import visit_page
+from service.usecases.recent import Recent
 
 log = structlog.get_logger()
 MAX_PER_ROUND = 20  # a round is bounded; what is left waits for the next one
+TEXT_BUDGET_CHARS = 16_000_000  # ~64 MB at most of recent documents' text
+DIGESTS_KEPT = 100_000
 
 
 class CaptureCatalog(Captures, Filings, Timestamps, Protocol):
@@ -69,6 +78,12 @@ class Capturer:
     worker: str
     settings: CaptureSettings = field(default_factory=CaptureSettings)
     recipients: Recipients = field(default_factory=Recipients)
+    # What never changes, read once while recent: a version's normalised document text
+    # (characters), the payload digest of a capture's write-once WARC.
+    texts: Recent[tuple[str, int], str] = field(
+        default_factory=lambda: Recent(TEXT_BUDGET_CHARS, weight=len)
+    )
+    digests: Recent[str, str | None] = field(default_factory=lambda: Recent(DIGESTS_KEPT))
 
 
 @dataclass
@@ -91,7 +106,7 @@ def capture_due(capturer: Capturer) -> CaptureRound:
 
 
 def _visit(capturer: Capturer, job: CaptureRecord) -> CaptureResult:
-    expectation = expected_of(capturer.catalog, capturer.packages, capturer.reader, job)
+    expectation = expected_of(capturer.catalog, job)
     conditional = _conditional(job) if _may_revisit(job, expectation) else {}
     visit = visit_page(
         capturer.fetcher, job.url, conditional,
@@ -115,6 +130,8 @@ def _visit(capturer: Capturer, job: CaptureRecord) -> CaptureResult:
         _settle(capturer, job, result, expectation)
         return result
     try:
+        if compares_text(visit.seen):
+            expectation = with_text(capturer, job, expectation)
         result = archive_visit(capturer, job, visit, expectation, now)
     except (ArchiveError, ArchiveUnavailable) as exc:
         result = _retried(capturer, job, RetryLater("archive_unavailable", str(exc)), now)
@@ -141,8 +158,9 @@ def _retried(
 
 def _may_revisit(job: CaptureRecord, expectation: Expectation) -> bool:
     """A re-check asks "changed since?" — unless what the page should show changed
-    (the filing was withdrawn since): then a 304 would say nothing, the page is read."""
-    if job.status != CaptureStatus.CAPTURED:
+    (the filing was withdrawn since), or the page was gone at the last visit: then a
+    304 would say nothing (or keep the rot of a page that is back), the page is read."""
+    if job.status != CaptureStatus.CAPTURED or job.verdict == Verdict.LINK_ROT:
         return False
     return not expectation.expected.withdrawn or job.verdict == Verdict.WITHDRAWN
 
@@ -171,11 +189,20 @@ def _settle(
     held = capturer.catalog.settle_capture(job.id, job.lease_owner, result, events, notices)
     if result.verdict is not None and result.last_error is None:
         metrics.CAPTURE_VERDICTS.labels(job.destination, result.verdict).inc()
+    metrics.CAPTURE_ATTEMPTS.labels(job.destination, _outcome(job, result)).inc()
     log.info(
         "capture_visited", filing_id=job.filing_id, version=job.version, url=job.url,
         status=result.status, verdict=result.verdict, http_status=result.http_status,
         error=result.last_error, lease_kept=held,
     )  # fmt: skip
+
+
+def _outcome(job: CaptureRecord, result: CaptureResult) -> str:
+    if result.status == CaptureStatus.FAILED:
+        return "failed"
+    if result.last_error is not None:
+        return "retry"
+    return "captured" if job.status == CaptureStatus.PENDING else "checked"
 
 
 def _count(found: CaptureRound, job: CaptureRecord, result: CaptureResult) -> None:

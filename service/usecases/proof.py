@@ -26,7 +26,7 @@ from cryptography import x509
 from service.archive.packages.names import TAG_MANIFEST
 from service.archive.packages.proof import Proofs
 from service.catalog.records import CaptureRecord, TimestampRecord
-from service.domain.capture import VERDICT_TEXT, Verdict
+from service.domain.capture import PageVerdict, publication_finding
 from service.domain.errors import ArchiveError
 from service.domain.proof import TOKEN_PROBLEMS, StampStatus, TokenCheck, TokenProblem
 from service.proof.tokens import check_token
@@ -46,11 +46,11 @@ def check_stamp(setup: ProofSetup, stamp: TimestampRecord) -> TokenCheck:
     if stamp.token_key is None:
         return TokenCheck.failed("timestamp_missing")
     try:
-        message = setup.proofs.read(stamp.stamped_key)
+        digest = setup.proofs.sha256(stamp.stamped_key)  # never read whole: a WARC may be large
         token = setup.proofs.read(stamp.token_key)
     except ArchiveError:
         return TokenCheck.failed("timestamp_missing")
-    return check_token(token, hashlib.sha256(message).digest(), setup.roots)
+    return check_token(token, digest, setup.roots)
 
 
 def timestamp_view(setup: ProofSetup, stamp: TimestampRecord) -> dict[str, Any]:
@@ -85,16 +85,21 @@ def proof_view(
     }
 
 
-FINDING_CODES = {Verdict.DRIFT: "publication_drift", Verdict.LINK_ROT: "publication_link_rot"}
+def page_verdict(capture: CaptureRecord) -> PageVerdict:
+    return PageVerdict(
+        capture.version, capture.destination, capture.url, capture.verdict, capture.rot_kind
+    )
 
 
 def capture_view(capture: CaptureRecord) -> dict[str, Any]:
-    verdict = Verdict(capture.verdict) if capture.verdict else None
+    found = publication_finding(page_verdict(capture))
     finding = None
-    if verdict in FINDING_CODES:
-        assert verdict is not None
-        zh, en = VERDICT_TEXT[verdict]
-        finding = {"code": FINDING_CODES[verdict], "message_zh": zh, "message_en": en}
+    if found is not None:
+        finding = {
+            "code": found.code,
+            "message_zh": found.message_zh,
+            "message_en": found.message_en,
+        }
     return {
         "destination": capture.destination,
         "version": capture.version,
@@ -109,6 +114,7 @@ def capture_view(capture: CaptureRecord) -> dict[str, Any]:
         "last_checked_at": _iso(capture.last_checked_at),
         "checks": capture.checks,
         "verdict": capture.verdict,
+        "rot_kind": capture.rot_kind,
         "finding": finding,
         "last_error": capture.last_error,
     }

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import structlog
 from cryptography import x509
 
+from service import metrics
 from service.archive.packages.names import TAG_MANIFEST
 from service.archive.packages.proof import Proofs, token_key
 from service.catalog.ports import Timestamps
@@ -74,11 +75,11 @@ def stamp_due(stamper: Stamper) -> StampRound:
 
 def _attempt(stamper: Stamper, tsa: TimestampAuthority, job: TimestampRecord) -> StampResult:
     try:
-        message = _stamped_bytes(stamper.proofs, job.stamped_key)
-        earlier = _archived_token(stamper, job, message)
+        digest = _stamped_digest(stamper.proofs, job.stamped_key)
+        earlier = _archived_token(stamper, job, digest)
         if earlier is not None:
             return earlier
-        outcome = tsa.stamp(message)
+        outcome = tsa.stamp(digest)
         if isinstance(outcome, Stamped):
             stored = stamper.proofs.put_token(job.stamped_key, outcome.response)
             return _stamped(outcome.facts.tsa, stored.key, stored.sha256, outcome.facts)
@@ -87,19 +88,20 @@ def _attempt(stamper: Stamper, tsa: TimestampAuthority, job: TimestampRecord) ->
     return _rescheduled(stamper, job, outcome)
 
 
-def _stamped_bytes(proofs: Proofs, key: str) -> bytes:
-    """The file to stamp; a tag manifest a crash left unwritten is written first."""
+def _stamped_digest(proofs: Proofs, key: str) -> bytes:
+    """The SHA-256 of the file to stamp, re-hashed from storage a chunk at a time; a tag
+    manifest a crash left unwritten is written first."""
     if key.endswith("/" + TAG_MANIFEST) and proofs.stat(key) is None:
         proofs.put_tag_manifest(key.removesuffix(TAG_MANIFEST))
-    return proofs.read(key)
+    return proofs.sha256(key)
 
 
-def _archived_token(stamper: Stamper, job: TimestampRecord, message: bytes) -> StampResult | None:
+def _archived_token(stamper: Stamper, job: TimestampRecord, digest: bytes) -> StampResult | None:
     key = token_key(job.stamped_key)
     if stamper.proofs.stat(key) is None:
         return None
     response = stamper.proofs.read(key)
-    check = check_token(response, hashlib.sha256(message).digest(), stamper.roots)
+    check = check_token(response, digest, stamper.roots)
     if check.facts is None:
         code = check.problem.code if check.problem else "timestamp_invalid"
         return StampResult(StampStatus.FAILED, last_error=code)
@@ -128,6 +130,14 @@ def _rescheduled(
     return StampResult(StampStatus.FAILED, last_error=error)
 
 
+_OUTCOMES = {StampStatus.STAMPED: "stamped", StampStatus.PENDING: "retry",
+             StampStatus.FAILED: "failed"}  # fmt: skip
+
+
+def _file_kind(key: str) -> str:
+    return "package" if key.endswith("/" + TAG_MANIFEST) else "capture"
+
+
 def _settle(stamper: Stamper, job: TimestampRecord, result: StampResult) -> None:
     action = {
         StampStatus.STAMPED: "timestamp.stamped",
@@ -141,6 +151,9 @@ def _settle(stamper: Stamper, job: TimestampRecord, result: StampResult) -> None
     )  # fmt: skip
     assert job.lease_owner is not None
     settled = stamper.catalog.settle_stamp(job.id, job.lease_owner, result, event)
+    metrics.TIMESTAMP_ATTEMPTS.labels(
+        _file_kind(job.stamped_key), _OUTCOMES[StampStatus(result.status)]
+    ).inc()
     log.info(
         "stamp_attempted", filing_id=job.filing_id, version=job.version, file=job.stamped_key,
         status=result.status, error=result.last_error, lease_kept=settled,

@@ -146,6 +146,13 @@ SECTIONS: tuple[tuple[str, tuple[Code, ...]], ...] = (
             _c("livelihood_field_unknown", WARNING, "所属领域不在常用领域之列", "an unusual field"),
         ),
     ),
+    (
+        "公开证明 Proof of publication (a published page's latest re-check; gone once a re-check finds it right)",
+        (
+            _c("publication_drift", ERROR, "公开页面的正文或附件与报送内容不一致", "the published page's main text or an attachment differs from the filing"),
+            _c("publication_link_rot", ERROR, "公开页面已无法访问（404/410、页面不存在、跳转首页、无法连接）", "the published page can no longer be reached (404/410, soft 404, sent home, no connection)"),
+        ),
+    ),
 )  # fmt: skip
 
 CODES: dict[str, Code] = {c.code: c for _, codes in SECTIONS for c in codes}

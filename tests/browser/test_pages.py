@@ -310,4 +310,7 @@ def test_a_filing_shows_its_proof_of_publication_with_a_drifted_capture(
     expect(proof.locator("article.capture")).to_contain_text("内容变更")
     expect(proof.get_by_role("alert")).to_contain_text("公开页面的正文或附件与报送内容不一致")
     expect(proof).to_contain_text(warc.sha256)
+    findings = page.locator("article.version table.findings")  # the version's 问题与提示
+    expect(findings).to_contain_text("publication_drift")
+    expect(findings).to_contain_text(f"portal {RECEIPT['url']}")
     screenshot(page, "filing-proof")

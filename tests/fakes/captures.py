@@ -24,6 +24,7 @@ from service.domain.notifications import Notice
 _KEPT = (
     "next_attempt_at", "captured_at", "http_status", "text_matches", "attachments_match",
     "warc_key", "warc_sha256", "etag", "last_modified", "last_checked_at", "checks", "verdict",
+    "rot_kind",
 )  # fmt: skip
 
 
@@ -40,7 +41,10 @@ def new_capture(job: CaptureJob, now: datetime) -> CaptureRecord:
 
 
 def _applied(capture: CaptureRecord, result: CaptureResult) -> CaptureRecord:
-    changes = {n: getattr(result, n) for n in _KEPT if getattr(result, n) is not None}
+    changes = {
+        n: getattr(result, n) for n in _KEPT
+        if getattr(result, n) is not None or (result.visited and n in result.PER_VISIT)
+    }  # fmt: skip
     return dataclasses.replace(
         capture, status=result.status, last_error=result.last_error,
         objects={**capture.objects, **result.objects}, **changes,
@@ -121,3 +125,7 @@ class MemoryCaptures:
         with self._transaction():
             found = [c for c in self.capture_rows.values() if c.filing_id == filing_id]
             return sorted(found, key=lambda c: (c.version, c.destination))
+
+    def captures_of(self, filing_ids: Collection[str]) -> dict[str, list[CaptureRecord]]:
+        found = {i: self.captures(i) for i in set(filing_ids)}
+        return {i: c for i, c in found.items() if c}

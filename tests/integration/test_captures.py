@@ -36,6 +36,7 @@ from service.domain.metadata import FilingMetadata
 from service.domain.notifications import Recipients
 from service.proof.tokens import load_roots
 from service.proof.tsa import HttpTsa, TsaConfig
+from service.reading.port import DocumentReader, Read
 from service.simulators import RunningSimulator
 from service.simulators.portal import SimulatorConfig, start_in_thread
 from service.uploads import spool
@@ -161,6 +162,39 @@ def test_a_counter_that_changes_is_not_drift_and_an_unchanged_page_is_a_revisit(
     assert checked.next_attempt_at == checked.captured_at + timedelta(days=7)  # type: ignore[operator]
 
 
+@dataclass
+class CountingReader:
+    reader: DocumentReader
+    reads: int = 0
+
+    def read(
+        self, path: Path, filename: str, *, tables: bool = False, owner: str | None = None
+    ) -> Read:
+        self.reads += 1
+        return self.reader.read(path, filename, tables=tables, owner=owner)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def test_the_document_is_read_once_per_version_and_not_for_a_304_or_a_page_gone(
+    world: World,
+) -> None:
+    counting = CountingReader(world.capturer.reader)
+    world.capturer = replace(world.capturer, reader=counting)
+    assert world.capture().verdict == "unchanged" and counting.reads == 1
+    world.clock.advance(DAY)
+    assert world.capture().verdict == "unchanged"  # a 304: nothing to compare
+    world.page(page="removed")
+    world.clock.advance(6 * DAY)
+    assert world.capture().verdict == "link_rot"
+    world.page(page="shown", body_html="<p>本报告内容已被修改</p>")
+    world.clock.advance(23 * DAY)
+
+    assert world.capture().verdict == "drift"  # compared: the text kept from the capture
+    assert counting.reads == 1
+
+
 def test_a_text_changed_after_publication_is_drift_and_is_notified(world: World) -> None:
     world.capture()
     world.page(body_html="<p>本报告内容已被修改</p>")
@@ -185,7 +219,46 @@ def test_a_page_removed_later_is_link_rot(world: World) -> None:
     world.page(page="removed")
     world.clock.advance(DAY)
 
+    rot = world.capture()
+
+    assert (rot.verdict, rot.rot_kind, rot.http_status) == ("link_rot", "not_found", 404)
+    assert rot.text_matches is None  # not compared: what the last visit saw, not the first
+    checked = world.catalog.audit_events()[-1]
+    assert checked.action == "capture.checked" and checked.detail["rot_kind"] == "not_found"
+    [notice] = world.catalog.notification_rows.values()
+    assert notice.kind == "publication.link_rot" and notice.detail["rot_kind"] == "not_found"
+
+
+def test_the_rebuilt_catalog_restores_how_a_page_is_gone(world: World) -> None:
+    world.capture()
+    world.page(page="gone")
+    world.clock.advance(DAY)
+    before = world.capture()
+    rebuilt = MemoryCatalog(clock=world.clock)
+
+    rebuild_catalog(rebuilt, world.store, Packages(world.store, clock=world.clock),
+                    now=world.clock())  # fmt: skip
+    restore_captures(rebuilt, CaptureFiles(world.store), Proofs(world.store),
+                     rebuilt.version_states())  # fmt: skip
+
+    [after] = rebuilt.captures(before.filing_id)
+    assert (after.verdict, after.rot_kind, after.http_status) == ("link_rot", "gone", 410)
+
+
+def test_a_page_back_after_rot_is_read_again_not_revisited_and_is_unchanged(
+    world: World,
+) -> None:
+    world.capture()
+    world.page(page="removed")
+    world.clock.advance(DAY)
     assert world.capture().verdict == "link_rot"
+    world.page(page="shown")
+    world.clock.advance(6 * DAY)
+
+    back = world.capture()
+
+    assert (back.verdict, back.rot_kind, back.http_status) == ("unchanged", None, 200)
+    assert back.text_matches is True
 
 
 @pytest.mark.parametrize("page", ["soft_404", "home", "gone"])

@@ -43,6 +43,42 @@ def test_a_delivered_publication_with_a_url_is_queued_for_capture_once(catalog: 
     assert (capture.url, capture.status, capture.checks) == (URL, "pending", 0)
 
 
+def test_a_listing_page_s_captures_are_read_at_once_by_filing(catalog: Catalog) -> None:
+    fid = _delivered(catalog, {"article_id": "art_1", "url": URL})
+    other, _ = _submit(catalog)
+    catalog.enqueue_captures({"portal"}, 10)
+
+    found = catalog.captures_of([fid, other, "fil_unknown"])
+
+    assert list(found) == [fid]  # a filing with none is absent
+    assert [c.url for c in found[fid]] == [URL] and found[fid] == catalog.captures(fid)
+    assert catalog.captures_of([]) == {}
+
+
+def test_receipts_without_a_url_do_not_hold_up_the_queue(catalog: Catalog) -> None:
+    for _ in range(3):
+        _delivered(catalog, {"article_id": "art_x"})  # no public URL (yet)
+    fid = _delivered(catalog, {"article_id": "art_1", "url": URL})
+
+    assert catalog.enqueue_captures({"portal"}, 2) == 1
+
+    assert [c.url for c in catalog.captures(fid)] == [URL]
+
+
+def test_a_publication_delivered_after_a_scan_is_queued_by_the_next(
+    catalog: Catalog, clock: FakeClock
+) -> None:
+    first = _delivered(catalog, {"article_id": "art_1", "url": URL})
+    assert catalog.enqueue_captures({"portal"}, 10) == 1
+    assert catalog.enqueue_captures({"portal"}, 10) == 0
+    clock.advance(3 * 86400)
+
+    later = _delivered(catalog, {"article_id": "art_2", "url": URL + "?2"})
+
+    assert catalog.enqueue_captures({"portal"}, 10) == 1
+    assert [len(catalog.captures(f)) for f in (first, later)] == [1, 1]
+
+
 def test_a_receipt_without_a_url_or_another_destination_is_not_queued(catalog: Catalog) -> None:
     _delivered(catalog, {"article_id": "art_1"})
 

@@ -178,3 +178,86 @@ def test_a_capture_shows_in_the_proof_and_its_warc_in_the_zip(
     assert "receipts/captures/portal-000.warc.gz" in set(bag.tagfile_entries())
     verified = api.post(f"/v1/filings/{filing_id}/verify", headers=_as(AUDITOR)).json()
     assert verified["ok"] is True
+
+
+def _restore(container: Container, filing_id: str, url: str, verdict: str) -> None:
+    now = container.clock()
+    container.catalog.restore_capture(
+        CaptureJob(filing_id, 1, "portal", "dlv_findings", url),
+        CaptureResult(
+            "captured", captured_at=now, http_status=200 if verdict != "link_rot" else 404,
+            last_checked_at=now, checks=1, verdict=verdict,
+        ),
+    )  # fmt: skip
+
+
+def _codes(findings: list[dict[str, Any]]) -> list[str]:
+    return [f["code"] for f in findings]
+
+
+def test_drift_and_link_rot_are_findings_on_the_filing_until_a_re_check_finds_the_page_right(
+    api: httpx.Client, container: Container
+) -> None:
+    filing_id = _file(api)
+    url = "http://127.0.0.1:9/fzzfjs/art_2.html"
+    clean = api.get(f"/v1/filings/{filing_id}", headers=_as(OPERATOR)).json()
+    assert "publication_drift" not in _codes(clean["findings"])
+
+    _restore(container, filing_id, url, "drift")
+    filing = api.get(f"/v1/filings/{filing_id}", headers=_as(OPERATOR)).json()
+
+    [drift] = [f for f in filing["findings"] if f["code"] == "publication_drift"]
+    assert drift["severity"] == "error"
+    assert drift["message_zh"] == "公开页面的正文或附件与报送内容不一致"
+    assert "differs from the filing" in drift["message_en"]
+    assert "portal" in drift["where"] and url in drift["where"]
+    assert drift in filing["versions"][0]["findings"]  # the version's own, on its page
+    listed = api.get("/v1/filings", headers=_as(AUDITOR)).json()["filings"]
+    assert drift in next(f for f in listed if f["id"] == filing_id)["findings"]
+
+    _restore(container, filing_id, url, "link_rot")
+    rot = api.get(f"/v1/filings/{filing_id}", headers=_as(OPERATOR)).json()["findings"]
+    assert "publication_link_rot" in _codes(rot) and "publication_drift" not in _codes(rot)
+    corrected = api.post(
+        f"/v1/filings/{filing_id}/versions", headers=_as(OPERATOR),
+        data={"metadata": json.dumps(sample_metadata(reason="更正错别字"), ensure_ascii=False)},
+        files={"file": ("报告.docx", docx_from_text(SAMPLE_PATH.read_text("utf-8") + "\n更正"))},
+    )  # fmt: skip
+    assert corrected.status_code == 201, corrected.text
+    assert "publication_link_rot" in _codes(corrected.json()["findings"])  # v1's page
+    assert "publication_link_rot" not in _codes(corrected.json()["versions"][1]["findings"])
+
+    _restore(container, filing_id, url, "unchanged")  # the page was put right
+    fixed = api.get(f"/v1/filings/{filing_id}", headers=_as(OPERATOR)).json()
+    assert not {"publication_drift", "publication_link_rot"} & set(_codes(fixed["findings"]))
+
+
+def _metric(api: httpx.Client, sample: str) -> float:
+    """A sample's value on /metrics (no token), 0 when it was never counted."""
+    for line in api.get("/metrics").text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_stamp_attempts_are_counted_by_outcome_on_metrics(
+    api: httpx.Client, container: Container, tsa: RunningTsa
+) -> None:
+    retry = 'disclosure_timestamp_attempts_total{file="package",outcome="retry"}'
+    stamped = 'disclosure_timestamp_attempts_total{file="package",outcome="stamped"}'
+    before = (_metric(api, retry), _metric(api, stamped))
+    _file(api)
+    tsa.switch.down = True
+    try:
+        with timestamp_authority(container.settings) as authority:
+            stamper = build_stamper(container.settings, container.catalog, container.store,
+                                    authority, clock=container.clock, worker="t")  # fmt: skip
+            assert stamp_due(stamper).retried == 1
+    finally:
+        tsa.switch.down = False
+    assert (_metric(api, retry), _metric(api, stamped)) == (before[0] + 1, before[1])
+    container.clock.advance(3600)  # type: ignore[attr-defined]
+
+    _stamp(container)
+
+    assert (_metric(api, retry), _metric(api, stamped)) == (before[0] + 1, before[1] + 1)

@@ -6,6 +6,8 @@ does not verify fails the job with a clear code."""
 from __future__ import annotations
 
 import hashlib
+import os
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -13,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.packages.proof import Proofs
+from service.catalog.records import StampJob
 from service.delivery.policy import RetryPolicy
 from service.domain.access import Principal, Role
 from service.domain.filing import Category, Destination
@@ -191,3 +195,40 @@ def test_the_tick_stamps_what_is_due(
 
     assert run_tick(jobs).stamps.stamped == 1
     assert [s.status for s in catalog.timestamps(filing_id)] == ["stamped"]
+
+
+def test_a_large_warc_is_stamped_and_verified_in_far_less_memory_than_its_size(
+    tsa: RunningTsa, catalog: MemoryCatalog, clock: FakeClock, tmp_path: Path
+) -> None:
+    size, mib = 50 * 1024 * 1024, 1024 * 1024
+    source = tmp_path / "big.warc.gz"
+    with source.open("wb") as out:
+        for _ in range(size // mib):
+            out.write(os.urandom(mib))
+    (tmp_path / "archive").mkdir()
+    store = FilesystemStore(tmp_path / "archive")
+    key = "filings/x/rule_of_law_report/2023/fil_big/v1/receipts/captures/portal-000.warc.gz"
+    with source.open("rb") as data:
+        store.put_new(key, data, content_type="application/warc", retention=None)
+    roots = load_roots(tsa.authority.root_pem)
+    stamper = Stamper(
+        catalog, Proofs(store), HttpTsa(TsaConfig(tsa.url, roots)), roots,
+        policy=RetryPolicy.of_seconds([60], 86400), lease=timedelta(minutes=5), clock=clock,
+        worker="stamp-test",
+    )  # fmt: skip
+    catalog.enqueue_stamps([StampJob("fil_big", 1, key)])
+
+    tracemalloc.start()
+    try:
+        stamped = stamp_due(stamper).stamped
+        [stamp] = catalog.timestamps("fil_big")
+        view = timestamp_view(ProofSetup(Proofs(store), roots, tsa_configured=True), stamp)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert stamped == 1 and (view["status"], view["verified"]) == ("stamped", True)
+    assert peak < 8 * mib, f"peak {peak / mib:.1f} MiB stamping a {size // mib} MiB file"
+    token = Proofs(store).read(stamp.token_key or "")
+    digest = hashlib.sha256(source.read_bytes()).digest()
+    assert check_token(token, digest, roots).ok  # the token is over the file's own SHA-256

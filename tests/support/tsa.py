@@ -4,10 +4,11 @@ real HTTP server, with a switch to take it down, and `openssl ts -verify` on a t
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from service.simulators import run_in_thread
 from service.simulators.tsa import Authority, Switch, create_app
@@ -21,10 +22,13 @@ class RunningTsa:
 
 
 @contextmanager
-def running_tsa(authority: Authority | None = None) -> Iterator[RunningTsa]:
+def running_tsa(
+    authority: Authority | None = None, *, tls: Mapping[str, Any] | None = None
+) -> Iterator[RunningTsa]:
+    """`tls`: served over https with uvicorn's ssl_* options (service.simulators)."""
     found = authority or Authority.create()
     switch = Switch()
-    with run_in_thread(create_app(found, switch)) as sim:
+    with run_in_thread(create_app(found, switch), tls=tls) as sim:
         yield RunningTsa(sim.url + "/", found, switch)
 
 

@@ -8,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 from service.capture.extract import page_text
 from service.domain.capture import (
     Expected,
+    PageVerdict,
+    RotKind,
     Seen,
     Verdict,
     judge,
     next_check_at,
     normalise_text,
+    publication_finding,
+    rot_kind,
 )
 from service.simulators.portal.pages import render_article
 from service.simulators.portal.state import Article, Attachment
@@ -77,6 +81,36 @@ def test_404_soft_404_sent_home_and_no_answer_are_link_rot() -> None:
         assert judge(seen, expected) is Verdict.LINK_ROT
 
 
+def test_each_way_a_page_is_gone_is_named() -> None:
+    soft = page_text("<html><body><h1>页面不存在</h1></body></html>".encode(), None)
+
+    assert [rot_kind(seen) for seen in (
+        Seen(None), Seen(302, sent_home=True), Seen(404), Seen(410), Seen(200, soft.main_text),
+        Seen(503), Seen(302), Seen(304, not_modified=True), Seen(200, "正文"),
+    )] == [
+        RotKind.CONNECTION_FAILURE, RotKind.SENT_HOME, RotKind.NOT_FOUND, RotKind.GONE,
+        RotKind.SOFT_404, RotKind.HTTP_ERROR, RotKind.HTTP_ERROR, None, None,
+    ]  # fmt: skip
+
+
+def test_drift_and_rot_are_findings_and_an_unchanged_or_withdrawn_page_is_none() -> None:
+    url = "http://127.0.0.1/fzzfjs/art_1.html"
+
+    def page(verdict: str | None, kind: str | None = None) -> PageVerdict:
+        return PageVerdict(2, "portal", url, verdict, kind)
+
+    drift = publication_finding(page("drift"))
+    rot = publication_finding(page("link_rot", "gone"))
+    assert drift is not None and drift.code == "publication_drift" and drift.is_error
+    assert drift.where is not None and "portal" in drift.where and url in drift.where
+    assert "第2版" in drift.where
+    assert rot is not None and rot.code == "publication_link_rot"
+    assert (
+        rot.message_zh.endswith("：页面已删除（HTTP 410）") and "gone (HTTP 410)" in rot.message_en
+    )
+    assert [publication_finding(page(v)) for v in ("unchanged", "withdrawn", None)] == [None] * 3
+
+
 def test_a_withdrawn_filing_is_expected_to_show_the_notice() -> None:
     expected = Expected(FILED, frozenset({PDF}), withdrawn=True)
 
@@ -118,3 +152,14 @@ def test_a_corrected_banner_above_the_text_is_not_drift() -> None:
     corrected = Seen(200, "已更正\n" + _seen(_page(4)).main_text, attachments={"x": PDF})
 
     assert judge(corrected, expected) is Verdict.UNCHANGED
+
+
+def test_the_text_kept_stops_at_its_bound() -> None:
+    paragraphs = "".join(f"<p>第{n}段，依法行政。</p>" for n in range(5000))
+    page = f"<html><body><div id='zoom'>{paragraphs}</div></body></html>".encode()
+
+    whole = page_text(page, "text/html; charset=utf-8")
+    cut = page_text(page, "text/html; charset=utf-8", max_chars=1000)
+
+    assert not whole.truncated and "第4999段" in whole.main_text
+    assert cut.truncated and 1000 <= len(cut.body_text) < 1100 and "第4999段" not in cut.main_text

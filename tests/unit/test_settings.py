@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,28 @@ def test_capture_settings_take_hosts_as_a_list_and_default_to_day_1_7_30() -> No
     assert settings.capture_schedule_days == [1, 7, 30] and settings.capture_grace_s == 86400
     hosts = capture_hosts(settings, {Destination.PORTAL: "http://127.0.0.1:8001/"})
     assert hosts == {"127.0.0.1:8001", "www.tj.gov.cn", "www.example.gov.cn"}
+
+
+def test_a_tsa_client_certificate_comes_with_its_key_readable_and_over_https(
+    tmp_path: Path,
+) -> None:
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    key.write_text("-----BEGIN PRIVATE KEY-----\nsecret-key-material\n")
+    https = {"tsa_url": "https://tsa.example.gov.cn/tsa", "tsa_roots_file": cert}
+
+    both = _production(**https, tsa_client_cert_file=cert, tsa_client_key_file=key)
+    alone = _production(**https, tsa_client_cert_file=cert)
+    missing = _production(**https, tsa_client_cert_file=cert, tsa_client_key_file=tmp_path / "no")
+    plain = _production(tsa_url="http://tsa.example.gov.cn/tsa", tsa_roots_file=cert,
+                        tsa_client_cert_file=cert, tsa_client_key_file=key)  # fmt: skip
+
+    assert both.production_problems() == []
+    assert any("go together" in p for p in alone.production_problems())
+    assert any(
+        p == f"DISCLOSURE_TSA_CLIENT_KEY_FILE {tmp_path / 'no'} is not a readable file"
+        for p in missing.production_problems()
+    )
+    assert any("needs an https:// DISCLOSURE_TSA_URL" in p for p in plain.production_problems())
+    said = " ".join(alone.production_problems() + missing.production_problems())
+    assert "secret-key-material" not in said

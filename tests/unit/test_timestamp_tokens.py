@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asn1crypto import algos
 from asn1crypto import tsp as asn1_tsp
+from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
 
 from service.domain.proof import TOKEN_PROBLEMS
 from service.proof.tokens import check_token, load_roots, new_request
@@ -25,7 +26,7 @@ def authority() -> Authority:
 
 
 def _token(authority: Authority) -> tuple[bytes, int]:
-    request = new_request(MANIFEST)
+    request = new_request(DIGEST)
     return authority.reply(request.der), request.nonce
 
 
@@ -128,3 +129,21 @@ def test_bytes_that_are_no_token_are_malformed_and_every_problem_speaks_both_lan
     assert check.problem is not None and check.problem.code == "timestamp_malformed"
     for problem in TOKEN_PROBLEMS.values():
         assert problem.message_zh and problem.message_en and problem.code.startswith("timestamp_")
+
+
+def test_a_request_is_built_from_the_digest_alone_as_rfc3161_client_builds_it() -> None:
+    request = new_request(DIGEST)
+
+    same = TimestampRequestBuilder(hash_algorithm=HashAlgorithm.SHA256).data(MANIFEST).build()
+    assert request.der == _with_nonce(same.as_bytes(), request.nonce)
+    parsed = asn1_tsp.TimeStampReq.load(request.der)
+    assert parsed["message_imprint"]["hashed_message"].native == DIGEST
+    assert parsed["cert_req"].native is True and parsed["nonce"].native == request.nonce
+    with pytest.raises(ValueError, match="32 bytes"):
+        new_request(DIGEST[:31])
+
+
+def _with_nonce(der: bytes, nonce: int) -> bytes:
+    request = asn1_tsp.TimeStampReq.load(der)
+    request["nonce"] = nonce
+    return bytes(asn1_tsp.TimeStampReq.load(request.dump(force=True)).dump())

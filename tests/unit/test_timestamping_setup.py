@@ -4,6 +4,7 @@ in production without one, none — a warning, and pending stamps shown as not_c
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,10 +49,12 @@ def test_development_without_a_tsa_stamps_with_the_simulator_under_a_root_kept_o
 
     with timestamp_authority(settings) as tsa:
         assert tsa is not None
-        outcome = tsa.stamp(b"tag manifest\n")
+        outcome = tsa.stamp(hashlib.sha256(b"tag manifest\n").digest())
     first_root = trusted_roots(settings)
     with timestamp_authority(settings) as again:  # a restart
-        assert again is not None and isinstance(again.stamp(b"later\n"), Stamped)
+        assert again is not None and isinstance(
+            again.stamp(hashlib.sha256(b"later\n").digest()), Stamped
+        )
 
     assert isinstance(outcome, Stamped)
     assert trusted_roots(settings) == first_root and len(first_root) == 1

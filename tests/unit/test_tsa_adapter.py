@@ -5,6 +5,7 @@ reaches the TSA as basic auth and never a log."""
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from service.simulators.tsa import Authority
 
 URL = "https://tsa.example.cn/tsa"
 MANIFEST = b"tag manifest\n"
+DIGEST = hashlib.sha256(MANIFEST).digest()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def test_a_timestamp_query_is_posted_and_a_verified_reply_is_stamped(authority: 
 
     respx.post(URL).mock(side_effect=answer)
 
-    outcome = _tsa(authority).stamp(MANIFEST)
+    outcome = _tsa(authority).stamp(DIGEST)
 
     assert isinstance(outcome, Stamped) and outcome.facts.serial_number
 
@@ -55,7 +57,7 @@ def test_credentials_go_as_basic_auth_and_the_password_is_never_logged(
     tsa = _tsa(authority, username="body-1", password=SecretStr("s3cret-pw"))
 
     with capture_logs() as logs:
-        outcome = tsa.stamp(MANIFEST)
+        outcome = tsa.stamp(DIGEST)
 
     sent = route.calls.last.request.headers["authorization"]
     assert sent == "Basic " + base64.b64encode(b"body-1:s3cret-pw").decode()
@@ -83,7 +85,7 @@ def test_an_outage_is_retried_later(
     else:
         route.mock(return_value=answer)
 
-    outcome = _tsa(authority).stamp(MANIFEST)
+    outcome = _tsa(authority).stamp(DIGEST)
 
     assert isinstance(outcome, RetryLater)
     assert (outcome.code, outcome.retry_after) == (code, retry_after)
@@ -96,6 +98,6 @@ def test_a_reply_signed_under_an_untrusted_root_fails_for_good(authority: Author
         side_effect=lambda request: httpx.Response(200, content=stranger.reply(request.content))
     )
 
-    outcome = _tsa(authority).stamp(MANIFEST)
+    outcome = _tsa(authority).stamp(DIGEST)
 
     assert isinstance(outcome, Failed) and outcome.code == "timestamp_untrusted"

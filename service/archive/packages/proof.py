@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from service.archive.fixity import verifying_reader
+from service.archive.fixity import CHUNK_SIZE, verifying_reader
 from service.archive.packages.manifests import manifest_text
 from service.archive.packages.names import BAG_INFO, BAGIT, MANIFEST, TAG_MANIFEST
 from service.archive.port import ArchiveStore, StoredObject
@@ -71,6 +71,22 @@ class Proofs:
             verifying_reader(raw, stored.sha256, what=key) as stream,
         ):
             return stream.read()
+
+    def sha256(self, key: str) -> bytes:
+        """An archived file's SHA-256 digest, re-hashed from storage a chunk at a time (a
+        capture's WARC may be large: never read whole), checked against the SHA-256 the
+        store recorded (`FixityMismatch`, `ObjectMissing`)."""
+        stored = self._store.stat(key)
+        if stored is None:
+            raise ObjectMissing(f"{key} is not archived")
+        digest = hashlib.sha256()
+        with (
+            self._store.open(key) as raw,
+            verifying_reader(raw, stored.sha256, what=key) as stream,
+        ):
+            while chunk := stream.read(CHUNK_SIZE):
+                digest.update(chunk)
+        return digest.digest()
 
     def put_once(
         self, key: str, data: bytes, media_type: str, retention: Period | None

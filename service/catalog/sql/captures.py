@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from service.catalog.records import AuditEvent, CaptureJob, CaptureRecord, CaptureResult
@@ -23,6 +23,7 @@ from service.domain.notifications import Notice
 _SETTLED = (
     "status", "last_error", "captured_at", "http_status", "text_matches", "attachments_match",
     "warc_key", "warc_sha256", "etag", "last_modified", "last_checked_at", "checks", "verdict",
+    "rot_kind",
 )  # fmt: skip
 
 
@@ -40,36 +41,32 @@ def _apply(row: CaptureRow, result: CaptureResult) -> None:
     if result.next_attempt_at is not None:
         row.next_attempt_at = result.next_attempt_at
     for name in _SETTLED[2:]:
-        if getattr(result, name) is not None:
+        if getattr(result, name) is not None or (result.visited and name in result.PER_VISIT):
             setattr(row, name, getattr(result, name))
     row.objects = {**(row.objects or {}), **result.objects}
 
 
+# Each tick asks for new captures. The first ask of a process reads every delivered
+# publication without a capture; once an ask has seen them all, the next ones read only
+# those delivered since it began, less this margin (a delivery committed late, another
+# host's clock), from the (status, delivered_at) index: a tick then costs what the last
+# hour delivered, not every delivery ever made.
+RESCAN = timedelta(hours=1)
+_PAGE = 100
+
+
 class SqlCaptures(UnitOfWork):
+    _captures_scanned_from: datetime | None = None  # None: scan every delivery
+
     def enqueue_captures(self, destinations: Collection[str], limit: int) -> int:
         now = self._clock()
         with self._transaction() as session:
-            captured = select(CaptureRow.delivery_id)
-            query = (
-                select(DeliveryRow)
-                .where(
-                    DeliveryRow.destination.in_(list(destinations)),
-                    DeliveryRow.status == DeliveryStatus.DELIVERED.value,
-                    DeliveryRow.action == DeliveryAction.PUBLISH.value,
-                    DeliveryRow.receipt_json.is_not(None),
-                    DeliveryRow.id.not_in(captured),
-                )
-                .order_by(DeliveryRow.delivered_at, DeliveryRow.id)
-                .limit(limit)
+            added, complete = _enqueue(
+                session, list(destinations), limit, self._captures_scanned_from, now
             )
-            added = 0
-            for d in session.scalars(query):
-                url = (d.receipt_json or {}).get("url")
-                if isinstance(url, str) and url:
-                    job = CaptureJob(d.filing_id, d.version, d.destination, d.id, url)
-                    session.add(capture_row(job, now))
-                    added += 1
-            return added
+        if complete:
+            self._captures_scanned_from = now - RESCAN
+        return added
 
     def claim_due_captures(self, worker: str, limit: int, lease: timedelta) -> list[CaptureRecord]:
         now = self._clock()
@@ -119,6 +116,58 @@ class SqlCaptures(UnitOfWork):
                 .order_by(CaptureRow.version, CaptureRow.destination)
             )
             return [record(CaptureRecord, r) for r in session.scalars(query)]
+
+    def captures_of(self, filing_ids: Collection[str]) -> dict[str, list[CaptureRecord]]:
+        found: dict[str, list[CaptureRecord]] = {}
+        if not filing_ids:
+            return found
+        with self._transaction() as session:
+            query = (
+                select(CaptureRow)
+                .where(CaptureRow.filing_id.in_(list(filing_ids)))
+                .order_by(CaptureRow.filing_id, CaptureRow.version, CaptureRow.destination)
+            )
+            for row in session.scalars(query):
+                found.setdefault(row.filing_id, []).append(record(CaptureRecord, row))
+        return found
+
+
+def _enqueue(
+    session: Session, destinations: list[str], limit: int, since: datetime | None, now: datetime
+) -> tuple[int, bool]:
+    """Queue up to `limit` captures, a page of deliveries at a time (a receipt without a
+    URL never gets a capture: it must not stop the scan); how many, and whether every
+    delivery since `since` was seen."""
+    added, after = 0, None
+    while added < limit:
+        page = session.scalars(_uncaptured(destinations, since, after)).all()
+        for d in page:
+            url = (d.receipt_json or {}).get("url")
+            if isinstance(url, str) and url and added < limit:
+                job = CaptureJob(d.filing_id, d.version, d.destination, d.id, url)
+                session.add(capture_row(job, now))
+                added += 1
+        if len(page) < _PAGE:
+            return added, added < limit
+        after = (page[-1].delivered_at, page[-1].id)
+    return added, False
+
+
+def _uncaptured(
+    destinations: list[str], since: datetime | None, after: tuple[datetime | None, str] | None
+) -> Select[DeliveryRow]:
+    query = select(DeliveryRow).where(
+        DeliveryRow.status == DeliveryStatus.DELIVERED.value,
+        DeliveryRow.destination.in_(destinations),
+        DeliveryRow.action == DeliveryAction.PUBLISH.value,
+        DeliveryRow.receipt_json.is_not(None),
+        DeliveryRow.id.not_in(select(CaptureRow.delivery_id)),
+    )
+    if since is not None:
+        query = query.where(DeliveryRow.delivered_at >= since)
+    if after is not None:
+        query = query.where(tuple_(DeliveryRow.delivered_at, DeliveryRow.id) > after)
+    return query.order_by(DeliveryRow.delivered_at, DeliveryRow.id).limit(_PAGE)
 
 
 def _existing(session: Session, delivery_id: str) -> CaptureRow | None:

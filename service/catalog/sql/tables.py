@@ -168,6 +168,8 @@ class DeliveryRow(Base):
         # The list's filters on deliveries: filings with a delivery in a status, or whose
         # latest version a destination reviewed so.
         Index("ix_deliveries_status_filing", "status", "filing_id"),
+        # New captures: the publications delivered since the last scan (sql/captures.py).
+        Index("ix_deliveries_delivered", "status", "delivered_at"),
         Index(
             "ix_deliveries_review",
             "review_status",
@@ -404,6 +406,7 @@ class CaptureRow(Base):
     verdict: Mapped[str | None] = mapped_column(String(20))  # service.domain.capture.Verdict
     objects: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    rot_kind: Mapped[str | None] = mapped_column(String(30))  # service.domain.capture.RotKind
 
     __table_args__ = (
         ForeignKeyConstraint(

@@ -109,7 +109,10 @@ class VersionOut(BaseModel):
     review: dict[str, Any] | None = Field(description="保密审查记录 The confidentiality review")
     reason: str | None = Field(description="更正原因 Why this version replaces the one before")
     waivers: list[WaiverOut]
-    findings: list[FindingOut]
+    findings: list[FindingOut] = Field(
+        description="校验的问题与提示，及本版本公开页面的内容变更、链接失效"
+        " Validation's findings, and this version's published pages' drift or link rot"
+    )
     package: str
     created_at: datetime
     created_by: str
@@ -159,7 +162,11 @@ class FilingOut(BaseModel):
     status: str | None
     sha256: str | None
     title: str | None = Field(examples=["天津市司法局2025年度法治政府建设情况报告"])
-    findings: list[FindingOut]
+    findings: list[FindingOut] = Field(
+        description="最新版本的问题与提示，及各版本公开页面的内容变更、链接失效（按最近一次复查）"
+        " The latest version's findings, and every published page's drift or link rot"
+        " (publication_drift, publication_link_rot) as its latest re-check found it"
+    )
     needs_correction: bool = Field(description="A destination RETURNED the latest version")
     created_at: datetime
     created_by: str
@@ -249,6 +256,10 @@ class CaptureOut(BaseModel):
     last_checked_at: str | None
     checks: int
     verdict: Literal["unchanged", "drift", "link_rot", "withdrawn"] | None
+    rot_kind: (
+        Literal["connection_failure", "sent_home", "not_found", "gone", "soft_404", "http_error"]
+        | None
+    ) = Field(description="链接失效的类型 How the page is gone, with verdict link_rot")
     finding: CaptureFindingOut | None
     last_error: str | None
 

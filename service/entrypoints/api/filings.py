@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from python_multipart.exceptions import MultipartParseError
 
 from service import metrics
-from service.catalog.records import AuditEvent
+from service.catalog.records import AuditEvent, CaptureRecord
 from service.domain.access import Principal, Role
 from service.domain.errors import InvalidInput, Rejected, filing_not_found
 from service.domain.filing import Destination
@@ -119,13 +119,16 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _submitted(submission: Submission) -> JSONResponse:
+def _submitted(submission: Submission, captures: Sequence[CaptureRecord]) -> JSONResponse:
+    """`captures`: a correction's earlier versions' published pages (their findings)."""
     filing = submission.filing
     headers = {"Location": f"/v1/filings/{filing.id}"}
     if submission.replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(
-        filing_view(filing), status_code=200 if submission.replayed else 201, headers=headers
+        filing_view(filing, captures),
+        status_code=200 if submission.replayed else 201,
+        headers=headers,
     )
 
 
@@ -198,7 +201,10 @@ async def _accept(
     _count(
         metadata, "replayed" if replayed else "accepted", () if replayed else _findings(submission)
     )
-    return _submitted(submission)
+    captures: Sequence[CaptureRecord] = ()
+    if len(submission.filing.versions) > 1:  # a first version has no published page yet
+        captures = await run_in_threadpool(services.catalog.captures, submission.filing.id)
+    return _submitted(submission, captures)
 
 
 def refused_event(
@@ -287,7 +293,7 @@ def get_filing(
     if record is None:
         raise filing_not_found()
     _visible(principal, record.org_code)
-    return filing_view(record)
+    return filing_view(record, services.catalog.captures(filing_id))
 
 
 @router.post(

@@ -48,4 +48,5 @@ async def replace_existing_report(
     )
     shown = acknowledged(filing)
     assert shown is not None  # replace_existing refuses a filing never acknowledged
-    return JSONResponse(filing_view(shown), status_code=202 if created else 200)
+    captures = await run_in_threadpool(services.catalog.captures, filing_id)
+    return JSONResponse(filing_view(shown, captures), status_code=202 if created else 200)

@@ -39,4 +39,4 @@ async def schedule(
     )
     shown = acknowledged(filing)
     assert shown is not None
-    return filing_view(shown)
+    return filing_view(shown, await run_in_threadpool(services.catalog.captures, filing_id))

@@ -13,13 +13,21 @@ costs what page 1 does. `offset` still works, for a page by number.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from service.catalog.records import TOTAL_LIMIT, FilingPage, FilingQuery, FilingSort, ListingKey
+from service.catalog.records import (
+    TOTAL_LIMIT,
+    CaptureRecord,
+    FilingPage,
+    FilingQuery,
+    FilingSort,
+    ListingKey,
+)
 from service.domain.access import Principal
 from service.domain.errors import InvalidInput
 from service.domain.filing import Category, DeliveryStatus, ReviewState, VersionStatus
@@ -127,7 +135,8 @@ def list_filings(
 ) -> dict[str, Any]:
     """The filings of the token's bodies that match every filter given; `total` counts
     them all, on every page."""
-    return _answer(services.catalog.search_filings(filing_query(principal, matching, page)), page)
+    found = services.catalog.search_filings(filing_query(principal, matching, page))
+    return _answer(found, page, services.catalog.captures_of([f.id for f in found.filings]))
 
 
 def filing_query(principal: Principal, matching: Filters, page: Paging) -> FilingQuery:
@@ -154,11 +163,13 @@ def filing_query(principal: Principal, matching: Filters, page: Paging) -> Filin
     )
 
 
-def _answer(found: FilingPage, page: Paging) -> dict[str, Any]:
+def _answer(
+    found: FilingPage, page: Paging, captures: Mapping[str, Sequence[CaptureRecord]]
+) -> dict[str, Any]:
     shown = (acknowledged(f) for f in found.filings)
     after = found.next_after
     return {
-        "filings": [filing_view(f) for f in shown if f is not None],
+        "filings": [filing_view(f, captures.get(f.id, ())) for f in shown if f is not None],
         "total": found.total,
         "total_exact": found.total_exact,
         "next_cursor": _cursor(after, page.sort, page.order) if after else None,

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from service.catalog.records import AuditEntry, DeliveryRecord, FilingRecord, VersionRecord
+from service.catalog.records import (
+    AuditEntry,
+    CaptureRecord,
+    DeliveryRecord,
+    FilingRecord,
+    VersionRecord,
+)
+from service.domain.capture import PageVerdict, publication_finding
 from service.domain.filing import ARCHIVED_STATUSES, DeliveryAction
 from service.domain.ids import filing_id_of
 from service.domain.replacement import CONFLICT, PLATFORM_VERSION, REPLACING, existing_report
@@ -26,7 +34,9 @@ def acknowledged(filing: FilingRecord) -> FilingRecord | None:
     )
 
 
-def filing_view(filing: FilingRecord) -> dict[str, Any]:
+def filing_view(filing: FilingRecord, captures: Sequence[CaptureRecord] = ()) -> dict[str, Any]:
+    """The filing; its `findings` are its latest version's and, from `captures`, every
+    published page that drifted or rotted (each version's own in `versions`)."""
     latest = filing.versions[-1] if filing.versions else None
     return {
         "id": filing.id,
@@ -38,7 +48,7 @@ def filing_view(filing: FilingRecord) -> dict[str, Any]:
         "status": latest.status if latest else None,
         "sha256": latest.sha256 if latest else None,
         "title": latest.title if latest else None,
-        "findings": latest.findings if latest else [],
+        "findings": [*(latest.findings if latest else []), *publication_findings(captures)],
         "needs_correction": any(
             d.review_status == "RETURNED"
             for d in filing.deliveries
@@ -46,7 +56,7 @@ def filing_view(filing: FilingRecord) -> dict[str, Any]:
         ),
         "created_at": filing.created_at.isoformat(),
         "created_by": filing.created_by,
-        "versions": [version_view(v) for v in filing.versions],
+        "versions": [version_view(v, captures) for v in filing.versions],
         "deliveries": [delivery_view(d) for d in filing.deliveries],
         "withdrawal": withdrawal_view(filing),
     }
@@ -64,7 +74,20 @@ def withdrawal_view(filing: FilingRecord) -> dict[str, Any] | None:
     }
 
 
-def version_view(version: VersionRecord) -> dict[str, Any]:
+def publication_findings(
+    captures: Sequence[CaptureRecord], version: int | None = None
+) -> list[dict[str, Any]]:
+    """Drift and link rot of the published pages (of one version, or of all), each as
+    its capture's latest verdict has it."""
+    pages = (
+        PageVerdict(c.version, c.destination, c.url, c.verdict, c.rot_kind)
+        for c in captures
+        if version is None or c.version == version
+    )
+    return [f.to_dict() for f in map(publication_finding, pages) if f is not None]
+
+
+def version_view(version: VersionRecord, captures: Sequence[CaptureRecord] = ()) -> dict[str, Any]:
     return {
         "version": version.version,
         "status": version.status,
@@ -83,7 +106,7 @@ def version_view(version: VersionRecord) -> dict[str, Any]:
             for f in version.findings
             if f.get("waived_by")
         ],
-        "findings": version.findings,
+        "findings": [*version.findings, *publication_findings(captures, version.version)],
         "package": version.package_prefix,
         "created_at": version.created_at.isoformat(),
         "created_by": version.created_by,

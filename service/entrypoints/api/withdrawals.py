@@ -53,4 +53,5 @@ async def withdraw_filing(
     )
     shown = acknowledged(filing)
     assert shown is not None  # withdraw refuses a filing never acknowledged
-    return JSONResponse(filing_view(shown), status_code=202 if created else 200)
+    captures = await run_in_threadpool(services.catalog.captures, filing_id)
+    return JSONResponse(filing_view(shown, captures), status_code=202 if created else 200)

@@ -150,9 +150,9 @@ def admin_pages_router(state: PortalState) -> APIRouter:
         article = state.article(article_id)
         with state.lock:
             article.page = shown
-            if isinstance(body.get("body_html"), str):
+            if isinstance(body.get("body_html"), str):  # the content changed: a new ETag
                 article.body_override = body["body_html"]
-            article.revision += 1
+                article.revision += 1
         return {"article_id": article_id, "page": article.page, "revision": article.revision}
 
     return router

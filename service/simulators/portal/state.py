@@ -48,7 +48,7 @@ class Article:
     withdrawals: int = 0  # withdraw calls that took it down: 1 at most, however often asked
     page: str = "shown"  # how its page answers: service.simulators.portal.pages.PAGE_STATES
     body_override: str | None = None  # a text changed on the page after publication
-    revision: int = 1  # bumped by each change to the page (its ETag)
+    revision: int = 1  # bumped by each change to the page's text (its ETag)
     views: int = 0  # 浏览次数: counted on each view
 
     def status(self, now: datetime) -> str:

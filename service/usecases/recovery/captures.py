@@ -91,7 +91,8 @@ def _result(
         warc_key=first.get("warc_key"), warc_sha256=first.get("warc_sha256"),
         etag=last.get("etag"), last_modified=last.get("last_modified"),
         last_checked_at=datetime.fromisoformat(last["checked_at"]),
-        checks=checks, verdict=last.get("verdict"), objects=objects,
+        checks=checks, verdict=last.get("verdict"), rot_kind=last.get("rot_kind"),
+        objects=objects,
     )  # fmt: skip
 
 

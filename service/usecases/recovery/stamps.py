@@ -76,7 +76,7 @@ def from_token(proofs: Proofs, key: str) -> StampResult | None:
     if proofs.stat(tsr) is None:
         return None
     response = proofs.read(tsr)
-    check = check_token(response, hashlib.sha256(proofs.read(key)).digest(), [])
+    check = check_token(response, proofs.sha256(key), [])
     if check.facts is None:
         code = check.problem.code if check.problem else "timestamp_invalid"
         return StampResult(StampStatus.FAILED, last_error=code, token_key=tsr)
