@@ -117,17 +117,21 @@ def test_no_server_error_and_no_undocumented_answer(
     )
     def exchange(case: schemathesis.Case) -> None:
         response = case.call_and_validate(headers=AUTH, checks=checks_for_run)
-        ANSWERS[response.status_code] += 1
+        sent[response.status_code] += 1
 
+    sent: Counter[int] = Counter()
     exchange()
+    ANSWERS.update(sent)
+    assert sent, "no request was generated"  # an operation without input has one to send
 
 
-def test_report_what_was_sent(capsys: pytest.CaptureFixture[str]) -> None:
-    """Runs after the generated tests (file order): the counts go to the CI log."""
-    total = sum(ANSWERS.values())
-    with capsys.disabled():
+@pytest.fixture(scope="module", autouse=True)
+def report_what_was_sent() -> Iterator[None]:
+    """The counts of this process's requests go to the CI log (each pytest-xdist worker
+    runs some of the operations)."""
+    yield
+    if ANSWERS:
         print(
-            f"\nschemathesis: {total} requests; answers by status: {dict(sorted(ANSWERS.items()))}"
+            f"\nschemathesis: {sum(ANSWERS.values())} requests; answers by status: "
+            f"{dict(sorted(ANSWERS.items()))}"
         )
-    assert total >= len(RUNS) * EXAMPLES // 2, "the generated requests did not run"
-    assert not any(status >= 500 for status in ANSWERS)
