@@ -27,17 +27,13 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
 
 import structlog
 
 from service import metrics
-from service.archive.filesystem import FilesystemStore
 from service.archive.packages import Packages
 from service.archive.port import ArchiveStore
-from service.archive.retention import RetentionPolicy
 from service.catalog.database import migrate
 from service.catalog.ports import Catalog, Restore
 from service.catalog.sql.connect import open_catalog
@@ -71,6 +67,7 @@ from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
 from service.reading.port import DocumentReader
 from service.settings import DEMO_TOKEN_PREFIX, Env, Settings
 from service.spools import SpoolArea, sweep
+from service.stores import build_store
 from service.timestamping import build_stamper, proof_setup, timestamp_authority, trusted_roots
 from service.usecases.checking import Checks
 from service.usecases.deadlines import DeadlineBoard
@@ -82,7 +79,6 @@ from service.usecases.tokens import Authenticator, TokenAdmin, name_clashes, tok
 # warcio) are imported where they are built: a `disclosure` command that needs neither —
 # tokens, verify, rebuild-catalog — starts ~0.8 s sooner.
 if TYPE_CHECKING:
-    from service.archive.s3 import S3Config
     from service.entrypoints.api.services import ApiServices
     from service.entrypoints.pages import PageServices
     from service.usecases.capturing import Capturer
@@ -175,49 +171,6 @@ def takedown_destinations() -> frozenset[str]:
     """The destinations whose adapters can take an item down (Capability.WITHDRAW)."""
     return frozenset(
         s.destination.value for s in destination_specs() if Capability.WITHDRAW in s.capabilities
-    )
-
-
-def build_store(archive_url: str, settings: Settings) -> ArchiveStore:
-    """`file:///PATH` or `s3://BUCKET/PREFIX` (reached as `settings` say)."""
-    parsed = urlparse(archive_url)
-    if parsed.scheme == "file":
-        root = Path(unquote(parsed.path))
-        root.mkdir(parents=True, exist_ok=True)
-        return FilesystemStore(root)
-    if parsed.scheme == "s3":
-        if not parsed.netloc:
-            raise ConfigurationError(f"DISCLOSURE_ARCHIVE_URL names no bucket: {archive_url!r}")
-        # Imported here: boto3 takes ~0.3 s to import, which only an S3 archive should pay.
-        from service.archive.s3 import S3Store
-
-        config = s3_config(settings)
-        return S3Store(parsed.netloc, unquote(parsed.path).strip("/"), config)
-    raise ConfigurationError(f"unsupported DISCLOSURE_ARCHIVE_URL scheme: {parsed.scheme!r}")
-
-
-def s3_config(settings: Settings) -> S3Config:
-    from service.archive.s3 import S3Config
-
-    retention = RetentionPolicy.of(
-        settings.retention,
-        default=settings.retention_default,
-        mode=settings.s3_object_lock_mode,
-        permanent_years=settings.s3_permanent_retention_years,
-    )
-    return S3Config(
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        addressing_style=settings.s3_addressing_style,
-        connect_timeout_s=settings.s3_connect_timeout_s,
-        read_timeout_s=settings.s3_read_timeout_s,
-        max_attempts=settings.s3_max_attempts,
-        retry_mode=settings.s3_retry_mode,
-        multipart_threshold=settings.s3_multipart_threshold_bytes,
-        part_size=settings.s3_multipart_part_bytes,
-        multipart_concurrency=settings.s3_multipart_concurrency,
-        spool_dir=settings.s3_spool_dir,
-        retention=retention,
     )
 
 
