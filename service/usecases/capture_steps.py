@@ -64,9 +64,16 @@ def expected_of(catalog: CaptureCatalog, job: CaptureRecord) -> Expectation:
     )  # fmt: skip
 
 
+class DocumentUnreadable(Exception):
+    """The archived document could not be read this time (the reading pool timed out, a
+    worker was killed for memory): the visit is retried — never judged against no text,
+    which would call every page drift — and nothing is kept among the recent texts."""
+
+
 def with_text(capturer: Capturer, job: CaptureRecord, expectation: Expectation) -> Expectation:
     """The expectation with the archived document's text, read once per version while it
-    stays among the capturer's recent texts (an archived version never changes)."""
+    stays among the capturer's recent texts (an archived version never changes).
+    Raises DocumentUnreadable."""
     texts, prefix, name = capturer.texts, expectation.prefix, expectation.filename
     text = texts.get_or(
         (job.filing_id, job.version),
@@ -80,8 +87,11 @@ def _document_text(packages: Packages, reader: DocumentReader, prefix: str, name
         local = Path(tmp) / "payload"
         with packages.open_payload(prefix, name) as src, local.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
-        document, _ = reader.read(local, name)
-    return normalise_text("\n".join(document.paragraphs)) if document else ""
+        document, findings = reader.read(local, name)
+    if document is None:
+        codes = ", ".join(f.code for f in findings) or "no document"
+        raise DocumentUnreadable(f"the archived {name} could not be read: {codes}")
+    return normalise_text("\n".join(document.paragraphs))
 
 
 def archive_visit(

@@ -35,6 +35,7 @@ from service.domain.errors import ArchiveError, ArchiveUnavailable
 from service.domain.notifications import Recipients
 from service.reading.port import DocumentReader
 from service.usecases.capture_steps import (
+    DocumentUnreadable,
     Expectation,
     archive_visit,
     expected_of,
@@ -135,6 +136,8 @@ def _visit(capturer: Capturer, job: CaptureRecord) -> CaptureResult:
         result = archive_visit(capturer, job, visit, expectation, now)
     except (ArchiveError, ArchiveUnavailable) as exc:
         result = _retried(capturer, job, RetryLater("archive_unavailable", str(exc)), now)
+    except DocumentUnreadable as exc:
+        result = _retried(capturer, job, RetryLater("document_unreadable", str(exc)), now)
     _settle(capturer, job, result, expectation)
     return result
 

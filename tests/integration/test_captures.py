@@ -32,6 +32,7 @@ from service.delivery.portal import PortalAdapter, PortalConfig
 from service.delivery.worker import Worker, WorkerConfig
 from service.domain.access import Principal, Role
 from service.domain.filing import Category, Destination
+from service.domain.findings import error
 from service.domain.metadata import FilingMetadata
 from service.domain.notifications import Recipients
 from service.proof.tokens import load_roots
@@ -193,6 +194,41 @@ def test_the_document_is_read_once_per_version_and_not_for_a_304_or_a_page_gone(
 
     assert world.capture().verdict == "drift"  # compared: the text kept from the capture
     assert counting.reads == 1
+
+
+@dataclass
+class FailingReader:
+    """The reading pool as it answers when a worker timed out or was killed: no
+    document, a finding that says why, `failures` times; then it reads again."""
+
+    reader: DocumentReader
+    failures: int
+
+    def read(
+        self, path: Path, filename: str, *, tables: bool = False, owner: str | None = None
+    ) -> Read:
+        if self.failures > 0:
+            self.failures -= 1
+            return None, [error("file_too_slow", "读取超时", "Reading timed out")]
+        return self.reader.read(path, filename, tables=tables, owner=owner)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def test_a_document_that_cannot_be_read_this_time_is_retried_never_judged_drift(
+    world: World,
+) -> None:
+    world.capturer = replace(world.capturer, reader=FailingReader(world.capturer.reader, 1))
+
+    retried = world.capture()
+
+    assert retried.status == "pending" and retried.verdict is None
+    assert retried.last_error and retried.last_error.startswith("document_unreadable")
+    assert not world.catalog.notification_rows  # no drift told
+    world.clock.advance(DAY)
+    captured = world.capture()  # the reader answers again; nothing empty was kept
+    assert captured.verdict == "unchanged" and captured.text_matches is True
 
 
 def test_a_text_changed_after_publication_is_drift_and_is_notified(world: World) -> None:
