@@ -66,6 +66,11 @@ TOKEN_PROBLEMS = {
             "The token's message imprint does not match the archived file (it was altered)",
         ),
         _problem(
+            "timestamp_hash_algorithm",
+            "时间戳所盖的摘要不是 SHA-256（时间戳服务用了别的摘要算法）",
+            "The token's message imprint is not a SHA-256 digest (the TSA named another hash)",
+        ),
+        _problem(
             "timestamp_sm2_unsupported",
             "SM2 签名的时间戳暂不支持验证",
             "SM2-signed timestamp tokens are not supported",

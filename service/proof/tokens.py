@@ -31,6 +31,7 @@ from rfc3161_client import (
 from service.domain.proof import TokenCheck, TokenFacts
 
 SHA256_SIZE = 32
+SHA256_OID = "2.16.840.1.101.3.4.2.1"
 SM_OID_PREFIX = "1.2.156.10197."  # the Chinese commercial cryptography arc (SM2, SM3)
 _PROBLEM_OF_MESSAGE = (
     ("PKIStatus is not GRANTED", "timestamp_not_granted"),
@@ -81,6 +82,10 @@ def check_token(
         return TokenCheck.failed("timestamp_malformed")
     if not roots:
         return TokenCheck.failed("timestamp_no_roots", facts)
+    if decoded.tst_info.message_imprint.hash_algorithm.dotted_string != SHA256_OID:
+        # rfc3161-client compares the imprint's bytes only: a TSA that named another
+        # 32-byte hash (SM3, SHA3-256) would otherwise vouch for our SHA-256.
+        return TokenCheck.failed("timestamp_hash_algorithm", facts)
     if not _timestamping_eku(decoded):
         return TokenCheck.failed("timestamp_eku_invalid", facts)
     builder = VerifierBuilder(roots=list(roots), nonce=nonce)

@@ -75,6 +75,24 @@ def test_a_token_with_another_nonce_than_asked_for_fails(authority: Authority) -
     assert check.problem is not None and check.problem.code == "timestamp_nonce_mismatch"
 
 
+def test_a_token_whose_imprint_names_another_hash_fails_though_its_bytes_match(
+    authority: Authority,
+) -> None:
+    """A TSA that labels our 32 bytes as SM3 or SHA3-256 does not vouch for a SHA-256."""
+    request = asn1_tsp.TimeStampReq({
+        "version": "v1",
+        "message_imprint": {"hash_algorithm": {"algorithm": "sha3_256"}, "hashed_message": DIGEST},
+        "nonce": 5,
+        "cert_req": True,
+    })  # fmt: skip
+    token = authority.reply(request.dump())
+
+    check = check_token(token, DIGEST, load_roots(authority.root_pem), nonce=5)
+
+    assert check.problem is not None and check.problem.code == "timestamp_hash_algorithm"
+    assert "SHA-256" in check.problem.message_zh
+
+
 def test_a_token_made_while_its_tsa_certificate_was_valid_verifies_after_it_expired() -> None:
     now = datetime.now(UTC)
     made_at = now - timedelta(days=30)
