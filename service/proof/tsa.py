@@ -21,7 +21,7 @@ that sign the TSA's https certificate, when not the system's.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +120,12 @@ def _unreachable(exc: httpx.HTTPError) -> RetryLater:
     client certificate refuses the connection (TLS 1.3: after the handshake, and the
     alert that says why often does not arrive before the connection closes)."""
     said = truncate(f"{type(exc).__name__}: {exc}")
+    if _tls_untrusted(exc):
+        return RetryLater(
+            "tsa_certificate_untrusted",
+            "the TSA's HTTPS certificate does not verify: if it comes from a private CA, "
+            f"give that CA's certificate in DISCLOSURE_TSA_CA_FILE — {said}",
+        )
     if _tls_refused(exc):
         return RetryLater(
             "tsa_tls_refused",
@@ -142,14 +148,30 @@ def _has_request(exc: httpx.HTTPError) -> bool:
         return False
 
 
+def _tls_untrusted(exc: BaseException) -> bool:
+    """Our own check of the TSA's certificate failed (not the TSA refusing ours)."""
+    return any(
+        isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e)
+        for e in _causes(exc)
+    )
+
+
 def _tls_refused(exc: BaseException) -> bool:
-    """An SSL alert from the TSA (certificate required, bad or unknown certificate)."""
+    """An SSL alert the TSA sent (certificate required, bad or unknown certificate)."""
+    return any(
+        "ALERT" in str(e).upper() and "CERTIFICATE" in str(e).upper()
+        for e in _causes(exc)
+        if isinstance(e, ssl.SSLError) or "alert" in str(e).lower()
+    )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     found: BaseException | None = exc
-    while found is not None:
-        if isinstance(found, ssl.SSLError) or "alert" in str(found).lower():
-            return "CERTIFICATE" in str(found).upper()
+    for _ in range(10):  # a chain of causes is short; a cycle must not hang a worker
+        if found is None:
+            return
+        yield found
         found = found.__cause__ or found.__context__
-    return False
 
 
 def _http_outcome(response: httpx.Response) -> RetryLater | Failed:

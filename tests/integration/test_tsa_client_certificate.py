@@ -50,7 +50,7 @@ def _settings(tmp_path: Path, tsa: RunningTsa, tls: TlsFiles, **more: Any) -> Se
     return Settings(
         data_dir=tmp_path / "var", orgs_file=write_registry(tmp_path),
         routes={"rule_of_law_report": ["portal"]},  # type: ignore[dict-item,list-item]
-        tsa_url=tsa.url, tsa_roots_file=roots, tsa_ca_file=tls.ca, **more,
+        tsa_url=tsa.url, tsa_roots_file=roots, **{"tsa_ca_file": tls.ca, **more},
     )  # fmt: skip
 
 
@@ -99,6 +99,24 @@ def test_without_the_client_certificate_the_stamp_is_retried_and_says_why(
     assert said.startswith("the TSA ") and "TLS connection" in said
     assert "it may want a client certificate" in said
     assert "DISCLOSURE_TSA_CLIENT_CERT_FILE" in said
+
+
+def test_a_tsa_whose_https_certificate_we_cannot_verify_is_named_so_not_as_a_refusal(
+    tmp_path: Path, tsa: RunningTsa, tls: TlsFiles
+) -> None:
+    """Its certificate from a private CA we were not given: the error names our setting
+    for that CA, not the client certificate (which the TSA never got to ask for)."""
+    settings = _settings(
+        tmp_path, tsa, tls, tsa_client_cert_file=tls.client_cert,
+        tsa_client_key_file=tls.client_key, tsa_ca_file=None,
+    )  # fmt: skip
+
+    done, [stamp] = _file_and_stamp(settings)
+
+    assert (done.stamped, done.retried) == (0, 1) and stamp.last_error is not None
+    code, _, said = stamp.last_error.partition(": ")
+    assert code == "tsa_certificate_untrusted", stamp.last_error
+    assert "DISCLOSURE_TSA_CA_FILE" in said and "client certificate" not in said
 
 
 def test_a_key_that_is_not_the_certificate_s_stops_the_start_naming_only_the_files(
