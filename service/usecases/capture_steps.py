@@ -20,6 +20,7 @@ from service.domain.capture import (
     VERDICT_TEXT,
     CaptureStatus,
     Expected,
+    Seen,
     Verdict,
     attachments_match,
     judge,
@@ -94,6 +95,21 @@ def _document_text(packages: Packages, reader: DocumentReader, prefix: str, name
     return normalise_text("\n".join(document.paragraphs))
 
 
+def _comparison(
+    job: CaptureRecord, seen: Seen, expected: Expected, compared: bool
+) -> dict[str, bool | None]:
+    """Whether the text and attachments match: compared now, or — the page unchanged
+    since (304) — what the visit that read it found; None for a page gone."""
+    if compared:
+        return {
+            "text_matches": text_matches(seen, expected),
+            "attachments_match": attachments_match(seen, expected),
+        }
+    if seen.not_modified:
+        return {"text_matches": job.text_matches, "attachments_match": job.attachments_match}
+    return {"text_matches": None, "attachments_match": None}
+
+
 def archive_visit(
     capturer: Capturer, job: CaptureRecord, visit: Visit, expectation: Expectation,
     now: datetime,
@@ -118,8 +134,7 @@ def archive_visit(
     found: dict[str, Any] = {
         "http_status": seen.http_status,
         "rot_kind": gone.value if gone else None,
-        "text_matches": text_matches(seen, expectation.expected) if compared else None,
-        "attachments_match": attachments_match(seen, expectation.expected) if compared else None,
+        **_comparison(job, seen, expectation.expected, compared),
         "etag": page.header("etag") if page and page.status == 200 else None,
         "last_modified": page.header("last-modified") if page and page.status == 200 else None,
     }

@@ -158,6 +158,10 @@ def test_a_counter_that_changes_is_not_drift_and_an_unchanged_page_is_a_revisit(
     checked = world.capture()
 
     assert checked.verdict == "unchanged" and checked.checks == 1
+    # unchanged since (304): what the visit that read it found still shows
+    assert (checked.http_status, checked.text_matches, checked.attachments_match) == (
+        304, True, True,
+    )  # fmt: skip
     [revisit_key] = [k for k in checked.objects if k.endswith("portal-001.warc.gz")]
     assert b"revisit" in _records(world, revisit_key)
     assert checked.next_attempt_at == checked.captured_at + timedelta(days=7)  # type: ignore[operator]
@@ -246,7 +250,8 @@ def test_a_text_changed_after_publication_is_drift_and_is_notified(world: World)
     [notice] = world.catalog.notification_rows.values()
     assert notice.kind == "publication.drift" and notice.detail["message_zh"]
     world.clock.advance(6 * DAY)
-    assert world.capture().verdict == "drift"
+    again = world.capture()
+    assert again.verdict == "drift" and again.text_matches is False  # a 304 keeps what differs
     assert len(world.catalog.notification_rows) == 1  # told once, not at every re-check
 
 
