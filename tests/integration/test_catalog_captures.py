@@ -79,6 +79,23 @@ def test_a_publication_delivered_after_a_scan_is_queued_by_the_next(
     assert [len(catalog.captures(f)) for f in (first, later)] == [1, 1]
 
 
+def test_a_publication_that_arrives_with_an_old_delivery_time_is_queued_by_a_full_scan(
+    catalog: Catalog, clock: FakeClock
+) -> None:
+    """Restored by rebuild-catalog while a process runs, or delivered under a clock set a
+    day wrong: older than an incremental scan reads, caught by the periodic whole one."""
+    assert catalog.enqueue_captures({"portal"}, 10) == 0  # a first, whole scan
+    clock.advance(-86400)
+    late = _delivered(catalog, {"article_id": "art_1", "url": URL})
+    clock.advance(86400 + 60)
+
+    queued = [catalog.enqueue_captures({"portal"}, 10)]
+    clock.advance(6 * 3600)
+    queued.append(catalog.enqueue_captures({"portal"}, 10))
+
+    assert sum(queued) == 1 and [c.url for c in catalog.captures(late)] == [URL]
+
+
 def test_a_receipt_without_a_url_or_another_destination_is_not_queued(catalog: Catalog) -> None:
     _delivered(catalog, {"article_id": "art_1"})
 

@@ -51,21 +51,28 @@ def _apply(row: CaptureRow, result: CaptureResult) -> None:
 # those delivered since it began, less this margin (a delivery committed late, another
 # host's clock), from the (status, delivered_at) index: a tick then costs what the last
 # hour delivered, not every delivery ever made.
+# Every FULL_SCAN, a whole scan again: a delivery that reaches the catalog with an older
+# delivered_at than the margin allows (restored by rebuild-catalog while this process
+# runs, a clock set wrong by more than RESCAN) is still queued, only later.
 RESCAN = timedelta(hours=1)
+FULL_SCAN = timedelta(hours=6)
 _PAGE = 100
 
 
 class SqlCaptures(UnitOfWork):
-    _captures_scanned_from: datetime | None = None  # None: scan every delivery
+    _captures_scanned_from: datetime | None = None
+    _captures_fully_scanned_at: datetime | None = None  # None: scan every delivery now
 
     def enqueue_captures(self, destinations: Collection[str], limit: int) -> int:
         now = self._clock()
+        full = self._captures_fully_scanned_at
+        since = None if full is None or now - full >= FULL_SCAN else self._captures_scanned_from
         with self._transaction() as session:
-            added, complete = _enqueue(
-                session, list(destinations), limit, self._captures_scanned_from, now
-            )
+            added, complete = _enqueue(session, list(destinations), limit, since, now)
         if complete:
             self._captures_scanned_from = now - RESCAN
+            if since is None:
+                self._captures_fully_scanned_at = now
         return added
 
     def claim_due_captures(self, worker: str, limit: int, lease: timedelta) -> list[CaptureRecord]:
