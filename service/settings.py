@@ -208,6 +208,7 @@ class Settings(BaseSettings):
     tsa_ca_file: Path | None = None
     tsa_client_cert_file: Path | None = None
     tsa_client_key_file: Path | None = None
+    tsa_client_key_password: SecretStr | None = None  # for a key file stored encrypted
     tsa_timeout_s: float = Field(default=30.0, gt=0)
 
     # Capture of what was published (service.usecases.capturing): the public page each

@@ -94,6 +94,7 @@ def _config(settings: Settings, url: str) -> TsaConfig:
         ca_file=settings.tsa_ca_file,
         client_cert_file=settings.tsa_client_cert_file,
         client_key_file=settings.tsa_client_key_file,
+        client_key_password=settings.tsa_client_key_password,
     )
 
 

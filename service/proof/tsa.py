@@ -51,6 +51,7 @@ class TsaConfig:
     ca_file: Path | None = None
     client_cert_file: Path | None = None  # with client_key_file: TLS client authentication
     client_key_file: Path | None = None
+    client_key_password: SecretStr | None = None
 
 
 def tls_context(config: TsaConfig) -> ssl.SSLContext | bool:
@@ -62,13 +63,21 @@ def tls_context(config: TsaConfig) -> ssl.SSLContext | bool:
     try:
         context = ssl.create_default_context(cafile=config.ca_file)
         if config.client_cert_file is not None:
-            context.load_cert_chain(config.client_cert_file, config.client_key_file)
+            # Always a password callback: without one, OpenSSL would ask for an encrypted
+            # key's passphrase on the terminal and the start would hang.
+            password = config.client_key_password
+            context.load_cert_chain(
+                config.client_cert_file,
+                config.client_key_file,
+                password=lambda: password.get_secret_value() if password else "",
+            )
     except (OSError, ssl.SSLError) as exc:
         files = ", ".join(
             str(f) for f in (config.ca_file, config.client_cert_file, config.client_key_file) if f
         )
         raise ValueError(
             f"the TSA's TLS files cannot be used ({files}): {type(exc).__name__} {exc.strerror}"
+            " (a key stored encrypted needs DISCLOSURE_TSA_CLIENT_KEY_PASSWORD)"
         ) from None
     return context
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from service.bootstrap import build_container, build_stamper, timestamp_authority
 from service.configured import ConfigurationError
@@ -137,3 +138,38 @@ def test_a_key_that_is_not_the_certificate_s_stops_the_start_naming_only_the_fil
     said = str(raised.value)
     assert str(tls.client_cert) in said and str(other.client_key) in said
     assert "PRIVATE KEY" not in said and other.client_key.read_text()[40:80] not in said
+
+
+def _encrypted_copy(key_file: Path, directory: Path, password: bytes) -> Path:
+    key = serialization.load_pem_private_key(key_file.read_bytes(), None)
+    encrypted = directory / "client-key-encrypted.pem"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(password),
+        )
+    )
+    return encrypted
+
+
+def test_a_key_stored_encrypted_is_used_with_its_password_and_refused_without(
+    tmp_path: Path, tsa: RunningTsa, tls: TlsFiles
+) -> None:
+    """Never a passphrase prompt on the terminal (a start that hangs): the password is a
+    setting, and without it the start stops naming the setting."""
+    key = _encrypted_copy(tls.client_key, tmp_path, b"s3cret-passphrase")
+    given = {"tsa_client_cert_file": tls.client_cert, "tsa_client_key_file": key}
+
+    done, [stamp] = _file_and_stamp(
+        _settings(tmp_path, tsa, tls, **given, tsa_client_key_password="s3cret-passphrase")
+    )
+    assert (stamp.status, done.stamped) == ("stamped", 1)
+
+    with (
+        pytest.raises(ConfigurationError) as raised,
+        timestamp_authority(_settings(tmp_path, tsa, tls, **given)),
+    ):
+        pass
+    assert "DISCLOSURE_TSA_CLIENT_KEY_PASSWORD" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
