@@ -54,7 +54,12 @@ from service.configured import (
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
 from service.delivery.worker import Worker, WorkerConfig
-from service.destinations import account_fields, destination_specs, limits_by_destination
+from service.destinations import (
+    account_fields,
+    account_options,
+    destination_specs,
+    limits_by_destination,
+)
 from service.domain.access import ALL_BODIES, Principal, Role
 from service.domain.destinations import Capability
 from service.domain.filing import Destination
@@ -311,7 +316,9 @@ def token_admin(settings: Settings) -> Iterator[TokenAdmin]:
 
 def load_bodies(settings: Settings) -> OrgRegistry:
     """The registry of bodies, their accounts checked against the destinations'."""
-    return load_registry(settings.orgs_file, account_fields=account_fields())
+    return load_registry(
+        settings.orgs_file, account_fields=account_fields(), account_options=account_options()
+    )
 
 
 def migrate_catalog(settings: Settings) -> None:
