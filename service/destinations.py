@@ -92,6 +92,13 @@ def account_options() -> dict[str, tuple[str, ...]]:
     }
 
 
+def registered_bodies(settings: Settings) -> OrgRegistry:
+    """The registry of bodies, each account checked against its destination's fields."""
+    from service.orgs import load_registry
+
+    return load_registry(settings.orgs_file, None, account_fields(), account_options())
+
+
 def limits_by_destination() -> dict[Destination, DestinationLimits]:
     return {spec.destination: spec.limits for spec in destination_specs()}
 
@@ -271,13 +278,11 @@ def _wechat(settings: Settings, url: str, registry: OrgRegistry) -> DestinationA
 
 def _wechat_simulator(settings: Settings) -> AbstractContextManager[Any]:
     """An official account for every body the registry of bodies gives one."""
-    from service.orgs import load_registry
     from service.simulators.wechat import SimulatorConfig, start_in_thread
 
-    bodies = load_registry(settings.orgs_file, None, account_fields(), account_options())
     accounts = {
         account["appid"]: account["secret"]
-        for body in bodies.bodies.values()
+        for body in registered_bodies(settings).bodies.values()
         if (account := body.accounts.get(WECHAT_DESTINATION.value))
     }
     return start_in_thread("127.0.0.1", 0, SimulatorConfig(accounts=accounts))

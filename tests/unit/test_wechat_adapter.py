@@ -84,7 +84,10 @@ class Platform:
             return httpx.Response(200, json=answer) if isinstance(answer, dict) else answer
         if endpoint != "stable_token" and request.url.params.get("access_token") is None:
             return httpx.Response(200, json={"errcode": 41001, "errmsg": "access_token missing"})
-        return getattr(self, endpoint.replace("/", "_"))(body)
+        handler: Callable[[dict[str, Any]], httpx.Response] = getattr(
+            self, endpoint.replace("/", "_")
+        )
+        return handler(body)
 
     def stable_token(self, body: dict[str, Any]) -> httpx.Response:
         assert body["force_refresh"] is False
@@ -244,7 +247,7 @@ def test_the_article_and_every_id_are_journaled_as_soon_as_they_are_known(
     journal = RecordingJournal()
     make_adapter().deliver(make_job(), journal)
 
-    firsts = {}
+    firsts: dict[str, int] = {}
     for n, saved in enumerate(journal.saves):
         for key in ("cover_media_id", "article_body", "draft_media_id", "submitted_at", "publish_id", "article_id"):  # fmt: skip
             if saved.get(key):
@@ -417,7 +420,7 @@ def test_the_daily_quota_reschedules_to_the_next_day_in_shanghai_and_tells_an_op
     assert isinstance(outcome, RetryLater) and outcome.code == "wechat_45009"
     assert outcome.notify
     assert outcome.retry_after == pytest.approx(90 * 60)  # 22:30 → 00:00 Asia/Shanghai
-    assert NOW + timedelta(seconds=outcome.retry_after) == next_midnight(NOW)
+    assert NOW + timedelta(seconds=outcome.retry_after or 0) == next_midnight(NOW)
     assert "次日" in outcome.message
     assert platform.count("freepublish/submit") == 1  # no quick retry spends more quota
 
