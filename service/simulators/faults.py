@@ -13,9 +13,11 @@ middleware that makes it go wrong on the wire.
 `base_latency_ms` delays every request on a faulted endpoint, fault or not: a
 destination that is simply far away.
 
-    Kinds only some simulators speak (the legal platform's; a portal never draws them):
+    Kinds only some simulators speak (the legal platform's, WeChat's; a portal never draws them):
     platform_busy      the platform's own "busy" answer (by default like http_503)
     clock_skew         the request meets a clock set wrong (by default: no fault)
+    system_busy        WeChat's errcode -1 (by default like http_503)
+    ip_not_whitelisted WeChat's errcode 40164 (by default like http_503)
 
     Faults(failure_rate=0.3, kinds=("http_503", "drop_connection"), seed=7)
 
@@ -24,7 +26,8 @@ come as HTML, its rate limit and busy answers as HTTP 200 with a code in the bod
 
 Each request the app's `plan` names an endpoint is a draw: with probability `failure_rate`
 one of the kinds that endpoint allows is injected. Requests `plan` skips (the /_admin
-routes) are never touched.
+routes) are never touched. An endpoint may have faults of its own (`POST /_admin/faults`
+with `"endpoint": name`, the name the plan gives it); the others keep the default ones.
 """
 
 from __future__ import annotations
@@ -57,7 +60,12 @@ FAULT_KINDS: tuple[str, ...] = (
     "slow",
 )
 # Kinds beyond FAULT_KINDS that some simulators speak; `Faults` accepts every known kind.
-PLATFORM_FAULT_KINDS: tuple[str, ...] = ("platform_busy", "clock_skew")
+PLATFORM_FAULT_KINDS: tuple[str, ...] = (
+    "platform_busy",
+    "clock_skew",
+    "system_busy",  # WeChat: errcode -1
+    "ip_not_whitelisted",  # WeChat: errcode 40164
+)
 KNOWN_FAULT_KINDS: tuple[str, ...] = (*FAULT_KINDS, *PLATFORM_FAULT_KINDS)
 RATE_LIMIT_RETRY_AFTER_S = 1
 
@@ -95,27 +103,50 @@ class Faults:
 
 
 class FaultDice:
-    """Draws which fault, if any, a request gets. Seeded, so a run can be repeated."""
+    """Draws which fault, if any, a request gets. Seeded, so a run can be repeated.
+
+    One set of faults for every endpoint, and optionally faults of an endpoint's own, each
+    with its own random sequence."""
 
     def __init__(self, faults: Faults) -> None:
         self._lock = threading.Lock()
+        self._own: dict[str, tuple[Faults, random.Random]] = {}
         self.set(faults)
 
-    def set(self, faults: Faults) -> None:
+    def set(self, faults: Faults, endpoint: str | None = None) -> None:
+        """The default faults, or (`endpoint`) that endpoint's own."""
         with self._lock:
-            self._faults = faults
-            self._rng = random.Random(faults.seed)
+            if endpoint is None:
+                self._faults = faults
+                self._rng = random.Random(faults.seed)
+            else:
+                self._own[endpoint] = (faults, random.Random(faults.seed))
+
+    def clear_endpoints(self) -> None:
+        with self._lock:
+            self._own.clear()
 
     @property
     def faults(self) -> Faults:
         return self._faults
 
-    def roll(self, allowed: Collection[str]) -> str | None:
+    def faults_for(self, endpoint: str | None) -> Faults:
         with self._lock:
+            own = self._own.get(endpoint) if endpoint is not None else None
+            return own[0] if own is not None else self._faults
+
+    def endpoints(self) -> dict[str, Faults]:
+        with self._lock:
+            return {name: faults for name, (faults, _) in sorted(self._own.items())}
+
+    def roll(self, allowed: Collection[str], endpoint: str | None = None) -> str | None:
+        with self._lock:
+            own = self._own.get(endpoint) if endpoint is not None else None
+            faults, rng = own if own is not None else (self._faults, self._rng)
             # Always draw, so the sequence of draws does not depend on which endpoints are hit.
-            hit = self._rng.random() < self._faults.failure_rate
-            kinds = sorted(set(self._faults.kinds) & set(allowed))
-            return self._rng.choice(kinds) if hit and kinds else None
+            hit = rng.random() < faults.failure_rate
+            kinds = sorted(set(faults.kinds) & set(allowed))
+            return rng.choice(kinds) if hit and kinds else None
 
 
 class Counters:
@@ -215,18 +246,21 @@ class FaultMiddleware:
             return
         self.counters.inc("requests")
         self.counters.inc(f"requests_by_endpoint.{plan.endpoint}")
-        if self.dice.faults.base_latency_ms:
-            await asyncio.sleep(self.dice.faults.base_latency_ms / 1000)
-        kind = self.dice.roll(plan.kinds)
+        faults = self.dice.faults_for(plan.endpoint)
+        if faults.base_latency_ms:
+            await asyncio.sleep(faults.base_latency_ms / 1000)
+        kind = self.dice.roll(plan.kinds, plan.endpoint)
         if kind is None:
             await self.app(scope, receive, send)
             return
         self.counters.inc(f"faults.{kind}")
         if self.on_fault is not None:
             self.on_fault(kind, scope)
-        await self._inject(kind, scope, receive, send)
+        await self._inject(kind, scope, receive, send, faults)
 
-    async def _inject(self, kind: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _inject(
+        self, kind: str, scope: Scope, receive: Receive, send: Send, faults: Faults
+    ) -> None:
         answer = (
             self.answers(kind, scope)
             if self.answers is not None and kind not in ("slow", "drop_connection")
@@ -236,8 +270,8 @@ class FaultMiddleware:
             if kind == "after_commit_503":
                 await _run_captured(self.app, scope, receive)
             await answer.send(send)
-        elif kind == "platform_busy":
-            await self._error(send, 503, "unavailable", "injected fault: platform_busy")
+        elif kind in ("platform_busy", "system_busy", "ip_not_whitelisted"):
+            await self._error(send, 503, "unavailable", f"injected fault: {kind}")
         elif kind == "clock_skew":
             await self.app(scope, receive, send)
         elif kind in HTTP_FAULTS:
@@ -250,13 +284,15 @@ class FaultMiddleware:
             headers = [(b"www-authenticate", b'Bearer error="invalid_token"')]
             await self._error(send, 401, "token_expired", "the token was revoked", headers)
         elif kind == "slow":
-            scope.setdefault("state", {})[_DELAY_KEY] = self.dice.faults.latency_ms / 1000
+            scope.setdefault("state", {})[_DELAY_KEY] = faults.latency_ms / 1000
             await self.app(scope, receive, send)
         elif kind == "after_commit_503":
             await _run_captured(self.app, scope, receive)
             await self._error(send, 503, "unavailable", "injected fault: after_commit_503")
-        else:  # drop_connection
+        elif kind == "drop_connection":
             await _send_truncated(send, await _run_captured(self.app, scope, receive))
+        else:
+            raise AssertionError(f"no answer for the fault kind {kind}")
 
     async def _error(
         self,
@@ -331,9 +367,14 @@ def add_fault_admin_routes(
     reset: Callable[[], None],
     *,
     default_kinds: tuple[str, ...] = FAULT_KINDS,
+    stats: Callable[[], dict[str, Any]] | None = None,
+    endpoints: Collection[str] | None = None,
 ) -> None:
     """The admin routes every simulator has: read and set its faults, reset it, its counters.
-    A POST of faults without `kinds` means every kind this simulator knows."""
+    A POST of faults without `kinds` means every kind this simulator knows; with
+    `"endpoint": name` (one of `endpoints`, when given) it sets that endpoint's own faults
+    (the others keep the default). `stats` replaces the counters' snapshot as the answer of
+    GET /stats."""
 
     @router.post("/faults")
     async def set_faults(request: Request) -> dict[str, Any]:
@@ -341,15 +382,21 @@ def add_fault_admin_routes(
             data = json.loads(await request.body())
             if not isinstance(data, dict):
                 raise ValueError("a JSON object is expected")
+            endpoint = data.pop("endpoint", None)
+            if endpoint is not None and not isinstance(endpoint, str):
+                raise ValueError("endpoint must be a string")
+            if endpoint is not None and endpoints is not None and endpoint not in endpoints:
+                raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(endpoints)}")
             faults = Faults.from_json({"kinds": default_kinds, **data})
         except (TypeError, ValueError) as exc:
             raise HTTPException(400, str(exc)) from exc
-        dice.set(faults)
-        return faults.to_json()
+        dice.set(faults, endpoint)
+        return faults.to_json() if endpoint is None else {**faults.to_json(), "endpoint": endpoint}
 
     @router.get("/faults")
     def get_faults() -> dict[str, Any]:
-        return dice.faults.to_json()
+        endpoints = {name: f.to_json() for name, f in dice.endpoints().items()}
+        return {**dice.faults.to_json(), "endpoints": endpoints}
 
     @router.post("/reset")
     def reset_all() -> dict[str, Any]:
@@ -357,5 +404,5 @@ def add_fault_admin_routes(
         return {"reset": True}
 
     @router.get("/stats")
-    def stats() -> dict[str, Any]:
-        return counters.snapshot()
+    def get_stats() -> dict[str, Any]:
+        return stats() if stats is not None else counters.snapshot()

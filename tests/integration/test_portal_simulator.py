@@ -321,6 +321,19 @@ def test_admin_routes_are_never_faulted_and_stats_count_faults(client: httpx.Cli
     assert stats.json()["requests"] == 1
 
 
+def test_faults_of_one_endpoint_leave_the_others_alone(client: httpx.Client) -> None:
+    set_faults(client, failure_rate=1.0, kinds=["http_503"], endpoint="publish")
+    auth = bearer(client)  # the token endpoint keeps the default: no faults
+
+    refused = publish(client, auth, article())
+    found = client.get("/api/v1/channels/fzzfjs/articles", headers=auth)
+    client.post("/_admin/reset").raise_for_status()
+
+    assert refused.status_code == 503 and found.status_code == 200
+    assert client.get("/_admin/faults").json()["endpoints"] == {}
+    assert publish(client, bearer(client), article()).status_code == 201
+
+
 def test_reset_forgets_everything(client: httpx.Client) -> None:
     publish(client, bearer(client), article())
 

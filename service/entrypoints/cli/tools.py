@@ -79,6 +79,51 @@ def simulate_legal_platform(
     serve_legal_platform(host, port, config)
 
 
+@simulate_app.command("wechat")
+def simulate_wechat(
+    port: Annotated[int, typer.Option(help="监听端口 port")] = 8300,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    appid: Annotated[str, typer.Option(help="公众号 AppID")] = "wx5c3a9e0d1b2f4a68",
+    secret: Annotated[
+        str, typer.Option(help="公众号 AppSecret", envvar="WECHAT_SIMULATOR_SECRET")
+    ] = "wechat-demo-secret",
+    account_type: Annotated[
+        str, typer.Option(help="subscription（订阅号）或 service（服务号）")
+    ] = "subscription",
+    publish_delay_s: Annotated[
+        float, typer.Option(min=0.0, help="发布任务多少秒后有结果 publish job delay (s)")
+    ] = 0.0,
+    publish_status: Annotated[int, typer.Option(help="发布结果 publish_status: 0, 2, 3 or 4")] = 0,
+    failure_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="注入故障的比例")] = 0.0,
+    kinds: Annotated[
+        str | None, typer.Option(help="故障种类，逗号分隔 fault kinds, comma-separated")
+    ] = None,
+    latency_ms: Annotated[int, typer.Option(min=0)] = 0,
+    seed: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """运行微信公众平台模拟器 Run the WeChat official-account platform simulator."""
+    from service.simulators.faults import Faults
+    from service.simulators.wechat import WECHAT_FAULT_KINDS, SimulatorConfig
+    from service.simulators.wechat import serve as serve_wechat
+
+    configure_logging("auto")
+    try:
+        faults = Faults(
+            failure_rate=failure_rate,
+            kinds=tuple(kinds.split(",")) if kinds else WECHAT_FAULT_KINDS,
+            latency_ms=latency_ms,
+            seed=seed,
+        )
+        config = SimulatorConfig(
+            accounts={appid: secret}, account_type=account_type, faults=faults,
+            publish_delay_s=publish_delay_s, publish_status=publish_status,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise fail("模拟器设置有误", str(exc)) from exc
+    console.print(f"微信公众平台模拟器 WeChat simulator: http://{host}:{port}/cgi-bin/ ({appid})")
+    serve_wechat(host, port, config)
+
+
 @schemas_app.command("export")
 def schemas_export(
     directory: Annotated[Path, typer.Option("--dir", help="JSON Schema 输出目录")] = Path(

@@ -67,8 +67,9 @@ def _success(state: PlatformState, data: dict[str, Any]) -> JSONResponse:
 def admin_router(state: PlatformState) -> APIRouter:
     router = APIRouter(prefix="/_admin")
     add_fault_admin_routes(
-        router, state.dice, state.counters, state.reset, default_kinds=LEGAL_PLATFORM_FAULT_KINDS
-    )
+        router, state.dice, state.counters, state.reset,
+        default_kinds=LEGAL_PLATFORM_FAULT_KINDS, endpoints=("submit", "review"),
+    )  # fmt: skip
 
     @router.get("/reports")
     def reports() -> dict[str, Any]:

@@ -125,6 +125,7 @@ class PlatformState:
             self.busy_answers = 0
         self.counters.reset()
         self.dice.set(self.config.faults)
+        self.dice.clear_endpoints()
 
     # clocks
 

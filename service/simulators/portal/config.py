@@ -15,6 +15,8 @@ DEFAULT_CHANNEL_CODES = ("fzzfjs", "zfxxgknb", "ldxx", "jgzn", "czyjs", "zdmsxx"
 MAX_KEY_CHARS = 128
 MAX_WITHDRAW_REASON_CHARS = 200
 MAX_SUMMARY_CHARS = 500
+# The endpoints as the fault plan names them (an endpoint may have faults of its own).
+FAULT_ENDPOINTS = ("token", "upload", "publish", "find", "withdraw", "read")
 
 # Allowed attachment types: the extension names the type, the first bytes must agree.
 _ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -21,7 +21,13 @@ from service.simulators.portal.checks import (
     check_channel,
     withdraw_reason,
 )
-from service.simulators.portal.config import MAX_KEY_CHARS, MiB, PortalError, error_body
+from service.simulators.portal.config import (
+    FAULT_ENDPOINTS,
+    MAX_KEY_CHARS,
+    MiB,
+    PortalError,
+    error_body,
+)
 from service.simulators.portal.state import PortalState
 
 
@@ -208,7 +214,9 @@ async def _digest(part: UploadFile, limit: int) -> tuple[str, bytes]:
 
 def admin_router(state: PortalState) -> APIRouter:
     router = APIRouter(prefix="/_admin")
-    add_fault_admin_routes(router, state.dice, state.counters, state.reset)
+    add_fault_admin_routes(
+        router, state.dice, state.counters, state.reset, endpoints=FAULT_ENDPOINTS
+    )
 
     @router.get("/articles")
     def articles() -> dict[str, Any]:

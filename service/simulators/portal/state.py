@@ -114,6 +114,7 @@ class PortalState:
             self.keys: dict[str, _Key] = {}
         self.counters.reset()
         self.dice.set(self.config.faults)
+        self.dice.clear_endpoints()
 
     def now(self) -> datetime:
         return datetime.now(SHANGHAI).replace(microsecond=0)
