@@ -1,6 +1,8 @@
 """Issue 14, check 4: adding the WeChat official account is one adapter and one registry
-entry. Outside them, only the settings, the simulator and the CLI's `simulate` command
-may name it (tests may too); a use case, the domain, the catalog or a page never does."""
+entry. Outside them, only the settings, the simulators (service/simulators/wechat/, and
+the fault kinds the simulators share, some of them the platform's) and the CLI's
+`simulate wechat` command may name it (tests may too); a use case, the domain, the
+catalog, the worker or a page never does."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 SERVICE = Path(__file__).resolve().parents[2] / "service"
 NAMES = re.compile(r"wechat|weixin|微信", re.IGNORECASE)
 ALLOWED_DIRECTORIES = ("delivery/wechat/", "simulators/wechat/")
-ALLOWED_FILES = ("settings.py", "entrypoints/cli/tools.py")
+ALLOWED_FILES = ("settings.py", "entrypoints/cli/tools.py", "simulators/faults.py")
 REGISTRY = "destinations.py"
 REGISTRY_ENTRY = "# -- the body's WeChat official account"
 
