@@ -352,3 +352,84 @@ def test_a_publish_job_that_fails_fails_the_delivery_once_and_is_never_resubmitt
     [notice] = [n for n in _notices(container, "delivery.failed") if n.channel == "email"
                 and n.recipient == "compliance@example.gov.cn"]  # fmt: skip
     assert notice.detail["destination"] == "wechat"
+
+
+# -- reach and withdrawal -----------------------------------------------------------------------
+
+
+def test_a_withdrawn_filing_is_taken_down_on_wechat_too(
+    container: Container, adapters: dict[str, DestinationAdapter], api: httpx.Client,
+    admin: httpx.Client,
+) -> None:  # fmt: skip
+    filing_id = _submit(api)
+    worker = build_worker(container, adapters)
+    _settle(worker, api, filing_id)
+    answer = api.post(f"/v1/filings/{filing_id}/withdraw", json={"reason": "数据有误，撤回"},
+                      headers=AUTH)  # fmt: skip
+    assert answer.status_code in (200, 202), answer.text
+    filing = _settle(worker, api, filing_id)
+
+    assert filing["withdrawal"]["destinations"]["wechat"] == "withdrawn"
+    [publication] = _publications(admin)
+    assert publication["deleted"]
+    assert httpx.get(publication["article_url"]).status_code == 404
+
+
+def test_a_body_that_asks_for_it_sends_the_article_to_its_followers_once_audited(
+    sim: Any, admin: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NANKAI_WX_SECRET", SECRET)
+    registry = _registry(tmp_path)
+    text = registry.read_text("utf-8").replace("secret_env: NANKAI_WX_SECRET}", "secret_env: NANKAI_WX_SECRET, mass_send: true}")  # fmt: skip
+    registry.write_text(text, "utf-8")
+    settings = Settings(
+        data_dir=tmp_path / "var", orgs_file=registry, demo_token=DEMO,
+        routes={Category.RULE_OF_LAW_REPORT: [Destination.PORTAL, WECHAT]}, wechat_url=sim.url,
+        prerequisite_wait_s=0.05, retry_schedule_s=[0.05], capture_enabled=False,
+    )  # fmt: skip
+    container = build_container(settings)
+    try:
+        with (
+            destination_urls(container.settings) as found,
+            app_in_thread(create_app(container.api())) as url,
+            httpx.Client(base_url=url, timeout=30) as api,
+        ):
+            filing_id = _submit(api)
+            _settle(build_worker(container, build_adapters(container, found.urls)), api, filing_id)
+            events = container.catalog.audit_events(filing_id)
+    finally:
+        container.close()
+
+    [sent] = admin.get("/mass").json()["mass"]
+    assert sent["clientmsgid"] == f"{filing_id}-v1-wechat"
+    [publication] = _publications(admin)
+    assert sent["media_id"] == publication["draft_media_id"]
+    [event] = [e for e in events if e.action == "delivery.delivered" and e.subject.endswith("/wechat")]  # fmt: skip
+    assert event.detail["mass_send"]["status"] == "sent"
+
+
+def test_in_development_the_registry_starts_a_simulator_for_the_bodies_accounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `make run` does for a route to WeChat without DISCLOSURE_WECHAT_URL."""
+    monkeypatch.setenv("NANKAI_WX_SECRET", SECRET)
+    settings = Settings(
+        data_dir=tmp_path / "var", orgs_file=_registry(tmp_path), demo_token=DEMO,
+        routes={Category.RULE_OF_LAW_REPORT: [Destination.PORTAL, WECHAT]},
+        prerequisite_wait_s=0.05, retry_schedule_s=[0.05], capture_enabled=False,
+    )  # fmt: skip
+    container = build_container(settings)
+    try:
+        with (
+            destination_urls(container.settings) as found,
+            app_in_thread(create_app(container.api())) as url,
+            httpx.Client(base_url=url, timeout=30) as api,
+        ):
+            assert set(found.simulated) == {Destination.PORTAL, WECHAT}
+            filing_id = _submit(api)
+            worker = build_worker(container, build_adapters(container, found.urls))
+            filing = _settle(worker, api, filing_id)
+    finally:
+        container.close()
+    assert _wechat(filing)["status"] == "delivered"
+    assert _wechat(filing)["receipt"]["article_url"]
