@@ -425,22 +425,38 @@ def test_the_daily_quota_reschedules_to_the_next_day_in_shanghai_and_tells_an_op
     assert platform.count("freepublish/submit") == 1  # no quick retry spends more quota
 
 
-def test_after_the_quota_is_reached_no_call_goes_to_the_account_before_midnight(
+def test_after_the_quota_is_reached_the_endpoint_is_not_called_before_midnight(
     platform: Platform,
 ) -> None:
     platform.script["draft/add"] = [{"errcode": 45009, "errmsg": "quota"}]
     clock = [NOW]
     adapter = make_adapter(now=lambda: clock[0])
-    adapter.deliver(make_job(), RecordingJournal())
+    journal = RecordingJournal()
+    adapter.deliver(make_job(), journal)
     before = sum(len(v) for v in platform.calls.values())
 
     clock[0] = NOW + timedelta(minutes=80)
-    outcome = adapter.deliver(make_job(), RecordingJournal())
+    outcome = adapter.deliver(make_job(state=journal.state), journal)
 
     assert isinstance(outcome, RetryLater) and outcome.retry_after == pytest.approx(600)
-    assert sum(len(v) for v in platform.calls.values()) == before
+    assert outcome.notify and sum(len(v) for v in platform.calls.values()) == before
     clock[0] = next_midnight(NOW) + timedelta(seconds=1)
-    assert isinstance(adapter.deliver(make_job(), RecordingJournal()), Delivered)
+    assert isinstance(adapter.deliver(make_job(state=journal.state), journal), Delivered)
+
+
+def test_a_quota_used_up_at_one_endpoint_leaves_the_others_callable(platform: Platform) -> None:
+    platform.script["message/mass/sendall"] = [{"errcode": 45028, "errmsg": "has no masssend quota"}]  # fmt: skip
+    adapter = make_adapter(mass_send=True)
+    journal = RecordingJournal()
+
+    outcome = adapter.deliver(make_job(), journal)
+
+    assert isinstance(outcome, RetryLater) and outcome.code == "wechat_45028" and outcome.notify
+    assert journal.state["article_id"]  # published; only the mass message waits for tomorrow
+    other = adapter.deliver(make_job(), RecordingJournal())  # another filing, the same day
+    assert isinstance(other, RetryLater) and other.code == "wechat_45028"
+    assert len(platform.publications) == 2  # publishing goes on
+    assert platform.count("message/mass/sendall") == 1  # the exhausted endpoint is not called
 
 
 def test_a_quota_reached_a_moment_before_midnight_still_waits_a_second() -> None:

@@ -68,7 +68,6 @@ class WeChatAdapter:
             timeout_s=config.timeout_s, token_margin_s=config.token_refresh_margin_s,
             tokens=tokens, now=now,
         )  # fmt: skip
-        self._quota_until: dict[str, datetime] = {}  # appid → no call before (45009)
         self._log = structlog.get_logger().bind(destination=self.destination)
 
     # -- the port ---------------------------------------------------------------------------
@@ -110,12 +109,8 @@ class WeChatAdapter:
 
     def _guarded(self, account: WeChatAccount, log: Log, attempt: Callable[[], Outcome]) -> Outcome:
         """Quick retries of `attempt`; a daily quota used up (45009) reschedules to the next
-        00:00 Asia/Shanghai, tells an operator, and keeps this process from calling the
-        account again before then."""
-        until = self._quota_until.get(account.appid)
-        if until is not None and until > self._now():
-            return _tomorrow("wechat_45009", "公众号今日接口调用次数已达上限（45009）", until,
-                             self._now())  # fmt: skip
+        00:00 Asia/Shanghai and tells an operator (the API keeps this process from calling
+        that endpoint of the account again before then)."""
         try:
             return quick_retry(
                 attempt,
@@ -126,7 +121,6 @@ class WeChatAdapter:
                 ),
             )
         except QuotaReached as exc:
-            self._quota_until[account.appid] = exc.until
             log.warning("wechat.quota_reached", code=exc.code, until=exc.until.isoformat())
             return _tomorrow(exc.code, exc.message, exc.until, self._now())
 

@@ -96,6 +96,8 @@ class WeChatApi:
         self._margin = token_margin_s
         self._tokens = tokens
         self._now = now
+        self._exhausted: dict[tuple[str, str], QuotaReached] = {}  # (appid, endpoint) → 45009
+        self._lock = threading.Lock()
 
     def call(
         self,
@@ -109,6 +111,7 @@ class WeChatApi:
         accept: frozenset[int] = frozenset(),
     ) -> dict[str, Any]:
         """`accept`: errcodes the caller reads itself (45065 for a repeated mass message)."""
+        self._refuse_if_exhausted(account.appid, endpoint)
         key = (self._base, account.appid)
         token = self._token(log, account)
         answer = self._send(log, endpoint, token, json_body, files, params)
@@ -120,7 +123,22 @@ class WeChatApi:
             return answer
         if ERRCODES.get(code) is Answer.TOKEN:
             raise Transient(f"wechat_{code}", f"{endpoint}: a fresh token was refused at once")
-        raise classified(code, str(answer.get("errmsg") or ""), endpoint, self._now())
+        error = classified(code, str(answer.get("errmsg") or ""), endpoint, self._now())
+        if isinstance(error, QuotaReached):
+            with self._lock:
+                self._exhausted[(account.appid, endpoint)] = error
+        raise error
+
+    def _refuse_if_exhausted(self, appid: str, endpoint: str) -> None:
+        """An endpoint whose daily quota the account used up is not called before the
+        next day: the 45009 it answered is raised again instead."""
+        with self._lock:
+            known = self._exhausted.get((appid, endpoint))
+            if known is not None and known.until <= self._now():
+                del self._exhausted[(appid, endpoint)]
+                known = None
+        if known is not None:
+            raise QuotaReached(known.code, known.message, known.until)
 
     def _token(self, log: Log, account: WeChatAccount) -> str:
         return self._tokens.get(
