@@ -672,3 +672,35 @@ def test_a_body_without_an_account_fails_with_a_reason(platform: Platform) -> No
     adapter = WeChatAdapter(WeChatConfig(BASE, {}), client=httpx.Client(), now=lambda: NOW)
     outcome = adapter.deliver(make_job(), RecordingJournal())
     assert isinstance(outcome, Failed) and outcome.code == "account_not_configured"
+
+
+def test_a_correction_deletes_the_article_it_replaces_once_its_own_is_published(
+    platform: Platform,
+) -> None:
+    job = make_job()
+    correction = DeliveryJob(**{**job.__dict__, "replaces": {"article_id": "art-old", "article_url": "u"}})  # fmt: skip
+    journal = RecordingJournal()
+
+    outcome = make_adapter().deliver(correction, journal)
+
+    assert isinstance(outcome, Delivered)
+    assert platform.deleted == ["art-old"] and len(platform.publications) == 1
+    assert outcome.receipt["replaced_article_id"] == "art-old"
+    again = make_adapter().deliver(DeliveryJob(**{**correction.__dict__, "state": journal.state}), journal)  # fmt: skip
+    assert isinstance(again, Delivered) and platform.deleted == ["art-old"]
+
+
+def test_a_replaced_article_gone_already_is_no_failure(platform: Platform) -> None:
+    platform.script["freepublish/delete"] = [{"errcode": 53600, "errmsg": "article not exist"}]
+    job = make_job()
+    correction = DeliveryJob(**{**job.__dict__, "replaces": {"article_id": "art-old"}})
+    outcome = make_adapter().deliver(correction, RecordingJournal())
+    assert isinstance(outcome, Delivered) and outcome.receipt["replaced_article_error"] is None
+
+
+def test_withdrawing_an_article_deleted_already_is_done(platform: Platform) -> None:
+    platform.script["freepublish/delete"] = [{"errcode": 53600, "errmsg": "article not exist"}]
+    published = ({"article_id": "art-1", "replaced_article_id": None}, {"article_id": "art-2"})
+    outcome = make_adapter().withdraw(_withdraw_job(published), RecordingJournal())
+    assert isinstance(outcome, Delivered)
+    assert [a["status"] for a in outcome.receipt["articles"]] == ["already_deleted", "withdrawn"]

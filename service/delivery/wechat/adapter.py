@@ -44,6 +44,7 @@ from service.domain.withdrawal import NOT_PUBLISHED
 BATCHGET_PAGE = 20
 BATCHGET_PAGES = 5  # a lost submit is looked for among the account's 100 latest publications
 MASS_REPEATED = 45065  # a clientmsgid sent before: the followers have it already
+ARTICLE_GONE = 53600  # freepublish/delete: no such published article (deleted already)
 
 
 class WeChatAdapter:
@@ -142,8 +143,29 @@ class WeChatAdapter:
                 pending = self._outcome(journal, state, account, log)
                 if pending is not None:
                     return pending
+        self._retire_replaced(job, journal, state, account, log)
         audit = self._reach(job, journal, state, account, log)
         return Delivered(_receipt(state), 200, audit)
+
+    def _retire_replaced(
+        self, job: DeliveryJob, journal: Journal, state: dict[str, Any],
+        account: WeChatAccount, log: Log,
+    ) -> None:  # fmt: skip
+        """A correction's article replaces the one before: once it is published, the older
+        article is deleted, so followers never read two versions. An older article that is
+        gone already (53600) is what was wanted."""
+        old = (job.replaces or {}).get("article_id")
+        if not isinstance(old, str) or not old or state.get("replaced_article_id") == old:
+            return
+        try:
+            self._api.call(log, account, "freepublish/delete",
+                           json_body={"article_id": old, "index": 0},
+                           accept=frozenset({ARTICLE_GONE}))  # fmt: skip
+        except Permanent as exc:  # the new article stands; the old one is a person's to remove
+            log.warning("wechat.replaced_article_not_deleted", article_id=old, code=exc.code)
+            state["replaced_article_error"] = exc.message
+        state["replaced_article_id"] = old
+        journal.save(dict(state))
 
     def _draft(
         self, job: DeliveryJob, journal: Journal, state: dict[str, Any],
@@ -332,12 +354,17 @@ class WeChatAdapter:
         self, journal: Journal, state: dict[str, Any], account: WeChatAccount,
         articles: list[str], log: Log,
     ) -> Outcome:  # fmt: skip
+        """Each article deleted; one gone already (53600: a correction's older article,
+        deleted when the correction was published, or deleted by hand) counts as done."""
         done: dict[str, Any] = dict(state.get("withdrawn") or {})
         for article_id in articles:
             if article_id not in done:
-                self._api.call(log, account, "freepublish/delete",
-                               json_body={"article_id": article_id, "index": 0})  # fmt: skip
-                done[article_id] = {"article_id": article_id, "status": "withdrawn"}
+                answer = self._api.call(log, account, "freepublish/delete",
+                                        json_body={"article_id": article_id, "index": 0},
+                                        accept=frozenset({ARTICLE_GONE}))  # fmt: skip
+                gone = answer.get("errcode") == ARTICLE_GONE
+                done[article_id] = {"article_id": article_id,
+                                    "status": "already_deleted" if gone else "withdrawn"}  # fmt: skip
                 state["withdrawn"] = done
                 journal.save(dict(state))
         return Delivered({"status": "withdrawn", "articles": [done[a] for a in articles]}, 200)
@@ -410,6 +437,9 @@ def _receipt(state: Mapping[str, Any]) -> dict[str, Any]:
     }
     if "mass_send" in state:
         receipt["mass_send"] = state["mass_send"]
+    if state.get("replaced_article_id"):
+        receipt["replaced_article_id"] = state["replaced_article_id"]
+        receipt["replaced_article_error"] = state.get("replaced_article_error")
     return receipt
 
 
