@@ -21,12 +21,14 @@
                     `lost_submit_grace_s` for one still publishing
                  ─▶ freepublish/get: 0 → the receipt; 1 → RetryLater(30 s, 2 min, 10 min,
                     1 h …); 2–6 → Failed, never resubmitted
+                 ─▶ a correction: the article it replaces (job.replaces) deleted, once
                  ─▶ the mass message (message/mass/sendall, clientmsgid = the delivery's
                     key; 45065 = sent before) when the body's account has `mass_send: true`
                  ─▶ receipt {article_id, article_url, url, publish_id, media_id, title,
                     content_source_url[, mass_send]}
 
     withdraw(job) ─▶ freepublish/delete {article_id, index 0} for each published article
+                     (53600, deleted already: done)
 
 Every later attempt — on any worker, after any restart — resumes from the furthest step
 the journal holds. Errors come back as HTTP 200 with an errcode, which is read on every
