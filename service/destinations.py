@@ -253,6 +253,7 @@ PARAGRAPH_KINDS = frozenset({"docx", "pdf", "ofd", "txt", "md"})
 def _wechat(settings: Settings, url: str, registry: OrgRegistry) -> DestinationAdapter:
     from service.delivery.wechat import WeChatAccount, WeChatConfig, cover_from_file
 
+    default_cover = settings.wechat_cover_file
     return WeChatAdapter(
         WeChatConfig(
             base_url=url,
@@ -263,9 +264,7 @@ def _wechat(settings: Settings, url: str, registry: OrgRegistry) -> DestinationA
                 for body in registry.bodies.values()
                 if (account := body.accounts.get(WECHAT_DESTINATION.value))
             },
-            cover=cover_from_file(settings.wechat_cover_file)
-            if settings.wechat_cover_file
-            else None,
+            cover=cover_from_file(default_cover) if default_cover else None,
             covers={org: cover_from_file(path) for org, path in settings.wechat_covers.items()},
             timeout_s=settings.wechat_timeout_s,
             quick_tries=settings.quick_tries,
@@ -299,7 +298,7 @@ def _wechat_problems(settings: Settings) -> list[str]:
             if path is not None:
                 cover_from_file(path)
         except (OSError, ValueError) as exc:
-            problems.append(f"DISCLOSURE_WECHAT_COVER…: {exc}")
+            problems.append(f"DISCLOSURE_WECHAT_COVER_FILE or _COVERS: {exc}")
     return problems
 
 
