@@ -704,3 +704,10 @@ def test_withdrawing_an_article_deleted_already_is_done(platform: Platform) -> N
     outcome = make_adapter().withdraw(_withdraw_job(published), RecordingJournal())
     assert isinstance(outcome, Delivered)
     assert [a["status"] for a in outcome.receipt["articles"]] == ["already_deleted", "withdrawn"]
+
+
+def test_the_digest_is_the_documents_opening_after_its_title(platform: Platform) -> None:
+    title = "南开区合作交流办党组2023年度法治政府建设情况报告"
+    make_adapter().deliver(make_job(paragraphs=(title, "2023年，我办深入学习。", "一、主要工作")), RecordingJournal())  # fmt: skip
+    digest = platform.publications[0]["digest"]
+    assert digest == "2023年，我办深入学习。 一、主要工作 编号 fil_01HX-v2"

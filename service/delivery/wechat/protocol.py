@@ -213,7 +213,9 @@ def article_digest(job: DeliveryJob) -> str:
     """The opening words of the document, cut to fit, then the reference: never a summary
     the service invented."""
     ref = reference(job)
-    opening = " ".join(p.strip() for p in job.paragraphs[:3] if p.strip())
+    title = (job.title or "").strip()
+    text = [p.strip() for p in job.paragraphs if p.strip() and p.strip() != title]
+    opening = " ".join(text[:3])
     room = MAX_DIGEST_CHARS - len(ref) - 1
     return f"{_cut(opening, room)} {ref}".strip() if room > 1 else ref[:MAX_DIGEST_CHARS]
 
