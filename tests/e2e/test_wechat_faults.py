@@ -4,14 +4,17 @@ of every transient kind (WeChat's: errcode -1, 42001, HTTP 5xx, answers lost aft
 work was done, dropped connections). Every filing routed to portal + WeChat is published
 exactly once on each, the WeChat article's 阅读原文 the portal article. 40164 is no
 transient fault (the adapter fails it at once, as the contract says): the terminal
-outcomes are tests/integration/test_wechat_delivery.py's."""
+outcomes (40164 there too) are tests/integration/test_wechat_delivery.py's; a publish job
+the platform rejects, with processes, below."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +62,10 @@ def _registry(tmp_path: Path) -> Path:
     return path
 
 
-def _serve(tmp_path: Path, portal: Process, wechat: Process) -> Process:
+def _serve(tmp_path: Path, portal: Process, wechat: Process, **extra: str) -> Process:
     port = free_port()
     env = base_env(
+        **extra,
         E2E_WX_SECRET=SECRET,
         DISCLOSURE_DATA_DIR=str(tmp_path / "var"),
         DISCLOSURE_DEMO_TOKEN=TOKEN,
@@ -94,9 +98,9 @@ def _report(period: int) -> bytes:
     return docx_from_text(text.replace("{next}", str(period + 1)).replace("{this}", str(period)))
 
 
-def _submit_all(url: str) -> list[str]:
+def _submit_all(url: str, periods: range = PERIODS) -> list[str]:
     ids = []
-    for period in PERIODS:
+    for period in periods:
         response = httpx.post(
             f"{url}/v1/filings",
             headers={"Authorization": f"Bearer {TOKEN}"},
@@ -151,3 +155,75 @@ def test_each_filing_is_published_once_on_the_portal_and_once_on_wechat_through_
     stats = httpx.get(f"{wechat.url}/_admin/stats").json()
     assert sum(stats["faults"].values()) > len(ids) / 2, "too few faults reached WeChat"
     assert stats["publications"] == len(ids)  # however many submits the faults cost
+
+
+class _Webhook:
+    """A receiver of the service's webhook notifications, on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        received: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.received = received
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+def test_publish_jobs_the_platform_rejects_fail_once_notified_and_never_resubmitted(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    wechat = start_process(
+        ["simulate", "wechat", "--port", str(port), "--appid", APPID, "--publish-status", "4"],
+        base_env(WECHAT_SIMULATOR_SECRET=SECRET), tmp_path / "wechat.log",
+        f"http://127.0.0.1:{port}/_admin/faults",
+    )  # fmt: skip
+    portal_port = free_port()
+    portal = start_process(
+        ["simulate", "portal", "--port", str(portal_port)], base_env(), tmp_path / "portal.log",
+        f"http://127.0.0.1:{portal_port}/_admin/articles",
+    )  # fmt: skip
+    hook = _Webhook()
+    extra = {"DISCLOSURE_WEBHOOK_URL": hook.url, "DISCLOSURE_WEBHOOK_SECRET": "w" * 8 + "ebhook-secret-e2e",
+             "DISCLOSURE_NOTIFY_POLL_S": "0.1"}  # fmt: skip
+    service = _serve(tmp_path, portal, wechat, **extra)
+    try:
+        ids = _submit_all(service.url, PERIODS[:2])
+        filings = _settled(service.url, ids)
+        deadline = time.monotonic() + 20
+        while len([r for r in hook.received if r["type"] == "delivery.failed"]) < 2:
+            assert time.monotonic() < deadline, hook.received
+            time.sleep(0.1)
+        time.sleep(1)  # whatever else would come, comes now
+    finally:
+        service.stop()
+        portal.stop()
+        hook.close()
+        publications = httpx.get(f"{wechat.url}/_admin/publications").json()["publications"]
+        wechat.stop()
+
+    for f in filings:
+        [sent] = [d for d in f["deliveries"] if d["destination"] == "wechat"]
+        assert sent["status"] == "failed" and sent["attempts"] == 1
+        assert (
+            sent["last_error"].startswith("publish_status_4")
+            and "不会自动重新发布" in sent["last_error"]
+        )
+        assert f["versions"][0]["status"] == "delivery_failed"
+    assert len(publications) == len(ids)  # one publish job each, never resubmitted
+    failed = [r for r in hook.received if r["type"] == "delivery.failed"]
+    assert sorted(r["data"]["filing_id"] for r in failed) == sorted(ids)
+    assert {r["data"]["detail"]["destination"] for r in failed} == {"wechat"}
