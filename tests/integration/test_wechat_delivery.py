@@ -171,6 +171,8 @@ def test_a_filing_is_published_once_on_the_portal_and_once_on_wechat_linking_to_
     assert publication["digest"].endswith(f"编号 {filing_id}-v1")
     assert "<p>" in publication["content"] and len(publication["title"]) <= 32
     assert httpx.get(publication["article_url"]).status_code == 200
+    metrics = api.get("/metrics").text  # counted like the others
+    assert 'disclosure_delivery_attempts_total{destination="wechat",outcome="delivered"}' in metrics
 
 
 def test_a_body_without_an_account_skips_wechat_shown_as_not_enabled(
