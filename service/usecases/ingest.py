@@ -384,6 +384,8 @@ def _archive(
 def _complete(a: _Acceptance, check: Check, filing_id: str, number: int, ref: PackageRef) -> None:
     destinations, not_enabled = a.ingest.destinations(a.metadata)
     event = a.event("filing.submitted" if number == 1 else "filing.corrected", filing_id, number)
+    if not_enabled:  # routed there, but the body has no account there (未开通)
+        event = replace(event, detail={**event.detail, "not_enabled": not_enabled})
     if check.waivers:
         waivers = [w.to_dict() for w in check.waivers]
         event = replace(event, detail={**event.detail, "waivers": waivers})

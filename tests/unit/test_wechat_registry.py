@@ -174,6 +174,8 @@ def test_a_body_without_an_account_skips_it_not_enabled_and_is_published_by_the_
     assert statuses == {"portal": DeliveryStatus.PENDING, "wechat": DeliveryStatus.NOT_ENABLED}
     metadata = VersionMetadata.from_json(packages.read_metadata(filing.versions[0].package_prefix))
     assert metadata.destinations == ("portal",) and metadata.not_enabled == ("wechat",)
+    [submitted] = [e for e in catalog.audit_events() if e.action == "filing.submitted"]
+    assert submitted.detail["not_enabled"] == ["wechat"]
 
     wechat = ScriptedPortal([], destination="wechat")
     portal = ScriptedPortal([Delivered({"article_id": "a1", "url": "https://portal/a1"})])
