@@ -711,3 +711,11 @@ def test_the_digest_is_the_documents_opening_after_its_title(platform: Platform)
     make_adapter().deliver(make_job(paragraphs=(title, "2023年，我办深入学习。", "一、主要工作")), RecordingJournal())  # fmt: skip
     digest = platform.publications[0]["digest"]
     assert digest == "2023年，我办深入学习。 一、主要工作 编号 fil_01HX-v2"
+
+
+def test_the_built_in_cover_is_a_png_the_platform_takes() -> None:
+    from service.delivery.wechat import built_in_cover
+    from service.delivery.wechat.protocol import MAX_IMAGE_BYTES, image_type
+
+    cover = built_in_cover()
+    assert image_type(cover.data) == "image/png" and len(cover.data) < MAX_IMAGE_BYTES

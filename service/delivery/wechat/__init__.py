@@ -56,22 +56,22 @@ from __future__ import annotations
 from service.delivery.wechat.adapter import WeChatAdapter
 from service.delivery.wechat.client import PROCESS_TOKENS, TokenCache
 from service.delivery.wechat.protocol import (
-    BUILT_IN_COVER,
     Cover,
     WeChatAccount,
     WeChatConfig,
+    built_in_cover,
     cover_from_file,
     next_midnight,
 )
 
 __all__ = [
-    "BUILT_IN_COVER",
     "PROCESS_TOKENS",
     "Cover",
     "TokenCache",
     "WeChatAccount",
     "WeChatAdapter",
     "WeChatConfig",
+    "built_in_cover",
     "cover_from_file",
     "next_midnight",
 ]

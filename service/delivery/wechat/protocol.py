@@ -5,6 +5,7 @@ carry and the built-in cover.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import struct
@@ -183,7 +184,7 @@ class WeChatConfig:
         )
 
     def cover_for(self, org_code: str) -> Cover:
-        return self.covers.get(org_code) or self.cover or BUILT_IN_COVER
+        return self.covers.get(org_code) or self.cover or built_in_cover()
 
 
 def cover_from_file(path: Path) -> Cover:
@@ -346,5 +347,8 @@ def _solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-# 900×383: the 2.35:1 cover the platform shows; a plain red a body replaces with its own.
-BUILT_IN_COVER = Cover(_solid_png(900, 383, (178, 34, 34)), "cover.png", "image/png")
+@functools.cache
+def built_in_cover() -> Cover:
+    """900×383, the 2.35:1 cover the platform shows: a plain red a body replaces with its
+    own (made on first use, not on import)."""
+    return Cover(_solid_png(900, 383, (178, 34, 34)), "cover.png", "image/png")
