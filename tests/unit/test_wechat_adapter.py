@@ -719,3 +719,18 @@ def test_the_built_in_cover_is_a_png_the_platform_takes() -> None:
 
     cover = built_in_cover()
     assert image_type(cover.data) == "image/png" and len(cover.data) < MAX_IMAGE_BYTES
+
+
+def test_a_bodys_own_cover_comes_first_then_the_default_then_the_built_in(tmp_path: Any) -> None:
+    from service.delivery.wechat import built_in_cover, cover_from_file
+
+    (tmp_path / "own.png").write_bytes(PNG)
+    (tmp_path / "default.jpg").write_bytes(JPEG)
+    own, default = cover_from_file(tmp_path / "own.png"), cover_from_file(tmp_path / "default.jpg")
+    config = WeChatConfig(BASE, covers={ORG: own}, cover=default)
+    assert config.cover_for(ORG) == own and config.cover_for("other") == default
+    assert WeChatConfig(BASE).cover_for(ORG) == built_in_cover()
+    assert default.media_type == "image/jpeg"
+    (tmp_path / "big.png").write_bytes(PNG + b"\x00" * (1024 * 1024))
+    with pytest.raises(ValueError, match="under 1 MB"):
+        cover_from_file(tmp_path / "big.png")
