@@ -49,7 +49,7 @@ from service.configured import (
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
 from service.delivery.worker import Worker, WorkerConfig
-from service.destinations import account_fields, destination_specs, limits_by_destination
+from service.destinations import destination_specs, limits_by_destination, registered_bodies
 from service.domain.access import ALL_BODIES, Principal, Role
 from service.domain.destinations import Capability
 from service.domain.filing import Destination
@@ -60,7 +60,6 @@ from service.notifications.email import SmtpChannel, SmtpConfig
 from service.notifications.port import NotificationChannel
 from service.notifications.sender import NotificationSender, SenderConfig
 from service.notifications.webhook import WebhookChannel
-from service.orgs import load_registry
 from service.production import CatalogTokens, token_problems
 from service.proof.port import TimestampAuthority
 from service.reading.pool import InProcessReader, PooledReader, ReadingBudget
@@ -271,7 +270,7 @@ def token_admin(settings: Settings) -> Iterator[TokenAdmin]:
 
 def load_bodies(settings: Settings) -> OrgRegistry:
     """The registry of bodies, their accounts checked against the destinations'."""
-    return load_registry(settings.orgs_file, account_fields=account_fields())
+    return registered_bodies(settings)
 
 
 def migrate_catalog(settings: Settings) -> None:

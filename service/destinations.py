@@ -11,6 +11,8 @@ official account of issue 14 is the test of that).
     spec.after              the destinations whose receipts it needs first
     spec.problems(settings) why production must not start with it as configured
     spec.account_fields     what a body's own account there holds (the registry of bodies)
+    spec.account_options    what such an account may hold besides (off when not given)
+    spec.limits.needs_account   a body without an account there skips it (未开通)
 
 The composition root (service.bootstrap) is the only reader: it hands use cases the
 limits and the adapters, never this registry, so no use case imports an adapter.
@@ -28,6 +30,7 @@ from service.delivery.legal_platform import LegalPlatformAdapter
 from service.delivery.port import DestinationAdapter
 from service.delivery.portal import ATTACHMENT_KINDS as PORTAL_ATTACHMENT_KINDS
 from service.delivery.portal import PortalAdapter
+from service.delivery.wechat import WeChatAdapter
 from service.domain.destinations import Capability, DestinationLimits
 from service.domain.filing import Destination
 from service.domain.org import OrgRegistry
@@ -49,6 +52,7 @@ class DestinationSpec:
     simulator: Simulator | None = None
     after: tuple[Destination, ...] = ()
     account_fields: tuple[str, ...] = ()  # a body's own account there (service.orgs)
+    account_options: tuple[str, ...] = ()  # optional switches of such an account (false)
     problems: Callable[[Settings], list[str]] = field(default=lambda _: [])
 
     @property
@@ -80,6 +84,19 @@ def destination_specs() -> Iterator[DestinationSpec]:
 
 def account_fields() -> dict[str, tuple[str, ...]]:
     return {s.destination.value: s.account_fields for s in destination_specs() if s.account_fields}
+
+
+def account_options() -> dict[str, tuple[str, ...]]:
+    return {
+        s.destination.value: s.account_options for s in destination_specs() if s.account_options
+    }
+
+
+def registered_bodies(settings: Settings) -> OrgRegistry:
+    """The registry of bodies, each account checked against its destination's fields."""
+    from service.orgs import load_registry
+
+    return load_registry(settings.orgs_file, None, account_fields(), account_options())
 
 
 def limits_by_destination() -> dict[Destination, DestinationLimits]:
@@ -222,5 +239,86 @@ LEGAL_PLATFORM = register(
         simulator=_legal_simulator,
         account_fields=("app_key", "app_secret"),
         problems=_legal_platform_problems,
+    )
+)
+
+
+# -- the body's WeChat official account (微信公众号, issue 14) ------------------------------------
+
+WECHAT_DESTINATION = Destination.register("wechat", "微信公众号", "the WeChat official account")
+# What the reader gets paragraphs from: an article is built from them, never from the file.
+PARAGRAPH_KINDS = frozenset({"docx", "pdf", "ofd", "txt", "md"})
+
+
+def _wechat(settings: Settings, url: str, registry: OrgRegistry) -> DestinationAdapter:
+    from service.delivery.wechat import WeChatAccount, WeChatConfig, cover_from_file
+
+    default_cover = settings.wechat_cover_file
+    return WeChatAdapter(
+        WeChatConfig(
+            base_url=url,
+            accounts={
+                body.org_code: WeChatAccount(
+                    account["appid"], account["secret"], account.get("mass_send") == "true"
+                )
+                for body in registry.bodies.values()
+                if (account := body.accounts.get(WECHAT_DESTINATION.value))
+            },
+            cover=cover_from_file(default_cover) if default_cover else None,
+            covers={org: cover_from_file(path) for org, path in settings.wechat_covers.items()},
+            timeout_s=settings.wechat_timeout_s,
+            quick_tries=settings.quick_tries,
+            backoff_initial_s=settings.backoff_initial_s,
+            backoff_max_s=settings.backoff_max_s,
+            lost_submit_grace_s=settings.wechat_lost_submit_grace_s,
+        )
+    )
+
+
+def _wechat_simulator(settings: Settings) -> AbstractContextManager[Any]:
+    """An official account for every body the registry of bodies gives one."""
+    from service.simulators.wechat import SimulatorConfig, start_in_thread
+
+    accounts = {
+        account["appid"]: account["secret"]
+        for body in registered_bodies(settings).bodies.values()
+        if (account := body.accounts.get(WECHAT_DESTINATION.value))
+    }
+    return start_in_thread("127.0.0.1", 0, SimulatorConfig(accounts=accounts))
+
+
+def _wechat_problems(settings: Settings) -> list[str]:
+    from service.delivery.wechat import cover_from_file
+
+    problems = []
+    if not settings.wechat_url:
+        problems.append("DISCLOSURE_WECHAT_URL is not set (the simulator runs only in development)")
+    for path in [settings.wechat_cover_file, *settings.wechat_covers.values()]:
+        try:
+            if path is not None:
+                cover_from_file(path)
+        except (OSError, ValueError) as exc:
+            problems.append(f"DISCLOSURE_WECHAT_COVER_FILE or _COVERS: {exc}")
+    return problems
+
+
+WECHAT = register(
+    DestinationSpec(
+        destination=WECHAT_DESTINATION,
+        limits=DestinationLimits(
+            WECHAT_DESTINATION,
+            attachment_kinds=frozenset(),
+            text_only_kinds=PARAGRAPH_KINDS,
+            max_bytes=50 * MiB,
+            needs_account=True,
+        ),
+        adapter=WeChatAdapter,
+        build=_wechat,
+        url=lambda settings: settings.wechat_url,
+        simulator=_wechat_simulator,
+        after=(Destination.PORTAL,),
+        account_fields=("appid", "secret"),
+        account_options=("mass_send",),
+        problems=_wechat_problems,
     )
 )

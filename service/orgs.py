@@ -15,7 +15,8 @@ bodies:
 
 Each destination names the fields of such an account (DestinationSpec.account_fields);
 a field whose name ends in "secret" is read from the environment variable `<field>_env`
-names. `legal_platform_app_key` with `legal_platform_app_secret_env`, the form before
+names. A destination may also name options of an account (DestinationSpec.account_options,
+e.g. `mass_send: true`): switches, off unless given, held as "true" / "false". `legal_platform_app_key` with `legal_platform_app_secret_env`, the form before
 accounts, is still read as the legal platform's account.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,7 @@ class _Body(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     level: Level = Level.DEPARTMENT
     categories: list[Category] = Field(default_factory=list)
-    accounts: dict[str, dict[str, str]] = Field(default_factory=dict)
+    accounts: dict[str, dict[str, str | bool]] = Field(default_factory=dict)
     legal_platform_app_key: str | None = None
     legal_platform_app_secret_env: str | None = None
     contacts: list[_Contact] = Field(default_factory=list)
@@ -72,7 +74,7 @@ class _Body(BaseModel):
             raise ValueError(f"{value} is not a valid 统一社会信用代码 (check character)")
         return value
 
-    def all_accounts(self) -> dict[str, dict[str, str]]:
+    def all_accounts(self) -> dict[str, dict[str, str | bool]]:
         accounts = dict(self.accounts)
         legacy = {
             "app_key": self.legal_platform_app_key,
@@ -93,9 +95,11 @@ def load_registry(
     path: Path | None,
     environ: Mapping[str, str] | None = None,
     account_fields: AccountFields | None = None,
+    account_options: AccountFields | None = None,
 ) -> OrgRegistry:
     """`account_fields`: what each destination's account holds (the composition root
-    passes every registered destination's); a body's account elsewhere is refused."""
+    passes every registered destination's); a body's account elsewhere is refused.
+    `account_options`: the switches such an account may hold besides, by destination."""
     environ = os.environ if environ is None else environ
     if path is None:
         return OrgRegistry()
@@ -106,13 +110,19 @@ def load_registry(
         raise RegistryError(f"cannot read the registry of bodies {path}: {exc}") from exc
     except (yaml.YAMLError, ValidationError) as exc:
         raise RegistryError(f"the registry of bodies {path} is invalid: {exc}") from exc
-    fields = account_fields or {}
-    return OrgRegistry.of(_organisation(b, environ, fields) for b in parsed.bodies)
+    shape = _Shape(account_fields or {}, account_options or {})
+    return OrgRegistry.of(_organisation(b, environ, shape) for b in parsed.bodies)
 
 
-def _organisation(body: _Body, environ: Mapping[str, str], fields: AccountFields) -> Organisation:
+@dataclass(frozen=True)
+class _Shape:
+    fields: AccountFields
+    options: AccountFields
+
+
+def _organisation(body: _Body, environ: Mapping[str, str], shape: _Shape) -> Organisation:
     accounts = {
-        destination: _account(body.org_code, destination, given, fields, environ)
+        destination: _account(body.org_code, destination, given, shape, environ)
         for destination, given in body.all_accounts().items()
     }
     return Organisation(
@@ -129,27 +139,40 @@ def _organisation(body: _Body, environ: Mapping[str, str], fields: AccountFields
 def _account(
     org_code: str,
     destination: str,
-    given: Mapping[str, str],
-    fields: AccountFields,
+    given: Mapping[str, str | bool],
+    shape: _Shape,
     environ: Mapping[str, str],
 ) -> dict[str, str]:
     where = f"{org_code}: accounts.{destination}"
-    if destination not in fields:
+    if destination not in shape.fields:
         raise RegistryError(f"{where}: no destination {destination!r} takes a body's account")
-    expected = {_given_as(name) for name in fields[destination]}
-    if set(given) != expected:
-        raise RegistryError(f"{where}: give exactly {', '.join(sorted(expected))}")
-    return {name: _value(where, name, given, environ) for name in fields[destination]}
+    fields, options = shape.fields[destination], shape.options.get(destination, ())
+    expected = {_given_as(name) for name in fields}
+    if not expected <= set(given) <= expected | set(options):
+        also = f" (and optionally {', '.join(options)})" if options else ""
+        raise RegistryError(f"{where}: give exactly {', '.join(sorted(expected))}{also}")
+    account = {name: _value(where, name, given, environ) for name in fields}
+    return account | {name: _option(where, name, given.get(name, False)) for name in options}
+
+
+def _option(where: str, name: str, value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value.lower() in ("true", "false"):
+        return value.lower()
+    raise RegistryError(f"{where}: {name} is true or false, not {value!r}")
 
 
 def _given_as(name: str) -> str:
     return f"{name}_env" if name.endswith("secret") else name
 
 
-def _value(where: str, name: str, given: Mapping[str, str], environ: Mapping[str, str]) -> str:
+def _value(
+    where: str, name: str, given: Mapping[str, str | bool], environ: Mapping[str, str]
+) -> str:
     if not name.endswith("secret"):
-        return given[name]
-    variable = given[f"{name}_env"]
+        return str(given[name])
+    variable = str(given[f"{name}_env"])
     value = environ.get(variable)
     if not value:
         raise RegistryError(f"{where}: environment variable {variable} ({name}) is not set")

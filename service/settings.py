@@ -127,6 +127,19 @@ class Settings(BaseSettings):
     legal_platform_app_secret: SecretStr = SecretStr("legal-demo-secret")
     legal_platform_timeout_s: float = 30.0
 
+    # The WeChat official account (微信公众号, service.delivery.wechat): the API's base URL
+    # (https://api.weixin.qq.com/cgi-bin/; none in development: the simulator), its timeout,
+    # and the cover image an article gets when its body names none of its own (a JPEG or
+    # PNG under 1 MB; none: the built-in cover). Each body's appid and secret are its account
+    # in the registry of bodies (DISCLOSURE_ORGS_FILE).
+    wechat_url: str | None = None
+    wechat_timeout_s: float = Field(default=30.0, gt=0)
+    wechat_cover_file: Path | None = None
+    wechat_covers: dict[str, Path] = Field(default_factory=dict)  # org_code → its own cover
+    # A submit whose answer was lost and that the platform does not list yet is looked for
+    # again for this long before it is sent again (it may still be publishing).
+    wechat_lost_submit_grace_s: float = Field(default=600.0, ge=0)
+
     routes: dict[Category, list[Destination]] = Field(default_factory=_default_routes)
     serve_worker: bool = (
         True  # false: `serve` runs the API only (workers run as `disclosure worker`)

@@ -8,6 +8,7 @@ Written at ingest, read by a rebuild: the format has this one home.
       "file": {"name": "报告.docx", "kind": "docx", "media_type": "…", "size": 40548, "sha256": "…"},
       "findings": [...], "waivers": [{"code", "reason", "waived_by", "findings"}],
       "destinations": ["portal", "legal_platform"],
+      "not_enabled": ["…"],          routed there, but the body has no account there (未开通)
       "archived_at": "2024-01-12T03:04:05+00:00", "archived_by": "operator-wang",
       "service_version": "0.1.0"
     }
@@ -43,6 +44,7 @@ class VersionMetadata:
     destinations: tuple[str, ...]
     archived_at: datetime
     archived_by: str
+    not_enabled: tuple[str, ...] = ()
 
     @property
     def supersedes(self) -> int | None:
@@ -70,6 +72,7 @@ class VersionMetadata:
             "findings": self.findings,
             "waivers": waivers_of(self.findings),
             "destinations": list(self.destinations),
+            "not_enabled": list(self.not_enabled),
             "archived_at": self.archived_at.isoformat(),
             "archived_by": self.archived_by,
             "service_version": __version__,
@@ -93,6 +96,7 @@ class VersionMetadata:
             ),
             findings=list(data["findings"]),
             destinations=tuple(str(d) for d in data["destinations"]),
+            not_enabled=tuple(str(d) for d in data.get("not_enabled", ())),
             archived_at=aware(data["archived_at"]),
             archived_by=str(data["archived_by"]),
         )

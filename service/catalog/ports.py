@@ -105,10 +105,12 @@ class Reservations(Protocol):
         *,
         manifest_sha256: str | None = None,
         stamps: Sequence[StampJob] = (),
+        not_enabled: Sequence[str] = (),
     ) -> list[DeliveryRecord]:
         """The package is archived: queue its deliveries (due at `publish_at` when
         scheduled) and its stamp jobs, supersede older ones never claimed, audit — one
-        transaction."""
+        transaction. `not_enabled`: destinations routed to but not enabled for the body
+        (未开通), recorded as such and never sent."""
         ...
 
     def abandon_version(self, filing_id: str, version: int, event: AuditEvent) -> bool:

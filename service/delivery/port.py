@@ -76,6 +76,8 @@ class WithdrawJob:
 class Delivered:
     receipt: dict[str, Any]
     http_status: int | None = None
+    # what the adapter did besides publishing that the audit log must hold (a mass message)
+    audit: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class RetryLater:
     message: str
     http_status: int | None = None
     retry_after: float | None = None  # seconds the destination asked us to wait
+    # an operator must hear of it although it is retried (a daily quota used up: nothing
+    # goes there before tomorrow)
+    notify: bool = False
 
 
 @dataclass(frozen=True)

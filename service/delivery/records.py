@@ -13,6 +13,7 @@ from service.delivery.port import Delivered, Outcome, RetryLater
 from service.domain.filing import DeliveryAction
 from service.domain.notifications import Notice, NoticeEvent, NoticeKind, Recipients
 from service.domain.replacement import RECEIPT_SUFFIX as REPLACE_SUFFIX
+from service.domain.time import shanghai_date
 from service.domain.withdrawal import RECEIPT_SUFFIX
 
 MESSAGE_LIMIT = 500  # attempt logs keep the start of a message: enough to diagnose, bounded in size
@@ -39,10 +40,17 @@ def attempt_record(
 
 
 def settled_events(
-    delivery: DeliveryRecord, decision: Decision, attempt: AttemptRecord, worker_id: str
+    delivery: DeliveryRecord,
+    decision: Decision,
+    attempt: AttemptRecord,
+    worker_id: str,
+    outcome: Outcome | None = None,
 ) -> list[AuditEvent]:
+    """A delivery settled for good is audited, with what its adapter did besides
+    publishing (Delivered.audit: a mass message to an account's followers)."""
     if decision.action is Action.RETRY:
         return []
+    besides = dict(outcome.audit) if isinstance(outcome, Delivered) else {}
     kind = "withdrawal" if delivery.action is DeliveryAction.WITHDRAW else "delivery"
     action = f"{kind}.delivered" if decision.action is Action.DONE else f"{kind}.failed"
     return [
@@ -55,9 +63,43 @@ def settled_events(
                 "attempts": attempt.number,
                 "code": attempt.code,
                 "reason": decision.reason,
+                **besides,
             },
         )
     ]
+
+
+def deferral_notices(
+    delivery: DeliveryRecord,
+    version: VersionRecord,
+    outcome: Outcome,
+    decision: Decision,
+    clock: Callable[[], datetime],
+    recipients: Recipients,
+) -> list[Notice]:
+    """A delivery the destination refuses until a later day (a daily quota used up:
+    RetryLater.notify) is told once per body, destination and day it waits for."""
+    if not (isinstance(outcome, RetryLater) and outcome.notify):
+        return []
+    if decision.action is not Action.RETRY or decision.next_attempt_at is None:
+        return []
+    org_code = version.metadata.get("org_code")
+    day = shanghai_date(decision.next_attempt_at).isoformat()
+    event = NoticeEvent(
+        NoticeKind.DELIVERY_DEFERRED,
+        subject=f"{delivery.destination}/{org_code}/{day}",
+        occurred_at=clock(),
+        filing_id=delivery.filing_id,
+        org_code=org_code,
+        detail={
+            "version": delivery.version,
+            "destination": delivery.destination,
+            "code": outcome.code,
+            "message": outcome.message,
+            "next_attempt_at": decision.next_attempt_at.isoformat(),
+        },
+    )
+    return recipients.notices(event)
 
 
 def failure_notices(

@@ -50,6 +50,7 @@ from service.delivery.port import (
 from service.delivery.records import (
     MESSAGE_LIMIT,
     attempt_record,
+    deferral_notices,
     failure_notices,
     receipt_name,
     settled_events,
@@ -436,10 +437,11 @@ class Worker:
             receipt=receipt,
             receipt_key=receipt_key,
             receipt_sha256=receipt_sha256,
-            events=settled_events(delivery, decision, attempt, self.worker_id),
+            events=settled_events(delivery, decision, attempt, self.worker_id, outcome),
             notices=failure_notices(
                 delivery, version, decision, attempt, self._clock, self._recipients
-            ),
+            )
+            + deferral_notices(delivery, version, outcome, decision, self._clock, self._recipients),
         )
         bound.info(
             "delivery_attempt",

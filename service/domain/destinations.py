@@ -4,6 +4,7 @@ Each destination's own figures are in its registry entry (service.destinations).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +28,9 @@ class DestinationLimits:
     attachment_kinds: frozenset[str]
     text_only_kinds: frozenset[str]
     max_bytes: int
+    # it publishes on a body's own account: a body without one there skips it (未开通,
+    # DeliveryStatus.NOT_ENABLED), which is neither a failure nor a wait
+    needs_account: bool = False
 
 
 def check_destination(kind: str, size: int, limits: DestinationLimits) -> list[Finding]:
@@ -52,3 +56,18 @@ def check_destination(kind: str, size: int, limits: DestinationLimits) -> list[F
             )
         )
     return findings
+
+
+def without_account(
+    routes: Iterable[Destination],
+    limits: Mapping[Destination, DestinationLimits],
+    accounts: Collection[str],
+) -> tuple[list[Destination], list[Destination]]:
+    """The routes a body's filing goes to, and those it skips (未开通): a destination that
+    publishes on a body's own account (`needs_account`) when the body has none there."""
+    going: list[Destination] = []
+    skipped: list[Destination] = []
+    for destination in routes:
+        needs = destination in limits and limits[destination].needs_account
+        (skipped if needs and destination.value not in accounts else going).append(destination)
+    return going, skipped

@@ -117,7 +117,10 @@ class VersionStatus(StrEnum):
 
 class DeliveryStatus(StrEnum):
     """`cancelled`: never claimed when its filing was withdrawn, and never will be.
-    `held`: a scheduled release put on hold (publish_at null) until a time is given."""
+    `held`: a scheduled release put on hold (publish_at null) until a time is given.
+    `not_enabled` (未开通): routed to a destination that publishes on a body's own account
+    (DestinationLimits.needs_account), for a body with no account there; never sent, never
+    a failure, and no wait for the version's published status."""
 
     PENDING = "pending"
     HELD = "held"
@@ -125,6 +128,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     SUPERSEDED = "superseded"
     CANCELLED = "cancelled"
+    NOT_ENABLED = "not_enabled"
 
 
 class DeliveryAction(StrEnum):

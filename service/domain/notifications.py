@@ -7,6 +7,8 @@ it once per channel and recipient:
 
     kind                      subject                               raised by
     delivery.failed           the delivery's id                     the worker, giving up
+    delivery.deferred         {destination}/{org_code}/{day}        the worker: a destination
+                                                                    refused until that day
     review.returned           the delivery's id                     review polling
     fixity.failed             {filing_id}/v{n}                      verify, audit, tick
     archive.foreign_version   {package}/{what was written over it}  verify, audit, tick
@@ -31,6 +33,7 @@ from typing import Any
 
 class NoticeKind(StrEnum):
     DELIVERY_FAILED = "delivery.failed"
+    DELIVERY_DEFERRED = "delivery.deferred"
     REVIEW_RETURNED = "review.returned"
     FIXITY_FAILED = "fixity.failed"
     FOREIGN_VERSION = "archive.foreign_version"
@@ -68,6 +71,10 @@ WEBHOOK_RECIPIENT = "webhook"  # the one recipient of the webhook channel: its c
 # (Chinese, English) titles; the Chinese is the e-mail's Subject.
 _TITLES: Mapping[NoticeKind, tuple[str, str]] = {
     NoticeKind.DELIVERY_FAILED: ("报送失败：已停止重试", "Delivery failed for good"),
+    NoticeKind.DELIVERY_DEFERRED: (
+        "报送已顺延：目标平台今日额度已用尽",
+        "Delivery deferred: the destination's quota for today is used up",
+    ),
     NoticeKind.REVIEW_RETURNED: ("报告被退回，请更正", "Report returned: please correct it"),
     NoticeKind.FIXITY_FAILED: ("归档包固定性校验失败", "Fixity check failed"),
     NoticeKind.FOREIGN_VERSION: (

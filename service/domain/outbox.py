@@ -42,8 +42,13 @@ def settled_status(statuses: Collection[DeliveryStatus]) -> VersionStatus | None
     | all superseded                        | superseded        |
     | all delivered or superseded           | published         |
     | any pending or held (and none failed) | (unchanged)       |
+
+    Deliveries not enabled (未开通) do not count: a version of nothing else is published.
     """
     found = set(statuses)
+    if found and found <= {DeliveryStatus.NOT_ENABLED}:
+        return VersionStatus.PUBLISHED
+    found.discard(DeliveryStatus.NOT_ENABLED)
     if DeliveryStatus.CANCELLED in found:
         return None
     if DeliveryStatus.FAILED in found:
@@ -84,21 +89,21 @@ class Unmet:
     failed, or superseded): this delivery cannot go."""
 
     destination: str
-    reason: str  # "not_routed", "failed", "superseded", "cancelled"
+    reason: str  # "not_routed", "failed", "superseded", "cancelled", "not_enabled"
 
 
 def prerequisites(
     after: Sequence[str], siblings: Mapping[str, tuple[DeliveryStatus, Mapping[str, Any] | None]]
 ) -> Ready | Waiting | Unmet:
-    """Whether a delivery that needs the receipts of the destinations `after` (a WeChat
-    article links to the portal's) may go, given the version's other deliveries by
+    """Whether a delivery that needs the receipts of the destinations `after` (an article
+    elsewhere that links to the portal's) may go, given the version's other deliveries by
     destination: (status, receipt).
 
     | a destination it needs        | the delivery        |
     |-------------------------------|---------------------|
     | delivered (all of them)       | Ready(receipts)     |
     | pending (any, none unmet)     | Waiting             |
-    | failed, superseded, cancelled | Unmet               |
+    | failed, superseded, cancelled, not enabled | Unmet  |
     | not among the version's       | Unmet("not_routed") |
     """
     waiting: list[str] = []
@@ -107,7 +112,12 @@ def prerequisites(
         if destination not in siblings:
             return Unmet(destination, "not_routed")
         status, receipt = siblings[destination]
-        if status in (DeliveryStatus.FAILED, DeliveryStatus.SUPERSEDED, DeliveryStatus.CANCELLED):
+        if status in (
+            DeliveryStatus.FAILED,
+            DeliveryStatus.SUPERSEDED,
+            DeliveryStatus.CANCELLED,
+            DeliveryStatus.NOT_ENABLED,
+        ):
             return Unmet(destination, status.value)
         if status in (DeliveryStatus.PENDING, DeliveryStatus.HELD):
             waiting.append(destination)

@@ -53,7 +53,11 @@ class DeliveryFacts(Protocol):
 def may_have_gone_out(status: DeliveryStatus) -> bool:
     """A publish delivery that may have reached its destination (or still may): one the
     withdrawal did not cancel and no newer version superseded."""
-    return status not in (DeliveryStatus.CANCELLED, DeliveryStatus.SUPERSEDED)
+    return status not in (
+        DeliveryStatus.CANCELLED,
+        DeliveryStatus.SUPERSEDED,
+        DeliveryStatus.NOT_ENABLED,
+    )
 
 
 def takedown_states(deliveries: Iterable[DeliveryFacts]) -> dict[str, TakedownState]:

@@ -35,6 +35,7 @@ from service.catalog.ports import Filings, Reservations, in_progress
 from service.catalog.records import AuditEvent, FilingRecord, NewVersion, StampJob
 from service.categories import category_spec
 from service.domain.access import Principal, Role
+from service.domain.destinations import without_account
 from service.domain.errors import (
     ArchiveError,
     ArchiveUnavailable,
@@ -78,6 +79,17 @@ class Ingest:
     @property
     def routes(self) -> Mapping[Category, Sequence[Destination]]:
         return self.checks.routes
+
+    def destinations(self, metadata: FilingMetadata) -> tuple[list[str], list[str]]:
+        """Where a filing goes, and where it is routed but not enabled (未开通): a
+        destination that publishes on a body's own account, for a body without one."""
+        body = self.checks.registry.get(metadata.org_code)
+        going, skipped = without_account(
+            self.routes.get(metadata.category, ()),
+            self.checks.limits,
+            body.accounts if body else (),
+        )
+        return [d.value for d in going], [d.value for d in skipped]
 
 
 @dataclass(frozen=True)
@@ -340,7 +352,7 @@ def _archive(
     a: _Acceptance, filing_id: str, number: int, version: NewVersion, payload: PayloadFile
 ) -> PackageRef:
     m = a.metadata
-    destinations = tuple(d.value for d in a.ingest.routes.get(m.category, ()))
+    destinations, not_enabled = a.ingest.destinations(m)
     document = VersionMetadata(
         filing_id=filing_id,
         version=number,
@@ -350,7 +362,8 @@ def _archive(
             version.filename, version.kind, version.media_type, version.size, version.sha256
         ),
         findings=version.findings,
-        destinations=destinations,
+        destinations=tuple(destinations),
+        not_enabled=tuple(not_enabled),
         archived_at=a.ingest.clock(),
         archived_by=a.principal.name,
     )
@@ -369,8 +382,10 @@ def _archive(
 
 
 def _complete(a: _Acceptance, check: Check, filing_id: str, number: int, ref: PackageRef) -> None:
-    destinations = [d.value for d in a.ingest.routes.get(a.metadata.category, ())]
+    destinations, not_enabled = a.ingest.destinations(a.metadata)
     event = a.event("filing.submitted" if number == 1 else "filing.corrected", filing_id, number)
+    if not_enabled:  # routed there, but the body has no account there (未开通)
+        event = replace(event, detail={**event.detail, "not_enabled": not_enabled})
     if check.waivers:
         waivers = [w.to_dict() for w in check.waivers]
         event = replace(event, detail={**event.detail, "waivers": waivers})
@@ -381,8 +396,12 @@ def _complete(a: _Acceptance, check: Check, filing_id: str, number: int, ref: Pa
         event,
         manifest_sha256=ref.manifest.sha256,
         stamps=[StampJob(filing_id, number, tag_manifest_key(ref.prefix))],
+        not_enabled=not_enabled,
     )
-    log.info("filing_archived", filing_id=filing_id, version=number, destinations=destinations)
+    log.info(
+        "filing_archived", filing_id=filing_id, version=number, destinations=destinations,
+        not_enabled=not_enabled,
+    )  # fmt: skip
 
 
 def _abandon(a: _Acceptance, filing_id: str, number: int) -> None:

@@ -223,6 +223,7 @@ class MemoryCatalog(MemoryTokens, MemoryTimestamps, MemoryCaptures):
         *,
         manifest_sha256: str | None = None,
         stamps: Sequence[StampJob] = (),
+        not_enabled: Sequence[str] = (),
     ) -> list[DeliveryRecord]:
         now = self._clock()
         with self._transaction():
@@ -244,6 +245,10 @@ class MemoryCatalog(MemoryTokens, MemoryTimestamps, MemoryCaptures):
             if withdrawn:
                 created = [dataclasses.replace(d, status=DeliveryStatus.CANCELLED) for d in created]
             self.deliveries.update((d.id, d) for d in created)
+            skipped = [_delivery(filing_id, version, d, now, now) for d in not_enabled]
+            self.deliveries.update(
+                (d.id, dataclasses.replace(d, status=DeliveryStatus.NOT_ENABLED)) for d in skipped
+            )
             self.add_stamps(stamps, now)
             for older in self._supersede_untried(filing_id, version, destinations, now):
                 self._settle(filing_id, older)

@@ -106,6 +106,7 @@ class SqlReservations(SqlHolds):
         *,
         manifest_sha256: str | None = None,
         stamps: Sequence[StampJob] = (),
+        not_enabled: Sequence[str] = (),
     ) -> list[DeliveryRecord]:
         now = self._clock()
         with self._transaction() as session:
@@ -124,6 +125,7 @@ class SqlReservations(SqlHolds):
             if session.get(WithdrawalRow, filing_id) is not None:
                 _withdrawn_meanwhile(row, created)
             session.add_all(created)
+            session.add_all(_not_enabled_row(filing_id, version, d, now) for d in not_enabled)
             session.add_all([stamp_row(job, now) for job in stamps])
             for older in _supersede_untried(session, filing_id, version, destinations, now):
                 settle_version(session, filing_id, older)
@@ -381,6 +383,12 @@ def _delivery_row(
         created_at=now,
         updated_at=now,
     )
+
+
+def _not_enabled_row(filing_id: str, version: int, destination: str, now: datetime) -> DeliveryRow:
+    row = _delivery_row(filing_id, version, destination, now, now)
+    row.status = DeliveryStatus.NOT_ENABLED
+    return row
 
 
 def _supersede_untried(

@@ -67,12 +67,15 @@ class ReplaceIn(BaseModel):
 class DeliveryOut(BaseModel):
     id: str
     version: int
-    destination: str = Field(examples=["portal", "legal_platform", "wechat"])
+    destination: str = Field(examples=["portal", "legal_platform"])
     action: Literal["publish", "replace", "withdraw"] = Field(
         description="publish: 发布该版本 the version; replace: 替换平台已有报告 send it in place "
         "of the report the destination holds; withdraw: 撤回 take the filing down"
     )
-    status: str = Field(examples=["pending", "delivered", "failed", "cancelled"])
+    status: str = Field(
+        examples=["pending", "delivered", "failed", "cancelled", "not_enabled"],
+        description="not_enabled: 未开通 the body has no account there; never sent, no failure",
+    )
     attempts: int
     next_attempt_at: datetime
     last_error: str | None

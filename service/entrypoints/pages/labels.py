@@ -24,6 +24,7 @@ DELIVERY_STATUS = {
     "superseded": "已被取代",
     "held": "暂缓发布",
     "cancelled": "已取消",
+    "not_enabled": "未开通",
 }
 TAKEDOWN = {
     "withdrawing": "撤稿中",

@@ -36,6 +36,7 @@ from service.usecases.recovery.common import Progress, no_progress
 from service.usecases.recovery.restored import (
     Receipts,
     delivery_record,
+    not_enabled_record,
     read_receipt,
     replaced_pair,
     version_record,
@@ -44,7 +45,7 @@ from service.usecases.recovery.restored import (
 from service.usecases.withdrawal import withdrawal_from_document
 
 # A version is published once each delivery is delivered, or replaced by one delivered.
-_SETTLED = (DeliveryStatus.DELIVERED, DeliveryStatus.SUPERSEDED)
+_SETTLED = (DeliveryStatus.DELIVERED, DeliveryStatus.SUPERSEDED, DeliveryStatus.NOT_ENABLED)
 
 
 class SkipKind(StrEnum):
@@ -229,6 +230,7 @@ class _Reader:
             if self._held(version):
                 deliveries = tuple(_hold(d) for d in deliveries)
             deliveries = self._replaced(prefix, deliveries, receipts, due)
+            deliveries += tuple(not_enabled_record(version, d) for d in metadata.not_enabled)
             org_name = str(metadata.submitted["org_name"])
         except (ArchiveError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
             self._report.skip(SkipKind.DAMAGED, prefix, f"{METADATA}: {exc!r}")

@@ -155,6 +155,15 @@ def _restored(
     )
 
 
+def not_enabled_record(version: VersionRecord, destination: str) -> DeliveryRecord:
+    """A destination the version was routed to but its body had no account at (未开通)."""
+    delivery = _restored(
+        version.filing_id, version.version, destination, None, version.created_at,
+        version.created_at,
+    )  # fmt: skip
+    return dataclasses.replace(delivery, status=DeliveryStatus.NOT_ENABLED)
+
+
 def withdraw_job(
     filing_id: str, version: int, destination: str, receipt: _Receipt | None, due: datetime
 ) -> DeliveryRecord:
