@@ -49,7 +49,12 @@ from service.configured import (
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import DestinationAdapter
 from service.delivery.worker import Worker, WorkerConfig
-from service.destinations import destination_specs, limits_by_destination, registered_bodies
+from service.destinations import (
+    destination_specs,
+    limits_by_destination,
+    registered_bodies,
+    route_problems,
+)
 from service.domain.access import ALL_BODIES, Principal, Role
 from service.domain.destinations import Capability
 from service.domain.filing import Destination
@@ -328,6 +333,9 @@ class Found:
 def destinations(settings: Settings) -> Iterator[Found]:
     """The destinations' URLs; in development a simulator for each one without a URL,
     running in this process until the block ends."""
+    problems = route_problems(settings.routes)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
     with ExitStack() as stack:
         found = Found({})
         for spec in destination_specs():

@@ -20,7 +20,7 @@ limits and the adapters, never this registry, so no use case imports an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ from service.delivery.portal import ATTACHMENT_KINDS as PORTAL_ATTACHMENT_KINDS
 from service.delivery.portal import PortalAdapter
 from service.delivery.wechat import WeChatAdapter
 from service.domain.destinations import Capability, DestinationLimits
-from service.domain.filing import Destination
+from service.domain.filing import Category, Destination
 from service.domain.org import OrgRegistry
 
 if TYPE_CHECKING:
@@ -97,6 +97,20 @@ def registered_bodies(settings: Settings) -> OrgRegistry:
     from service.orgs import load_registry
 
     return load_registry(settings.orgs_file, None, account_fields(), account_options())
+
+
+def route_problems(routes: Mapping[Category, Sequence[Destination]]) -> list[str]:
+    """A route naming a destination without the destinations it needs first (`after`):
+    every delivery there would fail waiting for a receipt that never comes."""
+    return [
+        f"DISCLOSURE_ROUTES: {category} goes to {spec.destination} without {needed}, "
+        f"which {spec.destination} needs first (add {needed} to that route)"
+        for category, targets in routes.items()
+        for spec in destination_specs()
+        if spec.destination in targets
+        for needed in spec.after
+        if needed not in targets
+    ]
 
 
 def limits_by_destination() -> dict[Destination, DestinationLimits]:

@@ -12,10 +12,17 @@ import pytest
 
 from service.archive.packages import Packages
 from service.archive.version_metadata import VersionMetadata
+from service.bootstrap import destinations
+from service.configured import ConfigurationError
 from service.delivery.policy import RetryPolicy
 from service.delivery.port import Delivered, RetryLater
 from service.delivery.worker import Worker, WorkerConfig
-from service.destinations import account_fields, account_options, destination_spec
+from service.destinations import (
+    account_fields,
+    account_options,
+    destination_spec,
+    route_problems,
+)
 from service.domain.access import Principal, Role
 from service.domain.destinations import Capability
 from service.domain.filing import Category, DeliveryStatus, Destination, VersionStatus
@@ -264,3 +271,19 @@ def test_not_enabled_neither_fails_nor_holds_a_version() -> None:
     assert settled_status({DeliveryStatus.PENDING, ne}) is None
     assert settled_status({DeliveryStatus.FAILED, ne}) is VersionStatus.DELIVERY_FAILED
     assert prerequisites(["wechat"], {"wechat": (ne, None)}) == Unmet("wechat", "not_enabled")
+
+
+def test_a_route_to_wechat_without_the_portal_stops_the_start_naming_both(tmp_path: Path) -> None:
+    """WeChat needs the portal's receipt first (`after`): a route without the portal would
+    fail every WeChat delivery, so the start refuses it."""
+    settings = Settings(
+        data_dir=tmp_path,
+        routes={"livelihood": ["wechat"], "leadership": ["portal", "wechat"]},  # type: ignore[dict-item,list-item]
+    )
+
+    with pytest.raises(ConfigurationError) as raised, destinations(settings):
+        pass
+
+    said = str(raised.value)
+    assert "livelihood goes to wechat without portal" in said and "leadership" not in said
+    assert route_problems({Category("leadership"): [Destination.PORTAL, WECHAT]}) == []
