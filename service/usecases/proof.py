@@ -41,24 +41,35 @@ class ProofSetup:
     tsa_configured: bool
 
 
-def check_stamp(setup: ProofSetup, stamp: TimestampRecord) -> TokenCheck:
-    """The archived token against the archived file it stamps, at its own genTime."""
+def check_stamp(setup: ProofSetup, stamp: TimestampRecord, *, rehash: bool) -> TokenCheck:
+    """The archived token against the archived file it stamps, at its own genTime.
+
+    `rehash` (verify): the file's bytes are hashed again from storage, a chunk at a time,
+    and checked against what the store recorded. Otherwise (the API's /proof and the
+    filing's page, on every view) the SHA-256 the store recorded when the file was
+    written stands for it: a capture's WARC may carry large attachments, and each
+    re-check adds one; a bit changed since is found by `verify` and the fixity audit."""
     if stamp.token_key is None:
         return TokenCheck.failed("timestamp_missing")
     try:
-        digest = setup.proofs.sha256(stamp.stamped_key)  # never read whole: a WARC may be large
+        if rehash:
+            digest = setup.proofs.sha256(stamp.stamped_key)
+        else:
+            digest = setup.proofs.recorded_sha256(stamp.stamped_key)
         token = setup.proofs.read(stamp.token_key)
     except ArchiveError:
         return TokenCheck.failed("timestamp_missing")
     return check_token(token, digest, setup.roots)
 
 
-def timestamp_view(setup: ProofSetup, stamp: TimestampRecord) -> dict[str, Any]:
+def timestamp_view(
+    setup: ProofSetup, stamp: TimestampRecord, *, rehash: bool = False
+) -> dict[str, Any]:
     status, verified, problem = stamp.status, None, None
     if status == StampStatus.PENDING and not setup.tsa_configured:
         status = StampStatus.NOT_CONFIGURED.value
     if status == StampStatus.STAMPED:
-        check = check_stamp(setup, stamp)
+        check = check_stamp(setup, stamp, rehash=rehash)
         verified, problem = check.ok, check.problem
     elif status == StampStatus.FAILED:
         verified = False
@@ -148,7 +159,7 @@ def verify_stamps(setup: ProofSetup, stamps: Sequence[TimestampRecord]) -> list[
     tag files changed since it was stamped (then it does not verify)."""
     found = []
     for stamp in stamps:
-        view = timestamp_view(setup, stamp)
+        view = timestamp_view(setup, stamp, rehash=True)
         if stamp.stamped_key.endswith("/" + TAG_MANIFEST) and view["verified"]:
             view["changed"] = _tag_manifest_problems(setup, stamp.stamped_key)
             view["verified"] = not view["changed"]

@@ -27,7 +27,7 @@ from service.proof.tokens import check_token, load_roots
 from service.proof.tsa import HttpTsa, TsaConfig
 from service.uploads import spool
 from service.usecases.ingest import Ingest, Origin, submit_filing
-from service.usecases.proof import ProofSetup, timestamp_view
+from service.usecases.proof import ProofSetup, timestamp_view, verify_stamps
 from service.usecases.recovery import rebuild_catalog
 from service.usecases.recovery.stamps import restore_stamps
 from service.usecases.stamping import Stamper, stamp_due
@@ -232,3 +232,22 @@ def test_a_large_warc_is_stamped_and_verified_in_far_less_memory_than_its_size(
     token = Proofs(store).read(stamp.token_key or "")
     digest = hashlib.sha256(source.read_bytes()).digest()
     assert check_token(token, digest, roots).ok  # the token is over the file's own SHA-256
+
+
+def test_a_view_checks_the_token_against_the_recorded_digest_and_verify_reads_the_bytes(
+    stamper: Stamper, catalog: MemoryCatalog, store: InMemoryStore, clock: FakeClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """/proof and the filing's page do not read a stamped file on every view (a WARC may
+    be large); `verify` does, and finds bytes changed behind the store's record."""
+    filing_id = _file(catalog, store, clock, tmp_path)
+    stamp_due(stamper)
+    [stamp] = catalog.timestamps(filing_id)
+    setup = ProofSetup(Proofs(store), stamper.roots, tsa_configured=True)
+    store.corrupt(stamp.stamped_key, b"a tag manifest altered in place\n")
+
+    viewed = timestamp_view(setup, stamp)
+    [verified] = verify_stamps(setup, [stamp])
+
+    assert viewed["verified"] is True
+    assert verified["verified"] is False and verified["problem"] is not None

@@ -88,6 +88,13 @@ class Proofs:
                 digest.update(chunk)
         return digest.digest()
 
+    def recorded_sha256(self, key: str) -> bytes:
+        """The SHA-256 the store recorded when `key` was written (`ObjectMissing`)."""
+        stored = self._store.stat(key)
+        if stored is None:
+            raise ObjectMissing(f"{key} is not archived")
+        return bytes.fromhex(stored.sha256)
+
     def put_once(
         self, key: str, data: bytes, media_type: str, retention: Period | None
     ) -> StoredObject:
