@@ -27,7 +27,7 @@ from service.archive.packages.names import TAG_MANIFEST
 from service.archive.packages.proof import Proofs
 from service.catalog.records import CaptureRecord, TimestampRecord
 from service.domain.capture import PageVerdict, publication_finding
-from service.domain.errors import ArchiveError
+from service.domain.errors import ArchiveError, FixityMismatch
 from service.domain.proof import TOKEN_PROBLEMS, StampStatus, TokenCheck, TokenProblem
 from service.proof.tokens import check_token
 
@@ -57,6 +57,8 @@ def check_stamp(setup: ProofSetup, stamp: TimestampRecord, *, rehash: bool) -> T
         else:
             digest = setup.proofs.recorded_sha256(stamp.stamped_key)
         token = setup.proofs.read(stamp.token_key)
+    except FixityMismatch:  # the stamped bytes changed since they were written
+        return TokenCheck.failed("timestamp_imprint_mismatch")
     except ArchiveError:
         return TokenCheck.failed("timestamp_missing")
     return check_token(token, digest, setup.roots)

@@ -251,3 +251,4 @@ def test_a_view_checks_the_token_against_the_recorded_digest_and_verify_reads_th
 
     assert viewed["verified"] is True
     assert verified["verified"] is False and verified["problem"] is not None
+    assert verified["problem"]["code"] == "timestamp_imprint_mismatch"  # altered, not missing
