@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     wechat_covers: dict[str, Path] = Field(default_factory=dict)  # org_code → its own cover
     # A submit whose answer was lost and that the platform does not list yet is looked for
     # again for this long before it is sent again (it may still be publishing).
-    wechat_lost_submit_grace_s: float = Field(default=600.0, ge=0)
+    wechat_lost_submit_grace_s: float = Field(default=7200.0, ge=0)
 
     routes: dict[Category, list[Destination]] = Field(default_factory=_default_routes)
     serve_worker: bool = (

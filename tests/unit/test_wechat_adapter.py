@@ -5,6 +5,7 @@ twice."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -294,7 +295,7 @@ def test_a_lost_submit_answer_is_found_in_the_listing_and_never_resubmitted(
 
     assert isinstance(outcome, Delivered), outcome
     assert platform.count("freepublish/submit") == 1
-    assert platform.count("freepublish/batchget") == 1
+    assert platform.count("freepublish/batchget") == 2  # before the submit, and after it
     assert len(platform.publications) == 1
     assert outcome.receipt["article_id"] == platform.publications[0]["article_id"]
 
@@ -320,13 +321,68 @@ def test_a_lost_submit_not_listed_yet_waits_and_is_resubmitted_only_after_the_gr
     assert len(platform.publications) == 1
 
 
-def test_a_submit_refused_with_an_errcode_is_resent_without_a_search(platform: Platform) -> None:
+def test_a_submit_answered_busy_is_not_resent_before_the_grace(platform: Platform) -> None:
+    """-1 (system busy) may hide a job queued anyway: as for a lost answer, the listing is
+    read again and nothing is resent before the grace."""
     platform.script["freepublish/submit"] = [{"errcode": -1, "errmsg": "system busy"}]
     outcome = make_adapter().deliver(make_job(), RecordingJournal())
 
-    assert isinstance(outcome, Delivered)
-    assert platform.count("freepublish/submit") == 2
-    assert platform.count("freepublish/batchget") == 0
+    assert isinstance(outcome, RetryLater) and outcome.code == "submit_unconfirmed"
+    assert platform.count("freepublish/submit") == 1
+
+
+def test_a_submit_refused_for_the_day_is_sent_tomorrow_at_once_after_a_search(
+    platform: Platform,
+) -> None:
+    platform.script["freepublish/submit"] = [{"errcode": 45009, "errmsg": "reach max api daily quota limit"}]  # fmt: skip
+    clock = [NOW]
+    adapter = make_adapter(now=lambda: clock[0])
+    journal = RecordingJournal()
+
+    first = adapter.deliver(make_job(), journal)
+    assert isinstance(first, RetryLater) and first.code == "wechat_45009"
+    assert not journal.state.get("submitted_at")  # refused: nothing was accepted
+    clock[0] = NOW + timedelta(days=1)
+    second = adapter.deliver(make_job(state=journal.state), journal)
+
+    assert isinstance(second, Delivered), second
+    assert platform.count("freepublish/submit") == 2 and len(platform.publications) == 1
+
+
+def test_a_submit_whose_journal_was_lost_finds_the_publication_before_submitting(
+    platform: Platform,
+) -> None:
+    """A catalog rebuilt from the archive gives a delivery in flight an empty journal:
+    the listing, read before every submit, finds what the first attempt published."""
+    assert isinstance(make_adapter().deliver(make_job(), RecordingJournal()), Delivered)
+
+    again = make_adapter().deliver(make_job(), RecordingJournal())  # no state at all
+
+    assert isinstance(again, Delivered) and len(platform.publications) == 1
+    assert platform.count("freepublish/submit") == 1
+
+
+def test_a_listing_that_is_no_listing_is_never_read_as_not_there(platform: Platform) -> None:
+    platform.lose_submit_answer = True
+    platform.script["freepublish/batchget"] = [
+        {"errcode": 0, "total_count": 0, "item": []},  # before the submit: nothing yet
+        *[{"errcode": 0, "item_count": 0}] * 10,  # after it: no item list, no total
+    ]
+    clock = [NOW]
+    adapter = make_adapter(now=lambda: clock[0], lost_submit_grace_s=0)
+
+    outcome = adapter.deliver(make_job(), RecordingJournal())
+
+    assert isinstance(outcome, RetryLater) and outcome.code == "bad_response"
+    assert platform.count("freepublish/submit") == 1
+
+
+def test_an_errcode_that_is_not_a_number_is_never_read_as_success(platform: Platform) -> None:
+    platform.script["draft/add"] = [{"errcode": "oops", "errmsg": "?"}] * 10
+    outcome = make_adapter().deliver(make_job(), RecordingJournal())
+
+    assert isinstance(outcome, RetryLater) and outcome.code == "bad_response"
+    assert not platform.drafts
 
 
 def test_publishing_polls_with_back_off_and_never_resubmits(platform: Platform) -> None:
@@ -354,9 +410,10 @@ def test_a_failed_publish_job_is_terminal_and_never_resubmitted(
     assert isinstance(outcome, Failed)
     assert outcome.code == f"publish_status_{status}"
     assert "不会自动重新发布" in outcome.message
-    again = make_adapter().deliver(make_job(state=journal.state), journal)  # retried by hand
-    assert isinstance(again, Failed)
     assert platform.count("freepublish/submit") == 1
+    # Nothing of a job that failed (2–4) was published: a person's 重新投递 (the worker
+    # never retries a failure by itself) starts from a new draft instead of polling it.
+    assert ("publish_id" in journal.state) is (status in (5, 6))
 
 
 # -- the errcode table -----------------------------------------------------------------------
@@ -453,7 +510,12 @@ def test_a_quota_used_up_at_one_endpoint_leaves_the_others_callable(platform: Pl
 
     assert isinstance(outcome, RetryLater) and outcome.code == "wechat_45028" and outcome.notify
     assert journal.state["article_id"]  # published; only the mass message waits for tomorrow
-    other = adapter.deliver(make_job(), RecordingJournal())  # another filing, the same day
+    another = dataclasses.replace(
+        make_job(title="南开区合作交流办2023年度部门预算"), delivery_id="dlv_2",
+        idempotency_key="fil_02HX-v1-wechat", source_id="fil_02HX/v1", filing_id="fil_02HX",
+        version=1,
+    )  # fmt: skip
+    other = adapter.deliver(another, RecordingJournal())  # another filing, the same day
     assert isinstance(other, RetryLater) and other.code == "wechat_45028"
     assert len(platform.publications) == 2  # publishing goes on
     assert platform.count("message/mass/sendall") == 1  # the exhausted endpoint is not called
@@ -589,6 +651,26 @@ def test_images_a_docx_embeds_are_uploaded_and_shown_after_the_text(platform: Pl
     assert content.endswith(
         '<p><img src="http://mmbiz.qpic.cn/img1"/></p><p><img src="http://mmbiz.qpic.cn/img2"/></p>'
     )
+
+
+def test_an_image_the_platform_refuses_is_left_out_and_the_article_goes(
+    platform: Platform,
+) -> None:
+    platform.script["media/uploadimg"] = [{"errcode": 40009, "errmsg": "invalid image size"}]
+    data = _docx({"image1.png": PNG, "image2.jpeg": JPEG})
+
+    outcome = make_adapter().deliver(make_job(kind="docx", data=data), RecordingJournal())
+
+    assert isinstance(outcome, Delivered) and platform.count("media/uploadimg") == 2
+    assert platform.publications[0]["content"].count("<img ") == 1
+
+
+def test_many_members_that_are_no_images_are_not_read_whole() -> None:
+    """Each looked at by its first bytes, and only so many: a package of thousands of
+    1 MB non-images is not inflated."""
+    junk = {f"image{i}.emf": b"EMF" + b"\x00" * (1024 * 1024 - 100) for i in range(1, 60)}
+    images = docx_images(io.BytesIO(_docx(junk | {"image99.png": PNG})), 10)
+    assert images == []  # the PNG is beyond the 40 members looked at for 10 images
 
 
 def test_images_are_bounded_in_number_and_size() -> None:

@@ -220,7 +220,13 @@ class WeChatAdapter:
         urls = []
         for image in images:
             files = {"media": (image.name, image.data, image.media_type)}
-            answer = self._api.call(log, account, "media/uploadimg", files=files)
+            try:
+                answer = self._api.call(log, account, "media/uploadimg", files=files)
+            except Permanent as exc:
+                if exc.code not in IMAGE_REFUSALS:
+                    raise
+                log.warning("wechat.image_left_out", image=image.name, code=exc.code)
+                continue  # one image the platform will not take does not hold the article
             urls.append(_field(answer, "url", "media/uploadimg"))
         return urls
 
@@ -228,27 +234,29 @@ class WeChatAdapter:
         self, job: DeliveryJob, journal: Journal, state: dict[str, Any],
         account: WeChatAccount, log: Log,
     ) -> Outcome | None:  # fmt: skip
-        """freepublish/submit, at most once per publication: a submit sent before whose answer
-        was lost is looked for first (freepublish/batchget), and only resent when the listing
-        shows it is not there — after a grace for one still publishing."""
-        if state.get("submitted_at"):
-            if self._find(job, journal, state, account, log):
-                return None
-            sent = datetime.fromisoformat(state["submitted_at"])
+        """freepublish/submit, at most once per publication. The account's latest
+        publications are looked through first (freepublish/batchget, the title and the
+        digest's reference), every time: a submit before may have gone whatever the journal
+        says (an answer lost, a catalog rebuilt from the archive, a journal lost). One sent
+        before and not listed yet may still be publishing: resent only after a grace."""
+        if self._find(job, journal, state, account, log):
+            return None
+        earlier = state.get("submitted_at")
+        if earlier:
+            sent = datetime.fromisoformat(earlier)
             wait = (sent + timedelta(seconds=self._config.lost_submit_grace_s)) - self._now()
             if wait.total_seconds() > 0:
                 return RetryLater("submit_unconfirmed", "上次发布请求的应答丢失，平台尚未列出该文章；"
                                   "稍后再查，不重复发布", None, wait.total_seconds())  # fmt: skip
-            log.warning("wechat.resubmit_after_lost_answer", submitted_at=state["submitted_at"])
+            log.warning("wechat.resubmit_after_lost_answer", submitted_at=earlier)
         state["submitted_at"] = self._now().isoformat()
         journal.save(dict(state))  # before the call: its answer may be lost
         try:
             answer = self._api.call(log, account, "freepublish/submit",
                                     json_body={"media_id": state["draft_media_id"]})  # fmt: skip
         except (Transient, Permanent, QuotaReached) as exc:
-            if str(getattr(exc, "code", "")).startswith("wechat_"):
-                # The platform answered with an errcode: nothing was accepted.
-                state["submitted_at"] = None
+            if _refused_before_acceptance(exc):  # this send did nothing: as before it
+                state["submitted_at"] = earlier
                 journal.save(dict(state))
             raise
         state["publish_id"] = str(_field(answer, "publish_id", "freepublish/submit"))
@@ -261,22 +269,24 @@ class WeChatAdapter:
         account: WeChatAccount, log: Log,
     ) -> bool:  # fmt: skip
         """The publication of this delivery among the account's latest, by title and the
-        digest's unique reference; when found, its article is journaled."""
+        digest's unique reference; when found, its article is journaled. An answer that
+        is not a listing is transient: never read as "not there"."""
         article = state["article_body"]
         for page in range(BATCHGET_PAGES):
             answer = self._api.call(log, account, "freepublish/batchget", json_body={
                 "offset": page * BATCHGET_PAGE, "count": BATCHGET_PAGE, "no_content": 0,
             })  # fmt: skip
-            items = answer.get("item") if isinstance(answer.get("item"), list) else []
-            for item in items or []:
+            items, total = answer.get("item"), answer.get("total_count")
+            if not isinstance(items, list) or not isinstance(total, int):
+                raise Transient("bad_response", "freepublish/batchget: no item list and total")
+            for item in items:
                 found = _matching(item, article["title"], reference(job))
                 if found is not None:
                     state["article_id"], state["article_url"] = found
                     journal.save(dict(state))
-                    log.info("wechat.found_after_lost_answer", article_id=found[0])
+                    log.info("wechat.found_publication", article_id=found[0])
                     return True
-            total = answer.get("total_count")
-            if not items or not isinstance(total, int) or (page + 1) * BATCHGET_PAGE >= total:
+            if not items or (page + 1) * BATCHGET_PAGE >= total:
                 return False
         return False
 
@@ -302,6 +312,10 @@ class WeChatAdapter:
             return RetryLater("publishing", "公众号正在发布，稍后查询结果", 200, wait)
         if isinstance(status, int) and status in PUBLISH_FAILURES:
             fails = answer.get("fail_idx")
+            if status in NEVER_PUBLISHED:  # a person's 重新投递 starts again from a draft
+                for step in ("article_body", "draft_media_id", "publish_id", "submitted_at"):
+                    state.pop(step, None)
+                journal.save(dict(state))
             return Failed(f"publish_status_{status}", PUBLISH_FAILURES[status] +
                           (f"（fail_idx {fails}）" if fails else ""), 200)  # fmt: skip
         raise Transient(
@@ -371,6 +385,20 @@ class WeChatAdapter:
 
 
 # -- answers ------------------------------------------------------------------------------------
+
+
+NEVER_PUBLISHED = frozenset({2, 3, 4})  # originality check, failed, refused by review
+IMAGE_REFUSALS = frozenset({"wechat_40005", "wechat_40009"})  # bad type, too large
+# Answers that say a submit was refused before the platform accepted anything: the
+# credentials, the media id, the account's rights, the day's quota. Others (-1 busy, 5xx,
+# a lost answer) may hide a job queued anyway.
+_REFUSED_BEFORE_ACCEPTANCE = frozenset(
+    f"wechat_{code}" for code in (40001, 40014, 42001, 40007, 48001, 40164, 89503, 45009)
+)
+
+
+def _refused_before_acceptance(exc: Exception) -> bool:
+    return isinstance(exc, QuotaReached) or getattr(exc, "code", None) in _REFUSED_BEFORE_ACCEPTANCE
 
 
 def _tomorrow(code: str, message: str, until: datetime, now: datetime) -> RetryLater:

@@ -223,6 +223,11 @@ def _answer(endpoint: str, response: httpx.Response) -> dict[str, Any]:
         value = None
     if not isinstance(value, dict):
         raise Transient("bad_response", f"{endpoint}: not a JSON object", http_status=status)
+    code = value.get("errcode", 0)
+    if isinstance(code, str) and code.lstrip("-").isdigit():
+        value["errcode"] = int(code)
+    elif not isinstance(code, int) or isinstance(code, bool):  # never read as success
+        raise Transient("bad_response", f"{endpoint}: errcode {code!r}", http_status=status)
     return value
 
 

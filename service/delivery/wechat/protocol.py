@@ -175,7 +175,7 @@ class WeChatConfig:
     poll_backoff_s: Sequence[float] = POLL_BACKOFF_S
     # A submit whose answer was lost and that freepublish/batchget does not list yet may
     # still be publishing: it is looked for again for this long before it is resubmitted.
-    lost_submit_grace_s: float = 600.0
+    lost_submit_grace_s: float = 7200.0
 
     @property
     def retry_policy(self) -> QuickRetryPolicy:
@@ -314,11 +314,14 @@ def _read_images(
     package: zipfile.ZipFile, media: Sequence[zipfile.ZipInfo], limit: int
 ) -> list[Image]:
     found: list[Image] = []
-    for member in media:
+    for member in media[: 4 * limit]:  # a package of many non-images is not inflated whole
         if len(found) >= limit:
             break
         if member.file_size > MAX_IMAGE_BYTES:
             continue
+        with package.open(member) as part:
+            if image_type(part.read(8)) is None:  # the signature before the rest
+                continue
         with package.open(member) as part:
             data = part.read(MAX_IMAGE_BYTES + 1)
         media_type = image_type(data)
