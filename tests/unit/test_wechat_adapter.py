@@ -521,6 +521,28 @@ def test_a_quota_used_up_at_one_endpoint_leaves_the_others_callable(platform: Pl
     assert platform.count("message/mass/sendall") == 1  # the exhausted endpoint is not called
 
 
+def test_a_mass_message_held_back_two_days_running_leaves_the_article_delivered(
+    platform: Platform,
+) -> None:
+    """A body filing more than its one mass message a day: the article is not kept from
+    its receipt (a delivery waiting days would be given up, its article live on none)."""
+    quota = {"errcode": 45028, "errmsg": "has no masssend quota"}
+    platform.script["message/mass/sendall"] = [quota, quota]
+    clock = [NOW]
+    adapter = make_adapter(mass_send=True, now=lambda: clock[0])
+    journal = RecordingJournal()
+
+    first = adapter.deliver(make_job(), journal)
+    assert isinstance(first, RetryLater) and first.code == "wechat_45028"
+    clock[0] = NOW + timedelta(days=1)
+    second = adapter.deliver(make_job(state=journal.state), journal)
+
+    assert isinstance(second, Delivered), second
+    assert second.receipt["mass_send"]["status"] == "not_sent"
+    assert "未群发" in second.receipt["mass_send"]["message"]
+    assert len(platform.publications) == 1 and platform.count("message/mass/sendall") == 2
+
+
 def test_a_quota_reached_a_moment_before_midnight_still_waits_a_second() -> None:
     moment = datetime(2024, 1, 12, 23, 59, 59, 999000, tzinfo=SHANGHAI)
     assert next_midnight(moment) == datetime(2024, 1, 13, tzinfo=SHANGHAI)

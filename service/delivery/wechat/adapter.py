@@ -25,6 +25,8 @@ from service.delivery.port import (
 from service.delivery.quick_retry import Permanent, Transient, quick_retry
 from service.delivery.wechat.client import PROCESS_TOKENS, TokenCache, WeChatApi
 from service.delivery.wechat.protocol import (
+    IMAGE_REFUSALS,
+    NEVER_PUBLISHED,
     PUBLISH_FAILURES,
     Log,
     QuotaReached,
@@ -36,9 +38,10 @@ from service.delivery.wechat.protocol import (
     client_msg_id,
     docx_images,
     reference,
+    refused_before_acceptance,
 )
 from service.domain.destinations import Capability
-from service.domain.time import utcnow
+from service.domain.time import SHANGHAI, utcnow
 from service.domain.withdrawal import NOT_PUBLISHED
 
 BATCHGET_PAGE = 20
@@ -255,7 +258,7 @@ class WeChatAdapter:
             answer = self._api.call(log, account, "freepublish/submit",
                                     json_body={"media_id": state["draft_media_id"]})  # fmt: skip
         except (Transient, Permanent, QuotaReached) as exc:
-            if _refused_before_acceptance(exc):  # this send did nothing: as before it
+            if refused_before_acceptance(exc):  # this send did nothing: as before it
                 state["submitted_at"] = earlier
                 journal.save(dict(state))
             raise
@@ -332,9 +335,31 @@ class WeChatAdapter:
         if not account.mass_send:
             return {}
         if "mass_send" not in state:
-            state["mass_send"] = self._mass_send(job, state, account, log)
+            try:
+                state["mass_send"] = self._mass_send(job, state, account, log)
+            except QuotaReached as exc:
+                if not self._waited_a_day(state):
+                    state.setdefault("mass_send_deferred_at", self._now().isoformat())
+                    journal.save(dict(state))
+                    raise
+                log.warning("wechat.mass_send_left_out", code=exc.code)
+                state["mass_send"] = {
+                    "status": "not_sent", "code": exc.code,
+                    "clientmsgid": client_msg_id(job.idempotency_key),
+                    "message": "群发额度连日用尽：文章已发布，未群发给关注者（可在公众号后台群发）",
+                }  # fmt: skip
             journal.save(dict(state))
         return {"mass_send": state["mass_send"]}
+
+    def _waited_a_day(self, state: Mapping[str, Any]) -> bool:
+        """The mass message was held back by the day's quota on an earlier day already: the
+        published article is not kept from its receipt any longer (a delivery waiting days
+        would be given up as failed, its article live but on no receipt)."""
+        deferred = state.get("mass_send_deferred_at")
+        if not deferred:
+            return False
+        first = datetime.fromisoformat(deferred).astimezone(SHANGHAI).date()
+        return self._now().astimezone(SHANGHAI).date() > first
 
     def _mass_send(
         self, job: DeliveryJob, state: dict[str, Any], account: WeChatAccount, log: Log
@@ -385,20 +410,6 @@ class WeChatAdapter:
 
 
 # -- answers ------------------------------------------------------------------------------------
-
-
-NEVER_PUBLISHED = frozenset({2, 3, 4})  # originality check, failed, refused by review
-IMAGE_REFUSALS = frozenset({"wechat_40005", "wechat_40009"})  # bad type, too large
-# Answers that say a submit was refused before the platform accepted anything: the
-# credentials, the media id, the account's rights, the day's quota. Others (-1 busy, 5xx,
-# a lost answer) may hide a job queued anyway.
-_REFUSED_BEFORE_ACCEPTANCE = frozenset(
-    f"wechat_{code}" for code in (40001, 40014, 42001, 40007, 48001, 40164, 89503, 45009)
-)
-
-
-def _refused_before_acceptance(exc: Exception) -> bool:
-    return isinstance(exc, QuotaReached) or getattr(exc, "code", None) in _REFUSED_BEFORE_ACCEPTANCE
 
 
 def _tomorrow(code: str, message: str, until: datetime, now: datetime) -> RetryLater:

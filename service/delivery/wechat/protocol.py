@@ -111,6 +111,20 @@ class QuotaReached(Exception):
         self.until = until
 
 
+NEVER_PUBLISHED = frozenset({2, 3, 4})  # originality check, failed, refused by review
+IMAGE_REFUSALS = frozenset({"wechat_40005", "wechat_40009"})  # bad type, too large
+# Answers that say a submit was refused before the platform accepted anything: the
+# credentials, the media id, the account's rights, the day's quota. Others (-1 busy, 5xx,
+# a lost answer) may hide a job queued anyway.
+REFUSED_BEFORE_ACCEPTANCE = frozenset(
+    f"wechat_{code}" for code in (40001, 40014, 42001, 40007, 48001, 40164, 89503, 45009)
+)
+
+
+def refused_before_acceptance(exc: Exception) -> bool:
+    return isinstance(exc, QuotaReached) or getattr(exc, "code", None) in REFUSED_BEFORE_ACCEPTANCE
+
+
 def classified(errcode: int, errmsg: str, endpoint: str, now: datetime) -> Exception:
     """The exception an errcode other than 0 raises (the token's codes are handled before)."""
     answer = ERRCODES.get(errcode)
