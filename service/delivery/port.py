@@ -70,6 +70,9 @@ class WithdrawJob:
     requested_by: str
     published: tuple[Mapping[str, Any], ...]
     state: Mapping[str, Any] = field(default_factory=dict)
+    # The journals of the filing's deliveries there that failed: an adapter whose failure
+    # can come after the item went out (its journal names it) takes that down too.
+    failed_journals: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -269,6 +269,9 @@ class Worker:
                 if d.status is DeliveryStatus.DELIVERED and d.receipt is not None
             ),
             state=journal.state,
+            failed_journals=tuple(
+                d.state for d in there if d.status is DeliveryStatus.FAILED and d.state
+            ),
         )
         withdrawing: WithdrawingAdapter = adapter  # type: ignore[assignment]
         try:

@@ -14,7 +14,7 @@ import pytest
 
 from service.bootstrap import Container
 from service.catalog.sql.connect import open_catalog
-from service.delivery.port import Delivered, DeliveryJob, Journal, Outcome, WithdrawJob
+from service.delivery.port import Delivered, DeliveryJob, Failed, Journal, Outcome, WithdrawJob
 from service.domain.destinations import Capability
 from service.usecases.recovery import rebuild_catalog
 from tests.support.bodies import NANKAI_OFFICE, OTHER_BODY, sample_metadata
@@ -224,6 +224,32 @@ def test_the_takedown_goes_through_the_outbox_and_its_receipt_is_archived(
     assert api.post(f"/v1/filings/{filing_id}/verify", headers=_auth(OPERATOR)).json()["ok"]
     run_worker_once(container, {"portal": portal, "legal_platform": Destination("legal_platform")})
     assert len(portal.withdrawn) == 1
+
+
+@dataclass
+class FailsAfterPublishing(Destination):
+    """Publishes, journals the article, then fails for good at a later step."""
+
+    def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome:
+        journal.save({"article_id": f"art_{job.filing_id}_v{job.version}"})
+        return Failed("later_step", "a step after publishing failed for good")
+
+
+def test_a_takedown_is_told_what_a_delivery_that_failed_afterwards_published(
+    api: httpx.Client, container: Container
+) -> None:
+    submitted = _submit(api)
+    filing_id = str(submitted.json()["id"])
+    portal = FailsAfterPublishing("portal", frozenset({Capability.PARAGRAPHS, Capability.WITHDRAW}))
+    adapters = {"portal": portal, "legal_platform": Destination("legal_platform")}
+    run_worker_once(container, adapters, 2)
+    _withdraw(api, filing_id, "误发", OPERATOR)
+
+    run_worker_once(container, adapters)
+
+    (job,) = portal.withdrawn
+    assert job.published == ()  # no receipt names it
+    assert [j["article_id"] for j in job.failed_journals] == [f"art_{filing_id}_v1"]
 
 
 def test_a_withdrawn_filing_cannot_be_corrected_and_its_key_takes_a_new_filing(

@@ -766,6 +766,22 @@ def test_a_withdrawn_filing_is_deleted_from_the_account(platform: Platform) -> N
     assert isinstance(again, Delivered) and platform.deleted == ["art-1", "art-2"]
 
 
+def test_an_article_published_by_a_delivery_that_failed_afterwards_is_withdrawn(
+    platform: Platform,
+) -> None:
+    """Published, then the delivery given up at a later step (the correction's delete,
+    the mass message): no receipt names the article, its journal does."""
+    job = dataclasses.replace(
+        _withdraw_job(()),
+        failed_journals=({"article_id": "art-9", "publish_id": "p-9"}, {"draft_media_id": "d"}),
+    )
+
+    outcome = make_adapter().withdraw(job, RecordingJournal())
+
+    assert isinstance(outcome, Delivered) and outcome.receipt["status"] == "withdrawn"
+    assert platform.deleted == ["art-9"]
+
+
 def test_a_withdrawal_with_nothing_published_makes_no_call(platform: Platform) -> None:
     outcome = make_adapter().withdraw(_withdraw_job(()), RecordingJournal())
     assert isinstance(outcome, Delivered) and outcome.receipt["status"] == "not_published"

@@ -95,7 +95,9 @@ class WeChatAdapter:
 
     def withdraw(self, job: WithdrawJob, journal: Journal) -> Outcome:
         log = self._log.bind(delivery_id=job.delivery_id, action="withdraw")
-        articles = _article_ids(job.published)
+        # A delivery that failed after its article was published (the correction's or the
+        # mass message's step given up) has it in its journal only.
+        articles = _article_ids(job.published + job.failed_journals)
         if not articles:
             return Delivered({"status": NOT_PUBLISHED, "articles": []})
         account = self._config.accounts.get(job.org_code)
