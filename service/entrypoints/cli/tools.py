@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from service.entrypoints.cli.app import console, fail, schemas_app, simulate_app
 from service.logs import configure_logging
+
+if TYPE_CHECKING:
+    from service.simulators.faults import Faults
 
 
 @simulate_app.command("portal")
@@ -28,18 +31,12 @@ def simulate_portal(
     ] = 0,
 ) -> None:
     """运行门户网站模拟器 Run the portal simulator."""
-    from service.simulators.faults import FAULT_KINDS, Faults
+    from service.simulators.faults import FAULT_KINDS
     from service.simulators.portal import SimulatorConfig
     from service.simulators.portal import serve as serve_portal
 
     configure_logging("auto")
-    faults = Faults(
-        failure_rate=failure_rate,
-        kinds=tuple(kinds.split(",")) if kinds else FAULT_KINDS,
-        latency_ms=latency_ms,
-        seed=seed,
-        base_latency_ms=base_latency_ms,
-    )
+    faults = _faults(failure_rate, kinds, FAULT_KINDS, latency_ms, seed, base_latency_ms)
     console.print(f"门户网站模拟器 Portal simulator: http://{host}:{port}")
     serve_portal(host, port, SimulatorConfig(faults=faults))
 
@@ -60,20 +57,11 @@ def simulate_legal_platform(
     return_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="退回的比例")] = 0.0,
 ) -> None:
     """运行法律顾问管理服务平台模拟器 Run the legal-platform simulator."""
-    from service.simulators.faults import Faults
     from service.simulators.legal_platform import LEGAL_PLATFORM_FAULT_KINDS, SimulatorConfig
     from service.simulators.legal_platform import serve as serve_legal_platform
 
     configure_logging("auto")
-    try:
-        faults = Faults(
-            failure_rate=failure_rate,
-            kinds=tuple(kinds.split(",")) if kinds else LEGAL_PLATFORM_FAULT_KINDS,
-            latency_ms=latency_ms,
-            seed=seed,
-        )
-    except ValueError as exc:
-        raise fail("故障设置有误", str(exc)) from exc
+    faults = _faults(failure_rate, kinds, LEGAL_PLATFORM_FAULT_KINDS, latency_ms, seed)
     config = SimulatorConfig(faults=faults, review_after_s=review_after_s, return_rate=return_rate)
     console.print(f"法律顾问管理服务平台模拟器 Legal-platform simulator: http://{host}:{port}")
     serve_legal_platform(host, port, config)
@@ -102,18 +90,12 @@ def simulate_wechat(
     seed: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """运行微信公众平台模拟器 Run the WeChat official-account platform simulator."""
-    from service.simulators.faults import Faults
     from service.simulators.wechat import WECHAT_FAULT_KINDS, SimulatorConfig
     from service.simulators.wechat import serve as serve_wechat
 
     configure_logging("auto")
+    faults = _faults(failure_rate, kinds, WECHAT_FAULT_KINDS, latency_ms, seed)
     try:
-        faults = Faults(
-            failure_rate=failure_rate,
-            kinds=tuple(kinds.split(",")) if kinds else WECHAT_FAULT_KINDS,
-            latency_ms=latency_ms,
-            seed=seed,
-        )
         config = SimulatorConfig(
             accounts={appid: secret}, account_type=account_type, faults=faults,
             publish_delay_s=publish_delay_s, publish_status=publish_status,
@@ -122,6 +104,30 @@ def simulate_wechat(
         raise fail("模拟器设置有误", str(exc)) from exc
     console.print(f"微信公众平台模拟器 WeChat simulator: http://{host}:{port}/cgi-bin/ ({appid})")
     serve_wechat(host, port, config)
+
+
+def _faults(
+    failure_rate: float,
+    kinds: str | None,
+    default_kinds: tuple[str, ...],
+    latency_ms: int,
+    seed: int | None,
+    base_latency_ms: int = 0,
+) -> Faults:
+    """The faults a `simulate` command's options ask for; an unknown kind is said, in
+    Chinese and English, not raised."""
+    from service.simulators.faults import Faults
+
+    try:
+        return Faults(
+            failure_rate=failure_rate,
+            kinds=tuple(kinds.split(",")) if kinds else default_kinds,
+            latency_ms=latency_ms,
+            seed=seed,
+            base_latency_ms=base_latency_ms,
+        )
+    except ValueError as exc:
+        raise fail("故障设置有误", str(exc)) from exc
 
 
 @schemas_app.command("export")
