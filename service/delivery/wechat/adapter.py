@@ -78,20 +78,11 @@ class WeChatAdapter:
 
     def deliver(self, job: DeliveryJob, journal: Journal) -> Outcome:
         log = self._log.bind(delivery_id=job.delivery_id)
-        account = self._config.accounts.get(job.org_code)
-        if account is None:
-            outcome: Outcome = Failed(
-                "account_not_configured",
-                f"单位 {job.org_code} 未在单位登记中登记微信公众号（appid、secret）",
-            )
-        else:
-            state = dict(job.state)
-            outcome = self._guarded(
-                account, log, lambda: self._publish(job, journal, state, account, log)
-            )
-        log.info("wechat.delivery", outcome=type(outcome).__name__,
-                 code=getattr(outcome, "code", None))  # fmt: skip
-        return outcome
+        state = dict(job.state)
+        return self._on_account(
+            job.org_code, log, "wechat.delivery",
+            lambda account: self._publish(job, journal, state, account, log),
+        )  # fmt: skip
 
     def withdraw(self, job: WithdrawJob, journal: Journal) -> Outcome:
         log = self._log.bind(delivery_id=job.delivery_id, action="withdraw")
@@ -100,15 +91,25 @@ class WeChatAdapter:
         articles = _article_ids(job.published + job.failed_journals)
         if not articles:
             return Delivered({"status": NOT_PUBLISHED, "articles": []})
-        account = self._config.accounts.get(job.org_code)
-        if account is None:
-            return Failed("account_not_configured", f"单位 {job.org_code} 未登记微信公众号")
         state = dict(job.state)
-        outcome = self._guarded(
-            account, log, lambda: self._delete_all(journal, state, account, articles, log)
-        )
-        log.info("wechat.withdrawal", outcome=type(outcome).__name__,
-                 code=getattr(outcome, "code", None))  # fmt: skip
+        return self._on_account(
+            job.org_code, log, "wechat.withdrawal",
+            lambda account: self._delete_all(journal, state, account, articles, log),
+        )  # fmt: skip
+
+    def _on_account(
+        self, org_code: str, log: Log, event: str, work: Callable[[WeChatAccount], Outcome]
+    ) -> Outcome:
+        """`work` on the body's account, under quick retries and the daily quota."""
+        account = self._config.accounts.get(org_code)
+        if account is None:
+            outcome: Outcome = Failed(
+                "account_not_configured",
+                f"单位 {org_code} 未在单位登记中登记微信公众号（appid、secret）",
+            )
+        else:
+            outcome = self._guarded(account, log, lambda: work(account))
+        log.info(event, outcome=type(outcome).__name__, code=getattr(outcome, "code", None))
         return outcome
 
     # -- quick retries and the daily quota --------------------------------------------------
