@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import structlog
 from typer.testing import CliRunner
 
 from service.bootstrap import build_container, build_stamper, timestamp_authority
@@ -24,6 +20,7 @@ from service.usecases.stamping import stamp_due
 from tests.support.bodies import sample_metadata, write_registry
 from tests.support.clock import FakeClock
 from tests.support.documents import docx_from_text, sample_report
+from tests.support.logging_kept import logging_kept
 from tests.support.servers import base_env, run_command
 
 OPERATOR = Principal("op", Role.OPERATOR, frozenset({"*"}))
@@ -95,18 +92,6 @@ def test_audit_needs_exactly_one_of_sample_or_all(tmp_path: Path) -> None:
     assert run_command(["audit"], env).returncode == 2
 
 
-@contextmanager
-def _logging_kept() -> Iterator[None]:
-    """A command configures logging onto the runner's streams, which close after its run:
-    put back what the rest of the session logs through."""
-    config, handlers = structlog.get_config(), logging.root.handlers[:]
-    try:
-        yield
-    finally:
-        structlog.configure(**config)
-        logging.root.handlers[:] = handlers
-
-
 def test_backfill_then_a_stamp_by_the_development_tsa_and_verify_checks_the_token(
     tmp_path: Path,
 ) -> None:
@@ -117,7 +102,7 @@ def test_backfill_then_a_stamp_by_the_development_tsa_and_verify_checks_the_toke
     tag_manifest.unlink()  # as a package archived before timestamps has none
     runner = CliRunner()  # in process: a command's start-up is seconds on a busy machine
 
-    with _logging_kept():
+    with logging_kept():
         backfilled = runner.invoke(app, ["proof", "backfill", "--json"], env=env)
     assert backfilled.exit_code == 0, backfilled.output
     assert json.loads(backfilled.stdout)["tag_manifests_written"] == 1 and tag_manifest.exists()
@@ -130,7 +115,7 @@ def test_backfill_then_a_stamp_by_the_development_tsa_and_verify_checks_the_toke
         assert stamp_due(stamper).stamped == 1  # what each tick does
     container.close()
 
-    with _logging_kept():
+    with logging_kept():
         verified = runner.invoke(app, ["verify", filing_id], env=env)
     assert verified.exit_code == 0, verified.output
     assert "可信时间戳timestamp:stamped" in _cells(verified.stdout)

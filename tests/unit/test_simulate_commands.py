@@ -7,11 +7,13 @@ import pytest
 from typer.testing import CliRunner
 
 from service.entrypoints.cli import app
+from tests.support.logging_kept import logging_kept
 
 
 @pytest.mark.parametrize("simulator", ["portal", "legal-platform", "wechat"])
 def test_an_unknown_fault_kind_is_refused_with_a_message(simulator: str) -> None:
-    result = CliRunner().invoke(app, ["simulate", simulator, "--kinds", "no_such_kind"])
+    with logging_kept():
+        result = CliRunner().invoke(app, ["simulate", simulator, "--kinds", "no_such_kind"])
 
     assert result.exit_code == 2, result.output
     assert "故障设置有误" in result.output and "no_such_kind" in result.output

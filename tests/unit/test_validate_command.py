@@ -4,13 +4,11 @@ export`, through the command's own runner (no process)."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from typer.testing import CliRunner
 
 from service.entrypoints.cli import app
@@ -21,6 +19,7 @@ from tests.support.documents import (
     annual_report_tables,
     docx_from_text,
 )
+from tests.support.logging_kept import logging_kept
 
 RUNNER = CliRunner()
 ENV = {"DISCLOSURE_LOG_FORMAT": "json", "COLUMNS": "200"}
@@ -30,10 +29,8 @@ ENV = {"DISCLOSURE_LOG_FORMAT": "json", "COLUMNS": "200"}
 def _logging_restored() -> Iterator[None]:
     """The command configures logging onto the runner's streams, which close after each
     run: put back what the rest of the session logs through."""
-    config, handlers = structlog.get_config(), logging.root.handlers[:]
-    yield
-    structlog.configure(**config)
-    logging.root.handlers[:] = handlers
+    with logging_kept():
+        yield
 
 
 def _run(*args: str) -> Any:
